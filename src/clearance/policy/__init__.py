@@ -1,0 +1,1 @@
+"""Policy as code: bundles on disk -> validated, hashed, compiled snapshots."""

@@ -1,0 +1,266 @@
+"""The bundle file format, as pydantic models.
+
+A bundle is a directory of YAML files. Each file holds one or more top-level
+sections (``policy``, ``jurisdiction``, ``tiering``, ``qualification``,
+``models``, ``directives``, ``use_case_classes``, ``country_groups``,
+``entities``, ``persons``, ``authorizations``); list sections may be split over
+several files. Every mapping rejects unknown keys, so a typo is an error, not a
+silently ignored rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ..core.instant import InstantError, parse_instant
+
+
+def _instant(value: str) -> int:
+    try:
+        parsed = parse_instant(value)
+    except InstantError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(parsed, int):
+        raise ValueError("policy instants are limited to nanosecond precision")
+    return parsed
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isalpha() or not value.isascii():
+        raise ValueError(f"`{value}` is not an ISO 3166-1 alpha-2 country code")
+    return value.upper()
+
+
+InstantText = Annotated[str, AfterValidator(_instant)]
+Country = Annotated[str, AfterValidator(_country)]
+Id = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicyInfo(Strict):
+    id: Id
+    title: str = ""
+    description: str = ""
+    source: str = ""
+
+
+class JurisdictionSpec(Strict):
+    country: Country
+    embargo_groups: list[Id] = []
+    deemed_export: Literal["most-recent", "all"] = "most-recent"
+
+
+class ConditionSpec(Strict):
+    field: str = Field(min_length=1)
+    equals: Any = None
+    in_: list[Any] | None = Field(None, alias="in")
+    above: float | None = None
+    below: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> ConditionSpec:
+        given = [n for n in ("equals", "in_", "above", "below", "at_least", "at_most") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of equals, in, above, below, at_least, at_most")
+        return self
+
+
+class TierRuleSpec(Strict):
+    tier: str
+    any_of: list[ConditionSpec] = Field(min_length=1)
+
+
+class TierRaiseSpec(Strict):
+    id: Id
+    by: int = Field(1, ge=1)
+    any_of: list[ConditionSpec] = Field(min_length=1)
+
+
+class TieringSpec(Strict):
+    tiers: list[str] = Field(min_length=1)
+    rules: list[TierRuleSpec] = []
+    raises: list[TierRaiseSpec] = []
+
+
+class ClauseSpec(BaseModel):
+    """A code with free parameters (``{code: usage-cap, tokens_per_day: 500000}``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    code: Id
+
+
+class RequirementSpec(Strict):
+    fact: str = Field(min_length=1)
+    label: str = ""
+    at_least: float | None = None
+    equals: Any = True
+    remedy: ClauseSpec
+
+
+class WaiverSpec(Strict):
+    kinds: list[str] = []
+    designations: list[str] = []
+
+
+class QualificationSpec(Strict):
+    id: Id
+    tiers: list[str] = Field(min_length=1)
+    requirements: list[RequirementSpec] = Field(min_length=1)
+    waivers: list[WaiverSpec] = []
+
+
+class ControlSpec(Strict):
+    id: Id
+    at: InstantText
+    state: Literal["not-controlled", "suspended", "controlled"]
+    note: str = ""
+
+
+class ModelSpec(Strict):
+    id: Id
+    name: str = ""
+    developer: Id | None = None
+    released: InstantText | None = None
+    tier: str | None = None
+    evidence: dict[str, Any] | None = None
+    controls: list[ControlSpec] = []
+
+
+class EffectSpec(Strict):
+    model: Id
+    state: Literal["not-controlled", "suspended", "controlled"]
+
+
+class DirectiveSpec(Strict):
+    id: Id
+    at: InstantText
+    title: str = ""
+    note: str = ""
+    effects: list[EffectSpec] = []
+
+
+class UseCaseClassSpec(Strict):
+    id: Id
+    description: str = ""
+    prohibited: bool = False
+    use_cases: list[Id] = []
+
+
+class CountryGroupSpec(Strict):
+    id: Id
+    name: str = ""
+    countries: list[Country] = []
+    includes: list[Id] = []
+
+
+class RestrictionSpec(Strict):
+    status: Literal["listed", "possible"]
+    list: str = Field(min_length=1)
+    reference: str = ""
+    reason: str = ""
+
+
+class EntitySpec(Strict):
+    id: Id
+    name: str = ""
+    country: Country
+    kind: str = Field(min_length=1)
+    designations: list[Id] = []
+    facts: dict[str, Any] = {}
+    named_use_cases: list[Id] = []
+    restriction: RestrictionSpec | None = None
+
+
+class PersonSpec(Strict):
+    id: Id
+    restriction: RestrictionSpec | None = None
+
+
+class ValiditySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: InstantText = Field(alias="from")
+    until: InstantText | None = None
+
+
+class CoverageSpec(Strict):
+    entities: list[Id] = []
+    designations: list[Id] = []
+    model_developer: bool = False
+
+
+class DestinationRuleSpec(Strict):
+    any: bool = False
+    groups: list[Id] = []
+    countries: list[Country] = []
+    except_groups: list[Id] = []
+
+
+class DestinationsSpec(Strict):
+    deemed: DestinationRuleSpec = DestinationRuleSpec()
+    location: DestinationRuleSpec = DestinationRuleSpec()
+
+
+class UseCaseRuleSpec(Strict):
+    use_cases: list[Id] = []
+    classes: list[Id] = []
+    entity_named: bool = False
+    per_entity: dict[str, list[Id]] = {}
+
+
+class SuspensionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    id: Id
+    entity: Id | None = None
+    from_: InstantText = Field(alias="from")
+    until: InstantText | None = None
+    reason: str = ""
+
+
+class AuthorizationSpec(Strict):
+    id: Id
+    kind: str = Field(min_length=1)
+    title: str = ""
+    message: str = ""
+    models: list[Id] = Field(min_length=1)
+    valid: ValiditySpec
+    covers: CoverageSpec
+    destinations: DestinationsSpec = DestinationsSpec()
+    use_cases: UseCaseRuleSpec
+    obligations: list[ClauseSpec] = []
+    suspensions: list[SuspensionSpec] = []
+
+
+class BundleFile(Strict):
+    """What one file may hold; every section is optional in a single file."""
+
+    policy: PolicyInfo | None = None
+    jurisdiction: JurisdictionSpec | None = None
+    tiering: TieringSpec | None = None
+    qualification: list[QualificationSpec] = []
+    models: list[ModelSpec] = []
+    directives: list[DirectiveSpec] = []
+    use_case_classes: list[UseCaseClassSpec] = []
+    country_groups: list[CountryGroupSpec] = []
+    entities: list[EntitySpec] = []
+    persons: list[PersonSpec] = []
+    authorizations: list[AuthorizationSpec] = []
+
+
+SINGLE_SECTIONS = ("policy", "jurisdiction", "tiering")
+LIST_SECTIONS = (
+    "qualification",
+    "models",
+    "directives",
+    "use_case_classes",
+    "country_groups",
+    "entities",
+    "persons",
+    "authorizations",
+)
