@@ -10,7 +10,7 @@ declared tier that its own evidence contradicts.
 from __future__ import annotations
 
 from ..core.errors import Problem
-from ..core.model import Condition, TierRaise, Tiering, TierRule
+from ..core.model import Condition, Tiering, TierRaise, TierRule
 from ..core.tiers import tier_from_evidence
 from .load import Item, Sections
 

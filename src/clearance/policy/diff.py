@@ -1,0 +1,73 @@
+"""What changed between two policies, item by item and field by field.
+
+Compares canonical forms (see :mod:`.canonical`), so only changes that can alter
+a decision or its text show up; formatting and file layout never do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.model import Policy
+from .canonical import canonical
+
+SECTIONS = (
+    "jurisdiction",
+    "tiering",
+    "qualification",
+    "models",
+    "directives",
+    "use_case_classes",
+    "country_groups",
+    "entities",
+    "persons",
+    "authorizations",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: ``kind`` is ``added``, ``removed`` or ``changed``."""
+
+    section: str
+    item: str
+    kind: str
+    field: str = ""
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.section}[{self.item}]" if self.item else self.section
+        if self.kind == "changed":
+            return f"~ {where}.{self.field}: {self.old!r} -> {self.new!r}" if self.field else f"~ {where}"
+        return f"{'+' if self.kind == 'added' else '-'} {where}"
+
+
+def diff_policies(old: Policy, new: Policy) -> list[Change]:
+    changes: list[Change] = []
+    for section in SECTIONS:
+        a, b = canonical(getattr(old, section)), canonical(getattr(new, section))
+        if isinstance(a, dict):
+            changes += [Change(section, "", "changed", f, x, y) for f, x, y in _fields(a, b)]
+            continue
+        before = {item["id"]: item for item in a}
+        after = {item["id"]: item for item in b}
+        for item_id in sorted(before.keys() | after.keys()):
+            if item_id not in after:
+                changes.append(Change(section, item_id, "removed"))
+            elif item_id not in before:
+                changes.append(Change(section, item_id, "added"))
+            else:
+                changes += [Change(section, item_id, "changed", f, x, y) for f, x, y in _fields(before[item_id], after[item_id])]
+    return changes
+
+
+def _fields(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(a.keys() | b.keys()):
+            path = f"{prefix}.{key}" if prefix else key
+            out += _fields(a.get(key), b.get(key), path)
+        return out
+    return [] if a == b else [(prefix, a, b)]
