@@ -29,7 +29,7 @@ def decide_command(
         if problem is not None:
             decision = invalid(compiled, RequestError("", problem))
         else:
-            decision = decide_json(compiled, obj, instant)
+            decision = decide_json(compiled, obj, instant, trace)
         typer.echo(dumps(decision.to_dict(trace), pretty))
         return
     stream = sys.stdin if request == "-" else _open(request)
@@ -41,7 +41,7 @@ def decide_command(
         if problem is not None:
             decision = invalid(compiled, RequestError("", f"line {number}: {problem}"))
         else:
-            decision = decide_json(compiled, obj, instant)
+            decision = decide_json(compiled, obj, instant, trace)
         out.write(dumps(decision.to_dict(trace)) + "\n")
 
 

@@ -40,7 +40,7 @@ def explain_command(
     if problem is not None:
         decision = invalid(compiled, RequestError("", problem))
     else:
-        decision = decide_json(compiled, obj, now_or_exit(now))
+        decision = decide_json(compiled, obj, now_or_exit(now), trace=True)
     Console(width=width, highlight=False).print(render(decision))
 
 

@@ -29,8 +29,14 @@ STEPS = (
 )
 
 
-def decide(policy: CompiledPolicy, request: Request) -> Decision:
-    """Decide ``request`` under ``policy``; see the contract for the answer's shape."""
+def decide(policy: CompiledPolicy, request: Request, trace: bool = False) -> Decision:
+    """Decide ``request`` under ``policy``; see the contract for the answer's shape.
+
+    With ``trace`` the decision also carries the rule chain (``steps``); it is
+    evaluated afresh, and its contract fields are the same as without.
+    """
+    if trace:
+        return decide_uncached(policy, request, trace=True)
     model = policy.models.get(request.model)
     seg = bisect_right(model.breaks, request.at_key) if model is not None else 0
     pid = request.person.id
@@ -39,20 +45,39 @@ def decide(policy: CompiledPolicy, request: Request) -> Decision:
     memo_key = (request.key, seg)
     verdict = policy.memo.get(memo_key)
     if verdict is None:
-        verdict = evaluate(policy, request, seg)
+        facts = _facts(policy, request, seg)
+        verdict = policy.memo.get(facts) if facts is not None else None
+        if verdict is None:
+            verdict = evaluate(policy, request, seg)
+            if facts is not None:
+                policy.remember(facts, verdict)
         policy.remember(memo_key, verdict)
     return Decision(verdict, request.at)
 
 
-def decide_uncached(policy: CompiledPolicy, request: Request) -> Decision:
+def _facts(policy: CompiledPolicy, request: Request, seg: int) -> tuple | None:
+    """What an untraced verdict depends on, beyond the raw request: many requests share it.
+
+    ``None`` when the person is malformed (the verdict then depends on the error).
+    """
+    try:
+        dests, _ = destinations.resolve(request.person, policy.home, policy.deemed_rule)
+    except RequestError:
+        return None
+    employer = request.person.employer
+    employed = employer is None or employer == request.entity
+    return ("facts", request.model, seg, request.entity, request.use_case, request.action, employed, dests)
+
+
+def decide_uncached(policy: CompiledPolicy, request: Request, trace: bool = False) -> Decision:
     """The same as :func:`decide`, evaluating every step afresh (for tests and tracing)."""
     model = policy.models.get(request.model)
     seg = bisect_right(model.breaks, request.at_key) if model is not None else 0
-    return Decision(evaluate(policy, request, seg), request.at)
+    return Decision(evaluate(policy, request, seg, trace), request.at)
 
 
-def evaluate(policy: CompiledPolicy, request: Request, seg: int) -> Verdict:
-    ev = Evaluation(policy, request, policy.models.get(request.model), seg)
+def evaluate(policy: CompiledPolicy, request: Request, seg: int, trace: bool = False) -> Verdict:
+    ev = Evaluation(policy, request, policy.models.get(request.model), seg, trace)
     for step in STEPS:
         verdict = step(ev)
         if verdict is not None:
@@ -67,10 +92,10 @@ def invalid(policy: CompiledPolicy, error: RequestError, at: Instant | None = No
     return Decision(verdict, at)
 
 
-def decide_json(policy: CompiledPolicy, obj: Any, now: Instant | None = None) -> Decision:
+def decide_json(policy: CompiledPolicy, obj: Any, now: Instant | None = None, trace: bool = False) -> Decision:
     """Parse a decoded JSON request and decide it; a malformed one is ``invalid-request``."""
     try:
         request = parse_request(obj, now)
     except RequestError as exc:
         return invalid(policy, exc)
-    return decide(policy, request)
+    return decide(policy, request, trace)

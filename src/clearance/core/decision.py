@@ -11,7 +11,7 @@ failed on), which ``clearance explain`` renders and ``to_dict(trace=True)`` adds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -89,27 +89,27 @@ class AuthorizationCheck:
     destinations: tuple[str, ...]
     use_case: bool
     suspension: str | None
+    failures: tuple[str, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Read several times per decision (coverage, the deny code, near misses): compute once.
+        failed = [
+            name
+            for name, ok in (
+                ("instant", self.instant),
+                ("entity", self.entity),
+                ("person", self.person),
+                ("suspension", self.suspension is None),
+                ("destinations", not self.destinations),
+                ("use_case", self.use_case),
+            )
+            if not ok
+        ]
+        object.__setattr__(self, "failures", tuple(failed))
 
     @property
     def covers(self) -> bool:
         return not self.failures
-
-    @property
-    def failures(self) -> tuple[str, ...]:
-        failed = []
-        if not self.instant:
-            failed.append("instant")
-        if not self.entity:
-            failed.append("entity")
-        if not self.person:
-            failed.append("person")
-        if self.suspension is not None:
-            failed.append("suspension")
-        if self.destinations:
-            failed.append("destinations")
-        if not self.use_case:
-            failed.append("use_case")
-        return tuple(failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {

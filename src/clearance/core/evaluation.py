@@ -26,9 +26,12 @@ class Evaluation:
         "prohibited",
         "destinations",
         "steps",
+        "trace",
     )
 
-    def __init__(self, policy: CompiledPolicy, request: Request, model: ModelIndex | None, seg: int) -> None:
+    def __init__(
+        self, policy: CompiledPolicy, request: Request, model: ModelIndex | None, seg: int, trace: bool = False
+    ) -> None:
         self.policy = policy
         self.request = request
         self.model = model
@@ -38,14 +41,13 @@ class Evaluation:
         self.prohibited = False
         self.destinations: tuple[tuple[str, str], ...] = ()
         self.steps: list[Step] = []
+        # Passing steps are recorded only when a trace is asked for: building their
+        # messages costs more than deciding, and most callers only need the verdict.
+        self.trace = trace
 
     @property
     def countries(self) -> tuple[str, ...]:
-        seen: list[str] = []
-        for _, country in self.destinations:
-            if country not in seen:
-                seen.append(country)
-        return tuple(seen)
+        return tuple(dict.fromkeys(country for _, country in self.destinations))
 
     def passed(self, step: str, rule: str, message: str) -> None:
         self.steps.append(Step(step, PASS, rule, message))
@@ -61,8 +63,9 @@ class Evaluation:
         remedies: tuple[Clause, ...] = (),
         checks: tuple = (),
     ) -> Verdict:
-        primary = reasons[0]
-        self.steps.append(Step(step, PASS if outcome == Outcome.PERMIT else FAIL, primary.rule, primary.message))
+        if self.trace:
+            primary = reasons[0]
+            self.steps.append(Step(step, PASS if outcome == Outcome.PERMIT else FAIL, primary.rule, primary.message))
         return Verdict(
             outcome=outcome,
             code=code,

@@ -6,10 +6,11 @@ cuts nothing changes, so a request's instant only selects a *segment*
 (``bisect_right`` on the doubled-scale keys of :mod:`.instant`), and each
 segment holds the state and the authorizations as they stand there.
 
-Identical requests in the same segment get the same verdict; the index keeps
-a bounded memo of verdicts keyed by the request's facts and the segment. The
-memo never changes an answer: ``decide_uncached`` evaluates the same rules
-without it, and the tests check that both agree.
+Identical requests in the same segment get the same verdict, and so do requests
+whose facts agree (same model, segment, entity, use case, employment and
+destinations by role). The index keeps a bounded memo of verdicts under both
+keys. The memo never changes an answer: ``decide_uncached`` evaluates the same
+rules without it, and the tests check that both agree.
 """
 
 from __future__ import annotations

@@ -17,5 +17,6 @@ def check(ev: Evaluation) -> Verdict | None:
     if seg.state == SUSPENDED:
         reason = Reason(Code.MODEL_SUSPENDED, seg.rule, f"{name} is suspended by {seg.rule}{note}")
         return ev.verdict("control", Outcome.DENY, Code.MODEL_SUSPENDED, (reason,))
-    ev.passed("control", seg.rule, f"{name} is controlled under {seg.rule}{note}")
+    if ev.trace:
+        ev.passed("control", seg.rule, f"{name} is controlled under {seg.rule}{note}")
     return None

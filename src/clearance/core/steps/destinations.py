@@ -20,10 +20,9 @@ from ..request import PersonRef
 
 
 def resolve(person: PersonRef, home: str, rule: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    """The (role, country) destinations of a person, and a sentence saying how they were found."""
+    """The (role, country) destinations of a person, and which rule of thumb gave the deemed ones."""
     if home in person.citizenships or person.permanent_residency == home:
-        dests: list[tuple[str, str]] = []
-        how = f"a {home} person: no deemed export"
+        return ((LOCATION, person.location),) if person.location != home else (), "home person"
     else:
         if person.deemed_country == home:
             raise RequestError("person.deemed_country", f"must not be `{home}` for a foreign person", home)
@@ -43,11 +42,17 @@ def resolve(person: PersonRef, home: str, rule: str) -> tuple[tuple[tuple[str, s
         if not countries:
             raise RequestError("person", "a foreign person needs citizenships, permanent_residency or deemed_country")
         dests = [(DEEMED, c) for c in countries]
-        how = f"deemed export to {', '.join(countries)} ({source})"
     if person.location != home:
         dests.append((LOCATION, person.location))
-        how += f"; export to location {person.location}"
-    return tuple(dests), how
+    return tuple(dests), source
+
+
+def describe(destinations: tuple[tuple[str, str], ...], source: str, home: str) -> str:
+    """A sentence saying where a request exports to and why, for the rule chain."""
+    deemed = [c for role, c in destinations if role == DEEMED]
+    text = f"deemed export to {', '.join(deemed)} ({source})" if deemed else f"a {home} person: no deemed export"
+    located = [c for role, c in destinations if role == LOCATION]
+    return text + (f"; export to location {located[0]}" if located else "")
 
 
 def check(ev: Evaluation) -> Verdict | None:
@@ -57,5 +62,6 @@ def check(ev: Evaluation) -> Verdict | None:
             message = f"destination `{country}` ({role}) is in embargoed group `{policy.embargo_rule}`"
             reason = Reason(Code.DESTINATION_EMBARGOED, policy.embargo_rule, message)
             return ev.verdict("destinations", Outcome.DENY, Code.DESTINATION_EMBARGOED, (reason,))
-    ev.passed("destinations", policy.embargo_rule or "destinations", f"no destination embargoed: {', '.join(ev.countries) or 'none'}")
+    if ev.trace:
+        ev.passed("destinations", policy.embargo_rule or "destinations", f"no destination embargoed: {', '.join(ev.countries) or 'none'}")
     return None

@@ -10,13 +10,13 @@ from __future__ import annotations
 from ..decision import Code, Outcome, Reason, Verdict
 from ..errors import RequestError
 from ..evaluation import Evaluation
-from .destinations import resolve
+from .destinations import describe, resolve
 
 
 def check(ev: Evaluation) -> Verdict | None:
     req, policy = ev.request, ev.policy
     try:
-        ev.destinations, how = resolve(req.person, policy.home, policy.deemed_rule)
+        ev.destinations, source = resolve(req.person, policy.home, policy.deemed_rule)
     except RequestError as exc:
         return ev.verdict("identity", Outcome.DENY, Code.INVALID_REQUEST, (Reason(Code.INVALID_REQUEST, "request", str(exc)),))
     if ev.model is None:
@@ -29,7 +29,9 @@ def check(ev: Evaluation) -> Verdict | None:
     if found is None:
         return _unknown(ev, Code.UNKNOWN_USE_CASE, "use case", req.use_case)
     ev.use_case_class, ev.prohibited = found
-    ev.passed("identity", "request", f"model `{req.model}`, entity `{req.entity}`, use case `{req.use_case}`; {how}")
+    if ev.trace:
+        how = describe(ev.destinations, source, policy.home)
+        ev.passed("identity", "request", f"model `{req.model}`, entity `{req.entity}`, use case `{req.use_case}`; {how}")
     return None
 
 

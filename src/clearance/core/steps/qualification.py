@@ -17,18 +17,20 @@ def check(ev: Evaluation) -> Verdict | None:
     assert ev.model is not None and ev.entity is not None
     tier = ev.model.tier
     if tier is None:
-        ev.passed("qualification", "qualification", "the model has no tier; no qualification applies")
+        if ev.trace:
+            ev.passed("qualification", "qualification", "the model has no tier; no qualification applies")
         return None
     q = ev.policy.qualification_of(ev.entity, tier)
     rule = ",".join(q.rules) or "qualification"
     if not q.missing:
-        if not q.rules:
-            message = f"no qualification is required for {tier} models"
-        elif q.waived_by:
-            message = f"`{ev.entity.id}` counts as qualified by designation under {q.waived_by}"
-        else:
-            message = f"`{ev.entity.id}` meets every {tier} requirement"
-        ev.passed("qualification", rule, message)
+        if ev.trace:
+            if not q.rules:
+                message = f"no qualification is required for {tier} models"
+            elif q.waived_by:
+                message = f"`{ev.entity.id}` counts as qualified by designation under {q.waived_by}"
+            else:
+                message = f"`{ev.entity.id}` meets every {tier} requirement"
+            ev.passed("qualification", rule, message)
         return None
     items = "; ".join(_describe(ev, r) for r in q.missing)
     primary = Reason(Code.ENTITY_UNQUALIFIED, rule, f"`{ev.entity.id}` lacks what {tier} models require: {items}")

@@ -23,7 +23,8 @@ def check(ev: Evaluation) -> Verdict | None:
     if found:
         reasons = tuple(_reason(Code.PENDING_REVIEW, who, r, "possibly matches an entry of") for who, r in found)
         return ev.verdict("restricted-party", Outcome.REVIEW, Code.PENDING_REVIEW, reasons)
-    ev.passed("restricted-party", "restricted-party", "no restricted-party flag on the entity or the person")
+    if ev.trace:
+        ev.passed("restricted-party", "restricted-party", "no restricted-party flag on the entity or the person")
     return None
 
 

@@ -11,5 +11,6 @@ def check(ev: Evaluation) -> Verdict | None:
     if ev.prohibited:
         message = f"use case `{uc}` is prohibited (class `{cls}`) whatever authorization exists"
         return ev.verdict("use-case", Outcome.DENY, Code.PROHIBITED_USE, (Reason(Code.PROHIBITED_USE, cls, message),))
-    ev.passed("use-case", cls, f"use case `{uc}` is in class `{cls}`, not prohibited")
+    if ev.trace:
+        ev.passed("use-case", cls, f"use case `{uc}` is in class `{cls}`, not prohibited")
     return None
