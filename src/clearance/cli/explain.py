@@ -88,8 +88,10 @@ def render(decision: Decision) -> Group:
         for r in decision.reasons[1:]:
             more.add_row(r.rule, r.message)
         parts.append(more)
-    parts.append(_clauses("Obligations", decision.obligations, "none"))
-    parts.append(_clauses("What would change it", decision.remedies, "nothing: no remedy applies"))
+    if decision.outcome == Outcome.PERMIT:
+        parts.append(_clauses("Obligations", decision.obligations, "none"))
+    else:
+        parts.append(_clauses("What would change it", decision.remedies, "no remedy: this rule admits no exception"))
     return Group(*parts)
 
 

@@ -24,7 +24,7 @@ NS_PER_SECOND = 1_000_000_000
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)"
 )
 _NAIVE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
 
@@ -34,7 +34,7 @@ class InstantError(ValueError):
 
 
 def parse_instant(text: str) -> Instant:
-    """Parse ``YYYY-MM-DDTHH:MM[:SS[.fff…]]`` followed by ``Z`` or ``±HH:MM``.
+    """Parse ``YYYY-MM-DDTHH:MM[:SS[.fff…]]`` followed by ``Z``, ``±HH:MM``, ``±HHMM`` or ``±HH``.
 
     Raises :class:`InstantError` for a naive time (no offset), a date alone, an
     impossible calendar date or time, or any other text.
@@ -56,7 +56,7 @@ def parse_instant(text: str) -> Instant:
         raise InstantError(f"`{text}`: time of day out of range")
     offset = 0
     if m.group(9):
-        off_h, off_m = int(m.group(10)), int(m.group(11))
+        off_h, off_m = int(m.group(10)), int(m.group(11) or 0)
         if off_h > 23 or off_m > 59:
             raise InstantError(f"`{text}`: offset out of range")
         offset = (off_h * 3600 + off_m * 60) * (1 if m.group(9) == "+" else -1)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .countries import is_country
 from .errors import RequestError
 from .instant import Instant, InstantError, instant_key, parse_instant
 
@@ -142,7 +143,7 @@ def _identifier(obj: dict[str, Any], name: str) -> str:
 
 
 def _country(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
+    if not isinstance(value, str) or not _COUNTRY.fullmatch(value) or not is_country(value.upper()):
         raise RequestError(where, f"`{value}` is not an ISO 3166-1 alpha-2 country code", value)
     return value.upper()
 

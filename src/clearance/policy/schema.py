@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from ..core.countries import is_country
 from ..core.instant import InstantError, parse_instant
 
 
@@ -28,7 +29,7 @@ def _instant(value: str) -> int:
 
 
 def _country(value: str) -> str:
-    if len(value) != 2 or not value.isalpha() or not value.isascii():
+    if not is_country(value.upper()):
         raise ValueError(f"`{value}` is not an ISO 3166-1 alpha-2 country code")
     return value.upper()
 

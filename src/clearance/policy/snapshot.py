@@ -22,7 +22,13 @@ def default_bundle_path() -> Path:
 
 
 def read_policy(path: str | Path | None = None) -> Policy:
-    """Read, validate and check a bundle directory; raise :class:`PolicyError` listing every problem."""
+    """Read, validate and check a bundle directory; raise :class:`PolicyError` listing every problem.
+
+    Two passes: every file against the schema (all files, every problem), then,
+    once all files pass, the references across files. Cross-file checks are not
+    run on a bundle with schema errors, where a rejected file would make every
+    reference to its items look dangling.
+    """
     root = Path(path) if path is not None else default_bundle_path()
     sections, problems = read_bundle(root)
     problems += check_sections(sections) if not problems else []

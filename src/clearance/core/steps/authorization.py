@@ -51,10 +51,16 @@ def evaluate(ev: Evaluation) -> tuple[tuple[AuthorizationCheck, ...], Authorizat
 
 
 def denial(checks: tuple[AuthorizationCheck, ...]) -> tuple[Code, AuthorizationCheck | None]:
-    """The deny code for a request no authorization covers, and the check it rests on."""
+    """The deny code for a request no authorization covers, and the check it rests on.
+
+    The "fails only on" tests look at the policy page's dimensions (instant,
+    entity, person, destinations, use case); a suspension is not one of them, so
+    a suspended authorization that also misses the use case is reported as
+    ``use-case-not-authorized`` (with both remedies).
+    """
     for only, code in ((("use_case",), Code.USE_CASE_NOT_AUTHORIZED), (("destinations",), Code.DESTINATION_NOT_AUTHORIZED)):
         for c in checks:
-            if c.failures == only:
+            if tuple(f for f in c.failures if f != "suspension") == only:
                 return code, c
     for c in checks:
         if c.instant and c.entity and c.suspension is not None:
@@ -82,21 +88,27 @@ def check(ev: Evaluation) -> Verdict:
     if code == Code.USE_CASE_NOT_AUTHORIZED:
         assert basis is not None
         primary = Reason(code, basis.authorization, f"use case `{req.use_case}` is not authorized for {who} under {basis.authorization}")
-        remedies: tuple[Clause, ...] = (APPLY,)
+        remedies: tuple[Clause, ...] = (APPLY, *_lift(basis))
     elif code == Code.DESTINATION_NOT_AUTHORIZED:
         assert basis is not None
         where = ", ".join(f"`{c}`" for c in basis.destinations)
         primary = Reason(code, basis.authorization, f"destination {where} is not covered by {basis.authorization}")
-        remedies = (APPLY,)
+        remedies = (APPLY, *_lift(basis))
     elif code == Code.AUTHORIZATION_SUSPENDED:
         assert basis is not None and basis.suspension is not None
         primary = Reason(code, basis.authorization, f"coverage of {who} under {basis.authorization} is suspended: {basis.suspension}")
-        remedies = (Clause("lift-suspension", (("reason", basis.suspension),)),)
+        remedies = _lift(basis)
     else:
         primary = Reason(code, ev.model.id, f"no authorization covers {ev.model.name} for {who} here; a licence is required")
         remedies = (APPLY,)
     near = tuple(Reason("not-covered", c.authorization, near_miss(c)) for c in checks if c is not basis)
     return ev.verdict("authorization", Outcome.DENY, code, (primary, *near), remedies=remedies, checks=checks)
+
+
+def _lift(check: AuthorizationCheck) -> tuple[Clause, ...]:
+    if check.suspension is None:
+        return ()
+    return (Clause("lift-suspension", (("reason", check.suspension),)),)
 
 
 def near_miss(c: AuthorizationCheck) -> str:
