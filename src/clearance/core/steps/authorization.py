@@ -19,7 +19,10 @@ APPLY = Clause("apply-for-license")
 
 
 def evaluate(ev: Evaluation) -> tuple[tuple[AuthorizationCheck, ...], AuthorizationSlice | None]:
-    """Check every authorization of the model; return the checks and the first that covers."""
+    """Check the model's authorizations; return the checks and the first that covers.
+
+    Untraced, checking stops at the first that covers; a trace checks them all.
+    """
     assert ev.entity is not None and ev.segment is not None
     entity = ev.entity.id
     employer = ev.request.person.employer
@@ -47,6 +50,8 @@ def evaluate(ev: Evaluation) -> tuple[tuple[AuthorizationCheck, ...], Authorizat
         checks.append(check)
         if covering is None and check.covers:
             covering = a
+            if not ev.trace:
+                break  # the rest only matter to an explanation
     return tuple(checks), covering
 
 
