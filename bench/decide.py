@@ -134,8 +134,9 @@ def measure_population(policy, n: int, sample: int, args) -> dict[str, Any]:
     """One pass from an empty memo over requests drawn from a fixed population of people.
 
     This is the shape of gateway traffic: the same people (nationality, employer,
-    location) asking for various models, use cases and instants. Each request is
-    decided once, so the figure includes every memo miss of the run.
+    location) mostly calling their usual model for their usual purpose, within
+    one day (the gateway decides at "now"). Each request is decided once, so the
+    figure includes every memo miss of the run.
     """
     docs = Workload(policy.policy, args.seed + 1, population=args.population).requests(n)
     reqs = [parse_request(d) for d in docs]
@@ -143,7 +144,7 @@ def measure_population(policy, n: int, sample: int, args) -> dict[str, Any]:
     lat = latency(decide, policy, reqs[:sample])
     policy.memo.clear()
     rate = throughput(decide, policy, reqs, 1)
-    note = f"{args.population:,} people; {len(policy.memo):,} memo entries after"
+    note = f"{args.population:,} people with habits, one day; {len(policy.memo):,} memo entries after"
     policy.memo.clear()
     return row(PEOPLE, rate, lat, note)
 

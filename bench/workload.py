@@ -83,16 +83,23 @@ class Workload:
         self.restricted_persons = [p.id for p in policy.persons if p.restriction is not None]
         self.edges = boundaries(policy)
         # Real traffic comes from a finite set of people who keep their nationality,
-        # employer and usual location: with a population, each request draws one of
-        # them instead of inventing a new person.
-        self.people: list[tuple[str, dict[str, Any]]] = []
+        # employer and usual location, and who mostly call the same model or two for
+        # the same purpose (a service account, a team's tool). With a population,
+        # each request draws one of them; 90% of their requests follow a habit.
+        self.people: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = []
         for i in range(population or 0):
-            entity = self.entity(self.rng.choice(self.models))
+            model = self.rng.choice(self.models)
+            entity = self.entity(model)
             person = self.person(self.entities)
             if person.get("employer") == "__same__":
                 person["employer"] = entity
             person["id"] = person.get("id", f"p-{i:06d}")
-            self.people.append((entity, person))
+            habits = [(model, self.rng.choice(self.use_cases))]
+            for _ in range(self.rng.choice((0, 1, 2))):
+                habits.append((self.rng.choice(self.models), self.rng.choice(self.use_cases)))
+            self.people.append((entity, person, habits))
+        # Live traffic is decided at "now": a population's requests fall within one day.
+        self.day = self.rng.randrange(WINDOW_START, WINDOW_END - 86_400 * NS) if population else None
 
     def _candidates(self, policy: Policy) -> dict[str, list[str]]:
         """For each model, entities some authorization of it covers: so the mix has permits."""
@@ -158,6 +165,8 @@ class Workload:
     def instant(self) -> str:
         rng = self.rng
         offset = rng.choice(OFFSETS)
+        if self.day is not None:
+            return format_instant(self.day + rng.randrange(86_400) * NS, offset)
         if self.edges and rng.random() < 0.08:
             edge = rng.choice(self.edges)
             r = rng.random()
@@ -186,8 +195,10 @@ class Workload:
         model = f"unknown-model-{rng.randrange(9)}" if rng.random() < 0.02 else rng.choice(self.models)
         use_case = f"unknown-use-{rng.randrange(9)}" if rng.random() < 0.02 else rng.choice(self.use_cases)
         if self.people:
-            entity, known = rng.choice(self.people)
+            entity, known, habits = rng.choice(self.people)
             person = dict(known)
+            if rng.random() < 0.9:
+                model, use_case = rng.choice(habits)
         else:
             entity = self.entity(model)
             person = self.person(self.entities)

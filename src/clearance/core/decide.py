@@ -66,7 +66,7 @@ def _facts(policy: CompiledPolicy, request: Request, seg: int) -> tuple | None:
         return None
     employer = request.person.employer
     employed = employer is None or employer == request.entity
-    return ("facts", request.model, seg, request.entity, request.use_case, request.action, employed, dests)
+    return ("facts", request.model, seg, request.entity, request.use_case, employed, dests)
 
 
 def decide_uncached(policy: CompiledPolicy, request: Request, trace: bool = False) -> Decision:

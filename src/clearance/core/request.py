@@ -56,7 +56,9 @@ class Request:
     key: tuple[Any, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Computed once here so the hot path of decide() only reads them.
+        # Computed once here so the hot path of decide() only reads them. ``action``
+        # is left out: no step reads it, so it cannot change a verdict (a step that
+        # starts to read it must add it here and to decide's facts key).
         p = self.person
         object.__setattr__(self, "at_key", instant_key(self.at))
         object.__setattr__(
@@ -66,7 +68,6 @@ class Request:
                 self.model,
                 self.entity,
                 self.use_case,
-                self.action,
                 p.employer,
                 p.citizenships,
                 p.permanent_residency,

@@ -11,19 +11,10 @@ from typing import Any
 
 from ..core.model import Policy
 from .canonical import canonical
+from .schema import LIST_SECTIONS, SINGLE_SECTIONS
 
-SECTIONS = (
-    "jurisdiction",
-    "tiering",
-    "qualification",
-    "models",
-    "directives",
-    "use_case_classes",
-    "country_groups",
-    "entities",
-    "persons",
-    "authorizations",
-)
+# Every section a decision depends on; `policy` (id, title) is only a label.
+SECTIONS = tuple(s for s in SINGLE_SECTIONS if s != "policy") + LIST_SECTIONS
 
 
 @dataclass(frozen=True)
