@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import policy
+from . import policy, registry
 from .decide import decide_command
 from .explain import explain_command
 
@@ -16,6 +16,24 @@ app = typer.Typer(
 app.command("decide")(decide_command)
 app.command("explain")(explain_command)
 app.add_typer(policy.app, name="policy")
+app.add_typer(registry.app, name="registry")
+
+
+@app.command("api")
+def api_command(host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the admin REST API (OpenAPI docs at /docs) on the registry of CLEARANCE_DATABASE_URL."""
+    import uvicorn
+
+    from ..api.app import create_app
+    from ..settings import Settings
+    from ..wiring import build_registry
+
+    built = build_registry(Settings.from_env())
+    built.follow()
+    try:
+        uvicorn.run(create_app(built.service, built.live), host=host, port=port, log_level="info")
+    finally:
+        built.close()
 
 
 def main() -> None:

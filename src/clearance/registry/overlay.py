@@ -58,6 +58,7 @@ def overlay(sections: Sections, entries: Iterable[Entry]) -> Policy:
     entry names it as ``registry:<source>``.
     """
     merged = Sections(single=dict(sections.single), lists={k: list(v) for k, v in sections.lists.items()})
+    positions = {name: {item.spec.id: i for i, item in enumerate(items)} for name, items in merged.lists.items()}
     problems: list[Problem] = []
     ordered = sorted(entries, key=lambda e: KINDS.index(e.kind) if e.kind in KINDS else len(KINDS))
     for entry in ordered:
@@ -66,7 +67,7 @@ def overlay(sections: Sections, entries: Iterable[Entry]) -> Policy:
             problems.append(Problem(doc.file, None, "kind", f"unknown record kind `{entry.kind}`"))
             continue
         try:
-            _apply(merged, entry, doc)
+            _apply(merged, positions, entry, doc)
         except ValidationError as exc:
             for err in exc.errors():
                 field = ".".join(str(p) for p in err["loc"])
@@ -79,34 +80,44 @@ def overlay(sections: Sections, entries: Iterable[Entry]) -> Policy:
     return build_policy(merged)
 
 
-def _apply(sections: Sections, entry: Entry, doc: Document) -> None:
+Positions = dict[str, dict[str, int]]
+
+
+def _apply(sections: Sections, positions: Positions, entry: Entry, doc: Document) -> None:
     if entry.kind in _SPEC:
-        spec = _SPEC[entry.kind].model_validate({**entry.body, "id": entry.key})
-        _put(sections.lists[_SECTION[entry.kind]], Item(spec, doc, (_SECTION[entry.kind],)))
+        body = dict(entry.body)
+        if entry.kind == "person":
+            # A person record also carries nationality facts for the gateway; the
+            # policy only needs to know whether the person is a restricted party.
+            body = {"restriction": body["restriction"]} if body.get("restriction") else {}
+        spec = _SPEC[entry.kind].model_validate({**body, "id": entry.key})
+        _put(sections, positions, _SECTION[entry.kind], Item(spec, doc, (_SECTION[entry.kind],)))
     elif entry.kind == "suspension":
         body = dict(entry.body)
         target = body.pop("authorization", None)
         spec = SuspensionSpec.model_validate({**body, "id": entry.key})
-        item = _find(sections.lists["authorizations"], target, "authorization")
+        item = _find(sections, positions, "authorizations", target, "authorization")
         auth = item.spec
         kept = [s for s in auth.suspensions if s.id != spec.id]
-        _put(sections.lists["authorizations"], Item(auth.model_copy(update={"suspensions": [*kept, spec]}), item.doc, item.path))
+        _put(sections, positions, "authorizations", Item(auth.model_copy(update={"suspensions": [*kept, spec]}), item.doc, item.path))
     else:
-        item = _find(sections.lists["entities"], entry.key, "entity")
+        item = _find(sections, positions, "entities", entry.key, "entity")
         restriction = None if entry.body.get("status") == "cleared" else RestrictionSpec.model_validate(entry.body)
-        _put(sections.lists["entities"], Item(item.spec.model_copy(update={"restriction": restriction}), item.doc, item.path))
+        _put(sections, positions, "entities", Item(item.spec.model_copy(update={"restriction": restriction}), item.doc, item.path))
 
 
-def _find(items: list[Item], item_id: Any, what: str) -> Item:
-    for item in items:
-        if item.spec.id == item_id:
-            return item
-    raise LookupError(what, f"unknown {what} `{item_id}`")
+def _find(sections: Sections, positions: Positions, section: str, item_id: Any, what: str) -> Item:
+    at = positions[section].get(item_id)
+    if at is None:
+        raise LookupError(what, f"unknown {what} `{item_id}`")
+    return sections.lists[section][at]
 
 
-def _put(items: list[Item], new: Item) -> None:
-    for i, item in enumerate(items):
-        if item.spec.id == new.spec.id:
-            items[i] = new
-            return
-    items.append(new)
+def _put(sections: Sections, positions: Positions, section: str, new: Item) -> None:
+    items, index = sections.lists[section], positions[section]
+    at = index.get(new.spec.id)
+    if at is None:
+        index[new.spec.id] = len(items)
+        items.append(new)
+    else:
+        items[at] = new

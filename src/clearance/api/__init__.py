@@ -1,0 +1,1 @@
+"""Admin and remote-audit REST APIs (FastAPI): one router per resource."""

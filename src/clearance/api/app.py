@@ -1,0 +1,49 @@
+"""The admin REST API: registry writes and reads, credentials, history, decisions.
+
+``create_app`` takes its collaborators; it reads no environment and keeps no
+global state. Errors are mapped to JSON in one place here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ..core.errors import PolicyError
+from ..ports import StoreUnavailable
+from ..registry.live import LiveSnapshot
+from ..registry.service import RegistryService, WriteRejected
+from . import decisions, registry_routes
+
+
+def create_app(service: RegistryService, live: LiveSnapshot) -> FastAPI:
+    app = FastAPI(
+        title="clearance admin API",
+        version="1",
+        description="Registry of entities, people, licences, suspensions and credentials, with full history.",
+    )
+    app.state.registry = service
+    app.state.live = live
+    app.include_router(registry_routes.router)
+    app.include_router(decisions.router)
+
+    @app.exception_handler(WriteRejected)
+    async def rejected(_: Request, exc: WriteRejected) -> JSONResponse:
+        return JSONResponse({"error": {"code": "write-rejected", "problems": exc.problems}}, status_code=exc.status)
+
+    @app.exception_handler(PolicyError)
+    async def policy(_: Request, exc: PolicyError) -> JSONResponse:
+        problems = [str(p) for p in exc.problems]
+        return JSONResponse({"error": {"code": "policy-rejected", "problems": problems}}, status_code=422)
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"error": {"code": "store-unavailable", "problems": [str(exc)]}}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"error": {"code": "invalid-request", "problems": problems}}, status_code=422)
+
+    return app

@@ -1,0 +1,53 @@
+"""Wire shapes of the admin API (version 1): what a client sends and receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.instant import format_instant
+from ..ports import Record
+
+
+class WriteRequest(BaseModel):
+    """A dated change: the new record, when it takes effect (default: now) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    record: dict[str, Any]
+    effective: str | None = Field(None, description="ISO-8601 instant with offset; default now")
+    reason: str = Field(min_length=1, description="why this change is made; kept in the history")
+
+
+class RetireRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective: str | None = None
+    reason: str = Field(min_length=1)
+
+
+class CredentialRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scopes: list[str] = Field(min_length=1)
+    label: str = ""
+    person: str | None = None
+    entity: str | None = None
+    default_use_case: str | None = None
+    default_location: str | None = None
+    reason: str = Field(min_length=1)
+
+
+def record_out(r: Record) -> dict[str, Any]:
+    body = r.body
+    if r.kind == "credential" and body is not None:
+        body = {k: v for k, v in body.items() if k != "secret_sha256"}
+    return {
+        "seq": r.seq,
+        "kind": r.kind,
+        "key": r.key,
+        "op": r.op,
+        "record": body,
+        "effective": format_instant(r.valid_from),
+        "recorded": format_instant(r.recorded_at),
+        "recorded_by": r.actor,
+        "reason": r.reason,
+    }

@@ -1,0 +1,94 @@
+"""What the registry stores: record kinds, their bodies, and credentials.
+
+Policy-shaped kinds (``entity``, ``authorization``, ``suspension``,
+``restriction``, and the restriction of a ``person``) are validated with the
+bundle schema by :mod:`.overlay`. ``person`` bodies also carry what the gateway
+needs to build a request (citizenships, residency, usual location).
+``credential`` bodies hold a hash of a secret, never the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..policy.schema import Country, Id, RestrictionSpec
+
+POLICY_KINDS = ("entity", "person", "authorization", "suspension", "restriction")
+KINDS = (*POLICY_KINDS, "credential")
+
+TOKEN_PREFIX = "clr"
+SCOPES = ("admin", "auditor", "gateway")
+
+
+class PersonRecord(BaseModel):
+    """A person who uses models, as the registry knows them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    entity: Id
+    citizenships: list[Country] = []
+    permanent_residency: Country | None = None
+    deemed_country: Country | None = None
+    location: Country | None = None
+    name: str = ""
+    restriction: RestrictionSpec | None = None
+
+
+class CredentialRecord(BaseModel):
+    """A bearer credential: its scopes, whom it acts for, and the SHA-256 of its secret.
+
+    Scopes: ``admin`` (write), ``auditor`` (read everything), ``entity:<id>`` (read
+    one entity), ``gateway`` (use models as ``person``). Secrets are 256-bit
+    random values, so a fast hash is enough: there is nothing to brute-force.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[str] = Field(min_length=1)
+    label: str = ""
+    person: Id | None = None
+    entity: Id | None = None
+    default_use_case: Id | None = None
+    default_location: Country | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new credential: ``token`` is shown once and never stored."""
+
+    key: str
+    token: str
+    record: CredentialRecord
+
+
+def issue_token(scopes: list[str], **fields: object) -> IssuedToken:
+    """A fresh ``clr_<key>_<secret>`` token and the record that stores only its hash."""
+    key = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    record = CredentialRecord(secret_sha256=_digest(secret), scopes=scopes, **fields)  # type: ignore[arg-type]
+    return IssuedToken(key, f"{TOKEN_PREFIX}_{key}_{secret}", record)
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """``(key, secret)`` of a well-formed token, else ``None``."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def secret_matches(secret: str, record: CredentialRecord) -> bool:
+    """Constant-time comparison of a presented secret with the stored hash."""
+    return hmac.compare_digest(_digest(secret), record.secret_sha256)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+Scope = Literal["admin", "auditor", "gateway"]

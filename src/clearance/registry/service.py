@@ -1,0 +1,266 @@
+"""The registry service: checked writes, dated reads, and snapshots for the decision core.
+
+Every write is checked before it is stored: bodies against their schema, the
+merged regime (bundle + registry + the new changes) against the bundle's own
+cross-reference rules, effective instants against the backdating grace, and
+suspensions against overlapping ones. A rejected write stores nothing; an
+accepted one is committed as new rows (history is never overwritten) and then
+announced to ``notify`` so other processes can rebuild their snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..core.errors import ClearanceError, PolicyError
+from ..core.index import CompiledPolicy
+from ..core.instant import InstantError, parse_instant
+from ..policy.load import Sections, read_bundle
+from ..policy.snapshot import default_bundle_path, snapshot
+from ..ports import Change, Clock, Record, RegistryStore
+from .overlay import Entry, overlay
+from .records import (
+    KINDS,
+    POLICY_KINDS,
+    CredentialRecord,
+    IssuedToken,
+    PersonRecord,
+    issue_token,
+    secret_matches,
+    split_token,
+)
+
+NS = 1_000_000_000
+DEFAULT_GRACE_NS = 300 * NS
+
+
+class WriteRejected(ClearanceError):
+    """A registry write was refused; nothing was stored. ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, problems: list[str]) -> None:
+        self.status = status
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An authenticated caller."""
+
+    key: str
+    record: CredentialRecord
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.record.scopes or "admin" in self.record.scopes
+
+    def can_read_entity(self, entity: str) -> bool:
+        scopes = self.record.scopes
+        return "admin" in scopes or "auditor" in scopes or f"entity:{entity}" in scopes
+
+
+class RegistryService:
+    def __init__(
+        self,
+        store: RegistryStore,
+        clock: Clock,
+        bundle: str | Path | None = None,
+        grace_ns: int = DEFAULT_GRACE_NS,
+        notify: Callable[[list[Record]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.grace_ns = grace_ns
+        self.notify = notify
+        sections, problems = read_bundle(Path(bundle) if bundle is not None else default_bundle_path())
+        if problems:
+            raise PolicyError(problems)
+        self.sections: Sections = sections
+
+    # -- reads -------------------------------------------------------------------------
+
+    def state(self, valid_at: int | None = None, known_at: int | None = None, kind: str | None = None) -> dict[tuple[str, str], Record]:
+        return self.store.state(self.clock.now_ns() if valid_at is None else valid_at, known_at, kind)
+
+    def history(self, kind: str, key: str) -> list[Record]:
+        return self.store.history(kind, key)
+
+    def snapshot(self, valid_at: int | None = None, known_at: int | None = None) -> CompiledPolicy:
+        """The policy in force at ``valid_at`` (default: now) as known at ``known_at`` (default: everything)."""
+        records = self.state(valid_at, known_at).values()
+        return snapshot(overlay(self.sections, _entries(records)))
+
+    def person(self, person_id: str, valid_at: int | None = None) -> PersonRecord | None:
+        record = self.state(valid_at, kind="person").get(("person", person_id))
+        return PersonRecord.model_validate(record.body) if record is not None else None
+
+    def authenticate(self, token: str) -> Credential | None:
+        """The live credential a bearer token stands for, or ``None`` (unknown, revoked, wrong secret)."""
+        parts = split_token(token)
+        if parts is None:
+            return None
+        key, secret = parts
+        record = self.state(kind="credential").get(("credential", key))
+        if record is None:
+            return None
+        credential = CredentialRecord.model_validate(record.body)
+        return Credential(key, credential) if secret_matches(secret, credential) else None
+
+    # -- writes ------------------------------------------------------------------------
+
+    def write(self, changes: list[Change], expect: dict[tuple[str, str], int | None] | None = None) -> list[Record]:
+        """Check and store ``changes`` in one transaction; raise :class:`WriteRejected` otherwise."""
+        now = self.clock.now_ns()
+        problems: list[str] = []
+        for change in changes:
+            if change.kind not in KINDS:
+                problems.append(f"{change.kind}: unknown record kind")
+            if change.valid_from < now - self.grace_ns:
+                problems.append(
+                    f"{change.kind} `{change.key}`: effective instant is {(now - change.valid_from) / NS:,.0f} s in the past;"
+                    f" backdating is limited to {self.grace_ns / NS:,.0f} s"
+                )
+        if problems:
+            raise WriteRejected(422, problems)
+        self._check_bodies(changes)
+        self._check_overlaps(changes)
+        self._check_merged(changes)
+        records = self.store.append(changes, expect)
+        if self.notify is not None:
+            self.notify(records)
+        return records
+
+    def put(
+        self,
+        kind: str,
+        key: str,
+        body: dict[str, Any],
+        effective: int | None = None,
+        actor: str = "system",
+        reason: str = "",
+        expect: int | None | bool = False,
+    ) -> Record:
+        """Add or replace one record, effective at ``effective`` (default: now)."""
+        at = self.clock.now_ns() if effective is None else effective
+        guard = None if expect is False else {(kind, key): expect}  # type: ignore[dict-item]
+        return self.write([_change(kind, key, "put", body, at, actor, reason)], guard)[0]
+
+    def retire(self, kind: str, key: str, effective: int | None = None, actor: str = "system", reason: str = "") -> Record:
+        if not self.store.history(kind, key):
+            raise WriteRejected(404, [f"{kind} `{key}` does not exist"])
+        at = self.clock.now_ns() if effective is None else effective
+        return self.write([_change(kind, key, "retire", None, at, actor, reason)])[0]
+
+    def suspend(self, key: str, body: dict[str, Any], actor: str = "system", reason: str = "") -> Record:
+        """Record a suspension; it takes effect at its own ``from`` instant."""
+        return self.put("suspension", key, body, effective=_instant(body.get("from"), "from"), actor=actor, reason=reason)
+
+    def create_credential(self, scopes: list[str], actor: str = "system", reason: str = "", **fields: Any) -> IssuedToken:
+        try:
+            issued = issue_token(scopes, **fields)
+        except ValidationError as exc:
+            raise WriteRejected(422, _messages(exc)) from None
+        self.put("credential", issued.key, issued.record.model_dump(exclude_none=True), actor=actor, reason=reason, expect=None)
+        return issued
+
+    # -- checks ------------------------------------------------------------------------
+
+    def _check_bodies(self, changes: Iterable[Change]) -> None:
+        problems = []
+        for change in changes:
+            if change.op == "retire":
+                continue
+            schema: type[BaseModel] | None = {"person": PersonRecord, "credential": CredentialRecord}.get(change.kind)
+            if schema is None:
+                continue
+            try:
+                schema.model_validate(change.body)
+            except ValidationError as exc:
+                problems += [f"{change.kind} `{change.key}`: {m}" for m in _messages(exc)]
+        if problems:
+            raise WriteRejected(422, problems)
+
+    def _check_overlaps(self, changes: Iterable[Change]) -> None:
+        current = self.state(valid_at=2**62, kind="suspension")
+        problems = []
+        for change in changes:
+            if change.kind != "suspension" or change.op != "put" or change.body is None:
+                continue
+            mine = _span(change.body)
+            for (_, key), record in current.items():
+                if key == change.key or record.body is None:
+                    continue
+                same = (record.body.get("authorization"), record.body.get("entity")) == (
+                    change.body.get("authorization"),
+                    change.body.get("entity"),
+                )
+                if same and _overlaps(mine, _span(record.body)):
+                    problems.append(f"suspension `{change.key}` overlaps suspension `{key}` of the same coverage")
+        if problems:
+            raise WriteRejected(409, problems)
+
+    def _check_merged(self, changes: list[Change]) -> None:
+        latest = max(c.valid_from for c in changes)
+        merged = {(r.kind, r.key): r for r in self.state(valid_at=latest).values()}
+        for change in changes:
+            if change.op == "retire":
+                merged.pop((change.kind, change.key), None)
+            else:
+                merged[(change.kind, change.key)] = Record(0, change.kind, change.key, change.op, change.body, change.valid_from, 0, change.actor, change.reason)
+        try:
+            policy = overlay(self.sections, _entries(merged.values()))
+        except PolicyError as exc:
+            unknown = any("unknown" in p.message for p in exc.problems)
+            raise WriteRejected(404 if unknown else 422, [str(p) for p in exc.problems]) from None
+        entities = {e.id for e in policy.entities}
+        orphans = [
+            f"person `{c.key}`: unknown entity `{c.body['entity']}`"
+            for c in changes
+            if c.kind == "person" and c.op == "put" and c.body and c.body.get("entity") not in entities
+        ]
+        if orphans:
+            raise WriteRejected(404, orphans)
+
+
+def _change(kind: str, key: str, op: str, body: dict[str, Any] | None, at: int, actor: str, reason: str) -> Change:
+    try:
+        return Change(kind, key, op, body, at, actor, reason)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise WriteRejected(422, [f"{kind} `{key}`: {exc}"]) from None
+
+
+def _entries(records: Iterable[Record]) -> list[Entry]:
+    """The records that shape the policy. A person matters to the policy only
+    through a restriction; the rest of a person record is for building requests."""
+    return [
+        Entry(r.kind, r.key, r.body or {}, f"{r.kind}/{r.key}@{r.seq}")
+        for r in records
+        if r.kind in POLICY_KINDS and r.op == "put" and (r.kind != "person" or (r.body or {}).get("restriction"))
+    ]
+
+
+def _instant(value: Any, field: str) -> int:
+    try:
+        parsed = parse_instant(value)
+    except InstantError as exc:
+        raise WriteRejected(422, [f"{field}: {exc}"]) from None
+    return int(parsed)
+
+
+def _span(body: dict[str, Any]) -> tuple[int, int | None]:
+    until = body.get("until")
+    return _instant(body.get("from"), "from"), None if until is None else _instant(until, "until")
+
+
+def _overlaps(a: tuple[int, int | None], b: tuple[int, int | None]) -> bool:
+    a_end = a[1] if a[1] is not None else 2**63
+    b_end = b[1] if b[1] is not None else 2**63
+    return a[0] <= b_end and b[0] <= a_end
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]

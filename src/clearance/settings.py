@@ -1,0 +1,46 @@
+"""Settings: read once at start-up from the environment, typed, frozen, and passed down.
+
+| variable | meaning | default |
+|---|---|---|
+| ``CLEARANCE_DATABASE_URL`` | registry database (SQLAlchemy URL) | ``sqlite:///clearance.db`` |
+| ``CLEARANCE_BUNDLE`` | policy bundle directory | the shipped example |
+| ``CLEARANCE_EVENTS_URL`` | change events: ``redis://…``, ``postgresql://…`` or ``memory:`` | ``memory:`` |
+| ``CLEARANCE_BACKDATE_GRACE`` | how far in the past (seconds) a change may take effect | ``300`` |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .core.errors import ClearanceError
+
+
+class SettingsError(ClearanceError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///clearance.db"
+    bundle: str | None = None
+    events_url: str = "memory:"
+    backdate_grace_s: int = 300
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        grace = env.get("CLEARANCE_BACKDATE_GRACE", "300")
+        try:
+            grace_s = int(grace)
+        except ValueError:
+            raise SettingsError(f"CLEARANCE_BACKDATE_GRACE: `{grace}` is not a whole number of seconds") from None
+        if grace_s < 0:
+            raise SettingsError("CLEARANCE_BACKDATE_GRACE: must not be negative")
+        return cls(
+            database_url=env.get("CLEARANCE_DATABASE_URL", cls.database_url),
+            bundle=env.get("CLEARANCE_BUNDLE") or None,
+            events_url=env.get("CLEARANCE_EVENTS_URL", cls.events_url),
+            backdate_grace_s=grace_s,
+        )

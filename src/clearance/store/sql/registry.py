@@ -1,0 +1,124 @@
+"""``SqlRegistry``: the bitemporal registry log on SQLite or PostgreSQL.
+
+Writers are serialized across the whole log, not per key: SQLite has a single write lock
+anyway (taken up front by ``BEGIN IMMEDIATE``), and on PostgreSQL one transaction-scoped
+advisory lock gives the same. Registry changes are rare (a few a minute at most), and a
+single writer at a time buys three properties followers and auditors rely on: seq order is
+commit order (``changes_since`` never skips a row that commits late), ``recorded_at``
+never goes backwards, and the optimistic ``expect`` check cannot race the insert.
+
+Any database failure surfaces as ``StoreUnavailable`` (callers fail closed); a lost
+optimistic race as ``ConflictError``. Bodies are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ...ports import Change, Clock, ConflictError, Record, StoreUnavailable
+from ..clock import SystemClock
+from ..memory import json_copy
+from .engine import WRITE
+from .tables import registry_changes as T
+
+# The pg_advisory_xact_lock key of the registry writer: a fixed, arbitrary 64-bit number.
+WRITER_LOCK = int.from_bytes(bytes.fromhex("5d0f6c1e2b7a4c93"), "big", signed=True)
+COLUMNS = (T.c.seq, T.c.kind, T.c.key, T.c.op, T.c.body, T.c.valid_from, T.c.recorded_at, T.c.actor, T.c.reason)
+
+
+class SqlRegistry:
+    """A ``RegistryStore`` on a migrated database (see ``clearance.store.sql.migrate``)."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or SystemClock()
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def append(
+        self, changes: list[Change], expect: dict[tuple[str, str], int | None] | None = None
+    ) -> list[Record]:
+        """See ``RegistryStore.append``: one transaction, all or nothing, returned after commit."""
+        bodies = [json_copy(c.body) for c in changes]
+        with self._unavailable(), self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if self._postgres:
+                conn.execute(select(func.pg_advisory_xact_lock(WRITER_LOCK)))
+            for (kind, key), seen in (expect or {}).items():
+                actual = conn.scalar(select(func.max(T.c.seq)).where(T.c.kind == kind, T.c.key == key))
+                if actual != seen:
+                    raise ConflictError((kind, key), seen, actual)
+            floor = conn.scalar(select(func.max(T.c.recorded_at))) or 0
+            recorded_at = max(self._clock.now_ns(), floor)
+            stored = [self._insert(conn, c, body, recorded_at) for c, body in zip(changes, bodies, strict=True)]
+        return stored
+
+    def state(
+        self, valid_at: int, known_at: int | None = None, kind: str | None = None
+    ) -> dict[tuple[str, str], Record]:
+        """See ``RegistryStore.state``; one query, ranked by a window function."""
+        rank = func.row_number().over(
+            partition_by=(T.c.kind, T.c.key), order_by=(T.c.valid_from.desc(), T.c.seq.desc())
+        )
+        inner = select(*COLUMNS, rank.label("rank")).where(T.c.valid_from <= valid_at)
+        if known_at is not None:
+            inner = inner.where(T.c.recorded_at <= known_at)
+        if kind is not None:
+            inner = inner.where(T.c.kind == kind)
+        ranked = inner.subquery("ranked")
+        query = (
+            select(*(ranked.c[c.name] for c in COLUMNS))
+            .where(ranked.c.rank == 1, ranked.c.op == "put")
+            .order_by(ranked.c.kind, ranked.c.key)
+        )
+        records = self._read(query)
+        return {(r.kind, r.key): r for r in records}
+
+    def history(self, kind: str, key: str) -> list[Record]:
+        """See ``RegistryStore.history``."""
+        return self._read(select(*COLUMNS).where(T.c.kind == kind, T.c.key == key).order_by(T.c.seq))
+
+    def latest_seq(self) -> int:
+        """See ``RegistryStore.latest_seq``."""
+        with self._unavailable(), self._engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(T.c.seq), 0))) or 0)
+
+    def changes_since(self, seq: int) -> list[Record]:
+        """See ``RegistryStore.changes_since``."""
+        return self._read(select(*COLUMNS).where(T.c.seq > seq).order_by(T.c.seq))
+
+    def _insert(self, conn: Connection, change: Change, body: dict[str, Any] | None, recorded_at: int) -> Record:
+        values = {
+            "kind": change.kind, "key": change.key, "op": change.op, "body": body,
+            "valid_from": change.valid_from, "recorded_at": recorded_at,
+            "actor": change.actor, "reason": change.reason,
+        }
+        seq = conn.execute(insert(T).values(**values).returning(T.c.seq)).scalar_one()
+        return Record(seq=int(seq), **values)
+
+    def _read(self, query: Any) -> list[Record]:
+        with self._unavailable(), self._engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreUnavailable(f"registry database ({self._engine.dialect.name}): {type(cause).__name__}: "
+                                   f"{str(cause).splitlines()[0] if str(cause) else ''}") from exc
+
+
+def _record(row: Any) -> Record:
+    return Record(
+        seq=int(row.seq), kind=row.kind, key=row.key, op=row.op, body=row.body,
+        valid_from=int(row.valid_from), recorded_at=int(row.recorded_at), actor=row.actor, reason=row.reason,
+    )

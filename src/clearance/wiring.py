@@ -1,0 +1,92 @@
+"""The composition root: the one place that chooses implementations and connects them.
+
+Interfaces (CLI, API, gateway) ask here for ready services; nothing else reads
+settings or picks an adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .events import make_bus
+from .events.bus import Event, EventBus
+from .events.memory import MemoryBus
+from .events.watcher import Watcher
+from .ports import Clock, Record, RegistryStore
+from .registry.live import LiveSnapshot
+from .registry.service import RegistryService
+from .settings import Settings
+from .store.clock import SystemClock
+
+NS = 1_000_000_000
+log = logging.getLogger(__name__)
+
+
+def build_store(settings: Settings, clock: Clock) -> RegistryStore:
+    """The registry store of ``settings.database_url``, migrated to the latest schema."""
+    if settings.database_url.startswith("memory:"):
+        from .store.memory import MemoryRegistry
+
+        return MemoryRegistry(clock)
+    from .store.sql.engine import make_engine
+    from .store.sql.migrate import migrate
+    from .store.sql.registry import SqlRegistry
+
+    migrate(settings.database_url)
+    return SqlRegistry(make_engine(settings.database_url), clock)
+
+
+@dataclass
+class Registry:
+    """A registry service, the live snapshot it feeds, the change events, and their clock."""
+
+    service: RegistryService
+    live: LiveSnapshot
+    clock: Clock
+    bus: EventBus
+    watcher: Watcher | None = None
+
+    def follow(self, poll_interval: float | None = None) -> Watcher:
+        """Keep ``live`` current with changes made by other processes (events, then polling)."""
+        if self.watcher is None:
+            interval = poll_interval if poll_interval is not None else _poll_interval(self)
+            self.watcher = Watcher(self.bus, self.service.store.latest_seq, self._on_change, poll_interval=interval, since=self.live.seq)
+            self.watcher.start()
+        return self.watcher
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.bus.close()
+
+    def _on_change(self, _seq: int) -> int:
+        self.live.refresh()
+        return self.live.seq
+
+    def publish(self, records: list[Record]) -> None:
+        """After a commit: refresh this process's snapshot, then tell the others.
+
+        A failed publish never undoes the commit; followers catch up by polling.
+        """
+        self.live.refresh()
+        for record in records:
+            try:
+                self.bus.publish(Event.now(record.seq, record.kind, record.key))
+            except Exception:  # noqa: BLE001 - the commit stands; polling covers a lost event
+                log.warning("could not publish change %s; followers will catch up by polling", record.seq)
+
+
+def build_registry(settings: Settings, clock: Clock | None = None) -> Registry:
+    clock = clock or SystemClock()
+    store = build_store(settings, clock)
+    service = RegistryService(store, clock, settings.bundle, settings.backdate_grace_s * NS)
+    built = Registry(service, LiveSnapshot(service, clock), clock, make_bus(settings.events_url))
+    service.notify = built.publish
+    return built
+
+
+def _poll_interval(registry: Registry) -> float:
+    # Events do not cross processes on the in-process bus: a SQLite deployment's
+    # followers rely on polling, so they poll more often.
+    return 0.25 if isinstance(registry.bus, MemoryBus) else 1.0
