@@ -18,9 +18,8 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from .bus import Event, Handler
-from .fanout import Fanout, QueueSubscription
-from .listener import ReconnectingListener
+from .bus import Event
+from .listener import ListeningBus
 
 DEFAULT_CHANNEL = "clearance_changes"
 MAX_PAYLOAD = 7999  # PostgreSQL's default limit is "shorter than 8000 bytes"
@@ -35,7 +34,9 @@ def conninfo(url: str) -> str:
     return f"postgresql://{rest}"
 
 
-class PostgresBus:
+class PostgresBus(ListeningBus):
+    _listener_errors = (psycopg.Error, OSError)
+
     def __init__(
         self,
         url: str,
@@ -48,14 +49,11 @@ class PostgresBus:
         self.conninfo = conninfo(url)
         self.channel = channel
         self.application_name = f"clearance-events:{channel}"[:63]
-        self._ready_timeout = ready_timeout
+        self._listener_name = f"clearance-pg-{channel}"
         self._connect_timeout = connect_timeout
         self._read_slice = read_slice
-        self._fanout = Fanout()
-        self._lock = threading.Lock()
+        self._start_listening(ready_timeout)
         self._conn: psycopg.Connection | None = None
-        self._listener: ReconnectingListener | None = None
-        self._closed = False
 
     def _connect(self) -> psycopg.Connection:
         return psycopg.connect(
@@ -75,8 +73,7 @@ class PostgresBus:
 
     def publish(self, event: Event) -> None:
         """NOTIFY on the bus's own connection; a broken connection is reopened once, then the error is raised."""
-        if self._closed:
-            raise RuntimeError("event bus is closed")
+        self._check_open()
         statement, params = self.notify_sql(event)
         with self._lock:
             for attempt in (1, 2):
@@ -92,25 +89,6 @@ class PostgresBus:
                     if attempt == 2:
                         raise
 
-    def subscribe(self, handler: Handler) -> QueueSubscription:
-        """Subscribe; waits (up to ``ready_timeout``) until LISTEN is in effect, so no later event is missed."""
-        if self._closed:
-            raise RuntimeError("event bus is closed")
-        with self._lock:
-            if self._listener is None:
-                self._listener = ReconnectingListener(
-                    f"clearance-pg-{self.channel}", self._session, (psycopg.Error, OSError)
-                )
-                self._listener.start()
-            listener = self._listener
-        sub = self._fanout.add(handler)
-        listener.wait_ready(self._ready_timeout)
-        return sub
-
-    @property
-    def ready(self) -> bool:
-        return self._listener is not None and self._listener.ready
-
     def _session(self, stop: threading.Event, ready: Callable[[], None]) -> None:
         with self._connect() as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
@@ -120,19 +98,8 @@ class PostgresBus:
                     self._fanout.deliver_payload(note.payload)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._listener is not None:
-            self._listener.stop()
-        self._fanout.close()
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> PostgresBus:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        if self._stop_listening():
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
