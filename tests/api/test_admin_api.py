@@ -127,3 +127,17 @@ def test_openapi_is_served(env):
     spec = client.get("/openapi.json").json()
     assert "/v1/decisions" in spec["paths"] and "/v1/{resource}/{key}" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_change_scheduled_ahead_takes_effect_when_its_instant_comes(env):
+    client, tokens, clock = env
+    later = "2026-07-20T10:00:00-04:00"
+    made = client.put(
+        "/v1/licences/LIC-3", json={"record": dict(LICENCE, valid={"from": later}), "effective": later, "reason": "approved ahead"},
+        headers=auth(tokens["admin"]),
+    )
+    assert made.status_code == 201, made.text
+    ask = lambda: client.post("/v1/decisions", json=LUNA, headers=auth(tokens["gateway"])).json()["code"]  # noqa: E731
+    assert ask() == "license-required", "the record is not in force before its effective instant"
+    clock.advance(3 * 3600 * 10**9)
+    assert ask() == "authorized", "the live snapshot rebuilds by itself once the instant has passed"

@@ -114,3 +114,18 @@ def test_a_bad_registry_entry_is_rejected_naming_it(sections):
     text = str(caught.value)
     assert "registry:seq 9: authorizations.models[0]: unknown model `gpt-9`" in text
     assert "registry:seq 10: authorization: unknown authorization `nope`" in text
+
+
+def test_a_person_finding_denies_that_person_only(sections):
+    request = {
+        "model": "open-7b",
+        "entity": "stripe",
+        "use_case": "general",
+        "person": {"id": "p-42", "citizenships": ["US"], "location": "US"},
+        "at": "2026-08-01T00:00:00Z",
+    }
+    finding = {"status": "listed", "list": "SDN", "reference": "ofac:1234", "reason": "name and date of birth match"}
+    policy = snapshot(overlay(sections, [Entry("restriction", "person:p-42", finding, "seq 8")]))
+    assert decide_json(policy, request).code == "restricted-party"
+    other = dict(request, person=dict(request["person"], id="p-43"))
+    assert decide_json(policy, other).code == "not-controlled"

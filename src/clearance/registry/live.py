@@ -26,6 +26,7 @@ class LiveSnapshot:
         self.seq = -1
         self.next_change: int | None = None
         self.error: Exception | None = None
+        self._scheduled: set[int] = set()
         self._policy: CompiledPolicy = self._build()
 
     def current(self) -> CompiledPolicy:
@@ -46,9 +47,12 @@ class LiveSnapshot:
         return self._policy
 
     def _build(self) -> CompiledPolicy:
-        seq = self.service.store.latest_seq()
+        store = self.service.store
+        # Only the rows since the last build are read to learn of newly scheduled changes.
+        fresh = store.changes_since(max(self.seq, 0))
+        seq = fresh[-1].seq if fresh else max(self.seq, store.latest_seq())
         now = self.clock.now_ns()
         policy = self.service.snapshot(valid_at=now)
-        future = [r.valid_from for r in self.service.store.changes_since(0) if r.valid_from > now]
-        self.seq, self.next_change = seq, min(future) if future else None
+        self._scheduled = {t for t in self._scheduled if t > now} | {r.valid_from for r in fresh if r.valid_from > now}
+        self.seq, self.next_change = seq, min(self._scheduled) if self._scheduled else None
         return policy

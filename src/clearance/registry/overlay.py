@@ -10,13 +10,12 @@ Record kinds and what they do (``key`` is the record's id):
 
 ========================  ===========================================================
 ``entity``                adds an entity, or replaces the bundle's entity of that id
-``person``                adds a person (restriction flags), or replaces one
 ``authorization``         adds a licence or other authorization, or replaces one;
                           revoking is a new version whose ``valid.until`` is the instant
 ``suspension``            adds a suspension to ``authorization`` (body field), for
                           ``entity`` or the whole authorization
-``restriction``           sets the restriction of entity ``key`` (``status: cleared``
-                          removes it)
+``restriction``           sets the restriction of entity ``key``, or of person ``id``
+                          when the key is ``person:<id>`` (``status: cleared`` removes it)
 ========================  ===========================================================
 """
 
@@ -36,9 +35,10 @@ from ..policy.load import Item, Sections
 from ..policy.schema import AuthorizationSpec, EntitySpec, PersonSpec, RestrictionSpec, SuspensionSpec
 from ..policy.source import Document
 
-KINDS = ("entity", "person", "authorization", "suspension", "restriction")
-_SECTION = {"entity": "entities", "person": "persons", "authorization": "authorizations"}
-_SPEC: dict[str, type[BaseModel]] = {"entity": EntitySpec, "person": PersonSpec, "authorization": AuthorizationSpec}
+KINDS = ("entity", "authorization", "suspension", "restriction")
+_SECTION = {"entity": "entities", "authorization": "authorizations"}
+_SPEC: dict[str, type[BaseModel]] = {"entity": EntitySpec, "authorization": AuthorizationSpec}
+PERSON_PREFIX = "person:"
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,7 @@ Positions = dict[str, dict[str, int]]
 
 def _apply(sections: Sections, positions: Positions, entry: Entry, doc: Document) -> None:
     if entry.kind in _SPEC:
-        body = dict(entry.body)
-        if entry.kind == "person":
-            # A person record also carries nationality facts for the gateway; the
-            # policy only needs to know whether the person is a restricted party.
-            body = {"restriction": body["restriction"]} if body.get("restriction") else {}
-        spec = _SPEC[entry.kind].model_validate({**body, "id": entry.key})
+        spec = _SPEC[entry.kind].model_validate({**entry.body, "id": entry.key})
         _put(sections, positions, _SECTION[entry.kind], Item(spec, doc, (_SECTION[entry.kind],)))
     elif entry.kind == "suspension":
         body = dict(entry.body)
@@ -101,8 +96,12 @@ def _apply(sections: Sections, positions: Positions, entry: Entry, doc: Document
         kept = [s for s in auth.suspensions if s.id != spec.id]
         _put(sections, positions, "authorizations", Item(auth.model_copy(update={"suspensions": [*kept, spec]}), item.doc, item.path))
     else:
-        item = _find(sections, positions, "entities", entry.key, "entity")
         restriction = None if entry.body.get("status") == "cleared" else RestrictionSpec.model_validate(entry.body)
+        if entry.key.startswith(PERSON_PREFIX):
+            person = PersonSpec(id=entry.key.removeprefix(PERSON_PREFIX), restriction=restriction)
+            _put(sections, positions, "persons", Item(person, doc, ("persons",)))
+            return
+        item = _find(sections, positions, "entities", entry.key, "entity")
         _put(sections, positions, "entities", Item(item.spec.model_copy(update={"restriction": restriction}), item.doc, item.path))
 
 

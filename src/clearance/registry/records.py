@@ -1,10 +1,12 @@
 """What the registry stores: record kinds, their bodies, and credentials.
 
 Policy-shaped kinds (``entity``, ``authorization``, ``suspension``,
-``restriction``, and the restriction of a ``person``) are validated with the
-bundle schema by :mod:`.overlay`. ``person`` bodies also carry what the gateway
-needs to build a request (citizenships, residency, usual location).
-``credential`` bodies hold a hash of a secret, never the secret.
+``restriction``) are validated with the bundle schema by :mod:`.overlay` and are
+all a snapshot reads. ``person`` bodies carry what the gateway needs to build a
+request (employer, citizenships, residency, usual location); a person's
+restricted-party finding is a ``restriction`` record keyed ``person:<id>``, so
+snapshots never read the (many) person records. ``credential`` bodies hold a
+hash of a secret, never the secret.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..policy.schema import Country, Id, RestrictionSpec
+from ..policy.schema import Country, Id
 
-POLICY_KINDS = ("entity", "person", "authorization", "suspension", "restriction")
-KINDS = (*POLICY_KINDS, "credential")
+POLICY_KINDS = ("entity", "authorization", "suspension", "restriction")
+PERSON_PREFIX = "person:"
+KINDS = (*POLICY_KINDS, "person", "credential")
 
 TOKEN_PREFIX = "clr"
 SCOPES = ("admin", "auditor", "gateway")
@@ -36,7 +39,6 @@ class PersonRecord(BaseModel):
     deemed_country: Country | None = None
     location: Country | None = None
     name: str = ""
-    restriction: RestrictionSpec | None = None
 
 
 class CredentialRecord(BaseModel):

@@ -91,8 +91,14 @@ class RegistryService:
 
     def snapshot(self, valid_at: int | None = None, known_at: int | None = None) -> CompiledPolicy:
         """The policy in force at ``valid_at`` (default: now) as known at ``known_at`` (default: everything)."""
-        records = self.state(valid_at, known_at).values()
-        return snapshot(overlay(self.sections, _entries(records)))
+        return snapshot(overlay(self.sections, _entries(self._policy_state(valid_at, known_at).values())))
+
+    def _policy_state(self, valid_at: int | None, known_at: int | None = None) -> dict[tuple[str, str], Record]:
+        """Only the records that shape the policy: people and credentials are never read here."""
+        found: dict[tuple[str, str], Record] = {}
+        for kind in POLICY_KINDS:
+            found.update(self.state(valid_at, known_at, kind))
+        return found
 
     def person(self, person_id: str, valid_at: int | None = None) -> PersonRecord | None:
         record = self.state(valid_at, kind="person").get(("person", person_id))
@@ -205,8 +211,10 @@ class RegistryService:
 
     def _check_merged(self, changes: list[Change]) -> None:
         latest = max(c.valid_from for c in changes)
-        merged = {(r.kind, r.key): r for r in self.state(valid_at=latest).values()}
+        merged = dict(self._policy_state(latest))
         for change in changes:
+            if change.kind not in POLICY_KINDS:
+                continue
             if change.op == "retire":
                 merged.pop((change.kind, change.key), None)
             else:
@@ -234,13 +242,7 @@ def _change(kind: str, key: str, op: str, body: dict[str, Any] | None, at: int, 
 
 
 def _entries(records: Iterable[Record]) -> list[Entry]:
-    """The records that shape the policy. A person matters to the policy only
-    through a restriction; the rest of a person record is for building requests."""
-    return [
-        Entry(r.kind, r.key, r.body or {}, f"{r.kind}/{r.key}@{r.seq}")
-        for r in records
-        if r.kind in POLICY_KINDS and r.op == "put" and (r.kind != "person" or (r.body or {}).get("restriction"))
-    ]
+    return [Entry(r.kind, r.key, r.body or {}, f"{r.kind}/{r.key}@{r.seq}") for r in records if r.kind in POLICY_KINDS and r.op == "put"]
 
 
 def _instant(value: Any, field: str) -> int:
