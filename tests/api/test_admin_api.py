@@ -141,3 +141,15 @@ def test_a_change_scheduled_ahead_takes_effect_when_its_instant_comes(env):
     assert ask() == "license-required", "the record is not in force before its effective instant"
     clock.advance(3 * 3600 * 10**9)
     assert ask() == "authorized", "the live snapshot rebuilds by itself once the instant has passed"
+
+
+def test_people_are_readable_by_their_entity_only(env):
+    client, tokens, _ = env
+    person = {"entity": "stripe", "citizenships": ["IN"], "location": "US"}
+    made = client.put("/v1/people/p-7", json={"record": person, "reason": "onboarding"}, headers=auth(tokens["admin"]))
+    assert made.status_code == 201, made.text
+    mine = client.get("/v1/people/p-7", headers=auth(tokens["stripe"]))
+    assert mine.status_code == 200 and mine.json()["citizenships"] == ["IN"]
+    client.put("/v1/people/p-8", json={"record": dict(person, entity="amazon"), "reason": "onboarding"}, headers=auth(tokens["admin"]))
+    assert client.get("/v1/people/p-8", headers=auth(tokens["stripe"])).status_code == 404
+    assert client.get("/v1/people/p-8", headers=auth(tokens["auditor"])).status_code == 200

@@ -86,6 +86,15 @@ def get_entity(key: str, request: Request, who: Credential = Depends(reader)) ->
     return _entity_out(entity)
 
 
+@router.get("/people/{key}")
+def get_person(key: str, svc: RegistryService = Depends(service), who: Credential = Depends(reader)) -> dict[str, Any]:
+    person = svc.person(key)
+    if person is None or not who.can_read_entity(person.entity):
+        # An entity-scoped reader learns nothing about other entities' people, not even that they exist.
+        raise HTTPException(404, f"person `{key}` does not exist")
+    return {"id": key, **person.model_dump(exclude_none=True)}
+
+
 @router.get("/history/{kind}/{key}")
 def history(kind: str, key: str, svc: RegistryService = Depends(service), who: Credential = Depends(reader)) -> list[dict[str, Any]]:
     if not who.allows("auditor"):
