@@ -148,14 +148,15 @@ def rebuild_at_scale(entities: int, people: int, licences: int) -> dict:
             store.append(batch)
         loaded = time.perf_counter() - t0
         service = RegistryService(store, SystemClock())
+        rows = len(service.state())
         t0 = time.perf_counter()
-        state = service.state()
+        service.policy_state(None)
         read = time.perf_counter() - t0
         t0 = time.perf_counter()
         policy = service.snapshot()
         total = time.perf_counter() - t0
         assert len(policy.entities) >= entities
-        return {"entities": entities, "people": people, "licences": licences, "rows": len(state),
+        return {"entities": entities, "people": people, "licences": licences, "rows": rows,
                 "load_s": loaded, "state_read_s": read, "snapshot_s": total}
 
 
@@ -190,7 +191,7 @@ def main() -> None:
     scale = (1_000, 10_000, 100) if args.quick else (10_000, 100_000, 1_000)
     s = rebuild_at_scale(*scale)
     print(f"snapshot with {s['entities']:,} entities, {s['people']:,} people, {s['licences']:,} licences: "
-          f"{s['snapshot_s']:.2f} s (of which reading state {s['state_read_s']:.2f} s; loading the rows took {s['load_s']:.1f} s)")
+          f"{s['snapshot_s']:.2f} s (of which reading the policy records {s['state_read_s']:.2f} s; {s['rows']:,} rows in all, loaded in {s['load_s']:.1f} s)")
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
     (out / "propagation.json").write_text(json.dumps({"propagation": results, "scale": s}, indent=2))

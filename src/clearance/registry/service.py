@@ -91,9 +91,9 @@ class RegistryService:
 
     def snapshot(self, valid_at: int | None = None, known_at: int | None = None) -> CompiledPolicy:
         """The policy in force at ``valid_at`` (default: now) as known at ``known_at`` (default: everything)."""
-        return snapshot(overlay(self.sections, _entries(self._policy_state(valid_at, known_at).values())))
+        return snapshot(overlay(self.sections, _entries(self.policy_state(valid_at, known_at).values())))
 
-    def _policy_state(self, valid_at: int | None, known_at: int | None = None) -> dict[tuple[str, str], Record]:
+    def policy_state(self, valid_at: int | None, known_at: int | None = None) -> dict[tuple[str, str], Record]:
         """Only the records that shape the policy: people and credentials are never read here."""
         found: dict[tuple[str, str], Record] = {}
         for kind in POLICY_KINDS:
@@ -211,7 +211,7 @@ class RegistryService:
 
     def _check_merged(self, changes: list[Change]) -> None:
         latest = max(c.valid_from for c in changes)
-        merged = dict(self._policy_state(latest))
+        merged = dict(self.policy_state(latest))
         for change in changes:
             if change.kind not in POLICY_KINDS:
                 continue
