@@ -1,0 +1,142 @@
+"""Audit records and their canonical bytes: the exact input to the Merkle tree.
+
+A record is what happened (``kind`` and ``body``), where it sits in the log (``seq``) and
+when it was appended (``at_ns``, Unix nanoseconds, supplied by the caller). Its canonical
+encoding is the only form that is hashed, stored and exported, so two honest encoders must
+produce the same bytes for the same record:
+
+- UTF-8 JSON, object keys sorted by code point, no whitespace, non-ASCII kept as is
+  (``ensure_ascii=False``), top-level keys ``at_ns body kind seq v`` with ``v`` the format version.
+- Integers are written exactly, in decimal. Booleans and null as in JSON.
+- Floats are accepted when finite and written as Python's shortest round-trip ``repr``
+  (``0.1``, ``1e+21``, ``-0.0``): deterministic and lossless, and a verifier never needs to
+  re-encode because leaves hash the stored bytes. NaN and infinities are rejected: JSON has
+  no spelling for them. Callers that need exact decimals should send strings.
+- Object keys must be strings (``json`` would silently turn ``1`` into ``"1"``); only dict,
+  list, tuple (written as a list), str, int, float, bool and None may appear in a body.
+
+Hashing follows RFC 6962 §2.1: leaves and interior nodes use distinct one-byte prefixes so
+that a leaf can never be passed off as a node (second-preimage protection).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from clearance.audit.errors import RecordError
+
+FORMAT_VERSION = 1
+"""Version of the record encoding, written as ``"v"``; bump it for any change to the bytes."""
+
+KINDS = ("decision", "completion", "admin-change", "screening", "guardrail", "monitoring")
+"""Every record kind the log accepts, in one place."""
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+_KEYS = frozenset(("at_ns", "body", "kind", "seq", "v"))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the audit log.
+
+    ``seq`` is the record's 0-based position in the log, ``at_ns`` the append instant in Unix
+    nanoseconds (never read from a clock here), ``kind`` one of ``KINDS``, and ``body`` a JSON
+    object (for a decision: the contract decision plus the request metadata). The body is not
+    copied; treat it as immutable once the record exists. Raises ``RecordError`` on bad fields.
+    """
+
+    seq: int
+    at_ns: int
+    kind: str
+    body: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if type(self.seq) is not int or self.seq < 0:
+            raise RecordError("seq", "must be an integer >= 0", self.seq)
+        if type(self.at_ns) is not int or self.at_ns < 0:
+            raise RecordError("at_ns", "must be an integer >= 0 (Unix nanoseconds)", self.at_ns)
+        if self.kind not in KINDS:
+            raise RecordError("kind", f"must be one of {', '.join(KINDS)}", self.kind)
+        if not isinstance(self.body, Mapping):
+            raise RecordError("body", "must be a JSON object", self.body)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as the JSON object that ``canonical_bytes`` encodes."""
+        return {"at_ns": self.at_ns, "body": self.body, "kind": self.kind, "seq": self.seq, "v": FORMAT_VERSION}
+
+
+def _check(value: Any, path: str) -> None:
+    """Reject what canonical JSON cannot represent exactly; ``path`` locates it for the error."""
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RecordError(path, "NaN and infinities have no canonical JSON form", value)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RecordError(path, f"object keys must be strings, got {key!r}", key)
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise RecordError(path, f"{type(value).__name__} is not a JSON value", value)
+
+
+def canonical_bytes(record: AuditRecord) -> bytes:
+    """The canonical UTF-8 JSON encoding of ``record`` (see the module docstring for the rules).
+
+    Raises ``RecordError`` naming the field when the body holds something without a canonical
+    form (non-string keys, NaN, sets, lone surrogates, ...).
+    """
+    _check(record.body, "body")
+    try:
+        return _ENCODER.encode(record.to_dict()).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError) as exc:
+        raise RecordError("body", f"cannot be encoded canonically: {exc}") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_record(line: bytes | str) -> AuditRecord:
+    """Decode one canonical line back into an ``AuditRecord``.
+
+    The line must be exactly the canonical encoding of the record it holds (a re-encoding must
+    give the same bytes), so a record that is parsed is also a record that hashes the same.
+    A trailing newline is ignored. Raises ``RecordError`` otherwise.
+    """
+    data = line.encode("utf-8") if isinstance(line, str) else bytes(line)
+    data = data.rstrip(b"\r\n")
+    try:
+        obj = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecordError("", f"not JSON: {exc}", data[:80]) from None
+    if not isinstance(obj, dict) or obj.keys() != _KEYS:
+        keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+        raise RecordError("", f"expected the keys {sorted(_KEYS)}, got {keys}", data[:80])
+    if obj["v"] != FORMAT_VERSION or type(obj["v"]) is not int:
+        raise RecordError("v", f"unsupported format version {obj['v']!r} (expected {FORMAT_VERSION})", obj["v"])
+    record = AuditRecord(seq=obj["seq"], at_ns=obj["at_ns"], kind=obj["kind"], body=obj["body"])
+    if canonical_bytes(record) != data:
+        raise RecordError("", "not in canonical form (key order, whitespace, escapes or duplicate keys)", data[:80])
+    return record
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256(0x00 || data)."""
+    return sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash: SHA-256(0x01 || left || right)."""
+    return sha256(b"\x01" + left + right).digest()
