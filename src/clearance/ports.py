@@ -140,3 +140,90 @@ class RegistryStore(Protocol):
     def changes_since(self, seq: int) -> list[Record]:
         """Rows with seq greater than ``seq``, in seq order (for followers and events)."""
         ...
+
+
+# The audit store's types come from the pure audit package; only type checkers need them here.
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from .audit.heads import SignedTreeHead
+    from .audit.record import AuditRecord
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    """The tamper-evident audit log's storage: canonical records, their leaf hashes, signed heads.
+
+    ``seq`` is a record's position in the RFC 6962 Merkle tree, so seqs are contiguous from 0
+    with no gaps or duplicates, even with several writer processes: ``append_batch`` assigns
+    them under the store's single writer lock. Each record is stored as its exact canonical
+    bytes (``clearance.audit.record.canonical_bytes``) plus their leaf hash, so a verifier
+    re-hashes what is stored rather than a re-encoding. The in-memory and SQL (SQLite,
+    PostgreSQL) implementations give identical answers; every method may raise
+    ``StoreUnavailable`` (callers fail closed). Records are never updated or deleted.
+    """
+
+    def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
+        """Append ``(at_ns, kind, body)`` entries in one transaction; return ``AuditRecord``s once durable.
+
+        Seqs are ``size(), size()+1, ...`` in ``entries`` order. A body without a canonical
+        form raises ``RecordError`` before anything is written.
+        """
+        ...
+
+    def size(self) -> int:
+        """How many records the log holds (the next seq)."""
+        ...
+
+    def records(self, start: int, end: int) -> list[AuditRecord]:
+        """``AuditRecord``s with ``start <= seq < end``, in seq order, decoded from the stored bytes."""
+        ...
+
+    def raw(self, start: int, end: int) -> list[bytes]:
+        """The stored canonical bytes of records ``start <= seq < end``, in seq order (for verification)."""
+        ...
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """The stored leaf hashes of records ``start <= seq < end``, in seq order."""
+        ...
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        """Merkle tree hash of leaves [start, end) (``clearance.audit.merkle.SubtreeHashes``), for proofs."""
+        ...
+
+    def query(
+        self,
+        *,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        entity: str | None = None,
+        person: str | None = None,
+        model: str | None = None,
+        outcome: str | None = None,
+        code: str | None = None,
+        kinds: list[str] | set[str] | tuple[str, ...] | None = None,
+        entities: set[str] | None = None,
+        after_seq: int | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """Records matching every given filter, in seq order, at most ``limit``.
+
+        ``since_ns <= at_ns <= until_ns`` (both inclusive); ``after_seq``: only ``seq > after_seq``
+        (for paging); ``entities`` restricts to records naming one of those entities (a scoped
+        auditor; an empty set matches nothing). A record whose id field is not a string (or is
+        longer than 200 characters) is not indexed under it.
+        """
+        ...
+
+    def put_head(self, sth: SignedTreeHead) -> None:
+        """Store a ``SignedTreeHead``. Storing an identical-root head for a stored size again keeps
+        the first; a different root for a stored size raises ``ValueError`` (a fork, never hidden)."""
+        ...
+
+    def heads(self) -> list[SignedTreeHead]:
+        """Every stored ``SignedTreeHead``, by size."""
+        ...
+
+    def latest_head(self) -> SignedTreeHead | None:
+        """The stored head of the greatest size, ``None`` when none."""
+        ...

@@ -6,6 +6,7 @@
 | ``CLEARANCE_BUNDLE`` | policy bundle directory | the shipped example |
 | ``CLEARANCE_EVENTS_URL`` | change events: ``redis://…``, ``postgresql://…`` or ``memory:`` | ``memory:`` |
 | ``CLEARANCE_BACKDATE_GRACE`` | how far in the past (seconds) a change may take effect | ``300`` |
+| ``CLEARANCE_AUDIT_KEYS`` | directory of the audit log's signing keys (created if absent) | ``clearance-keys`` |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Settings:
     bundle: str | None = None
     events_url: str = "memory:"
     backdate_grace_s: int = 300
+    audit_keys: str = "clearance-keys"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,4 +45,5 @@ class Settings:
             bundle=env.get("CLEARANCE_BUNDLE") or None,
             events_url=env.get("CLEARANCE_EVENTS_URL", cls.events_url),
             backdate_grace_s=grace_s,
+            audit_keys=env.get("CLEARANCE_AUDIT_KEYS", cls.audit_keys),
         )

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .events import make_bus
 from .events.bus import Event, EventBus
 from .events.memory import MemoryBus
 from .events.watcher import Watcher
-from .ports import Clock, Record, RegistryStore
+from .ports import AuditStore, Clock, Record, RegistryStore
 from .registry.live import LiveSnapshot
 from .registry.service import RegistryService
 from .settings import Settings
 from .store.clock import SystemClock
+
+if TYPE_CHECKING:
+    from .services.audit_log import AuditLog
 
 NS = 1_000_000_000
 log = logging.getLogger(__name__)
@@ -90,3 +94,27 @@ def _poll_interval(registry: Registry) -> float:
     # Events do not cross processes on the in-process bus: a SQLite deployment's
     # followers rely on polling; `max(seq)` on the primary key is cheap, so poll often.
     return 0.05 if isinstance(registry.bus, MemoryBus) else 1.0
+
+
+def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
+    """The audit log of ``settings``: its store beside the registry's, and its key ring."""
+    from pathlib import Path
+
+    from .audit.keys import KeyRing
+    from .services.audit_log import AuditLog
+
+    clock = clock or SystemClock()
+    if settings.database_url.startswith("memory:"):
+        from .store.audit_memory import MemoryAuditStore
+
+        store: AuditStore = MemoryAuditStore()
+    else:
+        from .store.sql.audit import SqlAuditStore
+        from .store.sql.engine import make_engine
+        from .store.sql.migrate import migrate
+
+        migrate(settings.database_url)
+        store = SqlAuditStore(make_engine(settings.database_url))
+    keys_dir = Path(settings.audit_keys)
+    keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
+    return AuditLog(store, keys, clock)

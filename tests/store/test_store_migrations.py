@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from clearance.ports import StoreUnavailable
 from clearance.store.sql import downgrade, make_engine, migrate
-from clearance.store.sql.migrate import current
+from clearance.store.sql.migrate import current, head
 from clearance.store.sql.tables import metadata
 
 
@@ -28,9 +28,9 @@ def test_migrations_apply_from_empty_downgrade_and_apply_again(database):
     assert current(database) is None
     migrate(database)
     assert {"registry_changes", "alembic_version"} <= tables(database)
-    assert current(database) == "0001"
+    assert current(database) == head()
     migrate(database)  # already at head: nothing to do
-    assert current(database) == "0001"
+    assert current(database) == head()
     downgrade(database)
     assert "registry_changes" not in tables(database)
     assert current(database) is None

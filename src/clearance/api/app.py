@@ -14,10 +14,11 @@ from ..core.errors import PolicyError
 from ..ports import StoreUnavailable
 from ..registry.live import LiveSnapshot
 from ..registry.service import RegistryService, WriteRejected
-from . import decisions, registry_routes
+from ..services.audit_log import AuditLog
+from . import audit_routes, decisions, registry_routes
 
 
-def create_app(service: RegistryService, live: LiveSnapshot) -> FastAPI:
+def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None = None) -> FastAPI:
     app = FastAPI(
         title="clearance admin API",
         version="1",
@@ -25,8 +26,10 @@ def create_app(service: RegistryService, live: LiveSnapshot) -> FastAPI:
     )
     app.state.registry = service
     app.state.live = live
+    app.state.audit = audit
     app.include_router(registry_routes.router)
     app.include_router(decisions.router)
+    app.include_router(audit_routes.router)
 
     @app.exception_handler(WriteRejected)
     async def rejected(_: Request, exc: WriteRejected) -> JSONResponse:

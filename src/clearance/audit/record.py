@@ -33,7 +33,7 @@ from clearance.audit.errors import RecordError
 FORMAT_VERSION = 1
 """Version of the record encoding, written as ``"v"``; bump it for any change to the bytes."""
 
-KINDS = ("decision", "completion", "admin-change", "screening", "guardrail", "monitoring")
+KINDS = ("decision", "completion", "admin-change", "screening", "licensing", "guardrail", "monitoring")
 """Every record kind the log accepts, in one place."""
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))

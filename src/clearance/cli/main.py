@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import policy, registry
+from . import audit, policy, registry
 from .decide import decide_command
 from .explain import explain_command
 
@@ -17,22 +17,26 @@ app.command("decide")(decide_command)
 app.command("explain")(explain_command)
 app.add_typer(policy.app, name="policy")
 app.add_typer(registry.app, name="registry")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command("api")
 def api_command(host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the admin REST API (OpenAPI docs at /docs) on the registry of CLEARANCE_DATABASE_URL."""
+    """Serve the admin and remote-audit REST API (OpenAPI docs at /docs) on CLEARANCE_DATABASE_URL."""
     import uvicorn
 
     from ..api.app import create_app
     from ..settings import Settings
-    from ..wiring import build_registry
+    from ..wiring import build_audit, build_registry
 
-    built = build_registry(Settings.from_env())
+    settings = Settings.from_env()
+    built = build_registry(settings)
+    audit = build_audit(settings)
     built.follow()
     try:
-        uvicorn.run(create_app(built.service, built.live), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(built.service, built.live, audit), host=host, port=port, log_level="info")
     finally:
+        audit.close()
         built.close()
 
 

@@ -62,6 +62,17 @@ class Credential:
         scopes = self.record.scopes
         return "admin" in scopes or "auditor" in scopes or f"entity:{entity}" in scopes
 
+    def audit_entities(self) -> frozenset[str] | None:
+        """Whose audit records this caller may read: ``None`` for all, else a set of entity ids.
+
+        ``auditor`` (and ``admin``) read everything; ``auditor:<entity>`` scopes
+        limit an auditor to those entities; anyone else may read nothing.
+        """
+        scopes = self.record.scopes
+        if "admin" in scopes or "auditor" in scopes:
+            return None
+        return frozenset(s.removeprefix("auditor:") for s in scopes if s.startswith("auditor:"))
+
 
 class RegistryService:
     def __init__(
@@ -76,6 +87,9 @@ class RegistryService:
         self.clock = clock
         self.grace_ns = grace_ns
         self.notify = notify
+        # Called with the committed records after every accepted write (audit, rescreening).
+        # An observer that raises does not undo the commit; it is the observer's to retry.
+        self.observers: list[Callable[[list[Record]], None]] = []
         sections, problems = read_bundle(Path(bundle) if bundle is not None else default_bundle_path())
         if problems:
             raise PolicyError(problems)
@@ -138,6 +152,8 @@ class RegistryService:
         records = self.store.append(changes, expect)
         if self.notify is not None:
             self.notify(records)
+        for observer in self.observers:
+            observer(records)
         return records
 
     def put(

@@ -48,6 +48,18 @@ def current(url: Target = None) -> str | None:
             engine.dispose()
 
 
+def head() -> str:
+    """The newest revision the package ships: what ``migrate`` brings a database to."""
+    from alembic.script import ScriptDirectory
+
+    with as_file(files("clearance.store.sql") / "migrations") as location:
+        config = Config()
+        config.set_main_option("script_location", str(location))
+        found = ScriptDirectory.from_config(config).get_current_head()
+    assert found is not None, "the packaged migrations have no head"
+    return found
+
+
 def _engine(url: Target) -> tuple[Engine, bool]:
     if isinstance(url, Engine):
         return url, False

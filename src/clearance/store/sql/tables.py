@@ -9,7 +9,19 @@ migration's autogenerate check.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -31,4 +43,41 @@ registry_changes = Table(
     CheckConstraint("op IN ('put', 'retire')", name="ck_registry_changes_op"),
     Index("ix_registry_changes_entity", "kind", "key", "valid_from", "seq"),
     Index("ix_registry_changes_recorded_at", "recorded_at"),
+)
+
+# The audit log (revision 0002). ``seq`` is assigned by the writer under its lock (the next
+# position in the Merkle tree), never by the database, so it is plain BIGINT everywhere.
+# ``data`` holds the record's canonical JSON exactly (the bytes that are hashed) and ``leaf``
+# its RFC 6962 leaf hash; the other columns are extracted copies, only for queries.
+AUDIT_ID_MAX = 200
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ns", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("leaf", LargeBinary(32), nullable=False),
+    Column("entity", String(AUDIT_ID_MAX), nullable=True),
+    Column("person", String(AUDIT_ID_MAX), nullable=True),
+    Column("model", String(AUDIT_ID_MAX), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("code", String(64), nullable=True),
+    Column("authorization", String(AUDIT_ID_MAX), nullable=True),
+    Index("ix_audit_records_at_ns", "at_ns"),
+    Index("ix_audit_records_entity", "entity", "at_ns"),
+    Index("ix_audit_records_person", "person"),
+    Index("ix_audit_records_model", "model"),
+    Index("ix_audit_records_code", "code"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("at_ns", BigInteger, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
 )

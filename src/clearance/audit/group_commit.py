@@ -1,0 +1,151 @@
+"""Group commit: many concurrent appenders, one durable transaction per batch.
+
+A durable commit costs an fsync (SQLite) or a WAL flush (PostgreSQL), a millisecond or more,
+so one commit per audit record caps the log at a few hundred to a few thousand records a
+second however fast the disk streams. ``GroupCommitLog`` lets any number of threads call
+``append``; one background writer drains everything pending (up to ``max_batch``) into a
+single ``AuditStore.append_batch`` and then wakes each waiter with its own record. While a
+commit is in flight new appends queue up, so batches grow with the load by themselves;
+``max_wait_s`` additionally lets a batch gather for a moment before it is written.
+
+Fail closed: ``append`` returns only once the record is durable. If the store raises, every
+waiter of that batch gets the exception and nothing of the batch is reported as appended
+(callers must not answer their client); the next batch is tried afresh. A batch that fails
+because one body has no canonical form (``RecordError``) is retried entry by entry, so only
+the bad entry's caller sees the error. Nothing here reads a clock for records: ``at_ns`` is
+an argument.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from clearance.audit.errors import RecordError
+from clearance.audit.record import AuditRecord
+from clearance.ports import AuditStore
+
+Entry = tuple[int, str, dict[str, Any]]
+
+
+class GroupCommitLog:
+    """Thread-safe, durable appends to ``store`` through one writer thread (see the module docstring).
+
+    ``timeout_s`` bounds how long ``append`` waits for its batch; on timeout it raises
+    ``TimeoutError`` and the caller must treat the record as not appended (it may still land).
+    """
+
+    def __init__(self, store: AuditStore, max_batch: int = 1024, max_wait_s: float = 0.002,
+                 timeout_s: float = 60.0) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.store = store
+        self.max_batch = max_batch
+        self.max_wait_s = max(0.0, max_wait_s)
+        self.timeout_s = timeout_s
+        self._pending: list[tuple[Entry, Future[AuditRecord]]] = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self.batches = 0  # statistics, for benchmarks and tests
+        self.appended = 0
+        self._writer = threading.Thread(target=self._run, name="audit-group-commit", daemon=True)
+        self._writer.start()
+
+    def submit(self, kind: str, body: dict[str, Any], at_ns: int) -> Future[AuditRecord]:
+        """Queue one record; the returned future resolves once it is durable (or fails)."""
+        return self.submit_many([(kind, body, at_ns)])[0]
+
+    def submit_many(self, items: Sequence[tuple[str, dict[str, Any], int]]) -> list[Future[AuditRecord]]:
+        """Queue ``(kind, body, at_ns)`` items together (consecutive seqs unless split by ``max_batch``)."""
+        _check(items)
+        futures: list[Future[AuditRecord]] = [Future() for _ in items]
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the audit log is closed")
+            self._pending.extend(((at_ns, kind, body), f) for (kind, body, at_ns), f in zip(items, futures, strict=True))
+            self._cond.notify_all()
+        return futures
+
+    def append(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
+        """Append one record; return it once durable. Raises the store's error, or ``TimeoutError``."""
+        return self._wait(self.submit(kind, body, at_ns))
+
+    def append_many(self, items: Sequence[tuple[str, dict[str, Any], int]]) -> list[AuditRecord]:
+        """Append ``(kind, body, at_ns)`` items; return them once all are durable."""
+        return [self._wait(f) for f in self.submit_many(items)]
+
+    async def append_async(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
+        """``append`` for asyncio code: awaits durability without blocking the event loop."""
+        future = self.submit(kind, body, at_ns)
+        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop accepting appends, write what is pending, and join the writer (at most ``timeout_s``)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._writer.join(timeout_s)
+
+    def __enter__(self) -> GroupCommitLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, future: Future[AuditRecord]) -> AuditRecord:
+        try:
+            return future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            raise TimeoutError(f"the audit record was not confirmed durable within {self.timeout_s} s") from None
+
+    def _take(self) -> list[tuple[Entry, Future[AuditRecord]]]:
+        """Block until something is pending (or closing), let the batch gather, and take it."""
+        with self._cond:
+            while not self._pending and not self._closing:
+                self._cond.wait(0.5)
+            if self.max_wait_s and not self._closing and len(self._pending) < self.max_batch:
+                # Bounded: one wait of max_wait_s, cut short when the batch fills up.
+                self._cond.wait_for(lambda: len(self._pending) >= self.max_batch or self._closing, self.max_wait_s)
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                return  # closing and drained
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Entry, Future[AuditRecord]]]) -> None:
+        live = [(entry, f) for entry, f in batch if f.set_running_or_notify_cancel()]
+        if live:
+            self._commit(live)
+
+    def _commit(self, live: list[tuple[Entry, Future[AuditRecord]]]) -> None:
+        try:
+            records = self.store.append_batch([entry for entry, _ in live])
+        except RecordError as exc:
+            if len(live) == 1:
+                live[0][1].set_exception(exc)
+                return
+            for one in live:  # nothing was written (encoding precedes the transaction): isolate the bad ones
+                self._commit([one])
+            return
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear of any failure
+            for _, f in live:
+                f.set_exception(exc)
+            return
+        self.batches += 1
+        self.appended += len(records)
+        for (_, f), record in zip(live, records, strict=True):
+            f.set_result(record)
+
+
+def _check(items: Sequence[tuple[str, dict[str, Any], int]]) -> None:
+    """Cheap field checks on the caller's thread, so a wrong kind or instant fails only its caller."""
+    for kind, body, at_ns in items:
+        AuditRecord(0, at_ns, kind, body)

@@ -1,0 +1,72 @@
+"""``clearance audit …``: verify the tamper-evident log, sign heads, export for auditors, rotate keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..audit.verify import export_jsonl
+from ..settings import Settings
+from ..wiring import build_audit
+
+app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """Recompute the whole log and check every signed head; exit 1 at the first mismatch."""
+    log = build_audit(Settings.from_env())
+    try:
+        report = log.verify()
+    finally:
+        log.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        typer.echo(report.message)
+        if report.first_bad_index is not None:
+            typer.echo(f"first record that does not match: {report.first_bad_index}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("head")
+def head() -> None:
+    """Sign a tree head over everything stored now, and print it."""
+    log = build_audit(Settings.from_env())
+    try:
+        typer.echo(log.sign_head().to_json().decode())
+    finally:
+        log.close()
+
+
+@app.command("export")
+def export(out: Annotated[Path, typer.Argument(help="Directory to write records.jsonl, heads.jsonl and public/ into.")]) -> None:
+    """Everything an auditor needs to verify offline: `python -m clearance.audit.verify out/records.jsonl out/heads.jsonl out/public`."""
+    log = build_audit(Settings.from_env())
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        size = log.store.size()
+        with open(out / "records.jsonl", "wb") as f:
+            for start in range(0, size, 100_000):
+                for raw in log.store.raw(start, min(size, start + 100_000)):
+                    f.write(raw + b"\n")
+        with open(out / "heads.jsonl", "wb") as f:
+            export_jsonl(log.store.heads(), f)
+        shutil.copytree(log.keys.public_dir, out / "public", dirs_exist_ok=True)
+        typer.echo(f"{size} records, {len(log.store.heads())} heads written to {out}")
+    finally:
+        log.close()
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Start signing with a new key; old public keys stay published to verify old heads."""
+    log = build_audit(Settings.from_env())
+    try:
+        typer.echo(f"active key: {log.keys.rotate()}")
+    finally:
+        log.close()

@@ -1,0 +1,248 @@
+"""An in-memory ``AuditStore`` with exactly the SQL store's semantics, and the parts both share.
+
+The memory store exists so services and the API can be unit-tested fast; the shared audit
+store tests run against it, SQLite and PostgreSQL, which keeps the three in agreement. It
+keeps rows as a database would (canonical text, leaf hash, extracted query columns) and
+decodes records from the stored text, so nothing a caller holds can change stored history.
+
+Shared with ``clearance.store.sql.audit`` (one definition, so the backends cannot drift):
+
+- ``prepare``/``Prepared``: a body is encoded canonically *before* the writer lock is taken
+  (the expensive part, and where a body without a canonical form is rejected, so a bad
+  entry never aborts a transaction half way); under the lock only the seq is spliced in.
+- ``query_columns``: which body fields are copied into the indexed query columns.
+- ``SubtreeCache``: Merkle subtree hashes over stored leaves, for proof generation.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..audit.heads import SignedTreeHead
+from ..audit.merkle import root
+from ..audit.record import AuditRecord, canonical_bytes, leaf_hash, node_hash
+
+ID_MAX = 200
+COLUMN_MAX = {"entity": ID_MAX, "person": ID_MAX, "model": ID_MAX, "outcome": 32, "code": 64,
+              "authorization": ID_MAX}
+QUERY_COLUMNS = tuple(COLUMN_MAX)
+# canonical_bytes ends every record with these bytes, seq being the only field after the body.
+_TAIL0 = b',"seq":0,"v":1}'
+
+
+def _text(value: Any, column: str) -> str | None:
+    """``value`` when it can sit in ``column`` (a string that fits), else ``None``: never truncated,
+    since a truncated id could match a query for another id."""
+    if isinstance(value, str) and len(value) <= COLUMN_MAX[column]:
+        return value
+    return None
+
+
+def _get(mapping: Any, key: str) -> Any:
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+def query_columns(kind: str, body: dict[str, Any]) -> dict[str, str | None]:
+    """The indexed copies of a record's fields.
+
+    A decision body is ``{"request": {...}, "decision": {...}, ...}`` (the decision contract):
+    entity, model and person id come from the request, outcome, code and authorization from
+    the decision. Other kinds may name ``entity``, ``person`` and ``model`` at the top level.
+    """
+    if kind == "decision":
+        request, decision = _get(body, "request"), _get(body, "decision")
+        values = {
+            "entity": _get(request, "entity"), "person": _get(_get(request, "person"), "id"),
+            "model": _get(request, "model"), "outcome": _get(decision, "outcome"),
+            "code": _get(decision, "code"), "authorization": _get(decision, "authorization"),
+        }
+    else:
+        person = _get(body, "person")
+        values = {"entity": _get(body, "entity"), "person": _get(person, "id") if isinstance(person, dict) else person,
+                  "model": _get(body, "model"), "outcome": None, "code": None, "authorization": None}
+    return {column: _text(values[column], column) for column in QUERY_COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An entry encoded canonically for every seq at once: ``prefix + b"<seq>,\\"v\\":1}"``."""
+
+    at_ns: int
+    kind: str
+    body: dict[str, Any]
+    prefix: bytes
+    columns: dict[str, str | None]
+
+    def at(self, seq: int) -> tuple[AuditRecord, bytes, bytes]:
+        """The record at ``seq``, its canonical bytes and its leaf hash."""
+        data = self.prefix + b'%d,"v":1}' % seq
+        return AuditRecord(seq, self.at_ns, self.kind, self.body), data, leaf_hash(data)
+
+
+def prepare(entries: Iterable[tuple[int, str, dict[str, Any]]]) -> list[Prepared]:
+    """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one."""
+    prepared = []
+    for at_ns, kind, body in entries:
+        data = canonical_bytes(AuditRecord(0, at_ns, kind, body))
+        if not data.endswith(_TAIL0):  # cannot happen while seq and v are the last keys
+            raise AssertionError("canonical record layout changed: seq is no longer the last field but v")
+        prefix = data[: -len(_TAIL0)] + b',"seq":'
+        prepared.append(Prepared(at_ns, kind, body, prefix, query_columns(kind, body)))
+    return prepared
+
+
+def decode(data: str | bytes) -> AuditRecord:
+    """The record a stored canonical line holds (fields read from the line itself)."""
+    obj = json.loads(data)
+    return AuditRecord(obj["seq"], obj["at_ns"], obj["kind"], obj["body"])
+
+
+class SubtreeCache:
+    """Merkle tree hashes of leaf ranges, read through ``leaves(start, end)``, for proofs.
+
+    Proof generation asks for O(log n) ranges whose sizes sum to about n, so recomputing each
+    from the stored leaves costs O(n) reads per proof. Perfect, aligned subtrees of at least
+    ``CHUNK`` leaves are immutable once written (the log is append-only), so their hashes are
+    kept (bounded): the first proof reads the tree once, later ones read only new leaves.
+    A row tampered with after its subtree was cached is not seen by proofs generated here;
+    ``verify_log`` over ``raw`` is what detects tampering, and it never uses this cache.
+    """
+
+    CHUNK = 1024
+    MAX_ENTRIES = 1 << 20
+
+    def __init__(self, leaves: Callable[[int, int], list[bytes]]) -> None:
+        self._leaves = leaves
+        self._cache: dict[tuple[int, int], bytes] = {}
+        self._lock = threading.Lock()
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        if not 0 <= start < end:
+            raise IndexError(f"range [{start}, {end}) is not a non-empty leaf range")
+        return self._hash(start, end)
+
+    def _hash(self, start: int, end: int) -> bytes:
+        width = end - start
+        if width <= self.CHUNK:
+            leaves = self._leaves(start, end)
+            if len(leaves) != width:
+                raise IndexError(f"range [{start}, {end}): the store holds {len(leaves)} of its {width} leaves")
+            return root(leaves)
+        perfect = width & (width - 1) == 0 and start % width == 0
+        if perfect:
+            with self._lock:
+                cached = self._cache.get((start, end))
+            if cached is not None:
+                return cached
+        k = 1 << ((width - 1).bit_length() - 1)
+        value = node_hash(self._hash(start, start + k), self._hash(start + k, end))
+        if perfect:
+            with self._lock:
+                if len(self._cache) >= self.MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[(start, end)] = value
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    seq: int
+    at_ns: int
+    kind: str
+    data: str
+    leaf: bytes
+    columns: dict[str, str | None]
+
+
+class MemoryAuditStore:
+    """An ``AuditStore`` held in lists; thread-safe; lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._rows: list[_Row] = []
+        self._heads: dict[int, SignedTreeHead] = {}
+        self._lock = threading.Lock()
+        self._subtrees = SubtreeCache(self.leaf_hashes)
+
+    def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
+        """See ``AuditStore.append_batch``."""
+        prepared = prepare(entries)
+        out = []
+        with self._lock:
+            start = len(self._rows)
+            for offset, entry in enumerate(prepared):
+                record, data, leaf = entry.at(start + offset)
+                self._rows.append(_Row(record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf, entry.columns))
+                out.append(record)
+        return out
+
+    def size(self) -> int:
+        return len(self._rows)
+
+    def _slice(self, start: int, end: int) -> list[_Row]:
+        with self._lock:
+            return self._rows[max(start, 0):max(end, 0)]
+
+    def records(self, start: int, end: int) -> list[AuditRecord]:
+        return [decode(row.data) for row in self._slice(start, end)]
+
+    def raw(self, start: int, end: int) -> list[bytes]:
+        return [row.data.encode("utf-8") for row in self._slice(start, end)]
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        return [row.leaf for row in self._slice(start, end)]
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        return self._subtrees.subtree_hash(start, end)
+
+    def query(
+        self, *, since_ns: int | None = None, until_ns: int | None = None, entity: str | None = None,
+        person: str | None = None, model: str | None = None, outcome: str | None = None, code: str | None = None,
+        kinds: Iterable[str] | None = None, entities: set[str] | None = None, after_seq: int | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """See ``AuditStore.query``."""
+        if (entities is not None and not entities) or limit <= 0:
+            return []
+        wanted = {"entity": entity, "person": person, "model": model, "outcome": outcome, "code": code}
+        wanted = {column: value for column, value in wanted.items() if value is not None}
+        kind_set = set(kinds) if kinds is not None else None
+        with self._lock:
+            rows = self._rows[max(after_seq + 1, 0):] if after_seq is not None else list(self._rows)
+        out = []
+        for row in rows:
+            if since_ns is not None and row.at_ns < since_ns:
+                continue
+            if until_ns is not None and row.at_ns > until_ns:
+                continue
+            if kind_set is not None and row.kind not in kind_set:
+                continue
+            if entities is not None and row.columns["entity"] not in entities:
+                continue
+            if any(row.columns[column] != value for column, value in wanted.items()):
+                continue
+            out.append(decode(row.data))
+            if len(out) >= limit:
+                break
+        return out
+
+    def put_head(self, sth: SignedTreeHead) -> None:
+        """See ``AuditStore.put_head``."""
+        with self._lock:
+            existing = self._heads.get(sth.size)
+            if existing is not None:
+                if existing.root != sth.root:
+                    raise ValueError(f"a head of size {sth.size} with another root is already stored")
+                return
+            self._heads[sth.size] = sth
+
+    def heads(self) -> list[SignedTreeHead]:
+        with self._lock:
+            return [self._heads[size] for size in sorted(self._heads)]
+
+    def latest_head(self) -> SignedTreeHead | None:
+        with self._lock:
+            return self._heads[max(self._heads)] if self._heads else None

@@ -1,0 +1,162 @@
+"""``SqlAuditStore``: the tamper-evident audit log on SQLite or PostgreSQL.
+
+A record's seq is its position in the Merkle tree, so seqs must be contiguous from 0 even
+with many writer processes. Each ``append_batch`` is therefore one transaction under the
+log's single writer lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
+advisory lock, distinct from the registry's so the two logs never wait on each other) that
+reads ``max(seq)`` and inserts the next seqs. A transaction that fails leaves nothing, so a
+failed batch never leaves a gap. Records are returned only after the commit, which is
+durable (SQLite ``synchronous=FULL``, PostgreSQL's default synchronous commit).
+
+Encoding happens before the lock (see ``clearance.store.audit_memory.prepare``); under it
+only seqs are spliced in and the rows inserted in one ``executemany``, which is what makes
+group commit (``clearance.audit.group_commit``) pay off. Any database failure surfaces as
+``StoreUnavailable`` (callers fail closed). Bodies are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ...audit.heads import SignedTreeHead, TreeHead
+from ...audit.record import AuditRecord
+from ...ports import StoreUnavailable
+from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare
+from .engine import WRITE
+from .tables import audit_heads as H
+from .tables import audit_records as R
+
+# The pg_advisory_xact_lock key of the audit writer: a fixed, arbitrary 64-bit number.
+AUDIT_WRITER_LOCK = int.from_bytes(bytes.fromhex("a7d1c30f5e924b68"), "big", signed=True)
+
+
+class SqlAuditStore:
+    """An ``AuditStore`` on a migrated database (see ``clearance.store.sql.migrate``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._subtrees = SubtreeCache(self.leaf_hashes)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
+        """See ``AuditStore.append_batch``: one transaction under the writer lock, returned after commit."""
+        prepared = prepare(entries)
+        if not prepared:
+            return []
+        with self._unavailable(), self._write() as conn:
+            start = self._next_seq(conn)
+            rows, out = [], []
+            for offset, entry in enumerate(prepared):
+                record, data, leaf = entry.at(start + offset)
+                rows.append({"seq": record.seq, "at_ns": entry.at_ns, "kind": entry.kind,
+                             "data": data.decode("utf-8"), "leaf": leaf, **entry.columns})
+                out.append(record)
+            conn.execute(insert(R), rows)
+        return out
+
+    def size(self) -> int:
+        with self._unavailable(), self._engine.connect() as conn:
+            return self._next_seq(conn)
+
+    def records(self, start: int, end: int) -> list[AuditRecord]:
+        return [decode(data) for data in self._column(R.c.data, start, end)]
+
+    def raw(self, start: int, end: int) -> list[bytes]:
+        return [data.encode("utf-8") for data in self._column(R.c.data, start, end)]
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        return [bytes(leaf) for leaf in self._column(R.c.leaf, start, end)]
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        """Merkle tree hash of stored leaves [start, end) (see ``SubtreeCache``)."""
+        return self._subtrees.subtree_hash(start, end)
+
+    def query(
+        self, *, since_ns: int | None = None, until_ns: int | None = None, entity: str | None = None,
+        person: str | None = None, model: str | None = None, outcome: str | None = None, code: str | None = None,
+        kinds: Iterable[str] | None = None, entities: set[str] | None = None, after_seq: int | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """See ``AuditStore.query``: one indexed query, ordered by seq."""
+        if (entities is not None and not entities) or limit <= 0:
+            return []
+        query = select(R.c.data).order_by(R.c.seq).limit(limit)
+        if since_ns is not None:
+            query = query.where(R.c.at_ns >= since_ns)
+        if until_ns is not None:
+            query = query.where(R.c.at_ns <= until_ns)
+        if after_seq is not None:
+            query = query.where(R.c.seq > after_seq)
+        if kinds is not None:
+            query = query.where(R.c.kind.in_(sorted(set(kinds))))
+        if entities is not None:
+            query = query.where(R.c.entity.in_(sorted(entities)))
+        for column, value in zip(QUERY_COLUMNS[:5], (entity, person, model, outcome, code), strict=True):
+            if value is not None:
+                query = query.where(R.c[column] == value)
+        with self._unavailable(), self._engine.connect() as conn:
+            return [decode(data) for data in conn.scalars(query)]
+
+    def put_head(self, sth: SignedTreeHead) -> None:
+        """See ``AuditStore.put_head``: checked and inserted under the writer lock."""
+        head = sth.head
+        with self._unavailable(), self._write() as conn:
+            existing = conn.scalar(select(H.c.root).where(H.c.size == head.size))
+            if existing is not None:
+                if bytes(existing) != head.root:
+                    raise ValueError(f"a head of size {head.size} with another root is already stored")
+                return
+            conn.execute(insert(H).values(size=head.size, root=head.root, at_ns=head.at_ns, key_id=head.key_id,
+                                          signature=sth.signature))
+
+    def heads(self) -> list[SignedTreeHead]:
+        return self._heads(select(H).order_by(H.c.size))
+
+    def latest_head(self) -> SignedTreeHead | None:
+        found = self._heads(select(H).order_by(H.c.size.desc()).limit(1))
+        return found[0] if found else None
+
+    def _heads(self, query: Any) -> list[SignedTreeHead]:
+        with self._unavailable(), self._engine.connect() as conn:
+            return [
+                SignedTreeHead(TreeHead(size=int(r.size), root=bytes(r.root), at_ns=int(r.at_ns), key_id=r.key_id),
+                               bytes(r.signature))
+                for r in conn.execute(query)
+            ]
+
+    def _column(self, column: Any, start: int, end: int) -> list[Any]:
+        if end <= start:
+            return []
+        query = select(column).where(R.c.seq >= start, R.c.seq < end).order_by(R.c.seq)
+        with self._unavailable(), self._engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    @staticmethod
+    def _next_seq(conn: Connection) -> int:
+        return int(conn.scalar(select(func.coalesce(func.max(R.c.seq), -1)))) + 1
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction holding the audit writer lock; commits on a clean exit."""
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if self._postgres:
+                conn.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
+            yield conn
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreUnavailable(f"audit database ({self._engine.dialect.name}): {type(cause).__name__}: "
+                                   f"{str(cause).splitlines()[0] if str(cause) else ''}") from exc
