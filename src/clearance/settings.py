@@ -6,7 +6,7 @@
 | ``CLEARANCE_BUNDLE`` | policy bundle directory | the shipped example |
 | ``CLEARANCE_EVENTS_URL`` | change events: ``redis://…``, ``postgresql://…`` or ``memory:`` | ``memory:`` |
 | ``CLEARANCE_BACKDATE_GRACE`` | how far in the past (seconds) a change may take effect | ``300`` |
-| ``CLEARANCE_AUDIT_KEYS`` | directory of the audit log's signing keys (created if absent) | ``clearance-keys`` |
+| ``CLEARANCE_AUDIT_KEYS`` | directory of the audit log's signing keys (created if absent) | beside a SQLite file (``clearance.db.keys``), else ``clearance-keys``; a temporary one for ``memory:`` |
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Settings:
     bundle: str | None = None
     events_url: str = "memory:"
     backdate_grace_s: int = 300
-    audit_keys: str = "clearance-keys"
+    audit_keys: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,5 +45,16 @@ class Settings:
             bundle=env.get("CLEARANCE_BUNDLE") or None,
             events_url=env.get("CLEARANCE_EVENTS_URL", cls.events_url),
             backdate_grace_s=grace_s,
-            audit_keys=env.get("CLEARANCE_AUDIT_KEYS", cls.audit_keys),
+            audit_keys=env.get("CLEARANCE_AUDIT_KEYS") or None,
         )
+
+    def audit_keys_dir(self) -> str | None:
+        """Where the audit signing keys live; ``None``: a throw-away directory (memory database)."""
+        if self.audit_keys:
+            return self.audit_keys
+        url = self.database_url
+        if url.startswith("memory:"):
+            return None
+        if url.startswith("sqlite:///") or "://" not in url:
+            return url.removeprefix("sqlite:///") + ".keys"
+        return "clearance-keys"

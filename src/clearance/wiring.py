@@ -50,6 +50,7 @@ class Registry:
     clock: Clock
     bus: EventBus
     watcher: Watcher | None = None
+    audit: AuditLog | None = None
 
     def follow(self, poll_interval: float | None = None) -> Watcher:
         """Keep ``live`` current with changes made by other processes (events, then polling)."""
@@ -63,6 +64,11 @@ class Registry:
         if self.watcher is not None:
             self.watcher.stop()
         self.bus.close()
+        if self.audit is not None:
+            self.audit.close()
+        close = getattr(self.service.store, "close", None)
+        if close is not None:
+            close()
 
     def _on_change(self, _seq: int) -> int:
         self.live.refresh()
@@ -81,12 +87,18 @@ class Registry:
                 log.warning("could not publish change %s; followers will catch up by polling", record.seq)
 
 
-def build_registry(settings: Settings, clock: Clock | None = None) -> Registry:
+def build_registry(settings: Settings, clock: Clock | None = None, audited: bool = True) -> Registry:
+    """The registry of ``settings``; ``audited``: every committed change is also appended to its audit log."""
     clock = clock or SystemClock()
     store = build_store(settings, clock)
     service = RegistryService(store, clock, settings.bundle, settings.backdate_grace_s * NS)
     built = Registry(service, LiveSnapshot(service, clock), clock, make_bus(settings.events_url))
     service.notify = built.publish
+    if audited:
+        from .services.audit_trail import record_changes
+
+        built.audit = build_audit(settings, clock)
+        service.observers.append(record_changes(built.audit))
     return built
 
 
@@ -98,6 +110,7 @@ def _poll_interval(registry: Registry) -> float:
 
 def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
     """The audit log of ``settings``: its store beside the registry's, and its key ring."""
+    import tempfile
     from pathlib import Path
 
     from .audit.keys import KeyRing
@@ -115,6 +128,7 @@ def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
 
         migrate(settings.database_url)
         store = SqlAuditStore(make_engine(settings.database_url))
-    keys_dir = Path(settings.audit_keys)
+    where = settings.audit_keys_dir()
+    keys_dir = Path(where) if where is not None else Path(tempfile.mkdtemp(prefix="clearance-keys-"))
     keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
     return AuditLog(store, keys, clock)

@@ -44,6 +44,10 @@ def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | N
     async def unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"error": {"code": "store-unavailable", "problems": [str(exc)]}}, status_code=503)
 
+    @app.exception_handler(TimeoutError)
+    async def audit_late(_: Request, exc: TimeoutError) -> JSONResponse:
+        return JSONResponse({"error": {"code": "store-unavailable", "problems": [str(exc)]}}, status_code=503)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]

@@ -1,4 +1,8 @@
-"""``POST /v1/decisions``: decide a contract request against the live snapshot."""
+"""``POST /v1/decisions``: decide a contract request against the live snapshot, and record it.
+
+When the app has an audit log, the decision is appended (durably) before it is answered:
+no caller holds a decision the log lacks. A log that cannot be written answers 503.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from ..core.decide import decide_json
 from ..registry.service import Credential
+from ..services.audit_trail import decision_body
 from .auth import caller
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -23,4 +28,8 @@ def decide(
     live = request.app.state.live
     policy = live.current()
     now = live.clock.now_ns()
-    return decide_json(policy, document, now, trace).to_dict(trace)
+    decision = decide_json(policy, document, now, trace)
+    audit = request.app.state.audit
+    if audit is not None:
+        audit.append("decision", decision_body(document, decision, "api", who.key), now)
+    return decision.to_dict(trace)

@@ -27,16 +27,13 @@ def api_command(host: str = "127.0.0.1", port: int = 8080) -> None:
 
     from ..api.app import create_app
     from ..settings import Settings
-    from ..wiring import build_audit, build_registry
+    from ..wiring import build_registry
 
-    settings = Settings.from_env()
-    built = build_registry(settings)
-    audit = build_audit(settings)
+    built = build_registry(Settings.from_env())
     built.follow()
     try:
-        uvicorn.run(create_app(built.service, built.live, audit), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(built.service, built.live, built.audit), host=host, port=port, log_level="info")
     finally:
-        audit.close()
         built.close()
 
 

@@ -47,6 +47,10 @@ class SqlAuditStore:
     def engine(self) -> Engine:
         return self._engine
 
+    def close(self) -> None:
+        """Close the pooled connections; the store must not be used afterwards."""
+        self._engine.dispose()
+
     def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
         """See ``AuditStore.append_batch``: one transaction under the writer lock, returned after commit."""
         prepared = prepare(entries)

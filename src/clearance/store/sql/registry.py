@@ -43,6 +43,10 @@ class SqlRegistry:
     def engine(self) -> Engine:
         return self._engine
 
+    def close(self) -> None:
+        """Close the pooled connections; the store must not be used afterwards."""
+        self._engine.dispose()
+
     def append(
         self, changes: list[Change], expect: dict[tuple[str, str], int | None] | None = None
     ) -> list[Record]:

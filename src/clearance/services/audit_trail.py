@@ -1,0 +1,80 @@
+"""What goes into the audit log, and in which shape, for each thing that happens.
+
+One place defines the bodies, so the remote audit interface, the quarterly report and the
+impact replay can rely on them:
+
+- ``decision``: ``{"request": …, "decision": …, "source": …, "caller": …}``: the contract
+  request as decided (its ``at`` filled in with the instant used, so it replays exactly) and
+  the contract decision, plus request metadata.
+- ``admin-change``: one committed registry change: what, when it takes effect, who and why.
+  Credential bodies are left out: they hold no secret, but a hash has no business in an
+  export an auditor hands on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core.decision import Decision
+from ..ports import Record
+from .audit_log import AuditLog
+
+REDACTED_KINDS = frozenset({"credential"})
+
+
+def decision_body(document: Any, decision: Decision, source: str, caller: str | None = None,
+                  **metadata: Any) -> dict[str, Any]:
+    """The body of a ``decision`` record for ``document`` (the request as received)."""
+    out = decision.to_dict()
+    request = dict(document) if isinstance(document, dict) else {"unparsed": repr(document)[:2000]}
+    if isinstance(document, dict) and "at" not in request:
+        request["at"] = out["at"]
+    body: dict[str, Any] = {"request": request, "decision": out, "source": source}
+    if caller is not None:
+        body["caller"] = caller
+    body.update(metadata)
+    return body
+
+
+def change_body(record: Record) -> dict[str, Any]:
+    """The body of an ``admin-change`` record for one committed registry row."""
+    body: dict[str, Any] = {
+        "change": {
+            "seq": record.seq, "kind": record.kind, "key": record.key, "op": record.op,
+            "valid_from": record.valid_from, "recorded_at": record.recorded_at,
+        },
+        "actor": record.actor,
+        "reason": record.reason,
+    }
+    if record.body is not None and record.kind not in REDACTED_KINDS:
+        body["body"] = record.body
+    entity = _entity_of(record)
+    if entity is not None:
+        body["entity"] = entity
+    if record.kind == "person":
+        body["person"] = record.key
+    return body
+
+
+def record_changes(audit: AuditLog) -> Callable[[list[Record]], None]:
+    """A registry observer that appends every committed change, durably, before the write returns.
+
+    The registry commit stands if the append fails; the error reaches the writer (the API
+    answers 503), who then knows the change is in force but not yet in the audit log.
+    """
+
+    def observe(records: list[Record]) -> None:
+        audit.group.append_many([("admin-change", change_body(r), r.recorded_at) for r in records])
+
+    return observe
+
+
+def _entity_of(record: Record) -> str | None:
+    body = record.body or {}
+    if record.kind == "entity":
+        return record.key
+    if record.kind == "restriction":
+        return None if record.key.startswith("person:") else record.key
+    value = body.get("entity")
+    return value if isinstance(value, str) else None
