@@ -178,6 +178,24 @@ def consistency(request: Request, first: int = Query(..., ge=0), second: int | N
         raise HTTPException(404, str(exc)) from None
 
 
+@router.get("/reports/{entity}/{quarter}")
+def quarterly_report(request: Request, entity: str, quarter: str, format: str = Query("json", pattern="^(json|html)$"),
+                     who: Credential = Depends(auditor)) -> Any:
+    from fastapi.responses import HTMLResponse
+
+    from ..services.audit_report import ReportError, quarter_report
+    from ..services.report_html import render_html
+
+    scope = who.audit_entities()
+    if scope is not None and entity not in scope:
+        raise HTTPException(403, f"this token may not read the audit records of `{entity}`")
+    try:
+        found = quarter_report(_log(request), entity, quarter)
+    except ReportError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return HTMLResponse(render_html(found)) if format == "html" else found
+
+
 @router.get("/keys")
 def keys(request: Request, who: Credential = Depends(auditor)) -> dict[str, str]:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat

@@ -62,6 +62,36 @@ def export(out: Annotated[Path, typer.Argument(help="Directory to write records.
         log.close()
 
 
+@app.command("report")
+def report(
+    entity: Annotated[str, typer.Option(help="The entity whose use is reported.")],
+    quarter: Annotated[str, typer.Option(help="The quarter, e.g. 2026Q3.")],
+    out: Annotated[Path | None, typer.Option(help="Write <entity>-<quarter>.html and .json into this directory.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report (when no --out).")] = False,
+) -> None:
+    """The quarterly audit report of one entity, as HTML and JSON, tied to a signed tree head."""
+    from ..services.audit_report import ReportError, quarter_report
+    from ..services.report_html import render_html
+
+    log = build_audit(Settings.from_env())
+    try:
+        try:
+            found = quarter_report(log, entity, quarter)
+        except ReportError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    finally:
+        log.close()
+    if out is None:
+        typer.echo(json.dumps(found, indent=2) if as_json else render_html(found))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{entity}-{found['period']['quarter']}"
+    stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
+    stem.with_suffix(".html").write_text(render_html(found))
+    typer.echo(f"wrote {stem}.html and {stem}.json ({found['totals']['decisions']} decisions)")
+
+
 @app.command("rotate-key")
 def rotate_key() -> None:
     """Start signing with a new key; old public keys stay published to verify old heads."""
