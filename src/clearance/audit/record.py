@@ -97,11 +97,37 @@ def canonical_bytes(record: AuditRecord) -> bytes:
     Raises ``RecordError`` naming the field when the body holds something without a canonical
     form (non-string keys, NaN, sets, lone surrogates, ...).
     """
+    # Fast path: the C encoder already refuses NaN, infinities, unknown types and lone
+    # surrogates; only non-string keys (which it would silently stringify) need a walk, and
+    # that walk builds no field paths. Any doubt goes to ``_check``, which names the field.
+    try:
+        if _keys_are_strings(record.body):
+            return _ENCODER.encode(record.to_dict()).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+        pass
     _check(record.body, "body")
     try:
         return _ENCODER.encode(record.to_dict()).encode("utf-8")
     except (UnicodeEncodeError, ValueError, TypeError) as exc:
         raise RecordError("body", f"cannot be encoded canonically: {exc}") from None
+
+
+def _keys_are_strings(value: Any) -> bool:
+    """Every object key below ``value`` is a ``str``; only containers are pushed, scalars are skipped."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not _STR_ONLY.issuperset(map(type, item)):
+                return False
+            stack.extend([v for v in item.values() if type(v) not in _SCALARS])
+        elif isinstance(item, list | tuple):
+            stack.extend([v for v in item if type(v) not in _SCALARS])
+    return True
+
+
+_STR_ONLY = frozenset({str})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _no_constant(name: str) -> None:

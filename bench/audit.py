@@ -1,0 +1,188 @@
+"""How fast the audit log makes records durable, verifies them and proves them.
+
+    python bench/audit.py [--records 50000] [--backends sqlite,postgres] [--quick]
+
+Why: the gateway answers no request before its decision record is durable, so the log's
+durable append rate caps the gateway. Group commit (many waiting appenders, one commit per
+batch) is measured side by side with one commit per record, the way a naive log writes.
+Appenders are asyncio tasks awaiting ``append_async``, as the gateway's request handlers do.
+
+Also: full verification (recompute every leaf and the tree, check every signed head) in
+records/s, and inclusion and consistency proof generation time on the stored log.
+Targets: >= 20,000 durable records/s with group commit; verification >= 500,000 records/s.
+Everything stays on this machine; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+from clearance.audit.group_commit import GroupCommitLog
+from clearance.audit.keys import KeyRing
+from clearance.audit.verify import verify_log
+from clearance.services.audit_log import AuditLog
+from clearance.store.clock import SystemClock
+from clearance.store.sql import make_engine, migrate
+from clearance.store.sql.audit import SqlAuditStore
+
+PG = os.environ.get("CLEARANCE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CONCURRENCY = 256
+SINGLE_BUDGET_S = 10.0
+AT = 1_782_000_000_000_000_000
+
+
+def body(n: int) -> dict:
+    """A decision record shaped like the gateway's (about 700 bytes canonical)."""
+    return {
+        "caller": f"k{n % 97:04d}", "source": "gateway",
+        "request": {"action": "inference", "at": "2026-07-20T10:00:00Z", "entity": f"entity-{n % 50}",
+                    "model": "mythos-5", "use_case": "software-engineering",
+                    "person": {"citizenships": ["IN"], "id": f"p-{n % 5000}", "location": "US", "permanent_residency": None}},
+        "decision": {"outcome": "permit", "code": "authorized", "authorization": "annex-a", "destinations": ["IN"],
+                     "tier": "S-4", "obligations": [{"code": "monitoring"}], "remedies": [],
+                     "reasons": [{"code": "authorized", "rule": "annex-a", "message": "exempt for Annex A employees"}],
+                     "policy_version": "sha256:" + hashlib.sha256(b"p").hexdigest(), "at": "2026-07-20T10:00:00Z"},
+    }
+
+
+class Database:
+    """A fresh SQLite file or PostgreSQL schema, migrated; removed afterwards."""
+
+    def __init__(self, backend: str, workdir: Path) -> None:
+        self.backend = backend
+        if backend == "sqlite":
+            self.url = f"sqlite:///{workdir / f'audit-{uuid.uuid4().hex[:8]}.db'}"
+            self.schema = None
+        else:
+            self.schema = f"bench_audit_{uuid.uuid4().hex[:10]}"
+            admin = make_engine(PG)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            self.url = f"{PG}?options=-csearch_path%3D{self.schema}"
+        migrate(self.url)
+        self.store = SqlAuditStore(make_engine(self.url))
+
+    def drop(self) -> None:
+        self.store.close()
+        if self.schema:
+            admin = make_engine(PG)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+def group_commit_rate(store: SqlAuditStore, records: int) -> tuple[float, float, float]:
+    """Durable records/s with ``CONCURRENCY`` asyncio appenders; also mean batch size and p99 wait (ms)."""
+    group = GroupCommitLog(store, max_batch=2048, max_wait_s=0.002)
+    waits: list[float] = []
+
+    async def appender(start: int) -> None:
+        for n in range(start, records, CONCURRENCY):
+            t = time.perf_counter()
+            await group.append_async("decision", body(n), AT + n)
+            waits.append(time.perf_counter() - t)
+
+    async def run() -> None:
+        await asyncio.gather(*(appender(i) for i in range(CONCURRENCY)))
+
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - t0
+    group.close()
+    waits.sort()
+    return records / elapsed, group.appended / max(1, group.batches), waits[int(len(waits) * 0.99)] * 1000
+
+
+def single_commit_rate(store: SqlAuditStore, limit: int) -> float:
+    """Durable records/s committing each record in its own transaction (bounded by count and time)."""
+    base = store.size()
+    t0 = time.perf_counter()
+    done = 0
+    while done < limit and time.perf_counter() - t0 < SINGLE_BUDGET_S:
+        store.append_batch([(AT + base + done, "decision", body(base + done))])
+        done += 1
+    return done / (time.perf_counter() - t0)
+
+
+def verification(log: AuditLog) -> tuple[float, float, int]:
+    """records/s: verifying from the database (read + hash + tree + heads), and exported lines alone."""
+    log.sign_head()
+    size = log.store.size()
+    t0 = time.perf_counter()
+    report = log.verify()
+    from_store = size / (time.perf_counter() - t0)
+    assert report.ok, report.message
+    raw = log.store.raw(0, size)
+    heads, keys = log.store.heads(), log.keys.public_keys()
+    t0 = time.perf_counter()
+    assert verify_log(raw, heads, keys).ok
+    return from_store, size / (time.perf_counter() - t0), size
+
+
+def proofs(log: AuditLog, samples: int = 200) -> tuple[float, float]:
+    """Mean ms to build an inclusion proof (random record, latest head) and a consistency proof."""
+    head = log.latest_head()
+    rng = random.Random(7)
+    t0 = time.perf_counter()
+    for _ in range(samples):
+        log.inclusion(rng.randrange(head.size))
+    inclusion_ms = (time.perf_counter() - t0) * 1000 / samples
+    old = log.store.heads()[0].size
+    t0 = time.perf_counter()
+    for _ in range(samples // 10):
+        log.consistency(old)
+    return inclusion_ms, (time.perf_counter() - t0) * 1000 / (samples // 10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=50_000, help="records appended with group commit per backend")
+    ap.add_argument("--single", type=int, default=3_000, help="at most this many one-commit-per-record appends")
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--quick", action="store_true", help="a few seconds: 5,000 records, 300 single commits")
+    args = ap.parse_args()
+    if args.quick:
+        args.records, args.single = 5_000, 300
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = KeyRing.create(Path(tmp) / "keys")
+        for backend in args.backends.split(","):
+            try:
+                db = Database(backend, Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - report the backend as unavailable and go on
+                print(f"{backend}: unavailable ({type(exc).__name__}: {exc}); skipped")
+                continue
+            try:
+                single = single_commit_rate(db.store, args.single)
+                log = AuditLog(db.store, keys, SystemClock())
+                log.sign_head()
+                grouped, batch, p99 = group_commit_rate(db.store, args.records)
+                from_store, lines, size = verification(log)
+                inclusion_ms, consistency_ms = proofs(log)
+                rows.append((backend, grouped, single, batch, p99, from_store, lines, size, inclusion_ms, consistency_ms))
+            finally:
+                db.drop()
+    print(f"\naudit log, {CONCURRENCY} concurrent appenders, {args.records:,} records per backend "
+          f"(targets: >= 20,000 durable records/s grouped; verification >= 500,000 records/s)\n")
+    print(f"{'backend':<9} {'grouped/s':>10} {'single/s':>9} {'ratio':>6} {'batch':>6} {'p99 wait ms':>11} "
+          f"{'verify db/s':>11} {'verify lines/s':>14} {'records':>8} {'incl. ms':>8} {'cons. ms':>8}")
+    for backend, grouped, single, batch, p99, from_store, lines, size, inc, con in rows:
+        print(f"{backend:<9} {grouped:>10,.0f} {single:>9,.0f} {grouped / single:>5.0f}x {batch:>6.0f} {p99:>11.1f} "
+              f"{from_store:>11,.0f} {lines:>14,.0f} {size:>8,} {inc:>8.2f} {con:>8.2f}")
+    for backend, grouped, _single, _batch, _p99, _db, lines, *_rest in rows:
+        print(f"{backend}: group commit {grouped:,.0f}/s, target {'met' if grouped >= 20_000 else 'NOT met'}; "
+              f"verification {lines:,.0f} records/s, target {'met' if lines >= 500_000 else 'NOT met'}")
+
+if __name__ == "__main__":
+    main()
