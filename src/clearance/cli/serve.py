@@ -1,0 +1,94 @@
+"""``clearance serve``: the enforcing gateway and the admin API, ready to try on the embedded defaults.
+
+With nothing configured it serves the example policy from a SQLite file in the working
+directory, with the built-in demo model as every model's upstream. On start it issues a
+fresh demo key (a US employee of the demo entity; the previous demo key is retired) and,
+the first time only, an admin token; both are printed once and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated
+
+import typer
+
+from ..settings import Settings
+
+DEMO_PERSON = "demo-user"
+DEMO_LABEL = "clearance serve demo key"
+BOOTSTRAP_LABEL = "clearance serve bootstrap admin token"
+ACTOR = "clearance-serve"
+
+
+def _bootstrap(settings: Settings, entity: str, use_case: str, demo: bool) -> tuple[str | None, str | None, str]:
+    """Demo person and key, first admin token; returns (demo key, admin token, policy version)."""
+    from ..wiring import build_registry
+
+    registry = build_registry(settings)
+    try:
+        service = registry.service
+        version = registry.live.current().version
+        credentials = service.state(kind="credential")
+        admin = None
+        if not any("admin" in (r.body or {}).get("scopes", []) for r in credentials.values()):
+            admin = service.create_credential(["admin"], actor=ACTOR, reason="first start", label=BOOTSTRAP_LABEL).token
+        if not demo:
+            return None, admin, version
+        if entity not in registry.live.current().entities:
+            typer.echo(f"note: entity `{entity}` is not in the policy; no demo key issued (see --demo-entity)", err=True)
+            return None, admin, version
+        if service.person(DEMO_PERSON) is None:
+            service.put("person", DEMO_PERSON, {"entity": entity, "citizenships": ["US"], "location": "US",
+                                                "name": "Demo User"}, actor=ACTOR, reason="demo")
+        for (_, key), record in credentials.items():
+            if (record.body or {}).get("label") == DEMO_LABEL:
+                service.retire("credential", key, actor=ACTOR, reason="replaced by a new demo key")
+        key = service.create_credential(["gateway"], actor=ACTOR, reason="demo", label=DEMO_LABEL, person=DEMO_PERSON,
+                                        default_use_case=use_case, default_location="US").token
+        return key, admin, version
+    finally:
+        registry.close()
+
+
+def _example(base: str, key: str, model: str) -> str:
+    body = '{"model": "' + model + '", "messages": [{"role": "user", "content": "Hello"}]}'
+    return f"""
+curl {base}/v1/chat/completions -H "Authorization: Bearer {key}" -H "Content-Type: application/json" -d {shlex.quote(body)}
+
+python - <<'PY'
+from openai import OpenAI
+client = OpenAI(base_url="{base}/v1", api_key="{key}")
+reply = client.chat.completions.create(model="{model}", messages=[{{"role": "user", "content": "Hello"}}])
+print(reply.choices[0].message.content)
+PY
+"""
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes; they share the database, events and counters.")] = 1,
+    demo: Annotated[bool, typer.Option(help="Issue a fresh demo key and print a ready-to-paste example.")] = True,
+    demo_entity: Annotated[str, typer.Option(help="The entity the demo person works for.")] = "stripe",
+    demo_use_case: Annotated[str, typer.Option(help="The demo key's default use case.")] = "software-engineering",
+    demo_model: Annotated[str, typer.Option(help="The model the printed example calls.")] = "mythos-5",
+) -> None:
+    """Start the OpenAI-compatible enforcing gateway and the admin API (docs at /docs)."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    if workers > 1 and settings.database_url.startswith("memory:"):
+        typer.echo("error: several workers cannot share a memory: database; use SQLite or PostgreSQL", err=True)
+        raise typer.Exit(2)
+    key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
+    base = f"http://{host}:{port}"
+    typer.echo(f"clearance gateway on {base} (policy {version}; database {settings.database_url}; "
+               f"admin API docs at {base}/docs)")
+    if admin:
+        typer.echo(f"admin token (shown once): {admin}")
+    if key:
+        typer.echo(f"demo key (shown once): {key}")
+        typer.echo(_example(base, key, demo_model))
+    uvicorn.run("clearance.gateway.app:factory", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)

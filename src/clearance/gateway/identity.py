@@ -1,0 +1,78 @@
+"""Who is calling: a bearer key resolved to its credential, person and entity, cached per registry state.
+
+A resolved identity is kept in memory under the SHA-256 of the presented token (never the
+token itself) together with the registry seq it was read at. Any registry change bumps the
+live snapshot's seq, so every cached identity is read afresh after a revocation, a retired
+person or a changed default; entries also expire after ``ttl_ns``, so a change scheduled
+for a later instant takes effect on time. Unknown tokens are not cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from ..registry.live import LiveSnapshot
+from ..registry.records import PersonRecord
+from ..registry.service import Credential, RegistryService
+
+CACHE_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Identity:
+    key: str
+    credential: Credential
+    person_id: str | None
+    person: PersonRecord | None
+
+    @property
+    def entity(self) -> str | None:
+        return self.person.entity if self.person is not None else self.credential.record.entity
+
+    def request(self, model: Any, use_case: str | None, location: str | None) -> dict[str, Any]:
+        """The contract request for a call to ``model`` (a malformed one is the core's to refuse)."""
+        person: dict[str, Any] = {"id": self.person_id}
+        if self.person is not None:
+            p = self.person
+            person.update(citizenships=p.citizenships, permanent_residency=p.permanent_residency,
+                          location=location or p.location)
+            if p.deemed_country is not None:
+                person["deemed_country"] = p.deemed_country
+        else:
+            person["location"] = location
+        doc: dict[str, Any] = {"model": model, "entity": self.entity, "person": person, "action": "inference"}
+        doc["use_case"] = use_case or self.credential.record.default_use_case
+        return doc
+
+
+class Identities:
+    def __init__(self, service: RegistryService, live: LiveSnapshot, ttl_ns: int = 1_000_000_000) -> None:
+        self.service = service
+        self.live = live
+        self.ttl_ns = ttl_ns
+        self._cache: dict[bytes, tuple[int, int, Identity]] = {}
+
+    def cached(self, token: str, now_ns: int) -> Identity | None:
+        """The identity if it is cached and still current; no I/O."""
+        hit = self._cache.get(hashlib.sha256(token.encode()).digest())
+        if hit is not None and hit[0] == self.live.seq and now_ns - hit[1] < self.ttl_ns:
+            return hit[2]
+        return None
+
+    def resolve(self, token: str, now_ns: int) -> Identity | None:
+        """Read the token's credential and person from the registry (blocking I/O) and cache them."""
+        digest = hashlib.sha256(token.encode()).digest()
+        seq = self.live.seq
+        credential = self.service.authenticate(token)
+        if credential is None:
+            self._cache.pop(digest, None)
+            return None
+        person_id = credential.record.person
+        person = self.service.person(person_id) if person_id else None
+        identity = Identity(credential.key, credential, person_id, person)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[digest] = (seq, now_ns, identity)
+        return identity

@@ -1,0 +1,192 @@
+"""The gateway as customers use it: the official ``openai`` package against a running ``clearance serve``."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+import pytest
+
+TRY = {"role": "user", "content": "Summarise the control regime in one line"}
+
+
+def client(server, token: str, **headers: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base + "/v1", api_key=token, default_headers=headers, max_retries=0,
+                         timeout=30)
+
+
+def chat(c: openai.OpenAI, model: str = "mythos-5", **extra):
+    return c.chat.completions.create(model=model, messages=[TRY], **extra)
+
+
+def audit(server, **params) -> list[dict]:
+    response = server.admin_call("GET", "/v1/audit/records", params={"limit": 1000, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["records"]
+
+
+def settled(server, person: str, kinds: set[str], count: int, deadline_s: float = 10.0) -> list[dict]:
+    """Completion records are written after the answer: wait (bounded) until ``count`` are there."""
+    end = time.monotonic() + deadline_s
+    while True:
+        found = [r for r in audit(server, person=person) if r["kind"] in kinds]
+        if len(found) >= count or time.monotonic() > end:
+            return found
+        time.sleep(0.05)
+
+
+def test_the_demo_key_gets_an_answer_and_both_records(server):
+    reply = chat(client(server, server.demo_key))
+    assert "You said: Summarise" in reply.choices[0].message.content
+    assert reply.usage.total_tokens > 0
+    records = settled(server, "demo-user", {"decision", "completion"}, 2)
+    decision = next(r for r in records if r["kind"] == "decision")["body"]
+    completion = next(r for r in records if r["kind"] == "completion")["body"]
+    assert decision["decision"]["outcome"] == "permit" and decision["source"] == "gateway"
+    assert completion["usage"]["total_tokens"] == reply.usage.total_tokens
+    assert completion["decision_seq"] == next(r for r in records if r["kind"] == "decision")["seq"]
+
+
+def test_streaming_passes_chunks_through_and_counts_tokens(server):
+    server.person("p-stream", "stripe", ["US"], "US")
+    _, token = server.key("p-stream", "software-engineering")
+    c = client(server, token)
+    pieces, usage = [], None
+    for chunk in chat(c, stream=True, stream_options={"include_usage": True}):
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        if chunk.usage:
+            usage = chunk.usage
+    assert "".join(pieces).startswith("[demo model mythos-5] You said:") and len(pieces) > 3
+    completion = [r for r in settled(server, "p-stream", {"completion"}, 1) if r["kind"] == "completion"][0]["body"]
+    assert completion["stream"] is True and completion["complete"] is True
+    assert completion["usage"]["total_tokens"] == usage.total_tokens and completion["usage_counted"] is False
+    # Without include_usage the upstream sends no usage: the gateway counts what passed.
+    list(chat(c, stream=True))
+    counted = settled(server, "p-stream", {"completion"}, 2)[-1]["body"]
+    assert counted["usage_counted"] is True and counted["usage"]["completion_tokens"] > 0
+
+
+def test_completions_embeddings_and_models(server):
+    c = client(server, server.demo_key)
+    assert "You said" in c.completions.create(model="mythos-5", prompt="hello there").choices[0].text
+    vectors = c.embeddings.create(model="mythos-5", input=["a", "b"])
+    assert len(vectors.data) == 2 and len(vectors.data[0].embedding) == 8
+    listed = {m.id for m in c.models.list()}
+    assert "mythos-5" in listed and "fable-5" not in listed  # fable-5 is suspended: not usable now
+
+
+SCENARIO_DENIALS = [
+    # (person, entity, citizenships, location, model, use case, expected code)
+    ("p-ir", "stripe", ["IR"], "US", "mythos-5", "software-engineering", "destination-embargoed"),
+    ("p-amzn", "amazon", ["US"], "US", "mythos-5", "financial-risk-management", "use-case-not-authorized"),
+    ("p-pltr", "palantir", ["US"], "US", "mythos-5", "military-command-control", "prohibited-use"),
+    ("p-nwind", "northwind", ["US"], "US", "mythos-5", "software-engineering", "entity-unqualified"),
+    ("p-nist", "nist", ["US"], "US", "gpt-5.6-sol", "research", "license-required"),
+    ("p-pfn", "preferred-networks", ["JP"], "JP", "mythos-5", "research", "authorization-suspended"),
+    ("p-360", "qihoo-360", ["CN"], "CN", "open-7b", "general", "restricted-party"),
+    ("p-fable", "stripe", ["US"], "US", "fable-5", "general", "model-suspended"),
+    ("p-cn", "stripe", ["US"], "CN", "mythos-5", "software-engineering", "destination-not-authorized"),
+    ("p-m6", "stripe", ["US"], "US", "mythos-6", "general", "unknown-model"),
+    ("p-astro", "stripe", ["US"], "US", "mythos-5", "astrology", "unknown-use-case"),
+]
+
+
+@pytest.mark.parametrize("person,entity,citizenships,location,model,use_case,code", SCENARIO_DENIALS,
+                         ids=[row[-1] for row in SCENARIO_DENIALS])
+def test_each_scenario_denial_is_a_403_with_its_code_and_is_audited(server, person, entity, citizenships, location,
+                                                                     model, use_case, code):
+    server.person(person, entity, citizenships, "US")
+    _, token = server.key(person)
+    c = client(server, token, **{"X-Clearance-Use-Case": use_case, "X-Client-Country": location})
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(c, model=model)
+    error = caught.value
+    assert error.code == code
+    assert error.body["clearance"]["outcome"] == "deny"
+    recorded = [r for r in audit(server, person=person) if r["kind"] == "decision"]
+    assert [r["body"]["decision"]["code"] for r in recorded] == [code]
+    assert error.body["clearance"]["decision_id"] == recorded[0]["seq"]
+    assert not [r for r in audit(server, person=person) if r["kind"] == "completion"]  # nothing was forwarded
+
+
+def test_a_possible_restricted_party_match_waits_for_review(server):
+    server.person("p-review", "darpa", ["US"], "US")
+    _, token = server.key("p-review", "software-engineering")
+    assert chat(client(server, token)).choices
+    finding = {"record": {"status": "possible", "list": "Entity List", "reason": "name resembles a listed party"},
+               "reason": "screening"}
+    assert server.admin_call("PUT", "/v1/restrictions/person:p-review", json=finding).status_code == 201
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(client(server, token))
+    assert caught.value.code == "pending-review" and caught.value.body["clearance"]["outcome"] == "review"
+
+
+def test_encryption_required_is_enforced_unless_a_trusted_proxy_says_https(server):
+    server.person("p-vector", "vector-institute", ["CA"], "CA")
+    _, token = server.key("p-vector", "research")
+    plain = client(server, token, **{"X-Client-Country": "CA"})
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(plain)
+    assert caught.value.code == "encryption-required"
+    tls = client(server, token, **{"X-Client-Country": "CA", "X-Forwarded-Proto": "https"})
+    assert chat(tls).choices[0].message.content
+
+
+def test_a_new_licence_with_a_usage_cap_permits_at_once_then_answers_429(server):
+    server.person("p-capped", "nist", ["US"], "US")
+    _, token = server.key("p-capped", "research")
+    c = client(server, token)
+    with pytest.raises(openai.PermissionDeniedError):
+        chat(c, model="gpt-5.6-sol")
+    licence = {"kind": "individual-licence", "models": ["gpt-5.6-sol"], "valid": {"from": "2026-01-01T00:00:00Z"},
+               "covers": {"entities": ["nist"]}, "use_cases": {"use_cases": ["research"]},
+               "obligations": [{"code": "monitoring"}, {"code": "usage-cap", "tokens_per_day": 40, "per": "entity"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-CAP", json={"record": licence, "reason": "approved"})
+    assert response.status_code == 201, response.text
+    served = 0
+    with pytest.raises(openai.RateLimitError) as caught:
+        for _ in range(30):  # bounded: each call spends about 15 tokens of the 40
+            chat(c, model="gpt-5.6-sol")
+            served += 1
+            time.sleep(0.05)  # let the previous call's tokens be counted
+    assert 1 <= served <= 4
+    assert caught.value.code == "usage-cap-exceeded"
+    assert caught.value.body["clearance"]["reset"].endswith("T00:00:00Z")
+    assert caught.value.response.headers["retry-after"]
+    hits = [r for r in audit(server, entity="nist", kind="monitoring")]
+    assert hits and hits[-1]["body"]["event"] == "cap-exceeded"
+    # The cap binds every key of the entity, admin-issued or not.
+    server.person("p-capped-2", "nist", ["US"], "US")
+    _, other = server.key("p-capped-2", "research")
+    with pytest.raises(openai.RateLimitError):
+        chat(client(server, other), model="gpt-5.6-sol")
+
+
+def test_a_revoked_key_stops_working_mid_stream_of_requests(server):
+    server.person("p-revoke", "stripe", ["US"], "US")
+    key, token = server.key("p-revoke", "software-engineering")
+    c = client(server, token)
+    outcomes, revoked_at = [], None
+    for i in range(40):  # bounded
+        if i == 10:
+            response = server.admin_call("POST", f"/v1/credentials/{key}/revoke", json={"reason": "leaked"})
+            assert response.status_code == 200, response.text
+            revoked_at = time.monotonic()
+        try:
+            chat(c)
+            outcomes.append("ok")
+        except openai.AuthenticationError:
+            outcomes.append("401")
+            if revoked_at is not None and time.monotonic() - revoked_at < 1.0:
+                break
+    assert outcomes[:10] == ["ok"] * 10 and outcomes[-1] == "401"
+    assert time.monotonic() - revoked_at < 1.0
+
+
+def test_missing_and_wrong_keys_are_refused(server):
+    with pytest.raises(openai.AuthenticationError):
+        chat(client(server, "clr_nope_nothing"))
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(client(server, server.admin))  # an admin token is not a model-use key
+    assert caught.value.code == "key-not-for-models"
