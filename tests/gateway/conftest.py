@@ -60,9 +60,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workdir: Path, env_extra: dict[str, str] | None = None, workers: int = 1) -> Server:
+def start_server(workdir: Path, env_extra: dict[str, str] | None = None, workers: int = 1,
+                 gateway_yaml: str = GATEWAY_YAML) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "gateway.yaml").write_text(GATEWAY_YAML)
+    (workdir / "gateway.yaml").write_text(gateway_yaml)
     port = free_port()
     env = {**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{workdir / 'clearance.db'}",
            "CLEARANCE_GATEWAY_CONFIG": str(workdir / "gateway.yaml"), **(env_extra or {})}

@@ -190,3 +190,18 @@ def test_missing_and_wrong_keys_are_refused(server):
     with pytest.raises(openai.PermissionDeniedError) as caught:
         chat(client(server, server.admin))  # an admin token is not a model-use key
     assert caught.value.code == "key-not-for-models"
+
+
+def test_an_obligation_the_gateway_cannot_honour_refuses_the_call(server):
+    server.person("p-unknown-duty", "nist", ["US"], "US")
+    _, token = server.key("p-unknown-duty", "general")
+    licence = {"kind": "individual-licence", "models": ["gpt-5.6-sol"], "valid": {"from": "2026-01-01T00:00:00Z"},
+               "covers": {"entities": ["nist"]}, "use_cases": {"use_cases": ["general"]},
+               "obligations": [{"code": "human-review-of-every-output"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-DUTY", json={"record": licence, "reason": "test"})
+    assert response.status_code == 201, response.text
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(client(server, token), model="gpt-5.6-sol")
+    assert caught.value.code == "unsupported-obligation"
+    recorded = [r for r in audit(server, person="p-unknown-duty") if r["kind"] == "decision"][-1]["body"]
+    assert recorded["decision"]["outcome"] == "permit" and recorded["enforcement"]["code"] == "unsupported-obligation"

@@ -6,7 +6,8 @@ second however fast the disk streams. ``GroupCommitLog`` lets any number of thre
 ``append``; one background writer drains everything pending (up to ``max_batch``) into a
 single ``AuditStore.append_batch`` and then wakes each waiter with its own record. While a
 commit is in flight new appends queue up, so batches grow with the load by themselves;
-``max_wait_s`` additionally lets a batch gather for a moment before it is written.
+``max_wait_s`` (default 0) additionally lets a batch gather for a moment before it is written:
+it trades every lone append's latency for fewer commits, which only pays when commits are slow.
 
 Fail closed: ``append`` returns only once the record is durable. If the store raises, every
 waiter of that batch gets the exception and nothing of the batch is reported as appended
@@ -39,7 +40,7 @@ class GroupCommitLog:
     ``TimeoutError`` and the caller must treat the record as not appended (it may still land).
     """
 
-    def __init__(self, store: AuditStore, max_batch: int = 1024, max_wait_s: float = 0.002,
+    def __init__(self, store: AuditStore, max_batch: int = 1024, max_wait_s: float = 0.0,
                  timeout_s: float = 60.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")

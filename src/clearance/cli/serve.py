@@ -78,8 +78,10 @@ def serve_command(
     import uvicorn
 
     settings = Settings.from_env()
-    if workers > 1 and settings.database_url.startswith("memory:"):
-        typer.echo("error: several workers cannot share a memory: database; use SQLite or PostgreSQL", err=True)
+    if settings.database_url.startswith("memory:"):
+        # Each server process would get a registry of its own, without the keys issued here.
+        typer.echo("error: clearance serve needs a database its processes share: use SQLite (the default) "
+                   "or PostgreSQL, not memory:", err=True)
         raise typer.Exit(2)
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
     base = f"http://{host}:{port}"

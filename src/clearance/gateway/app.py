@@ -9,6 +9,8 @@ force and whether the live snapshot is current.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,11 +18,15 @@ import orjson
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..api.app import create_app
 from ..settings import Settings
+from .errors import error
 from .proxy import authenticate, proxy
 from .runtime import Gateway
+
+log = logging.getLogger(__name__)
 
 
 async def chat_completions(request: Request) -> Response:
@@ -56,22 +62,56 @@ async def health(request: Request) -> Response:
     return Response(orjson.dumps(body), status_code=200 if live.error is None else 503, media_type="application/json")
 
 
-def create_server(gateway: Gateway) -> FastAPI:
-    """The admin API with the gateway's routes added (matched first for model traffic)."""
-    app = create_app(gateway.service, gateway.live, gateway.audit)
-    app.state.gateway = gateway
-    app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
-    app.add_route("/v1/completions", completions, methods=["POST"])
-    app.add_route("/v1/embeddings", embeddings, methods=["POST"])
-    app.add_route("/v1/models", models, methods=["GET"])
-    app.add_route("/healthz", health, methods=["GET"])
-    return app
+ROUTES = {
+    ("POST", "/v1/chat/completions"): chat_completions,
+    ("POST", "/v1/completions"): completions,
+    ("POST", "/v1/embeddings"): embeddings,
+    ("GET", "/v1/models"): models,
+    ("GET", "/healthz"): health,
+}
 
 
-def factory() -> FastAPI:
+class Server:
+    """One ASGI app: model traffic goes straight to its handler, everything else to the admin API.
+
+    The gateway's few routes are dispatched by an exact (method, path) lookup before FastAPI's
+    routing and middleware, which would otherwise cost more than the enforcement itself.
+    """
+
+    def __init__(self, gateway: Gateway, admin: FastAPI) -> None:
+        self.gateway = gateway
+        self.admin = admin
+        self.state = admin.state  # handlers reach the gateway as request.app.state.gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = ROUTES.get((scope["method"], scope["path"]))
+            if handler is not None:
+                scope["app"] = self
+                try:
+                    response = await handler(Request(scope, receive))
+                except Exception:  # noqa: BLE001 - answered as a 500 and logged; never a silent pass
+                    log.exception("gateway handler failed on %s", scope["path"])
+                    response = error(500, "internal-error", "the gateway failed on this request; it was not forwarded")
+                await response(scope, receive, send)
+                return
+        await self.admin(scope, receive, send)
+
+
+def create_server(gateway: Gateway) -> Server:
+    """The admin API with the gateway's routes in front of it."""
+    admin = create_app(gateway.service, gateway.live, gateway.audit)
+    admin.state.gateway = gateway
+    return Server(gateway, admin)
+
+
+def factory() -> Server:
     """The app of one server process, from the environment (``uvicorn --factory``, one per worker)."""
     from ..wiring import build_gateway, build_registry
 
+    # The audit writer thread must get the GIL promptly when its commit returns, or every
+    # request waits out the event loop's time slice (5 ms by default) for its record.
+    sys.setswitchinterval(0.0005)
     settings = Settings.from_env()
     registry = build_registry(settings)
     gateway = build_gateway(settings, registry)
@@ -86,5 +126,5 @@ def factory() -> FastAPI:
             await gateway.close()
             registry.close()
 
-    app.router.lifespan_context = lifespan
+    app.admin.router.lifespan_context = lifespan
     return app
