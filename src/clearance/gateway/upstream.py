@@ -1,10 +1,13 @@
 """Upstream model servers: any OpenAI-compatible HTTP server, or the built-in demo model.
 
-``HttpUpstream`` keeps one pooled ``httpx.AsyncClient`` per upstream, with connect, read and
-pool timeouts. A streamed reply is passed through chunk by chunk; closing it (the client went
-away, or the gateway is done) closes the upstream response, which cancels the upstream
-request. Upstream failures become ``UpstreamError`` with an HTTP status for the client:
-502 when the upstream could not be reached or answered garbage, 504 on a timeout.
+``HttpUpstream`` keeps one pooled aiohttp session per upstream, with connect and read
+timeouts. aiohttp rather than httpx: on this hot path httpx cost 1.5 ms of CPU per call
+(3.3 ms with 16 in flight, scanning its pool) against aiohttp's 0.2-0.3 ms, measured side
+by side against the benchmark's mock upstream. A streamed reply is passed through chunk by
+chunk; closing it early (the client went away) closes the upstream connection, which
+cancels the upstream request. Upstream failures become ``UpstreamError`` with an HTTP
+status for the client: 502 when the upstream could not be reached or broke off, 504 on a
+timeout.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 PASS_HEADERS = ("content-type", "retry-after", "x-request-id", "openai-processing-ms")
 
@@ -32,11 +35,12 @@ class UpstreamReply:
     content: bytes | AsyncIterator[bytes]
     stream: bool = False
     headers: dict[str, str] = field(default_factory=dict)
-    _response: httpx.Response | None = None
+    _response: aiohttp.ClientResponse | None = None
 
     async def aclose(self) -> None:
         if self._response is not None:
-            await self._response.aclose()
+            # close(), not release(): a stream abandoned half way must not go back to the pool.
+            self._response.close()
         elif self.stream and hasattr(self.content, "aclose"):
             await self.content.aclose()  # type: ignore[union-attr]
 
@@ -55,44 +59,52 @@ class HttpUpstream:
     def __init__(self, name: str, base_url: str, api_key: str | None = None, *, timeout_s: float = 120.0,
                  connect_timeout_s: float = 5.0, max_connections: int = 256) -> None:
         self.name = name
-        headers = {"content-type": "application/json"}
+        self._base = base_url.rstrip("/")
+        self._headers = {"content-type": "application/json"}
         if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s, pool=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+            self._headers["authorization"] = f"Bearer {api_key}"
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=timeout_s)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: a session belongs to the event loop of the server process using it.
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=self._max_connections)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, headers=self._headers,
+                                                  auto_decompress=False)
+        return self._session
 
     async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply:
-        request = self._client.build_request("POST", path, content=raw)
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise UpstreamError(504, f"upstream `{self.name}` timed out: {type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
+            response = await self._client().post(self._base + path, data=raw)
+        except TimeoutError:
+            raise UpstreamError(504, f"upstream `{self.name}` timed out") from None
+        except aiohttp.ClientError as exc:
             raise UpstreamError(502, f"upstream `{self.name}` unreachable: {type(exc).__name__}") from None
-        headers = {k: v for k, v in response.headers.items() if k.lower() in PASS_HEADERS}
-        is_stream = stream and response.status_code == 200 and "text/event-stream" in response.headers.get("content-type", "")
+        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() in PASS_HEADERS}
+        is_stream = stream and response.status == 200 and "text/event-stream" in response.headers.get("content-type", "")
         if is_stream:
-            return UpstreamReply(response.status_code, self._chunks(response), True, headers, response)
+            return UpstreamReply(response.status, self._chunks(response), True, headers, response)
         try:
-            content = await response.aread()
-        except httpx.HTTPError as exc:
+            content = await response.read()
+        except TimeoutError:
+            raise UpstreamError(504, f"upstream `{self.name}` timed out") from None
+        except aiohttp.ClientError as exc:
             raise UpstreamError(502, f"upstream `{self.name}` broke off: {type(exc).__name__}") from None
         finally:
-            await response.aclose()
-        return UpstreamReply(response.status_code, content, False, headers)
+            response.release()
+        return UpstreamReply(response.status, content, False, headers)
 
-    async def _chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 yield chunk
-        except httpx.HTTPError as exc:
+        except TimeoutError:
+            raise UpstreamError(504, f"upstream `{self.name}` timed out mid-stream") from None
+        except aiohttp.ClientError as exc:
             raise UpstreamError(502, f"upstream `{self.name}` broke off mid-stream: {type(exc).__name__}") from None
-        finally:
-            await response.aclose()
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
