@@ -90,9 +90,9 @@ class Gateway:
 
     async def record(self, entries: list[tuple[str, dict[str, Any], int]]) -> list[int]:
         """Append ``(kind, body, at_ns)`` entries; return their seqs once durable."""
-        futures = self.audit.group.submit_many(entries)
+        futures = self.audit.group.submit_async(entries)
         async with asyncio.timeout(self.audit.group.timeout_s):
-            return [(await asyncio.wrap_future(f)).seq for f in futures]
+            return [(await f).seq for f in futures]
 
     def finish(self, base: dict[str, Any], status: int, usage: dict[str, int] | None, counted: bool,
                started: float, chores: Duties) -> None:
