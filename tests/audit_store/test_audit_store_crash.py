@@ -9,11 +9,9 @@ would on restart) and checks that ``verify_log`` over the stored canonical bytes
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,31 +22,10 @@ from clearance.audit.keys import KeyRing
 from clearance.audit.merkle import root
 from clearance.audit.record import leaf_hash
 from clearance.audit.verify import verify_log
+from worker_acks import read_acks
 
 WORKER = Path(__file__).with_name("audit_store_worker.py")
 ACKS = 300
-
-
-def read_acks(process: subprocess.Popen, wanted: int, seconds: float) -> list[int]:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    acks: list[int] = []
-    deadline = time.monotonic() + seconds
-    while len(acks) < wanted and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        acks.append(int(line))
-    return acks
 
 
 def test_sigkill_under_load_keeps_every_acknowledged_record_and_the_log_verifies(audit_sql_url, tmp_path):

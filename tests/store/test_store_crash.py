@@ -8,43 +8,19 @@ acknowledgements, then reopens the database and checks what survived.
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
 from store_testkit import body_is_whole, close, open_sql, stream_body
 
 from clearance.store.sql import migrate
+from worker_acks import read_acks
 
 WORKER = Path(__file__).with_name("store_worker.py")
 ACKS = 200
-
-
-def read_acks(process: subprocess.Popen, wanted: int, seconds: float) -> list[int]:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    acks: list[int] = []
-    deadline = time.monotonic() + seconds
-    while len(acks) < wanted and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        acks.append(int(line))
-    return acks
 
 
 def test_sigkill_mid_stream_keeps_every_acknowledged_change_and_no_torn_one(database):

@@ -17,17 +17,15 @@ group commit (``clearance.audit.group_commit``) pay off. Any database failure su
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ...audit.heads import SignedTreeHead, TreeHead
 from ...audit.record import AuditRecord
-from ...ports import StoreUnavailable
 from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare
-from .engine import WRITE
+from .engine import WRITE, unavailable
 from .tables import audit_heads as H
 from .tables import audit_records as R
 
@@ -173,11 +171,5 @@ class SqlAuditStore:
                 conn.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
             yield conn
 
-    @contextmanager
-    def _unavailable(self) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            cause = getattr(exc, "orig", None) or exc
-            raise StoreUnavailable(f"audit database ({self._engine.dialect.name}): {type(cause).__name__}: "
-                                   f"{str(cause).splitlines()[0] if str(cause) else ''}") from exc
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable(self._engine, "audit database")

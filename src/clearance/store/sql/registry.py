@@ -13,17 +13,15 @@ optimistic race as ``ConflictError``. Bodies are never logged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from ...ports import Change, Clock, ConflictError, Record, StoreUnavailable
+from ...ports import Change, Clock, ConflictError, Record
 from ..clock import SystemClock
 from ..memory import json_copy
-from .engine import WRITE
+from .engine import WRITE, unavailable
 from .tables import registry_changes as T
 
 # The pg_advisory_xact_lock key of the registry writer: a fixed, arbitrary 64-bit number.
@@ -111,14 +109,8 @@ class SqlRegistry:
         with self._unavailable(), self._engine.connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
-    @contextmanager
-    def _unavailable(self) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            cause = getattr(exc, "orig", None) or exc
-            raise StoreUnavailable(f"registry database ({self._engine.dialect.name}): {type(cause).__name__}: "
-                                   f"{str(cause).splitlines()[0] if str(cause) else ''}") from exc
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable(self._engine, "registry database")
 
 
 def _record(row: Any) -> Record:
