@@ -13,11 +13,16 @@ reads are repeatable and a writer can ask for ``BEGIN IMMEDIATE`` (see ``WRITE``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from ...ports import StoreUnavailable
 
 DEFAULT_PATH = "clearance.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -82,3 +87,14 @@ def _sqlite_engine(parsed: Any, kwargs: dict[str, Any]) -> Engine:
         conn.exec_driver_sql(conn.get_execution_options().get("clearance_sqlite_begin", "BEGIN"))
 
     return engine
+
+
+@contextmanager
+def unavailable(engine: Engine, what: str) -> Iterator[None]:
+    """Turn any database failure into ``StoreUnavailable`` naming ``what`` and the backend (callers fail closed)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).splitlines()[0] if str(cause) else ""
+        raise StoreUnavailable(f"{what} ({engine.dialect.name}): {type(cause).__name__}: {first}") from exc
