@@ -66,7 +66,8 @@ def start_server(workdir: Path, env_extra: dict[str, str] | None = None, workers
     (workdir / "gateway.yaml").write_text(gateway_yaml)
     port = free_port()
     env = {**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{workdir / 'clearance.db'}",
-           "CLEARANCE_GATEWAY_CONFIG": str(workdir / "gateway.yaml"), **(env_extra or {})}
+           "CLEARANCE_GATEWAY_CONFIG": str(workdir / "gateway.yaml"), "CLEARANCE_AUDIT_HEAD_INTERVAL": "0.3",
+           **(env_extra or {})}
     with open(workdir / "server.log", "w") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [sys.executable, "-c", "from clearance.cli.main import main; main()", "serve", "--port", str(port),

@@ -205,3 +205,25 @@ def test_an_obligation_the_gateway_cannot_honour_refuses_the_call(server):
     assert caught.value.code == "unsupported-obligation"
     recorded = [r for r in audit(server, person="p-unknown-duty") if r["kind"] == "decision"][-1]["body"]
     assert recorded["decision"]["outcome"] == "permit" and recorded["enforcement"]["code"] == "unsupported-obligation"
+
+
+def test_the_server_signs_tree_heads_by_itself_as_the_log_grows(server):
+    chat(client(server, server.demo_key))
+    size = len(audit(server))
+    deadline = time.monotonic() + 10
+    heads: list[dict] = []
+    while time.monotonic() < deadline:  # bounded; the server signs every 0.3 s here
+        heads = server.admin_call("GET", "/v1/audit/heads").json()
+        if heads and heads[-1]["size"] >= size:
+            break
+        time.sleep(0.1)
+    assert heads and heads[-1]["size"] >= size
+
+
+def test_each_decision_record_carries_the_call_metadata(server):
+    c = openai.OpenAI(base_url=server.base + "/v1", api_key=server.demo_key, max_retries=0,
+                      default_headers={"User-Agent": "audit-metadata-test/1"})
+    chat(c)
+    decision = [r for r in audit(server, person="demo-user", kind="decision")][-1]["body"]
+    assert decision["client"]["address"] == "127.0.0.1" and decision["client"]["tls"] is False
+    assert decision["client"]["user_agent"] == "audit-metadata-test/1" and decision["client"]["bytes"] > 0

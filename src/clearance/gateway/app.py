@@ -105,6 +105,19 @@ def create_server(gateway: Gateway) -> Server:
     return Server(gateway, admin)
 
 
+async def sign_heads(gateway: Gateway, interval_s: float) -> None:
+    """Sign a tree head whenever the log has grown, so auditors' proofs never lag far behind."""
+    audit = gateway.audit
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            latest = await asyncio.to_thread(audit.store.latest_head)
+            if latest is None or latest.size < await asyncio.to_thread(audit.store.size):
+                await asyncio.to_thread(audit.sign_head)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("could not sign an audit tree head")
+
+
 def factory() -> Server:
     """The app of one server process, from the environment (``uvicorn --factory``, one per worker)."""
     from ..wiring import build_gateway, build_registry
@@ -120,9 +133,11 @@ def factory() -> Server:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(registry.follow)
+        signer = asyncio.ensure_future(sign_heads(gateway, settings.audit_head_interval_s))
         try:
             yield
         finally:
+            signer.cancel()
             await gateway.close()
             registry.close()
 

@@ -92,7 +92,9 @@ async def proxy(request: Request, path: str) -> Response:
     if out["outcome"] == "permit":
         chores = duties(out, identity.entity, identity.person_id)
         enforcement, refused, extra = await _enforce(gw, request, chores, out, identity, doc["model"], now)
-    record = decision_body(doc, decision, "gateway", identity.key, path=path, stream=stream)
+    client = {"address": request.client.host if request.client else None, "tls": gw.secure(request),
+              "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
+    record = decision_body(doc, decision, "gateway", identity.key, path=path, stream=stream, client=client)
     if enforcement is not None:
         record["enforcement"] = enforcement
     try:
