@@ -6,6 +6,9 @@
 | ``CLEARANCE_BUNDLE`` | policy bundle directory | the shipped example |
 | ``CLEARANCE_EVENTS_URL`` | change events: ``redis://…``, ``postgresql://…`` or ``memory:`` | ``memory:`` |
 | ``CLEARANCE_BACKDATE_GRACE`` | how far in the past (seconds) a change may take effect | ``300`` |
+| ``CLEARANCE_GATEWAY_CONFIG`` | the gateway's YAML file: upstreams per model, trusted proxies and headers | none: the demo model serves every model |
+| ``CLEARANCE_COUNTERS_URL`` | usage-cap counters: ``redis://…`` | the database (memory for ``memory:``) |
+| ``CLEARANCE_AUDIT_HEAD_INTERVAL`` | seconds between signed tree heads while ``clearance serve`` runs | ``30`` |
 | ``CLEARANCE_AUDIT_KEYS`` | directory of the audit log's signing keys (created if absent) | beside a SQLite file (``clearance.db.keys``), else ``clearance-keys``; a temporary one for ``memory:`` |
 """
 
@@ -29,6 +32,9 @@ class Settings:
     events_url: str = "memory:"
     backdate_grace_s: int = 300
     audit_keys: str | None = None
+    gateway_config: str | None = None
+    audit_head_interval_s: float = 30.0
+    counters_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +52,9 @@ class Settings:
             events_url=env.get("CLEARANCE_EVENTS_URL", cls.events_url),
             backdate_grace_s=grace_s,
             audit_keys=env.get("CLEARANCE_AUDIT_KEYS") or None,
+            gateway_config=env.get("CLEARANCE_GATEWAY_CONFIG") or None,
+            audit_head_interval_s=_positive(env, "CLEARANCE_AUDIT_HEAD_INTERVAL", 30.0),
+            counters_url=env.get("CLEARANCE_COUNTERS_URL") or None,
         )
 
     def audit_keys_dir(self) -> str | None:
@@ -58,3 +67,16 @@ class Settings:
         if url.startswith("sqlite:///") or "://" not in url:
             return url.removeprefix("sqlite:///") + ".keys"
         return "clearance-keys"
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}: `{text}` is not a number of seconds") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be positive")
+    return value
