@@ -59,3 +59,23 @@ def test_no_module_is_too_long():
     for path in SRC.rglob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines <= MAX_LINES, f"{path.relative_to(SRC)} has {lines} lines (limit {MAX_LINES})"
+
+
+INTERFACES = ("clearance.api", "clearance.cli", "clearance.gateway")
+
+
+def test_inner_layers_never_import_an_interface():
+    for package in ("core", "policy", "registry", "store", "events", "audit", "services"):
+        for path in modules(package):
+            for name in imported(path):
+                assert not name.startswith(INTERFACES), f"{path.relative_to(SRC)} imports {name}"
+
+
+def test_interfaces_never_import_each_other():
+    # cli may start a server through the composition modules (server, wiring), never another interface.
+    for own in INTERFACES:
+        package = own.removeprefix("clearance.")
+        for path in modules(package):
+            for name in imported(path):
+                others = tuple(i for i in INTERFACES if i != own)
+                assert not name.startswith(others), f"{path.relative_to(SRC)} imports {name}"

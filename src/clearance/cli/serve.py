@@ -92,5 +92,5 @@ def serve_command(
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
-    uvicorn.run("clearance.gateway.app:factory", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)

@@ -1,0 +1,118 @@
+"""The served application: the gateway's routes in front of the admin and audit API, on one port.
+
+This is a composition root like :mod:`clearance.wiring`: interfaces do not import each
+other, so the one module that puts the gateway and the admin API together lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from .api.app import create_app
+from .gateway.app import ROUTES
+from .gateway.errors import error
+from .gateway.runtime import Gateway
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    """One ASGI app: model traffic goes straight to its handler, everything else to the admin API.
+
+    The gateway's few routes are dispatched by an exact (method, path) lookup before FastAPI's
+    routing and middleware, which would otherwise cost more than the enforcement itself.
+    """
+
+    def __init__(self, gateway: Gateway, admin: FastAPI) -> None:
+        self.gateway = gateway
+        self.admin = admin
+        self.state = admin.state  # handlers reach the gateway as request.app.state.gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = ROUTES.get((scope["method"], scope["path"]))
+            if handler is not None:
+                scope["app"] = self
+                try:
+                    response = await handler(Request(scope, receive))
+                except Exception:  # noqa: BLE001 - answered as a 500 and logged; never a silent pass
+                    log.exception("gateway handler failed on %s", scope["path"])
+                    response = error(500, "internal-error", "the gateway failed on this request; it was not forwarded")
+                await response(scope, receive, send)
+                return
+        await self.admin(scope, receive, send)
+
+
+def create_server(gateway: Gateway) -> Server:
+    """The admin API with the gateway's routes in front of it."""
+    admin = create_app(gateway.service, gateway.live, gateway.audit)
+    admin.state.gateway = gateway
+    return Server(gateway, admin)
+
+
+async def sign_heads(gateway: Gateway, interval_s: float) -> None:
+    """Sign a tree head whenever the log has grown, so auditors' proofs never lag far behind."""
+    audit = gateway.audit
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            latest = await asyncio.to_thread(audit.store.latest_head)
+            if latest is None or latest.size < await asyncio.to_thread(audit.store.size):
+                await asyncio.to_thread(audit.sign_head)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("could not sign an audit tree head")
+
+
+def factory() -> Server:
+    """The app of one server process, from the environment (``uvicorn --factory``, one per worker)."""
+    from .wiring import build_gateway, build_registry
+
+    # The audit writer thread must get the GIL promptly when its commit returns, or every
+    # request waits out the event loop's time slice (5 ms by default) for its record.
+    sys.setswitchinterval(0.0005)
+    settings = Settings.from_env()
+    registry = build_registry(settings)
+    gateway = build_gateway(settings, registry)
+    app = create_server(gateway)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(registry.follow)
+        signer = asyncio.ensure_future(sign_heads(gateway, settings.audit_head_interval_s))
+        try:
+            yield
+        finally:
+            signer.cancel()
+            await gateway.close()
+            registry.close()
+
+    app.admin.router.lifespan_context = lifespan
+    return app
+
+
+def admin_factory() -> FastAPI:
+    """The admin and audit API alone (``clearance api``), following the registry's changes."""
+    from .wiring import build_registry
+
+    registry = build_registry(Settings.from_env())
+    app = create_app(registry.service, registry.live, registry.audit)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(registry.follow)
+        try:
+            yield
+        finally:
+            registry.close()
+
+    app.router.lifespan_context = lifespan
+    return app
