@@ -9,6 +9,7 @@ A counter that cannot be read is an error, never zero: the caller answers 503.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -23,7 +24,12 @@ NS = 1_000_000_000
 
 def utc_day(now_ns: int) -> tuple[str, str]:
     """The UTC day of ``now_ns`` and the instant its counters reset (the next midnight, ISO-8601)."""
-    day = datetime.fromtimestamp(now_ns / NS, tz=UTC).date()
+    return _utc_day(now_ns // (DAY_S * NS))
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_day(day_number: int) -> tuple[str, str]:
+    day = datetime.fromtimestamp(day_number * DAY_S, tz=UTC).date()
     reset = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     return day.isoformat(), reset.isoformat().replace("+00:00", "Z")
 

@@ -56,7 +56,7 @@ class Gateway:
 
     def secure(self, request: Request) -> bool:
         """The call arrived over TLS: directly, or as a trusted proxy says."""
-        if request.url.scheme == "https":
+        if request.scope.get("scheme") == "https":  # the scope, not request.url, which builds a URL object
             return True
         return self._from_trusted_proxy(request) and request.headers.get(self.config.tls_header, "").lower() == "https"
 
