@@ -133,3 +133,32 @@ def test_a_stuck_store_times_out_rather_than_hanging():
     with pytest.raises(TimeoutError):
         log.append("decision", {}, 1)
     log.close()
+
+
+def test_a_lazy_record_is_written_on_its_own_after_its_wait():
+    store = MemoryAuditStore()
+    log = GroupCommitLog(store)
+    log.lazy_wait_s = 0.02
+    future = log.submit_lazy("completion", {"n": 1}, 1)
+    assert future.result(timeout=5).seq == 0 and store.size() == 1
+    log.close()
+
+
+def test_a_lazy_record_rides_along_with_the_next_waited_for_record():
+    store = MemoryAuditStore()
+    log = GroupCommitLog(store)
+    log.lazy_wait_s = 30.0  # far longer than the test: only the waited-for append can carry it
+    lazy = log.submit_lazy("completion", {"n": 1}, 1)
+    urgent = log.append("decision", decision_body(2), 2)
+    assert lazy.result(timeout=5).seq == 0 and urgent.seq == 1
+    assert log.batches == 1
+    log.close()
+
+
+def test_closing_writes_pending_lazy_records():
+    store = MemoryAuditStore()
+    log = GroupCommitLog(store)
+    log.lazy_wait_s = 30.0
+    lazy = log.submit_lazy("completion", {"n": 1}, 1)
+    log.close()
+    assert lazy.result(timeout=5).seq == 0 and store.size() == 1

@@ -50,6 +50,8 @@ class GroupCommitLog:
         self.max_wait_s = max(0.0, max_wait_s)
         self.timeout_s = timeout_s
         self._pending: list[tuple[Entry, Waiter]] = []
+        self._lazy: list[tuple[Entry, Waiter]] = []
+        self.lazy_wait_s = 0.05
         self._cond = threading.Condition()
         self._closing = False
         self.batches = 0  # statistics, for benchmarks and tests
@@ -71,6 +73,19 @@ class GroupCommitLog:
             self._pending.extend(((at_ns, kind, body), f) for (kind, body, at_ns), f in zip(items, futures, strict=True))
             self._cond.notify_all()
         return futures
+
+    def submit_lazy(self, kind: str, body: dict[str, Any], at_ns: int) -> Future[AuditRecord]:
+        """Queue a record nobody waits on (a completion): it rides along with the next batch, or is
+        written on its own after ``lazy_wait_s``, so it never costs a waiting caller a commit of its own."""
+        _check([(kind, body, at_ns)])
+        future: Future[AuditRecord] = Future()
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the audit log is closed")
+            self._lazy.append(((at_ns, kind, body), future))
+            if len(self._lazy) == 1:
+                self._cond.notify_all()  # the writer starts the lazy clock
+        return future
 
     def append(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
         """Append one record; return it once durable. Raises the store's error, or ``TimeoutError``."""
@@ -123,14 +138,24 @@ class GroupCommitLog:
             raise TimeoutError(f"the audit record was not confirmed durable within {self.timeout_s} s") from None
 
     def _take(self) -> list[tuple[Entry, Waiter]]:
-        """Block until something is pending (or closing), let the batch gather, and take it."""
+        """Block until something is due (or closing), let the batch gather, and take it.
+
+        Due: anything a caller waits on, or lazy records older than ``lazy_wait_s``. Lazy
+        records go first in a batch they join: they were submitted before what is pending.
+        """
         with self._cond:
             while not self._pending and not self._closing:
-                self._cond.wait(0.5)
-            if self.max_wait_s and not self._closing and len(self._pending) < self.max_batch:
+                if self._lazy:
+                    if not self._cond.wait(self.lazy_wait_s) and not self._pending:
+                        break  # the lazy records waited long enough: write them alone
+                else:
+                    self._cond.wait(0.5)
+            if self.max_wait_s and not self._closing and self._pending and len(self._pending) < self.max_batch:
                 # Bounded: one wait of max_wait_s, cut short when the batch fills up.
                 self._cond.wait_for(lambda: len(self._pending) >= self.max_batch or self._closing, self.max_wait_s)
-            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            queue = self._lazy + self._pending
+            batch, rest = queue[:self.max_batch], queue[self.max_batch:]
+            self._lazy, self._pending = [], rest
             return batch
 
     def _run(self) -> None:

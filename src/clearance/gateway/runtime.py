@@ -103,7 +103,7 @@ class Gateway:
             body["usage_counted"] = counted
         now = self.clock.now_ns()
         try:
-            self.audit.group.submit("completion", body, now)
+            self.audit.group.submit_lazy("completion", body, now)
         except Exception:  # noqa: BLE001 - the answer is out; the failure is logged, not hidden
             log.exception("completion record for decision %s could not be queued", base.get("decision_seq"))
         tokens = (usage or {}).get("total_tokens", 0)
