@@ -227,3 +227,57 @@ class AuditStore(Protocol):
     def latest_head(self) -> SignedTreeHead | None:
         """The stored head of the greatest size, ``None`` when none."""
         ...
+
+
+# -- restricted-party list snapshots (screening) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListSnapshotInfo:
+    """One imported version of a restricted-party list: what, from where, when, and a content hash.
+
+    ``source`` names the list family (``csl``, ``sdn``); the live snapshot of a source is its
+    newest. ``counts`` holds row counts (entries, aliases, per list code, orphan rows).
+    """
+
+    id: int
+    source: str
+    label: str
+    list_date: str
+    content_sha256: str
+    imported_at: int
+    actor: str
+    reason: str
+    counts: dict[str, int]
+
+
+@runtime_checkable
+class ListSnapshotStore(Protocol):
+    """Imported list snapshots and their entries; snapshots are never changed or deleted.
+
+    Entries are JSON objects (``clearance.screening.lists.ListEntry.to_dict``) with a ``uid``
+    unique within a snapshot. The in-memory and SQL implementations give identical answers;
+    every method may raise ``StoreUnavailable`` (callers fail closed).
+    """
+
+    def add_snapshot(
+        self, source: str, label: str, list_date: str, content_sha256: str, actor: str, reason: str,
+        counts: dict[str, int], entries: list[dict[str, Any]],
+    ) -> ListSnapshotInfo:
+        """Store a snapshot and all its entries in one transaction; it is live once this returns."""
+        ...
+
+    def snapshots(self, source: str | None = None) -> list[ListSnapshotInfo]:
+        """Every snapshot (of ``source``), oldest first."""
+        ...
+
+    def snapshot(self, snapshot_id: int) -> ListSnapshotInfo | None:
+        ...
+
+    def live(self) -> dict[str, ListSnapshotInfo]:
+        """The newest snapshot of each source."""
+        ...
+
+    def entries(self, snapshot_id: int) -> list[dict[str, Any]]:
+        """The entries of a snapshot, in uid order; ``KeyError`` if there is no such snapshot."""
+        ...

@@ -17,10 +17,12 @@ from .events.watcher import Watcher
 from .ports import AuditStore, Clock, Record, RegistryStore
 from .registry.live import LiveSnapshot
 from .registry.service import RegistryService
-from .settings import Settings
+from .settings import Settings, SettingsError
 from .store.clock import SystemClock
 
 if TYPE_CHECKING:
+    from .gateway.meter import UsageMeter
+    from .gateway.runtime import Gateway
     from .services.audit_log import AuditLog
 
 NS = 1_000_000_000
@@ -132,3 +134,82 @@ def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
     keys_dir = Path(where) if where is not None else Path(tempfile.mkdtemp(prefix="clearance-keys-"))
     keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
     return AuditLog(store, keys, clock)
+
+
+def build_meter(settings: Settings, registry: Registry) -> UsageMeter:
+    """Usage counters shared by every gateway process: Redis, else the registry database."""
+    from .gateway.meter import MemoryMeter, RedisMeter, SqlMeter
+
+    if settings.counters_url:
+        if not settings.counters_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"CLEARANCE_COUNTERS_URL: `{settings.counters_url}` is not a redis:// URL")
+        return RedisMeter(settings.counters_url)
+    engine = getattr(registry.service.store, "engine", None)
+    return SqlMeter(engine) if engine is not None else MemoryMeter()
+
+
+def build_gateway(settings: Settings, registry: Registry) -> Gateway:
+    """The enforcing gateway over ``registry`` (which must be audited)."""
+    from .gateway.config import load_config
+    from .gateway.runtime import Gateway
+
+    if registry.audit is None:
+        raise SettingsError("the gateway needs an audited registry: no request may be served without its record")
+    config = load_config(settings.gateway_config)
+    return Gateway(registry.service, registry.live, registry.audit, build_meter(settings, registry), config, registry.clock)
+
+
+if TYPE_CHECKING:
+    from .ports import ListSnapshotStore
+    from .screening.service import ScreeningService
+
+
+def build_screening(
+    settings: Settings, registry: Registry | None = None, audit: AuditLog | None = None, clock: Clock | None = None
+) -> ScreeningService:
+    """The screening service on the registry's database, observing the registry's writes.
+
+    With ``registry``, every entity and person written through its service is screened
+    (once a list has been imported), and imports rescreen everyone.
+    """
+    from .store.clock import SystemClock
+
+    if settings.database_url.startswith("memory:"):
+        from .store.screening_memory import MemoryListStore
+
+        lists: ListSnapshotStore = MemoryListStore(clock or SystemClock())
+    else:
+        from .store.sql.engine import make_engine
+        from .store.sql.migrate import migrate
+        from .store.sql.screening import SqlListStore
+
+        migrate(settings.database_url)
+        lists = SqlListStore(make_engine(settings.database_url), clock)
+    if registry is not None and audit is None:
+        audit = registry.audit
+    return attach_screening(lists, registry.service if registry is not None else None, audit)
+
+
+def screening_for(service: RegistryService, audit: AuditLog | None = None) -> ScreeningService:
+    """The screening service beside a running registry service (its database, or memory)."""
+    engine = getattr(service.store, "engine", None)
+    if engine is None:
+        from .store.screening_memory import MemoryListStore
+
+        lists: ListSnapshotStore = MemoryListStore(service.clock)
+    else:
+        from .store.sql.screening import SqlListStore
+
+        lists = SqlListStore(engine, service.clock)
+    return attach_screening(lists, service, audit)
+
+
+def attach_screening(lists: ListSnapshotStore, service: RegistryService | None, audit: AuditLog | None) -> ScreeningService:
+    from .screening.service import ScreeningService
+
+    screening = ScreeningService(lists, service, audit)
+    if service is not None:
+        # One screening observer per registry service: a second would write every finding twice.
+        service.observers[:] = [o for o in service.observers if not isinstance(getattr(o, "__self__", None), ScreeningService)]
+        service.observers.append(screening.on_records)
+    return screening

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from ..core.instant import InstantError, parse_instant
 from ..core.model import Entity
 from ..registry.service import Credential, RegistryService, WriteRejected
+from ..registry.view import record_out
 from .auth import check_entity, reader, require, service
-from .wire import CredentialRequest, RetireRequest, WriteRequest, record_out
+from .wire import CredentialRequest, RetireRequest, WriteRequest
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 ADMIN = require("admin")

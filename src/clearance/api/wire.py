@@ -6,9 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.instant import format_instant
-from ..ports import Record
-
 
 class WriteRequest(BaseModel):
     """A dated change: the new record, when it takes effect (default: now) and why."""
@@ -34,20 +31,3 @@ class CredentialRequest(BaseModel):
     default_use_case: str | None = None
     default_location: str | None = None
     reason: str = Field(min_length=1)
-
-
-def record_out(r: Record) -> dict[str, Any]:
-    body = r.body
-    if r.kind == "credential" and body is not None:
-        body = {k: v for k, v in body.items() if k != "secret_sha256"}
-    return {
-        "seq": r.seq,
-        "kind": r.kind,
-        "key": r.key,
-        "op": r.op,
-        "record": body,
-        "effective": format_instant(r.valid_from),
-        "recorded": format_instant(r.recorded_at),
-        "recorded_by": r.actor,
-        "reason": r.reason,
-    }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, policy, registry
+from . import audit, licensing, lists, policy, registry
 from .decide import decide_command
 from .explain import explain_command
+from .screen import screen_command
+from .serve import serve_command
 
 app = typer.Typer(
     help="clearance: who may use a controlled AI model, for what, from where and when.",
@@ -18,6 +20,12 @@ app.command("explain")(explain_command)
 app.add_typer(policy.app, name="policy")
 app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
+app.add_typer(lists.app, name="lists")
+app.command("screen")(screen_command)
+app.command("serve")(serve_command)
+app.command("criteria")(licensing.criteria_command)
+app.command("self-check")(licensing.self_check_command)
+app.add_typer(licensing.applications_app, name="applications")
 
 
 @app.command("api")
@@ -25,16 +33,7 @@ def api_command(host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the admin and remote-audit REST API (OpenAPI docs at /docs) on CLEARANCE_DATABASE_URL."""
     import uvicorn
 
-    from ..api.app import create_app
-    from ..settings import Settings
-    from ..wiring import build_registry
-
-    built = build_registry(Settings.from_env())
-    built.follow()
-    try:
-        uvicorn.run(create_app(built.service, built.live, built.audit), host=host, port=port, log_level="info")
-    finally:
-        built.close()
+    uvicorn.run("clearance.server:admin_factory", factory=True, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -100,3 +100,20 @@ def diff_command(
     typer.echo(f"{len(changes)} change(s)" if changes else "no change")
     if exit_code and changes:
         raise typer.Exit(1)
+
+
+@app.command("impact")
+def impact_command(
+    proposed: Annotated[Path | None, typer.Option("--proposed", help="The proposed bundle directory.")] = None,  # noqa: UP007
+    change: Annotated[str | None, typer.Option("--change", help="Proposed registry changes instead: JSON list of {kind, key, record}.")] = None,
+    log: Annotated[Path | None, typer.Option("--log", help="JSONL of audited decisions (audit records or decision bodies); default: the audit log.")] = None,  # noqa: UP007
+    since: Annotated[str | None, typer.Option(help="Replay requests audited from this instant.")] = None,
+    until: Annotated[str | None, typer.Option(help="... up to this instant (inclusive).")] = None,
+    examples: Annotated[int, typer.Option(help="Examples shown per kind of change.")] = 3,
+    fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+) -> None:
+    """Replay the audited requests of a period under a proposed bundle (or registry change) and report
+    who would gain or lose access, by entity, model, use case and code, with examples."""
+    from .licensing import run_impact
+
+    run_impact(proposed, change, log, since, until, examples, fmt)

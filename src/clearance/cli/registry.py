@@ -30,7 +30,12 @@ Effective = Annotated[str | None, typer.Option(help="When it takes effect (ISO-8
 
 
 def _service():
-    return build_registry(Settings.from_env()).service
+    from ..wiring import screening_for
+
+    built = build_registry(Settings.from_env())
+    # Registrations made here are screened like those made through the API.
+    screening_for(built.service, built.audit)
+    return built.service
 
 
 def _actor() -> str:
@@ -68,7 +73,7 @@ def _run(action):
 
 
 def _show(record) -> None:
-    from ..api.wire import record_out
+    from ..registry.view import record_out
 
     typer.echo(dumps(record_out(record)))
 
@@ -109,7 +114,7 @@ def retire(kind: str, key: str, reason: Reason, effective: Effective = None) -> 
 @app.command("history")
 def history(kind: str, key: str) -> None:
     """Every version of one record, oldest first: effective and recorded instants, who and why."""
-    from ..api.wire import record_out
+    from ..registry.view import record_out
 
     for record in _run(lambda: _service().history(kind, key)):
         typer.echo(dumps(record_out(record)))
@@ -122,7 +127,7 @@ def state(
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
     """What was in force at an instant, as known at another: one record per line."""
-    from ..api.wire import record_out
+    from ..registry.view import record_out
 
     found = _run(lambda: _service().state(_instant(valid_at), _instant(known_at), kind))
     for _, record in sorted(found.items()):

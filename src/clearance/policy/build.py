@@ -58,8 +58,31 @@ def build_policy(sections: Sections) -> Policy:
             Directive(d.id, d.at, d.title, tuple((e.model, e.state) for e in d.effects)) for d in directives
         ),
         persons=_by_id(Person(p.id, _restriction(p.restriction)) for p in _specs(lists, "persons")),
-        meta=(("description", info.description), ("source", info.source)),
+        meta=(("description", info.description), ("source", info.source), *_licensing(sections), *_screening(sections)),
     )
+
+
+def _licensing(sections: Sections) -> tuple[tuple[str, Any], ...]:
+    # Only a bundle that states its licensing clocks carries them, so bundles without
+    # the section keep their policy_version; the defaults live with the licensing code.
+    item = sections.single.get("licensing")
+    return () if item is None else (("licensing", _frozen(item.spec.model_dump(mode="json"))),)
+
+
+def _screening(sections: Sections) -> tuple[tuple[str, Any], ...]:
+    # Thresholds change which parties are flagged, so they are part of the policy_version;
+    # only a bundle that states them carries them (the defaults live with the screening code).
+    item = sections.single.get("screening")
+    return () if item is None else (("screening", _frozen(item.spec.model_dump(mode="json"))),)
+
+
+def _frozen(value: Any) -> Any:
+    # Policy is a frozen, hashable value: mappings become sorted pairs, lists tuples.
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _specs(lists: dict[str, list[Any]], name: str) -> list[Any]:

@@ -13,8 +13,10 @@ from ..core.model import Policy
 from .canonical import canonical
 from .schema import LIST_SECTIONS, SINGLE_SECTIONS
 
-# Every section a decision depends on; `policy` (id, title) is only a label.
-SECTIONS = tuple(s for s in SINGLE_SECTIONS if s != "policy") + LIST_SECTIONS
+# Every section a decision depends on; `policy` (id, title) is only a label. Optional
+# sections (licensing clocks, screening thresholds) are carried in the policy's `meta`.
+META_SECTIONS = tuple(s for s in SINGLE_SECTIONS if s != "policy" and s not in Policy.__dataclass_fields__)
+SECTIONS = tuple(s for s in SINGLE_SECTIONS if s != "policy" and s not in META_SECTIONS) + LIST_SECTIONS
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Change:
 
 def diff_policies(old: Policy, new: Policy) -> list[Change]:
     changes: list[Change] = []
+    for section in META_SECTIONS:
+        a, b = canonical(dict(old.meta).get(section)) or {}, canonical(dict(new.meta).get(section)) or {}
+        changes += [Change(section, "", "changed", f, x, y) for f, x, y in _fields(a, b)]
     for section in SECTIONS:
         a, b = canonical(getattr(old, section)), canonical(getattr(new, section))
         if isinstance(a, dict):

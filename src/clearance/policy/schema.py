@@ -238,6 +238,50 @@ class AuthorizationSpec(Strict):
     suspensions: list[SuspensionSpec] = []
 
 
+class LicensingSpec(Strict):
+    """The licensing process's clocks, in calendar days (defaults: 15 CFR 750 and 756).
+
+    ``pause_in`` lists the application states in which the processing clock stops
+    (750.4(b): time waiting on the applicant). ``None`` for a deadline means none.
+    """
+
+    first_action_days: int | None = Field(9, ge=1)
+    resolution_days: int | None = Field(90, ge=1)
+    response_days: int | None = Field(20, ge=1)
+    denial_final_days: int | None = Field(45, ge=1)
+    appeal_window_days: int | None = Field(45, ge=1)
+    appeal_decision_days: int | None = Field(None, ge=1)
+    information_response_days: int | None = Field(None, ge=1)
+    due_soon_days: int = Field(7, ge=0)
+    licence_validity_days: int = Field(1461, ge=1)
+    pause_in: list[Literal["awaiting-applicant", "intent-to-deny"]] = ["awaiting-applicant", "intent-to-deny"]
+    default_conditions: list[ClauseSpec] = []
+
+
+class ScreeningSpec(Strict):
+    """Restricted-party screening: outcome thresholds and the weight of supporting evidence.
+
+    Scores run 0..1. ``match`` and above records a finding of status ``on_match``
+    (``listed``: the party is denied; ``possible``: it waits for review);
+    ``possible`` and above records a ``possible`` finding (``review``). Country
+    agreement adds ``country_agrees``; disagreement subtracts ``country_differs``;
+    a person screened against an organization (or the reverse) loses ``kind_differs``.
+    """
+
+    match: float = Field(0.92, gt=0, le=1)
+    possible: float = Field(0.84, gt=0, le=1)
+    on_match: Literal["listed", "possible"] = "listed"
+    country_agrees: float = Field(0.02, ge=0, le=0.2)
+    country_differs: float = Field(0.05, ge=0, le=0.5)
+    kind_differs: float = Field(0.08, ge=0, le=0.5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScreeningSpec:
+        if self.possible > self.match:
+            raise ValueError("possible must not exceed match")
+        return self
+
+
 class BundleFile(Strict):
     """What one file may hold; every section is optional in a single file."""
 
@@ -252,9 +296,11 @@ class BundleFile(Strict):
     entities: list[EntitySpec] = []
     persons: list[PersonSpec] = []
     authorizations: list[AuthorizationSpec] = []
+    licensing: LicensingSpec | None = None
+    screening: ScreeningSpec | None = None
 
 
-SINGLE_SECTIONS = ("policy", "jurisdiction", "tiering")
+SINGLE_SECTIONS = ("policy", "jurisdiction", "tiering", "licensing", "screening")
 LIST_SECTIONS = (
     "qualification",
     "models",

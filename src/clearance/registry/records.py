@@ -23,7 +23,7 @@ from ..policy.schema import Country, Id
 
 POLICY_KINDS = ("entity", "authorization", "suspension", "restriction")
 PERSON_PREFIX = "person:"
-KINDS = (*POLICY_KINDS, "person", "credential")
+KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
 TOKEN_PREFIX = "clr"
 SCOPES = ("admin", "auditor", "gateway")

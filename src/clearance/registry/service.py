@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ..core.errors import ClearanceError, PolicyError
 from ..core.index import CompiledPolicy
 from ..core.instant import InstantError, parse_instant
+from ..licensing.record import ApplicationRecord
 from ..policy.load import Sections, read_bundle
 from ..policy.snapshot import default_bundle_path, snapshot
 from ..ports import Change, Clock, Record, RegistryStore
@@ -114,8 +115,20 @@ class RegistryService:
             found.update(self.state(valid_at, known_at, kind))
         return found
 
+    def current(self, kind: str, key: str, valid_at: int | None = None) -> Record | None:
+        """The version of one record in force at ``valid_at`` (default: now), ``None`` when absent or retired.
+
+        Reads only that key's history, so it stays cheap however many records of ``kind`` exist.
+        """
+        at = self.clock.now_ns() if valid_at is None else valid_at
+        held = None
+        for row in self.store.history(kind, key):
+            if row.valid_from <= at and (held is None or (row.valid_from, row.seq) > (held.valid_from, held.seq)):
+                held = row
+        return held if held is not None and held.op == "put" else None
+
     def person(self, person_id: str, valid_at: int | None = None) -> PersonRecord | None:
-        record = self.state(valid_at, kind="person").get(("person", person_id))
+        record = self.current("person", person_id, valid_at)
         return PersonRecord.model_validate(record.body) if record is not None else None
 
     def authenticate(self, token: str) -> Credential | None:
@@ -124,7 +137,7 @@ class RegistryService:
         if parts is None:
             return None
         key, secret = parts
-        record = self.state(kind="credential").get(("credential", key))
+        record = self.current("credential", key)
         if record is None:
             return None
         credential = CredentialRecord.model_validate(record.body)
@@ -196,7 +209,7 @@ class RegistryService:
         for change in changes:
             if change.op == "retire":
                 continue
-            schema: type[BaseModel] | None = {"person": PersonRecord, "credential": CredentialRecord}.get(change.kind)
+            schema: type[BaseModel] | None = {"person": PersonRecord, "credential": CredentialRecord, "application": ApplicationRecord}.get(change.kind)
             if schema is None:
                 continue
             try:

@@ -81,3 +81,39 @@ audit_heads = Table(
     Column("key_id", String(16), nullable=False),
     Column("signature", LargeBinary(64), nullable=False),
 )
+
+# Gateway usage counters (revision 0004): tokens per scope (``entity:<id>/<authorization>``)
+# per UTC day, added to by an atomic upsert.
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    Column("scope", String(400), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("tokens", BigInteger, nullable=False),
+)
+
+# Restricted-party list snapshots (revision 0003). A snapshot row is written with all its
+# entries in one transaction and never changed; the newest snapshot of a source is live.
+# ``data`` is the entry's JSON (``clearance.screening.lists.ListEntry.to_dict``).
+screening_snapshots = Table(
+    "screening_snapshots",
+    metadata,
+    Column("id", SEQ_TYPE, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("label", String(500), nullable=False),
+    Column("list_date", String(32), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("imported_at", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Index("ix_screening_snapshots_source", "source", "id"),
+)
+
+screening_entries = Table(
+    "screening_entries",
+    metadata,
+    Column("snapshot_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("uid", String(200), primary_key=True),
+    Column("data", Text, nullable=False),
+)

@@ -1,0 +1,199 @@
+"""Names and countries reduced to the form they are compared in.
+
+A name becomes a tuple of tokens: every script transliterated to ASCII
+(``anyascii``), case folded, punctuation dropped, runs of single letters joined
+(``S.A.`` and ``I.B.M.`` become one token), common abbreviations expanded,
+plural endings stripped, and legal-form and filler words removed. The same
+steps run on list names and on queries, so any choice made here is made
+symmetrically: a crude rule merges variants but never makes one side unmatchable.
+
+``skeleton`` is a coarse phonetic key (consonants after the first letter, with
+letters that transliterations confuse mapped together) used only to find
+candidates, never to score them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from anyascii import anyascii
+from rapidfuzz.distance import OSA
+
+# Multi-word legal forms go first: their single words (``joint``, ``stock``) are not
+# legal forms on their own.
+LEGAL_PHRASES = (
+    "public joint stock company", "open joint stock company", "closed joint stock company",
+    "joint stock company", "joint stock", "limited liability company", "limited liability partnership",
+    "limited liability", "public limited company", "private limited company", "private limited",
+    "societe anonyme", "sociedad anonima", "sociedade anonima", "societa per azioni",
+    "de capital variable", "sociedad de responsabilidad limitada", "sociedad limitada",
+    "obshchestvo s ogranichennoi otvetstvennostiu", "obshchestvo s ogranichennoy otvetstvennostyu",
+    "aktsionernoe obshchestvo", "aktsionernoye obshchestvo", "publichnoe aktsionernoe obshchestvo",
+    "kabushiki kaisha", "sendirian berhad", "sdn bhd", "pte ltd", "pvt ltd", "pty ltd", "co ltd",
+    "company limited", "gesellschaft mit beschrankter haftung",
+)
+LEGAL_WORDS = frozenset({
+    "kompaniya", "kompaniia", "ltd", "limited", "co", "company", "companies", "corp", "corporation", "inc",
+    "incorporated", "llc", "llp", "lp", "plc", "gmbh", "mbh", "ag", "kg", "ohg", "ooo", "oao", "zao", "pao", "ao",
+    "jsc", "ojsc", "cjsc", "pjsc", "tov", "pp", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy",
+    "oyj", "aps", "asa", "pte", "pty", "pvt", "private", "sdn", "bhd", "berhad", "kk", "gk", "yk", "cv", "sapi",
+    "fzc", "fze", "fzco", "fzllc", "wll", "est", "sae", "sal", "sak", "ulc", "lc", "ltda", "eirl",
+})
+# Words that are legal forms only beside another legal-form word ("Open Joint Stock Company",
+# "Public Company Limited"), and otherwise part of a name ("Open Society", "Public Bank").
+CONTEXT_LEGAL_WORDS = frozenset({
+    "joint", "stock", "liability", "public", "open", "closed", "private", "obshchestvo", "aktsionernoe",
+    "aktsionernoye", "otkrytoe", "zakrytoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
+    "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo",
+})
+FUZZY_CONTEXT_WORDS = ("joint", "stock", "liability", "public", "closed", "obshchestvo", "aktsionernoe", "otkrytoe",
+                       "zakrytoe", "publichnoe")
+# Long legal-form words are dropped even misspelt ("Limted", "Corporaton"): left in, a typo
+# in a legal form would count as a rare word that the listed name lacks.
+LONG_LEGAL_WORDS = tuple(w for w in LEGAL_WORDS | {"kompaniya", "kompaniia", "liability"} if len(w) >= 6)
+FILLER_WORDS = frozenset({
+    "the", "and", "of", "for", "de", "del", "la", "le", "les", "des", "du", "da", "do", "dos", "das", "y", "et", "und",
+})
+ABBREVIATIONS = {
+    "intl": "international", "int": "international", "natl": "national", "mfg": "manufacturing",
+    "tech": "technology", "techn": "technology", "grp": "group", "ind": "industry", "inds": "industry",
+    "eng": "engineering", "engg": "engineering", "svc": "service", "svcs": "service", "dev": "development",
+    "assn": "association", "assoc": "association", "univ": "university", "inst": "institute",
+    "sci": "science", "elec": "electronic", "bros": "brother", "ctr": "center", "centre": "center",
+    "mgmt": "management", "dept": "department", "hldg": "holding", "hldgs": "holding", "invest": "investment",
+    "petro": "petroleum", "chem": "chemical", "pharma": "pharmaceutical", "equip": "equipment",
+    "sys": "system", "trdg": "trading", "imp": "import", "exp": "export", "gen": "general",
+    "st": "saint", "mt": "mount", "ft": "fort", "shpg": "shipping", "nav": "navigation",
+}
+_APOSTROPHES = re.compile(r"['`\u2018\u2019\u02bc\u02bb]")
+_DOTTED = re.compile(r"\b[a-z](?:\.[a-z])+\.?")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_PHRASES = re.compile(r"\b(?:" + "|".join(sorted(LEGAL_PHRASES, key=len, reverse=True)) + r")\b")
+
+
+def fold(text: str) -> str:
+    """ASCII, lower case, words separated by single spaces; ``&`` reads as ``and``; ``S.A.`` reads as ``sa``."""
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower().replace("&", " and ")
+    ascii_text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), ascii_text)
+    return _NON_WORD.sub(" ", _APOSTROPHES.sub("", ascii_text)).strip()
+
+
+@lru_cache(maxsize=262_144)
+def name_tokens(text: str) -> tuple[str, ...]:
+    """The comparison form of a name (see the module docstring); may be empty."""
+    words = _join_letters(fold(text).split())
+    words = [ABBREVIATIONS.get(w, w) for w in words]
+    stripped = _PHRASES.sub(" ", " ".join(words)).split()
+    legal = [w for w in stripped if _is_legal(w)]
+    contextual = len(legal) + sum(_is_context_legal(w) for w in stripped) >= 2 or len(stripped) != len(words)
+    kept = [
+        singular(w) for w in stripped
+        if w not in FILLER_WORDS and not _is_legal(w) and not (contextual and _is_context_legal(w))
+    ]
+    if kept:
+        return tuple(kept)
+    # A name made only of legal-form or filler words ("The Company") is compared as written.
+    return tuple(singular(w) for w in words)
+
+
+@lru_cache(maxsize=65_536)
+def _is_legal(word: str) -> bool:
+    if word in LEGAL_WORDS:
+        return True
+    return len(word) >= 6 and any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in LONG_LEGAL_WORDS)
+
+
+@lru_cache(maxsize=65_536)
+def _is_context_legal(word: str) -> bool:
+    if word in CONTEXT_LEGAL_WORDS:
+        return True
+    return len(word) >= 4 and any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in FUZZY_CONTEXT_WORDS)
+
+
+def _join_letters(words: list[str]) -> list[str]:
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if run:
+            out.append("".join(run))
+            run = []
+        if word:
+            out.append(word)
+    return out
+
+
+def singular(word: str) -> str:
+    """``industries`` -> ``industry``, ``systems`` -> ``system``; a crude rule, applied to both sides alike."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+_SKELETON_PAIRS = (("dzh", "j"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"),
+                   ("ch", "k"), ("ck", "k"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
+_SKELETON_LETTERS = str.maketrans({"c": "k", "q": "k", "x": "ks", "z": "s", "w": "v", "y": "i"})
+_VOWELS_AND_H = re.compile(r"[aeiouh]")
+_REPEATS = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=262_144)
+def skeleton(token: str) -> str:
+    """A coarse phonetic key: ``mohammed`` and ``muhammad`` both give ``mhmd``."""
+    for a, b in _SKELETON_PAIRS:
+        token = token.replace(a, b)
+    token = _REPEATS.sub(r"\1", token.translate(_SKELETON_LETTERS))
+    if not token:
+        return token
+    return token[0] + _VOWELS_AND_H.sub("", token[1:])
+
+
+# Country names as the lists write them (OFAC address files, CSL raw strings), to ISO 3166-1.
+COUNTRY_NAMES = {
+    "afghanistan": "AF", "albania": "AL", "algeria": "DZ", "angola": "AO", "argentina": "AR", "armenia": "AM",
+    "australia": "AU", "austria": "AT", "azerbaijan": "AZ", "bahrain": "BH", "bangladesh": "BD", "belarus": "BY",
+    "belgium": "BE", "belize": "BZ", "bolivia": "BO", "bosnia and herzegovina": "BA", "brazil": "BR",
+    "british virgin islands": "VG", "virgin islands british": "VG", "bulgaria": "BG", "burma": "MM",
+    "myanmar": "MM", "cambodia": "KH", "canada": "CA", "cayman islands": "KY", "chile": "CL", "china": "CN",
+    "prc": "CN", "region china": "CN", "colombia": "CO", "congo democratic republic of the": "CD",
+    "congo republic of the": "CG", "costa rica": "CR", "croatia": "HR", "cuba": "CU", "cyprus": "CY",
+    "czech republic": "CZ", "czechia": "CZ", "denmark": "DK", "dominican republic": "DO", "ecuador": "EC",
+    "egypt": "EG", "el salvador": "SV", "eritrea": "ER", "estonia": "EE", "ethiopia": "ET", "finland": "FI",
+    "france": "FR", "georgia": "GE", "germany": "DE", "ghana": "GH", "greece": "GR", "guatemala": "GT",
+    "haiti": "HT", "honduras": "HN", "hong kong": "HK", "hungary": "HU", "india": "IN", "indonesia": "ID",
+    "iran": "IR", "region iran": "IR", "iraq": "IQ", "ireland": "IE", "israel": "IL", "italy": "IT",
+    "japan": "JP", "jordan": "JO", "kazakhstan": "KZ", "kenya": "KE", "korea north": "KP",
+    "north korea": "KP", "korea south": "KR", "south korea": "KR", "kosovo": "XK", "kuwait": "KW",
+    "kyrgyzstan": "KG", "laos": "LA", "latvia": "LV", "lebanon": "LB", "liberia": "LR", "libya": "LY",
+    "liechtenstein": "LI", "lithuania": "LT", "luxembourg": "LU", "macau": "MO", "macao": "MO",
+    "malaysia": "MY", "maldives": "MV", "mali": "ML", "malta": "MT", "marshall islands": "MH", "mexico": "MX",
+    "moldova": "MD", "mongolia": "MN", "montenegro": "ME", "morocco": "MA", "nepal": "NP",
+    "netherlands": "NL", "new zealand": "NZ", "nicaragua": "NI", "niger": "NE", "nigeria": "NG",
+    "north macedonia": "MK", "norway": "NO", "oman": "OM", "pakistan": "PK", "palestinian": "PS",
+    "region gaza": "PS", "region west bank": "PS", "panama": "PA", "paraguay": "PY", "peru": "PE",
+    "philippines": "PH", "poland": "PL", "portugal": "PT", "qatar": "QA", "romania": "RO", "russia": "RU",
+    "region russia": "RU", "russian federation": "RU", "saudi arabia": "SA", "senegal": "SN", "serbia": "RS",
+    "seychelles": "SC", "singapore": "SG", "slovakia": "SK", "slovenia": "SI", "somalia": "SO",
+    "south africa": "ZA", "south sudan": "SS", "spain": "ES", "sri lanka": "LK", "sudan": "SD", "sweden": "SE",
+    "switzerland": "CH", "syria": "SY", "taiwan": "TW", "tajikistan": "TJ", "tanzania": "TZ", "thailand": "TH",
+    "tunisia": "TN", "turkey": "TR", "turkiye": "TR", "turkmenistan": "TM", "uganda": "UG", "ukraine": "UA",
+    "crimea occupied": "UA", "united arab emirates": "AE", "united kingdom": "GB", "united states": "US",
+    "uruguay": "UY", "uzbekistan": "UZ", "venezuela": "VE", "vietnam": "VN", "yemen": "YE", "zimbabwe": "ZW",
+    "isle of man": "IM", "man isle of": "IM", "panama city": "PA",
+}
+
+
+def country_code(text: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code for a code or a country name as the lists write it; else ``None``."""
+    if not text:
+        return None
+    raw = text.strip()
+    if len(raw) == 2 and raw.isalpha():
+        return raw.upper()
+    return COUNTRY_NAMES.get(fold(raw))
