@@ -138,14 +138,14 @@ def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
 
 def build_meter(settings: Settings, registry: Registry) -> UsageMeter:
     """Usage counters shared by every gateway process: Redis, else the registry database."""
-    from .gateway.meter import MemoryMeter, RedisMeter, SqlMeter
+    from .gateway.meter import BufferedMeter, MemoryMeter, RedisMeter, SqlMeter
 
     if settings.counters_url:
         if not settings.counters_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"CLEARANCE_COUNTERS_URL: `{settings.counters_url}` is not a redis:// URL")
-        return RedisMeter(settings.counters_url)
+        return BufferedMeter(RedisMeter(settings.counters_url))
     engine = getattr(registry.service.store, "engine", None)
-    return SqlMeter(engine) if engine is not None else MemoryMeter()
+    return BufferedMeter(SqlMeter(engine)) if engine is not None else MemoryMeter()
 
 
 def build_gateway(settings: Settings, registry: Registry) -> Gateway:

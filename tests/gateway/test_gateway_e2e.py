@@ -10,9 +10,22 @@ import pytest
 TRY = {"role": "user", "content": "Summarise the control regime in one line"}
 
 
+OPEN: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():
+    """Every SDK client a test made is closed after it, so no socket is left to the collector."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
 def client(server, token: str, **headers: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base + "/v1", api_key=token, default_headers=headers, max_retries=0,
+    made = openai.OpenAI(base_url=server.base + "/v1", api_key=token, default_headers=headers, max_retries=0,
                          timeout=30)
+    OPEN.append(made)
+    return made
 
 
 def chat(c: openai.OpenAI, model: str = "mythos-5", **extra):
@@ -223,6 +236,7 @@ def test_the_server_signs_tree_heads_by_itself_as_the_log_grows(server):
 def test_each_decision_record_carries_the_call_metadata(server):
     c = openai.OpenAI(base_url=server.base + "/v1", api_key=server.demo_key, max_retries=0,
                       default_headers={"User-Agent": "audit-metadata-test/1"})
+    OPEN.append(c)
     chat(c)
     decision = [r for r in audit(server, person="demo-user", kind="decision")][-1]["body"]
     assert decision["client"]["address"] == "127.0.0.1" and decision["client"]["tls"] is False

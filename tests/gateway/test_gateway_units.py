@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearance.gateway.meter import utc_day
+from clearance.gateway.meter import BufferedMeter, MemoryMeter, utc_day
 from clearance.gateway.obligations import duties
 from clearance.gateway.usage import StreamMeter, estimate
 
@@ -58,3 +59,38 @@ def test_a_stream_is_counted_the_same_however_it_is_cut_into_chunks(pieces, with
     else:
         chars = sum(len(p) for p in pieces)
         assert counted and result["completion_tokens"] == estimate(chars) and result["prompt_tokens"] == 10
+
+
+class FlakyMeter(MemoryMeter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def add(self, scope: str, day: str, tokens: int) -> int:
+        if self.down:
+            raise ConnectionError("counter store down")
+        return await super().add(scope, day, tokens)
+
+
+def test_a_buffered_meter_counts_every_token_once_and_sees_other_processes_soon():
+    async def scenario() -> None:
+        shared = FlakyMeter()
+        mine, theirs = BufferedMeter(shared, max_age_s=0.05, flush_s=0.01), BufferedMeter(shared, max_age_s=0.05)
+        assert await mine.used("s", "d") == 0
+        await mine.add("s", "d", 30)
+        assert await mine.used("s", "d") == 30  # its own additions count before they are sent
+        await asyncio.sleep(0.05)
+        assert await shared.used("s", "d") == 30
+        await theirs.add("s", "d", 5)
+        await theirs.flush()
+        await asyncio.sleep(0.06)
+        assert await mine.used("s", "d") == 35  # another process's spending is seen within max_age_s
+        shared.down = True
+        await mine.add("s", "d", 7)
+        await mine.flush()
+        assert await shared.used("s", "d") == 35 and await mine.used("s", "d") == 42
+        shared.down = False
+        await mine.close()
+        assert await shared.used("s", "d") == 42  # kept and sent once the store is back
+
+    asyncio.run(scenario())

@@ -46,7 +46,6 @@ class ScriptedUpstream:
                 body = json.loads(await reader.readexactly(length))
                 prompt = body["messages"][-1]["content"]
                 if prompt == "drop":
-                    writer.close()
                     return
                 if prompt == "slow":
                     try:
@@ -54,7 +53,6 @@ class ScriptedUpstream:
                         self.hung_up.set()
                     except TimeoutError:
                         pass
-                    writer.close()
                     return
                 payload = json.dumps({"error": {"message": "the model is overloaded", "type": "server_error",
                                                 "code": "overloaded", "param": None}}).encode()
@@ -62,7 +60,9 @@ class ScriptedUpstream:
                              b"content-length: %d\r\n\r\n%s" % (len(payload), payload))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+            pass
+        finally:
+            writer.close()  # every path, cancellation included: no socket is left to the collector
 
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._server.close)
@@ -86,8 +86,8 @@ def upstream_server(tmp_path_factory):
 
 
 def ask(server, prompt: str, **kwargs):
-    c = openai.OpenAI(base_url=server.base + "/v1", api_key=server.demo_key, max_retries=0, **kwargs)
-    return c.chat.completions.create(model="mythos-5", messages=[{"role": "user", "content": prompt}])
+    with openai.OpenAI(base_url=server.base + "/v1", api_key=server.demo_key, max_retries=0, **kwargs) as c:
+        return c.chat.completions.create(model="mythos-5", messages=[{"role": "user", "content": prompt}])
 
 
 def test_an_upstream_error_passes_through_as_an_openai_error(upstream_server):

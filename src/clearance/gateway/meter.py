@@ -128,3 +128,64 @@ class SqlMeter:
 
     async def close(self) -> None:
         return None
+
+
+class BufferedMeter:
+    """A per-process front for a shared meter: reads cached briefly, additions sent in batches.
+
+    Without it every capped call costs two round trips to Redis or a database write, which
+    cost more than the rest of the enforcement together. Reads are at most ``max_age_s``
+    old plus this process's own unsent additions, and additions reach the shared counter
+    within ``flush_s``; a cap can therefore be overrun by what other processes spent in the
+    last ``max_age_s``, no more than by the calls in flight that any check-then-add allows.
+    A counter that cannot be read or written still fails: reads raise, and unsent
+    additions are kept and retried.
+    """
+
+    def __init__(self, inner: UsageMeter, max_age_s: float = 0.05, flush_s: float = 0.02) -> None:
+        self.inner = inner
+        self.max_age_s = max_age_s
+        self.flush_s = flush_s
+        self._seen: dict[tuple[str, str], tuple[int, float]] = {}
+        self._unsent: dict[tuple[str, str], int] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def used(self, scope: str, day: str) -> int:
+        key = (scope, day)
+        loop = asyncio.get_running_loop()
+        seen = self._seen.get(key)
+        if seen is None or loop.time() - seen[1] > self.max_age_s:
+            seen = (await self.inner.used(scope, day), loop.time())
+            self._seen[key] = seen
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+        return seen[0] + self._unsent.get(key, 0)
+
+    async def add(self, scope: str, day: str, tokens: int) -> int:
+        key = (scope, day)
+        self._unsent[key] = self._unsent.get(key, 0) + tokens
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_later())
+        seen = self._seen.get(key)
+        return (seen[0] if seen else 0) + self._unsent[key]
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.flush_s)
+        await self.flush()
+
+    async def flush(self) -> None:
+        unsent, self._unsent = self._unsent, {}
+        loop = asyncio.get_running_loop()
+        for (scope, day), tokens in unsent.items():
+            try:
+                total = await self.inner.add(scope, day, tokens)
+            except Exception:  # noqa: BLE001 - kept for the next flush; the next read fails loudly if still down
+                self._unsent[(scope, day)] = self._unsent.get((scope, day), 0) + tokens
+                continue
+            self._seen[(scope, day)] = (total, loop.time())
+
+    async def close(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()
+        await self.inner.close()
