@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 from .api.app import create_app
@@ -44,6 +44,8 @@ class Server:
                 scope["app"] = self
                 try:
                     response = await handler(Request(scope, receive))
+                except ClientDisconnect:
+                    return  # the caller left before its request was read: nobody to answer, nothing decided
                 except Exception:  # noqa: BLE001 - answered as a 500 and logged; never a silent pass
                     log.exception("gateway handler failed on %s", scope["path"])
                     response = error(500, "internal-error", "the gateway failed on this request; it was not forwarded")

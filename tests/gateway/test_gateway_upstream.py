@@ -10,8 +10,7 @@ import time
 import httpx
 import openai
 import pytest
-
-from conftest import start_server, stop_server
+from gateway_kit import start_server, stop_server
 
 
 class ScriptedUpstream:

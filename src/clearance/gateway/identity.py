@@ -9,6 +9,7 @@ for a later instant takes effect on time. Unknown tokens are not cached.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ class Identities:
         self.live = live
         self.ttl_ns = ttl_ns
         self._cache: dict[bytes, tuple[int, int, Identity]] = {}
+        self._inflight: dict[bytes, asyncio.Future[Identity | None]] = {}
 
     def cached(self, token: str, now_ns: int) -> Identity | None:
         """The identity if it is cached and still current; no I/O."""
@@ -60,6 +62,26 @@ class Identities:
         if hit is not None and hit[0] == self.live.seq and now_ns - hit[1] < self.ttl_ns:
             return hit[2]
         return None
+
+    async def resolve_once(self, token: str, now_ns: int) -> Identity | None:
+        """``resolve`` off the event loop, once for all the calls that present one token together."""
+        digest = hashlib.sha256(token.encode()).digest()
+        pending = self._inflight.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Identity | None] = asyncio.get_running_loop().create_future()
+        self._inflight[digest] = future
+        try:
+            found = await asyncio.to_thread(self.resolve, token, now_ns)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a lone caller leaves no "never retrieved" warning
+            raise
+        else:
+            future.set_result(found)
+            return found
+        finally:
+            del self._inflight[digest]
 
     def resolve(self, token: str, now_ns: int) -> Identity | None:
         """Read the token's credential and person from the registry (blocking I/O) and cache them."""

@@ -55,7 +55,7 @@ async def authenticate(gw: Gateway, request: Request, now: int) -> Identity | Re
     identity = gw.identities.cached(token, now)
     if identity is None:
         try:
-            identity = await asyncio.to_thread(gw.identities.resolve, token, now)
+            identity = await gw.identities.resolve_once(token, now)
         except StoreUnavailable as exc:
             return error(503, "store-unavailable", str(exc))
     if identity is None:

@@ -16,6 +16,7 @@ group commit (``clearance.audit.group_commit``) pay off. Any database failure su
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -64,22 +65,36 @@ class SqlAuditStore:
         prepared = prepare(entries)
         if not prepared:
             return []
-        with self._unavailable(), self._write() as conn:
-            cursor = conn.connection.driver_connection.cursor()
+        with self._unavailable():
+            pooled = self._engine.raw_connection()  # the connect listener has set the pragmas
             try:
-                cursor.execute(self._max_sql)
-                found = cursor.fetchone()[0]
-                start = 0 if found is None else int(found) + 1
-                rows, out = [], []
-                for offset, entry in enumerate(prepared):
-                    record, data, leaf = entry.at(start + offset)
-                    columns = entry.columns
-                    rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
-                                 *(columns[c] for c in QUERY_COLUMNS)))
-                    out.append(record)
-                cursor.executemany(self._insert_sql, rows)
+                cursor = pooled.cursor()
+                try:
+                    # The writer lock: SQLite's write lock, or a transaction-scoped advisory lock.
+                    if self._postgres:
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_WRITER_LOCK,))
+                    else:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    cursor.execute(self._max_sql)
+                    found = cursor.fetchone()[0]
+                    start = 0 if found is None else int(found) + 1
+                    rows, out = [], []
+                    for offset, entry in enumerate(prepared):
+                        record, data, leaf = entry.at(start + offset)
+                        columns = entry.columns
+                        rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
+                                     *(columns[c] for c in QUERY_COLUMNS)))
+                        out.append(record)
+                    cursor.executemany(self._insert_sql, rows)
+                finally:
+                    cursor.close()
+                pooled.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):  # a broken connection: the original error is the news
+                    pooled.rollback()
+                raise
             finally:
-                cursor.close()
+                pooled.close()
         return out
 
     def size(self) -> int:

@@ -92,9 +92,12 @@ def _sqlite_engine(parsed: Any, kwargs: dict[str, Any]) -> Engine:
 @contextmanager
 def unavailable(engine: Engine, what: str) -> Iterator[None]:
     """Turn any database failure into ``StoreUnavailable`` naming ``what`` and the backend (callers fail closed)."""
+    dbapi = getattr(engine.dialect, "loaded_dbapi", None) or engine.dialect.dbapi
+    # Driver errors too: the hot paths talk to the driver's cursor directly.
+    errors = (SQLAlchemyError, dbapi.Error) if dbapi is not None else (SQLAlchemyError,)
     try:
         yield
-    except SQLAlchemyError as exc:
+    except errors as exc:
         cause = getattr(exc, "orig", None) or exc
         first = str(cause).splitlines()[0] if str(cause) else ""
         raise StoreUnavailable(f"{what} ({engine.dialect.name}): {type(cause).__name__}: {first}") from exc
