@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from clearance.audit.errors import RecordError
-from clearance.audit.record import AuditRecord
+from clearance.audit.record import KINDS, AuditRecord
 from clearance.ports import AuditStore
 
 Entry = tuple[int, str, dict[str, Any]]
@@ -232,4 +232,5 @@ def _settle_on_loop(items: list[tuple[asyncio.Future[AuditRecord], Any]]) -> Non
 def _check(items: Sequence[tuple[str, dict[str, Any], int]]) -> None:
     """Cheap field checks on the caller's thread, so a wrong kind or instant fails only its caller."""
     for kind, body, at_ns in items:
-        AuditRecord(0, at_ns, kind, body)
+        if kind not in KINDS or type(at_ns) is not int or at_ns < 0 or not isinstance(body, Mapping):
+            AuditRecord(0, at_ns, kind, body)  # raises the RecordError that names the field

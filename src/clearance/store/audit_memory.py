@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +116,35 @@ class SubtreeCache:
     CHUNK = 1024
     MAX_ENTRIES = 1 << 20
 
+    CHUNKS_KEPT = 64  # leaves of whole chunks kept for small ranges: 64 x 1024 x 32 bytes = 2 MiB
+
     def __init__(self, leaves: Callable[[int, int], list[bytes]]) -> None:
         self._leaves = leaves
         self._cache: dict[tuple[int, int], bytes] = {}
+        self._chunks: OrderedDict[int, list[bytes]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _small(self, start: int, end: int) -> list[bytes]:
+        """Leaves of a range within one chunk: from a kept whole chunk when there is one (a whole
+        chunk never changes), else read; the last, growing chunk is always read."""
+        chunk = start // self.CHUNK
+        if chunk == (end - 1) // self.CHUNK:
+            with self._lock:
+                kept = self._chunks.get(chunk)
+                if kept is not None:
+                    self._chunks.move_to_end(chunk)
+            if kept is None:
+                read = self._leaves(chunk * self.CHUNK, (chunk + 1) * self.CHUNK)
+                if len(read) == self.CHUNK:
+                    kept = read
+                    with self._lock:
+                        self._chunks[chunk] = read
+                        while len(self._chunks) > self.CHUNKS_KEPT:
+                            self._chunks.popitem(last=False)
+            if kept is not None:
+                offset = chunk * self.CHUNK
+                return kept[start - offset:end - offset]
+        return self._leaves(start, end)
 
     def subtree_hash(self, start: int, end: int) -> bytes:
         if not 0 <= start < end:
@@ -128,7 +154,7 @@ class SubtreeCache:
     def _hash(self, start: int, end: int) -> bytes:
         width = end - start
         if width <= self.CHUNK:
-            leaves = self._leaves(start, end)
+            leaves = self._small(start, end)
             if len(leaves) != width:
                 raise IndexError(f"range [{start}, {end}): the store holds {len(leaves)} of its {width} leaves")
             return root(leaves)
