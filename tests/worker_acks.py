@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -29,3 +31,21 @@ def read_acks(process: subprocess.Popen, wanted: int, seconds: float) -> list[in
             break
         acks.append(int(line))
     return acks
+
+
+def acks_then_kill(command: list[str], wanted: int, seconds: float = 40) -> tuple[list[int], str]:
+    """Run a writer, read up to ``wanted`` acknowledgements, then SIGKILL it: ``(acks, stderr)``.
+
+    The writer is killed without warning, as a crash would: that it died of the signal is asserted here.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        acks = read_acks(process, wanted, seconds)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        stderr = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    return acks, stderr

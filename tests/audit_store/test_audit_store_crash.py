@@ -8,9 +8,6 @@ would on restart) and checks that ``verify_log`` over the stored canonical bytes
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,24 +19,14 @@ from clearance.audit.keys import KeyRing
 from clearance.audit.merkle import root
 from clearance.audit.record import leaf_hash
 from clearance.audit.verify import verify_log
-from worker_acks import read_acks
+from worker_acks import acks_then_kill
 
 WORKER = Path(__file__).with_name("audit_store_worker.py")
 ACKS = 300
 
 
 def test_sigkill_under_load_keeps_every_acknowledged_record_and_the_log_verifies(audit_sql_url, tmp_path):
-    process = subprocess.Popen([sys.executable, str(WORKER), "crash", audit_sql_url, "crash", "8"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        acks = read_acks(process, ACKS, seconds=40)
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        stderr = process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
+    acks, stderr = acks_then_kill([sys.executable, str(WORKER), "crash", audit_sql_url, "crash", "8"], ACKS)
     assert len(acks) >= ACKS, f"writer acknowledged only {len(acks)} records: {stderr[-2000:]}"
     assert len(set(acks)) == len(acks), "a seq was acknowledged twice"
 

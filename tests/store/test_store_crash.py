@@ -7,9 +7,6 @@ acknowledgements, then reopens the database and checks what survived.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +14,7 @@ from pathlib import Path
 from store_testkit import body_is_whole, close, open_sql, stream_body
 
 from clearance.store.sql import migrate
-from worker_acks import read_acks
+from worker_acks import acks_then_kill
 
 WORKER = Path(__file__).with_name("store_worker.py")
 ACKS = 200
@@ -25,17 +22,7 @@ ACKS = 200
 
 def test_sigkill_mid_stream_keeps_every_acknowledged_change_and_no_torn_one(database):
     migrate(database)
-    process = subprocess.Popen([sys.executable, str(WORKER), "stream", database, "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        acks = read_acks(process, ACKS, seconds=40)
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        stderr = process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
+    acks, stderr = acks_then_kill([sys.executable, str(WORKER), "stream", database, "100000"], ACKS)
     assert len(acks) >= ACKS, f"writer acknowledged only {len(acks)} changes: {stderr[-2000:]}"
 
     store = open_sql(database)

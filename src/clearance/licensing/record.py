@@ -9,25 +9,13 @@ a registry record of kind ``application`` whose body is :class:`ApplicationRecor
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import ClearanceError
 from ..policy.schema import ClauseSpec, Country, Id, InstantText
 
-STATES = (
-    "submitted",
-    "under-review",
-    "awaiting-applicant",
-    "intent-to-deny",
-    "approved",
-    "denied",
-    "appealed",
-    "upheld",
-    "reversed",
-    "withdrawn",
-)
 State = Literal[
     "submitted",
     "under-review",
@@ -40,6 +28,7 @@ State = Literal[
     "reversed",
     "withdrawn",
 ]
+STATES: tuple[str, ...] = get_args(State)
 
 
 class InputError(ClearanceError):

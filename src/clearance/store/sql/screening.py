@@ -8,16 +8,14 @@ deleted. Any database failure surfaces as ``StoreUnavailable`` (callers fail clo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from ...ports import Clock, ListSnapshotInfo, StoreUnavailable
+from ...ports import Clock, ListSnapshotInfo
 from ..clock import SystemClock
-from .engine import WRITE
+from .engine import WRITE, unavailable
 from .tables import screening_entries as E
 from .tables import screening_snapshots as S
 
@@ -67,14 +65,8 @@ class SqlListStore:
             rows = conn.execute(select(E.c.data).where(E.c.snapshot_id == snapshot_id).order_by(E.c.uid))
             return [json.loads(r.data) for r in rows]
 
-    @contextmanager
-    def _unavailable(self) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            cause = getattr(exc, "orig", None) or exc
-            first = str(cause).splitlines()[0] if str(cause) else ""
-            raise StoreUnavailable(f"list store ({self._engine.dialect.name}): {type(cause).__name__}: {first}") from exc
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable(self._engine, "list store")
 
 
 def _info(row: Any) -> ListSnapshotInfo:
