@@ -66,3 +66,14 @@ def dumps(obj: Any, pretty: bool = False) -> str:
     if pretty:
         return json.dumps(obj, indent=2, ensure_ascii=False)
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def instant_option(text: str | None, name: str = "instant") -> int | None:
+    """An option's ISO-8601 instant as integer nanoseconds; a bad one ends the command with exit 2."""
+    if text is None:
+        return None
+    try:
+        return int(parse_instant(text))
+    except InstantError as exc:
+        err.print(f"--{name}: {exc}")
+        raise typer.Exit(2) from None

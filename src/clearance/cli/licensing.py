@@ -22,7 +22,7 @@ from ..licensing.record import InputError, Prospect, parse
 from ..licensing.render import render
 from ..licensing.selfcheck import self_check
 from ..registry.service import WriteRejected
-from .io import NOW_HELP, POLICY_HELP, decode, dumps, err, now_or_exit, policy_or_exit, read_text
+from .io import NOW_HELP, POLICY_HELP, decode, dumps, err, instant_option, now_or_exit, policy_or_exit, read_text
 
 applications_app = typer.Typer(help="Licence applications: submit, follow, review, appeal; clocks and reports.", no_args_is_help=True)
 
@@ -216,16 +216,8 @@ def consistency_command() -> None:
 
 
 
-def _instant(text: str | None, name: str) -> int | None:
-    if text is None:
-        return None
-    from ..core.instant import InstantError, parse_instant
-
-    try:
-        return int(parse_instant(text))
-    except InstantError as exc:
-        err.print(f"--{name}: {exc}")
-        raise typer.Exit(2) from None
+def _instant(text: str | None, name: str = "instant") -> int | None:
+    return instant_option(text, name)
 
 
 def _jsonl(path: Path, since: int | None, until: int | None):

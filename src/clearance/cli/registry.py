@@ -14,11 +14,10 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ClearanceError
-from ..core.instant import InstantError, parse_instant
 from ..registry.service import WriteRejected
 from ..settings import Settings
 from ..wiring import build_registry
-from .io import decode, dumps, err, read_text
+from .io import decode, dumps, err, instant_option, read_text
 
 app = typer.Typer(help="Registry: entities, people, licences, suspensions, credentials, with full history.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer credentials (stored hashed; the token is shown once).", no_args_is_help=True)
@@ -42,14 +41,8 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _instant(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(parse_instant(text))
-    except InstantError as exc:
-        err.print(f"instant: {exc}")
-        raise typer.Exit(2) from None
+def _instant(text: str | None, name: str = "instant") -> int | None:
+    return instant_option(text, name)
 
 
 def _body(source: str) -> dict:
