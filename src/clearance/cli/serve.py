@@ -92,5 +92,6 @@ def serve_command(
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
+    # proxy_headers off: which proxies to believe is the gateway file's `trusted_proxies`, not uvicorn's.
     uvicorn.run("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, proxy_headers=False)

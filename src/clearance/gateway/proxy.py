@@ -94,7 +94,7 @@ async def proxy(request: Request, path: str) -> Response:
         enforcement, refused, extra = await _enforce(gw, request, chores, out, identity, doc["model"], now)
     client = {"address": request.client.host if request.client else None, "tls": gw.secure(request),
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
-    record = decision_body(doc, decision, "gateway", identity.key, path=path, stream=stream, client=client)
+    record = decision_body(doc, decision, "gateway", identity.key, contract=out, path=path, stream=stream, client=client)
     if enforcement is not None:
         record["enforcement"] = enforcement
     try:
@@ -144,21 +144,32 @@ def _seconds_until(reset: str, now: int) -> int:
 
 
 async def _until_disconnect(request: Request, work: Awaitable[T]) -> T | None:
-    """``work``'s result, or ``None`` (with ``work`` cancelled) if the client goes away first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
-    done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
+    """``work``'s result, or ``None`` (with ``work`` cancelled) if the client goes away first.
+
+    ``work`` runs in this task; only the watcher is a task of its own, and it cancels this
+    one when the client hangs up, which is cheaper than racing two new tasks on every call.
+    """
+    me = asyncio.current_task()
+    assert me is not None
+    gone = asyncio.Event()
+    watcher = asyncio.ensure_future(_disconnected(request, me, gone))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone.is_set():
+            me.uncancel()
+            return None
+        raise
+    finally:
         watcher.cancel()
-        return task.result()
-    task.cancel()
-    return None
 
 
-async def _disconnected(request: Request) -> None:
+async def _disconnected(request: Request, task: asyncio.Task[Any], gone: asyncio.Event) -> None:
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
+            gone.set()
+            task.cancel()
             return
 
 

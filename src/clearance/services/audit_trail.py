@@ -24,9 +24,12 @@ REDACTED_KINDS = frozenset({"credential"})
 
 
 def decision_body(document: Any, decision: Decision, source: str, caller: str | None = None,
-                  **metadata: Any) -> dict[str, Any]:
-    """The body of a ``decision`` record for ``document`` (the request as received)."""
-    out = decision.to_dict()
+                  contract: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
+    """The body of a ``decision`` record for ``document`` (the request as received).
+
+    ``contract`` is ``decision.to_dict()`` when the caller has made it already; it is not copied.
+    """
+    out = decision.to_dict() if contract is None else contract
     request = dict(document) if isinstance(document, dict) else {"unparsed": repr(document)[:2000]}
     if isinstance(document, dict) and "at" not in request:
         request["at"] = out["at"]
