@@ -292,26 +292,32 @@ def main() -> None:
         upstream_port = free_port()
         mock = start([sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream_port)], work, "mock")
         targets: list[Target] = []
+        results: dict[tuple[str, str, int], Run] = {}
+        ttfb: dict[str, list[float]] = {}
         try:
             wait_http(f"http://127.0.0.1:{upstream_port}/v1/models", mock, 20, work / "mock.log")
-            targets.append(Target("direct", f"http://127.0.0.1:{upstream_port}/v1/chat/completions", "none", mock))
-            targets.append(start_clearance(work, upstream_port)[0])
+            starters = [lambda: Target("direct", f"http://127.0.0.1:{upstream_port}/v1/chat/completions", "none", mock),
+                        lambda: start_clearance(work, upstream_port)[0]]
             if not args.no_litellm:
-                peer = start_litellm(work, upstream_port)
-                if peer is not None:
-                    targets.append(peer)
-            results: dict[tuple[str, str, int], Run] = {}
-            for mode, body in (("plain", PLAIN_BODY), ("stream", STREAM_BODY)):
-                for target in targets:
-                    script = lua(work / f"{target.name}-{mode}.lua", body, target.token)
-                    wrk(target, script, 4, 1.0)  # warm-up
-                    for c in levels:
-                        results[(target.name, mode, c)] = run = wrk(target, script, c, args.duration)
-                        print(f"{target.name:<10} {mode:<6} c={c:<3} {run.rps:>9,.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
-                              f"p99 {run.p99_ms:7.2f} ms  errors {run.errors}", flush=True)
-            ttfb = {t.name: asyncio.run(first_chunk_ms(t.url, t.token, 100 if args.quick else 300)) for t in targets}
-            for target in targets[1:]:
-                stop(target.process)
+                starters.append(lambda: start_litellm(work, upstream_port))
+            # One proxy runs at a time: an idle peer's background work must not tax the one measured.
+            for starter in starters:
+                target = starter()
+                if target is None:
+                    continue
+                targets.append(target)
+                try:
+                    for mode, body in (("plain", PLAIN_BODY), ("stream", STREAM_BODY)):
+                        script = lua(work / f"{target.name}-{mode}.lua", body, target.token)
+                        wrk(target, script, 4, 1.0)  # warm-up
+                        for c in levels:
+                            results[(target.name, mode, c)] = run = wrk(target, script, c, args.duration)
+                            print(f"{target.name:<10} {mode:<6} c={c:<3} {run.rps:>9,.0f} req/s  p50 {run.p50_ms:7.2f} ms"
+                                  f"  p99 {run.p99_ms:7.2f} ms  errors {run.errors}", flush=True)
+                    ttfb[target.name] = asyncio.run(first_chunk_ms(target.url, target.token, 100 if args.quick else 300))
+                finally:
+                    if target.process is not mock:
+                        stop(target.process)
             lags = [] if args.no_revocation else revocation_lags(work, upstream_port, 5 if args.quick else 20)
         finally:
             for target in targets[1:]:
