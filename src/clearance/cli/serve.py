@@ -54,7 +54,7 @@ def _bootstrap(settings: Settings, entity: str, use_case: str, demo: bool) -> tu
 def _example(base: str, key: str, model: str) -> str:
     body = '{"model": "' + model + '", "messages": [{"role": "user", "content": "Hello"}]}'
     return f"""
-curl {base}/v1/chat/completions -H "Authorization: Bearer {key}" -H "Content-Type: application/json" -d {shlex.quote(body)}
+curl -s {base}/v1/chat/completions -H "Authorization: Bearer {key}" -H "Content-Type: application/json" -d {shlex.quote(body)}
 
 python - <<'PY'
 from openai import OpenAI
