@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import openai
 import pytest
 
@@ -241,3 +242,10 @@ def test_each_decision_record_carries_the_call_metadata(server):
     decision = [r for r in audit(server, person="demo-user", kind="decision")][-1]["body"]
     assert decision["client"]["address"] == "127.0.0.1" and decision["client"]["tls"] is False
     assert decision["client"]["user_agent"] == "audit-metadata-test/1" and decision["client"]["bytes"] > 0
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_whole(server):
+    huge = {"model": "mythos-5", "messages": [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]}
+    response = httpx.post(server.base + "/v1/chat/completions", json=huge, timeout=30,
+                          headers={"Authorization": f"Bearer {server.demo_key}"})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "body-too-large"

@@ -72,8 +72,8 @@ async def proxy(request: Request, path: str) -> Response:
     identity = await authenticate(gw, request, now)
     if isinstance(identity, Response):
         return identity
-    raw = await request.body()
-    if len(raw) > gw.config.max_body_bytes:
+    raw = await _body(request, gw.config.max_body_bytes)
+    if raw is None:
         return error(413, "body-too-large", f"request body over {gw.config.max_body_bytes} bytes")
     try:
         body = orjson.loads(raw)
@@ -107,6 +107,20 @@ async def proxy(request: Request, path: str) -> Response:
     if out["outcome"] != "permit":
         return refusal(403, out, seq)
     return await _forward(gw, request, path, body, raw, stream, identity, doc, out, chores, seq, started)
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it is known to exceed ``limit`` (never read whole)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 async def _enforce(gw: Gateway, request: Request, chores: Duties, out: dict[str, Any], identity: Identity,
