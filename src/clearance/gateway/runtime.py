@@ -79,11 +79,12 @@ class Gateway:
         """The models this caller may use now, for the use case it would send."""
         policy = self.live.current()
         out = []
+        developers = {m.id: m.developer for m in policy.policy.models}
         for model_id in sorted(policy.models):
             decision = decide_json(policy, identity.request(model_id, use_case, location), now)
             if decision.outcome == "permit" and self.upstream_for(model_id)[0] is not None:
-                developer = getattr(policy.models[model_id], "developer", None)
-                out.append({"id": model_id, "object": "model", "created": 0, "owned_by": str(developer or "clearance")})
+                out.append({"id": model_id, "object": "model", "created": 0,
+                            "owned_by": developers.get(model_id) or "clearance"})
         return out
 
     # -- records and meters -----------------------------------------------------------------
