@@ -23,6 +23,8 @@ from .store.clock import SystemClock
 if TYPE_CHECKING:
     from .gateway.meter import UsageMeter
     from .gateway.runtime import Gateway
+    from .ports import ListSnapshotStore
+    from .screening.service import ScreeningService
     from .services.audit_log import AuditLog
 
 NS = 1_000_000_000
@@ -157,37 +159,6 @@ def build_gateway(settings: Settings, registry: Registry) -> Gateway:
         raise SettingsError("the gateway needs an audited registry: no request may be served without its record")
     config = load_config(settings.gateway_config)
     return Gateway(registry.service, registry.live, registry.audit, build_meter(settings, registry), config, registry.clock)
-
-
-if TYPE_CHECKING:
-    from .ports import ListSnapshotStore
-    from .screening.service import ScreeningService
-
-
-def build_screening(
-    settings: Settings, registry: Registry | None = None, audit: AuditLog | None = None, clock: Clock | None = None
-) -> ScreeningService:
-    """The screening service on the registry's database, observing the registry's writes.
-
-    With ``registry``, every entity and person written through its service is screened
-    (once a list has been imported), and imports rescreen everyone.
-    """
-    from .store.clock import SystemClock
-
-    if settings.database_url.startswith("memory:"):
-        from .store.screening_memory import MemoryListStore
-
-        lists: ListSnapshotStore = MemoryListStore(clock or SystemClock())
-    else:
-        from .store.sql.engine import make_engine
-        from .store.sql.migrate import migrate
-        from .store.sql.screening import SqlListStore
-
-        migrate(settings.database_url)
-        lists = SqlListStore(make_engine(settings.database_url), clock)
-    if registry is not None and audit is None:
-        audit = registry.audit
-    return attach_screening(lists, registry.service if registry is not None else None, audit)
 
 
 def screening_for(service: RegistryService, audit: AuditLog | None = None) -> ScreeningService:

@@ -29,7 +29,8 @@ def decide(
     policy = live.current()
     now = live.clock.now_ns()
     decision = decide_json(policy, document, now, trace)
+    contract = decision.to_dict()
     audit = request.app.state.audit
     if audit is not None:
-        audit.append("decision", decision_body(document, decision, "api", who.key), now)
-    return decision.to_dict(trace)
+        audit.append("decision", decision_body(document, decision, "api", who.key, contract=contract), now)
+    return decision.to_dict(trace) if trace else contract

@@ -65,26 +65,15 @@ class GroupCommitLog:
 
     def submit_many(self, items: Sequence[tuple[str, dict[str, Any], int]]) -> list[Future[AuditRecord]]:
         """Queue ``(kind, body, at_ns)`` items together (consecutive seqs unless split by ``max_batch``)."""
-        _check(items)
         futures: list[Future[AuditRecord]] = [Future() for _ in items]
-        with self._cond:
-            if self._closing:
-                raise RuntimeError("the audit log is closed")
-            self._pending.extend(((at_ns, kind, body), f) for (kind, body, at_ns), f in zip(items, futures, strict=True))
-            self._cond.notify_all()
+        self._enqueue(items, futures)
         return futures
 
     def submit_lazy(self, kind: str, body: dict[str, Any], at_ns: int) -> Future[AuditRecord]:
         """Queue a record nobody waits on (a completion): it rides along with the next batch, or is
         written on its own after ``lazy_wait_s``, so it never costs a waiting caller a commit of its own."""
-        _check([(kind, body, at_ns)])
         future: Future[AuditRecord] = Future()
-        with self._cond:
-            if self._closing:
-                raise RuntimeError("the audit log is closed")
-            self._lazy.append(((at_ns, kind, body), future))
-            if len(self._lazy) == 1:
-                self._cond.notify_all()  # the writer starts the lazy clock
+        self._enqueue([(kind, body, at_ns)], [future], lazy=True)
         return future
 
     def append(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
@@ -101,15 +90,26 @@ class GroupCommitLog:
         The writer settles all of one batch's futures of a loop with a single
         ``call_soon_threadsafe``, rather than one cross-thread wake-up per record.
         """
-        _check(items)
         loop = asyncio.get_running_loop()
         waiters = [_LoopWaiter(loop) for _ in items]
+        self._enqueue(items, waiters)
+        return [w.future for w in waiters]
+
+    def _enqueue(self, items: Sequence[tuple[str, dict[str, Any], int]], waiters: Sequence[Waiter],
+                 lazy: bool = False) -> None:
+        """Check the items on the caller's thread, then queue them with their waiters for the writer."""
+        _check(items)
+        entries = [((at_ns, kind, body), w) for (kind, body, at_ns), w in zip(items, waiters, strict=True)]
         with self._cond:
             if self._closing:
                 raise RuntimeError("the audit log is closed")
-            self._pending.extend(((at_ns, kind, body), w) for (kind, body, at_ns), w in zip(items, waiters, strict=True))
-            self._cond.notify_all()
-        return [w.future for w in waiters]
+            if lazy:
+                self._lazy.extend(entries)
+                if len(self._lazy) == len(entries):
+                    self._cond.notify_all()  # the first lazy records: the writer starts the lazy clock
+            else:
+                self._pending.extend(entries)
+                self._cond.notify_all()
 
     async def append_async(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
         """``append`` for asyncio code: awaits durability without blocking the event loop."""

@@ -36,12 +36,12 @@ Json = Annotated[bool, typer.Option("--json", help="JSON output.")]
 @contextmanager
 def screening_service() -> Iterator[ScreeningService]:
     from ..settings import Settings
-    from ..wiring import build_registry, build_screening
+    from ..wiring import build_registry, screening_for
 
-    settings = Settings.from_env()
-    built = build_registry(settings)
+    built = build_registry(Settings.from_env())
     try:
-        yield build_screening(settings, built)
+        # On the registry's own engine: a second one would migrate again and never be closed.
+        yield screening_for(built.service, built.audit)
     finally:
         built.close()
 

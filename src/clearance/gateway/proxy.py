@@ -89,10 +89,11 @@ async def proxy(request: Request, path: str) -> Response:
     extra: list[tuple[str, dict[str, Any], int]] = []
     enforcement: dict[str, Any] | None = None
     chores = Duties()
+    tls = gw.secure(request)
     if out["outcome"] == "permit":
         chores = duties(out, identity.entity, identity.person_id)
-        enforcement, refused, extra = await _enforce(gw, request, chores, out, identity, doc["model"], now)
-    client = {"address": request.client.host if request.client else None, "tls": gw.secure(request),
+        enforcement, refused, extra = await _enforce(gw, tls, chores, out, identity, doc["model"], now)
+    client = {"address": request.client.host if request.client else None, "tls": tls,
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
     record = decision_body(doc, decision, "gateway", identity.key, contract=out, path=path, stream=stream, client=client)
     if enforcement is not None:
@@ -123,14 +124,14 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return b"".join(parts)
 
 
-async def _enforce(gw: Gateway, request: Request, chores: Duties, out: dict[str, Any], identity: Identity,
+async def _enforce(gw: Gateway, tls: bool, chores: Duties, out: dict[str, Any], identity: Identity,
                    model: str, now: int) -> tuple[dict[str, Any] | None, Response | None, list[tuple[str, dict[str, Any], int]]]:
     if chores.unknown or chores.malformed:
         what = ", ".join(chores.unknown + chores.malformed)
         return ({"status": 403, "code": "unsupported-obligation"},
                 error(403, "unsupported-obligation", f"the permit carries obligations this gateway cannot honour: {what}"),
                 [])
-    if chores.tls and not gw.secure(request):
+    if chores.tls and not tls:
         return ({"status": 403, "code": "encryption-required"},
                 error(403, "encryption-required", "this authorization requires TLS: call the gateway over https"), [])
     day, reset = utc_day(now)
@@ -227,8 +228,7 @@ async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any
 
 async def _relay(gw: Gateway, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any], chores: Duties,
                  started: float) -> AsyncIterator[bytes]:
-    meter = StreamMeter()
-    meter.keep_text = chores.content
+    meter = StreamMeter(keep_text=chores.content)
     status, complete = reply.status, False
     try:
         async for chunk in reply.content:  # type: ignore[union-attr]

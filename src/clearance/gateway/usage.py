@@ -56,12 +56,12 @@ def _clean(usage: Any) -> dict[str, int] | None:
 class StreamMeter:
     """Fed every chunk of an SSE stream; knows the usage at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_text: bool = False) -> None:
         self._buffer = b""
         self.usage: dict[str, int] | None = None
         self.chars = 0
         self.text: list[str] = []
-        self.keep_text = False
+        self.keep_text = keep_text
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk

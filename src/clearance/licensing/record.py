@@ -101,14 +101,9 @@ class Event(Strict):
     details: dict[str, Any] = {}
 
 
-class ApplicationRecord(Strict):
-    """The body of one version of an ``application`` registry record."""
+class ApplicationRecord(ApplicationInput):
+    """The body of one version of an ``application`` registry record: what was submitted, and its course."""
 
-    entity: Id
-    models: list[Id] = Field(min_length=1)
-    use_cases: list[Id] = Field(min_length=1)
-    users: list[UserProfile] = Field(min_length=1)
-    justification: str = Field(min_length=1)
     state: State
     submitted: InstantText
     reviewer: str | None = None
