@@ -20,7 +20,9 @@ from .api.app import create_app
 from .gateway.app import ROUTES
 from .gateway.errors import error
 from .gateway.runtime import Gateway
+from .services.audit_log import AuditLog
 from .settings import Settings
+from .wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -54,65 +56,74 @@ class Server:
         await self.admin(scope, receive, send)
 
 
-def create_server(gateway: Gateway) -> Server:
+def create_server(gateway: Gateway, app: App) -> Server:
     """The admin API with the gateway's routes in front of it."""
-    admin = create_app(gateway.service, gateway.live, gateway.audit)
+    admin = create_app(app)
     admin.state.gateway = gateway
     return Server(gateway, admin)
 
 
-async def sign_heads(gateway: Gateway, interval_s: float) -> None:
+async def sign_heads(audit: AuditLog, interval_s: float) -> None:
     """Sign a tree head whenever the log has grown, so auditors' proofs never lag far behind."""
-    audit = gateway.audit
     while True:
         await asyncio.sleep(interval_s)
-        try:
-            await asyncio.to_thread(audit.latest_head)  # signs a new head when none covers the log
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
-            log.exception("could not sign an audit tree head")
+        await _sign(audit)
+
+
+async def _sign(audit: AuditLog) -> None:
+    try:
+        await asyncio.to_thread(audit.sign_if_grown)
+    except Exception:  # noqa: BLE001 - logged; the next round tries again
+        log.exception("could not sign an audit tree head")
 
 
 def factory() -> Server:
     """The app of one server process, from the environment (``uvicorn --factory``, one per worker)."""
-    from .wiring import build_gateway, build_registry
+    from .wiring import build_app, build_gateway
 
     # The audit writer thread must get the GIL promptly when its commit returns, or every
     # request waits out the event loop's time slice (5 ms by default) for its record.
     sys.setswitchinterval(0.0005)
     settings = Settings.from_env()
-    registry = build_registry(settings)
-    gateway = build_gateway(settings, registry)
-    app = create_server(gateway)
+    app = build_app(settings)
+    gateway = build_gateway(settings, app)
+    server = create_server(gateway, app)
+    assert app.audit is not None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(registry.follow)
-        signer = asyncio.ensure_future(sign_heads(gateway, settings.audit_head_interval_s))
+        audit = app.audit
+        assert audit is not None
+        await asyncio.to_thread(app.follow)
+        await _sign(audit)  # a head at start-up: what the last run left is covered at once
+        signer = asyncio.ensure_future(sign_heads(audit, settings.audit_head_interval_s))
         try:
             yield
         finally:
             signer.cancel()
             await gateway.close()
-            registry.close()
+            await _sign(audit)  # and at a clean stop, after the last completions are written
+            app.close()
 
-    app.admin.router.lifespan_context = lifespan
-    return app
+    server.admin.router.lifespan_context = lifespan
+    return server
 
 
 def admin_factory() -> FastAPI:
     """The admin and audit API alone (``clearance api``), following the registry's changes."""
-    from .wiring import build_registry
+    from .wiring import build_app
 
-    registry = build_registry(Settings.from_env())
-    app = create_app(registry.service, registry.live, registry.audit)
+    app = build_app(Settings.from_env())
+    admin = create_app(app)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(registry.follow)
+        await asyncio.to_thread(app.follow)
         try:
             yield
         finally:
-            registry.close()
+            await app.enforcer.close()
+            app.close()
 
-    app.router.lifespan_context = lifespan
-    return app
+    admin.router.lifespan_context = lifespan
+    return admin

@@ -57,12 +57,17 @@ class Settings:
             counters_url=env.get("CLEARANCE_COUNTERS_URL") or None,
         )
 
+    @property
+    def in_memory(self) -> bool:
+        """The registry and audit log live in this process only (``memory:``): for tests and trials."""
+        return self.database_url.strip() in ("memory:", "memory://")
+
     def audit_keys_dir(self) -> str | None:
         """Where the audit signing keys live; ``None``: a throw-away directory (memory database)."""
         if self.audit_keys:
             return self.audit_keys
         url = self.database_url
-        if url.startswith("memory:"):
+        if self.in_memory:
             return None
         if url.startswith("sqlite:///") or "://" not in url:
             return url.removeprefix("sqlite:///") + ".keys"

@@ -206,19 +206,22 @@ def test_missing_and_wrong_keys_are_refused(server):
     assert caught.value.code == "key-not-for-models"
 
 
-def test_an_obligation_the_gateway_cannot_honour_refuses_the_call(server):
+def test_an_obligation_no_handler_knows_is_refused_when_written_never_at_call_time(server):
     server.person("p-unknown-duty", "nist", ["US"], "US")
     _, token = server.key("p-unknown-duty", "general")
     licence = {"kind": "individual-licence", "models": ["gpt-5.6-sol"], "valid": {"from": "2026-01-01T00:00:00Z"},
                "covers": {"entities": ["nist"]}, "use_cases": {"use_cases": ["general"]},
                "obligations": [{"code": "human-review-of-every-output"}]}
     response = server.admin_call("PUT", "/v1/licences/LIC-TEST-DUTY", json={"record": licence, "reason": "test"})
-    assert response.status_code == 201, response.text
+    assert response.status_code == 422, response.text
+    assert "unknown obligation `human-review-of-every-output`" in response.text
+    for bad in ({"code": "usage-cap", "tokens_per_day": "lots"}, {"code": "usage-cap", "tokens_per_day": 5, "per": "galaxy"}):
+        body = {"record": {**licence, "obligations": [bad]}, "reason": "test"}
+        assert server.admin_call("PUT", "/v1/licences/LIC-TEST-DUTY", json=body).status_code == 422
+    assert server.admin_call("GET", "/v1/history/authorization/LIC-TEST-DUTY").json() == []  # nothing was stored
     with pytest.raises(openai.PermissionDeniedError) as caught:
         chat(client(server, token), model="gpt-5.6-sol")
-    assert caught.value.code == "unsupported-obligation"
-    recorded = [r for r in audit(server, person="p-unknown-duty") if r["kind"] == "decision"][-1]["body"]
-    assert recorded["decision"]["outcome"] == "permit" and recorded["enforcement"]["code"] == "unsupported-obligation"
+    assert caught.value.code != "unsupported-obligation"  # the licence never existed, so it is the usual deny
 
 
 def test_the_server_signs_tree_heads_by_itself_as_the_log_grows(server):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearance.gateway.meter import BufferedMeter, MemoryMeter, utc_day
-from clearance.gateway.obligations import duties
+from clearance.enforcement.counters import utc_day
 from clearance.gateway.usage import StreamMeter, estimate
+from clearance.obligations import clause_problems
 
 NS = 1_000_000_000
 
@@ -25,17 +24,17 @@ def test_an_instant_falls_in_its_usage_day_and_the_reset_is_the_next_midnight(no
     assert start * NS <= now_ns < end * NS
 
 
-def test_obligations_become_duties_and_unknown_ones_are_kept_to_refuse():
-    decision = {"authorization": "LIC-1", "obligations": [
-        {"code": "monitoring", "content": True}, {"code": "encryption-required"},
-        {"code": "usage-cap", "tokens_per_day": 100, "per": "entity"},
-        {"code": "usage-cap", "tokens_per_day": 10, "per": "person"},
-        {"code": "usage-cap", "tokens_per_day": "lots"}, {"code": "watermark-outputs"}]}
-    found = duties(decision, "acme", "p-1")
-    assert found.monitor and found.content and found.tls
-    assert [(c.scope, c.tokens_per_day) for c in found.caps] == [("entity:acme/LIC-1", 100), ("person:p-1/LIC-1", 10)]
-    assert found.unknown == ["watermark-outputs"] and len(found.malformed) == 1
-    assert not duties({"obligations": [{"code": "quarterly-audit"}]}, "acme", "p").unknown
+def test_each_obligation_clause_is_checked_by_its_handler():
+    assert clause_problems({"code": "monitoring", "content": True}) == []
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": 100, "per": "person"}) == []
+    assert clause_problems({"code": "quarterly-audit"}) == [] and clause_problems({"code": "encryption-required"}) == []
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": "lots"})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": -5})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": 5, "per": "galaxy"})[0][0] == "per"
+    assert clause_problems({"code": "usage-cap"})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "monitoring", "contnet": True})[0][0] == "contnet"
+    (field, message), = clause_problems({"code": "watermark-outputs"})
+    assert field == "code" and "unknown obligation" in message and "usage-cap" in message
 
 
 def sse(pieces: list[str], usage: dict | None) -> bytes:
@@ -59,38 +58,3 @@ def test_a_stream_is_counted_the_same_however_it_is_cut_into_chunks(pieces, with
     else:
         chars = sum(len(p) for p in pieces)
         assert counted and result["completion_tokens"] == estimate(chars) and result["prompt_tokens"] == 10
-
-
-class FlakyMeter(MemoryMeter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-
-    async def add(self, scope: str, day: str, tokens: int) -> int:
-        if self.down:
-            raise ConnectionError("counter store down")
-        return await super().add(scope, day, tokens)
-
-
-def test_a_buffered_meter_counts_every_token_once_and_sees_other_processes_soon():
-    async def scenario() -> None:
-        shared = FlakyMeter()
-        mine, theirs = BufferedMeter(shared, max_age_s=0.05, flush_s=0.01), BufferedMeter(shared, max_age_s=0.05)
-        assert await mine.used("s", "d") == 0
-        await mine.add("s", "d", 30)
-        assert await mine.used("s", "d") == 30  # its own additions count before they are sent
-        await asyncio.sleep(0.05)
-        assert await shared.used("s", "d") == 30
-        await theirs.add("s", "d", 5)
-        await theirs.flush()
-        await asyncio.sleep(0.06)
-        assert await mine.used("s", "d") == 35  # another process's spending is seen within max_age_s
-        shared.down = True
-        await mine.add("s", "d", 7)
-        await mine.flush()
-        assert await shared.used("s", "d") == 35 and await mine.used("s", "d") == 42
-        shared.down = False
-        await mine.close()
-        assert await shared.used("s", "d") == 42  # kept and sent once the store is back
-
-    asyncio.run(scenario())

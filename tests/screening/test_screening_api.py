@@ -8,13 +8,14 @@ from screening_kit import CSL_ROWS, EL, World, write_jsonl
 
 from clearance.api.app import create_app
 from clearance.screening.importers import read_csl
+from clearance.wiring import compose
 
 NORDWIND = {"source": EL, "source_code": "EL", "name": "Nordwind Avionika", "alt_names": [], "countries": ["RU"]}
 
 
 @pytest.fixture
 def api(world: World, tmp_path):
-    app = create_app(world.registry, world.live, world.audit)
+    app = create_app(compose(world.registry, world.live, world.audit))
     screening = app.state.screening
     screening.import_list(read_csl(write_jsonl(tmp_path / "a.jsonl", CSL_ROWS)), actor="test")
     tokens = {name: world.registry.create_credential(scopes, reason="test").token
@@ -81,7 +82,7 @@ def test_snapshots_and_their_diff(api, tmp_path):
 
 
 def test_screening_without_any_list_is_unavailable_not_clean(world):
-    client = TestClient(create_app(world.registry, world.live, world.audit))
+    client = TestClient(create_app(compose(world.registry, world.live, world.audit)))
     token = world.registry.create_credential(["admin"], reason="t").token
     answer = client.post("/v1/screening/screen", json={"name": "Bank of Kunlun"}, headers=auth(token))
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "screening-unavailable"

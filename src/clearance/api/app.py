@@ -12,21 +12,25 @@ from fastapi.responses import JSONResponse
 
 from ..core.errors import PolicyError
 from ..ports import StoreUnavailable
-from ..registry.live import LiveSnapshot
-from ..registry.service import RegistryService, WriteRejected
-from ..services.audit_log import AuditLog
+from ..registry.service import WriteRejected
+from ..wiring import App
 from . import audit_routes, decisions, licensing_routes, registry_routes, screening_routes
 
 
-def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None = None) -> FastAPI:
+def create_app(parts: App) -> FastAPI:
+    """The admin API over an assembled application (see :mod:`clearance.wiring`)."""
     app = FastAPI(
         title="clearance admin API",
         version="1",
         description="Registry of entities, people, licences, suspensions and credentials, with full history.",
     )
-    app.state.registry = service
-    app.state.live = live
-    app.state.audit = audit
+    app.state.registry = parts.service
+    app.state.live = parts.live
+    app.state.audit = parts.audit
+    app.state.screening = parts.screening  # built now, so every registration is screened
+    app.state.licensing = parts.licensing
+    if parts.audit is not None:
+        app.state.enforcer = parts.enforcer
     app.include_router(registry_routes.router)
     app.include_router(decisions.router)
     app.include_router(audit_routes.router)

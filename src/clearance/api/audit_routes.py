@@ -1,6 +1,7 @@
 """The remote audit interface: read-only queries, exports, signed heads and proofs.
 
-Every route here is a GET: nothing an auditor can send changes the log. Callers
+Every route here is a GET and only reads: nothing an auditor can send changes the log, not
+even a new signed head (the writer signs those on its schedule, at start-up and at a stop). Callers
 need ``auditor`` (everything) or ``auditor:<entity>`` (only records naming those
 entities). Exports carry each record's exact canonical bytes, so an auditor can
 re-hash them and check them against signed heads with the published keys alone.
@@ -19,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from ..audit.record import AuditRecord, canonical_bytes
 from ..core.instant import InstantError, format_instant, parse_instant
 from ..registry.service import Credential
-from ..services.audit_log import AuditLog
+from ..services.audit_log import AuditLog, NoSignedHead
 from .auth import caller
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -153,7 +154,10 @@ def heads(request: Request, who: Credential = Depends(auditor)) -> list[dict[str
 
 @router.get("/heads/latest")
 def latest_head(request: Request, who: Credential = Depends(auditor)) -> dict[str, Any]:
-    return _log(request).latest_head().to_dict()
+    try:
+        return _log(request).latest_head().to_dict()
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/proofs/inclusion")
@@ -166,7 +170,7 @@ def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = 
             raise HTTPException(404, f"no record {seq} within this token's entities")
     try:
         return log.inclusion(seq, size).to_dict()
-    except ValueError as exc:
+    except (ValueError, NoSignedHead) as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -174,7 +178,7 @@ def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = 
 def consistency(request: Request, first: int = Query(..., ge=0), second: int | None = None, who: Credential = Depends(auditor)) -> dict[str, Any]:
     try:
         return _log(request).consistency(first, second)
-    except ValueError as exc:
+    except (ValueError, NoSignedHead) as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -193,6 +197,8 @@ def quarterly_report(request: Request, entity: str, quarter: str, format: str = 
         found = quarter_report(_log(request), entity, quarter)
     except ReportError as exc:
         raise HTTPException(422, str(exc)) from None
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
     return HTMLResponse(render_html(found)) if format == "html" else found
 
 

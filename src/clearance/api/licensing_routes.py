@@ -35,8 +35,7 @@ AUDITOR = require("auditor")
 
 
 def licensing(request: Request) -> LicensingService:
-    state = request.app.state
-    return LicensingService(state.registry, state.live.current, state.audit, state.live.clock)
+    return request.app.state.licensing
 
 
 def _run(action: Callable[[], Any]) -> Any:

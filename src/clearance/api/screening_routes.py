@@ -26,10 +26,7 @@ ADMIN = require("admin")
 
 
 def install(app: FastAPI) -> None:
-    """Build the screening service beside ``app.state.registry`` and serve its routes."""
-    from ..wiring import screening_for
-
-    app.state.screening = screening_for(app.state.registry, getattr(app.state, "audit", None))
+    """Serve the screening routes (``app.state.screening`` is the application's screening service)."""
     app.include_router(router)
 
 

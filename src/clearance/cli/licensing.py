@@ -34,9 +34,13 @@ Format = Annotated[str, typer.Option("--format", help="json, markdown or html.")
 def _policy(policy: Path | None, registry: bool):
     if registry:
         from ..settings import Settings
-        from ..wiring import build_registry
+        from ..wiring import build_app
 
-        return _run(lambda: build_registry(Settings.from_env()).live.current())
+        def current():
+            with build_app(Settings.from_env(), audited=False) as app:
+                return app.live.current()
+
+        return _run(current)
     return policy_or_exit(policy)
 
 
@@ -112,27 +116,12 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _service():
-    from ..licensing.service import LicensingService
-    from ..settings import Settings
-    from ..wiring import build_audit, build_registry
-
-    settings = Settings.from_env()
-    built = build_registry(settings)
-    return LicensingService(built.service, built.live.current, build_audit(settings), built.clock)
-
-
-def _close(svc) -> None:
-    if svc.audit is not None:
-        svc.audit.close()
-
-
 def _with_service(action):
-    svc = _service()
-    try:
-        return _run(lambda: action(svc))
-    finally:
-        _close(svc)
+    from ..settings import Settings
+    from ..wiring import build_app
+
+    with build_app(Settings.from_env()) as app:  # one audit writer: the application's own
+        return _run(lambda: action(app.licensing))
 
 
 @applications_app.command("submit")
@@ -252,29 +241,24 @@ def run_impact(proposed: Path | None, change: str | None, log: Path | None, sinc
         err.print(f"--format: `{fmt}` is not one of markdown, json")
         raise typer.Exit(2)
     lo, hi = _instant(since, "since"), _instant(until, "until")
-    settings = None
-    if proposed is not None:
-        policy = policy_or_exit(proposed)
-    else:
-        from ..settings import Settings
-        from ..wiring import build_registry
+    from ..settings import Settings
+    from ..wiring import build_app
 
-        settings = Settings.from_env()
-        built = build_registry(settings)
-        document = _document(change)  # type: ignore[arg-type]
-        policy = _run(lambda: with_changes(built.service, document, built.clock.now_ns()))
-    audit = None
-    if log is not None:
-        records = _jsonl(log, lo, hi)
-    else:
-        from ..settings import Settings
-        from ..wiring import build_audit
-
-        audit = build_audit(settings or Settings.from_env())
-        records = audited(audit.store, lo, hi)
+    app = build_app(Settings.from_env()) if proposed is None or log is None else None
     try:
+        if proposed is not None:
+            policy = policy_or_exit(proposed)
+        else:
+            assert app is not None
+            document = _document(change)  # type: ignore[arg-type]
+            policy = _run(lambda: with_changes(app.service, document, app.clock.now_ns()))
+        if log is not None:
+            records = _jsonl(log, lo, hi)
+        else:
+            assert app is not None and app.audit is not None
+            records = audited(app.audit.store, lo, hi)
         report = _run(lambda: replay(policy, records, examples))
     finally:
-        if audit is not None:
-            audit.close()
+        if app is not None:
+            app.close()
     typer.echo(dumps(report, pretty=True) if fmt == "json" else markdown(report))

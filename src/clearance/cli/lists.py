@@ -36,14 +36,10 @@ Json = Annotated[bool, typer.Option("--json", help="JSON output.")]
 @contextmanager
 def screening_service() -> Iterator[ScreeningService]:
     from ..settings import Settings
-    from ..wiring import build_registry, screening_for
+    from ..wiring import build_app
 
-    built = build_registry(Settings.from_env())
-    try:
-        # On the registry's own engine: a second one would migrate again and never be closed.
-        yield screening_for(built.service, built.audit)
-    finally:
-        built.close()
+    with build_app(Settings.from_env()) as app:
+        yield app.screening
 
 
 def actor() -> str:

@@ -16,7 +16,7 @@ import typer
 from ..core.errors import ClearanceError
 from ..registry.service import WriteRejected
 from ..settings import Settings
-from ..wiring import build_registry
+from ..wiring import build_app
 from .io import decode, dumps, err, instant_option, read_text
 
 app = typer.Typer(help="Registry: entities, people, licences, suspensions, credentials, with full history.", no_args_is_help=True)
@@ -29,12 +29,9 @@ Effective = Annotated[str | None, typer.Option(help="When it takes effect (ISO-8
 
 
 def _service():
-    from ..wiring import screening_for
-
-    built = build_registry(Settings.from_env())
-    # Registrations made here are screened like those made through the API.
-    screening_for(built.service, built.audit)
-    return built.service
+    app = build_app(Settings.from_env())
+    app.screening  # noqa: B018 - built now, so registrations made here are screened like those through the API
+    return app.service
 
 
 def _actor() -> str:

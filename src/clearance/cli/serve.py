@@ -23,9 +23,9 @@ ACTOR = "clearance-serve"
 
 def _bootstrap(settings: Settings, entity: str, use_case: str, demo: bool) -> tuple[str | None, str | None, str]:
     """Demo person and key, first admin token; returns (demo key, admin token, policy version)."""
-    from ..wiring import build_registry
+    from ..wiring import build_app
 
-    registry = build_registry(settings)
+    registry = build_app(settings)
     try:
         service = registry.service
         version = registry.live.current().version
@@ -78,7 +78,7 @@ def serve_command(
     import uvicorn
 
     settings = Settings.from_env()
-    if settings.database_url.startswith("memory:"):
+    if settings.in_memory:
         # Each server process would get a registry of its own, without the keys issued here.
         typer.echo("error: clearance serve needs a database its processes share: use SQLite (the default) "
                    "or PostgreSQL, not memory:", err=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .countries import is_country
 from .errors import RequestError
-from .instant import Instant, InstantError, instant_key, parse_instant
+from .instant import Instant, InstantError, format_instant, instant_key, parse_instant
 
 ACTIONS = ("inference", "fine-tune", "weights-download")
 
@@ -75,6 +75,48 @@ class Request:
                 p.location,
             ),
         )
+
+
+def request_document(req: Request) -> dict[str, Any]:
+    """The contract's JSON form of ``req`` (what ``parse_request`` would read back as ``req``)."""
+    p = req.person
+    person: dict[str, Any] = {"id": p.id, "citizenships": list(p.citizenships), "location": p.location}
+    for name in ("permanent_residency", "deemed_country", "employer"):
+        value = getattr(p, name)
+        if value is not None:
+            person[name] = value
+    return {"model": req.model, "entity": req.entity, "use_case": req.use_case, "person": person,
+            "action": req.action, "at": format_instant(req.at)}
+
+
+def checked_request(model: Any, entity: Any, use_case: Any, person: PersonRef, at: Instant,
+                    action: str = "inference") -> Request:
+    """A request from typed fields, checked as :func:`parse_request` checks a document.
+
+    For callers that hold the facts already (the gateway's registry records): no document
+    is built and parsed again, but a bad value still raises the same field-named error.
+    """
+    fields = {"model": model, "entity": entity, "use_case": use_case}
+    for name, value in fields.items():
+        if value is None:
+            raise RequestError(name, "missing")
+        if not isinstance(value, str) or not value.strip():
+            raise RequestError(name, f"must be a non-empty string, not {_kind(value)}", value)
+    if person.id is not None and (not isinstance(person.id, str) or not person.id):
+        raise RequestError("person.id", "must be a non-empty string", person.id)
+    checked = PersonRef(
+        person.id,
+        tuple(_country(c, f"person.citizenships[{i}]") for i, c in enumerate(person.citizenships)),
+        _optional_country(person.permanent_residency, "person.permanent_residency"),
+        _optional_country(person.deemed_country, "person.deemed_country"),
+        _country(person.location, "person.location") if person.location is not None else _missing("person.location"),
+        person.employer,
+    )
+    return Request(model, entity, use_case, checked, at, action)
+
+
+def _missing(where: str) -> str:
+    raise RequestError(where, "missing")
 
 
 def parse_request(obj: Any, now: Instant | None = None) -> Request:

@@ -43,7 +43,7 @@ async def health(request: Request) -> Response:
     live = gw.live
     policy = live.current()
     body = {"status": "ok" if live.error is None else "degraded", "policy_version": policy.version,
-            "registry_seq": live.seq, "audit_records": gw.audit.group.appended}
+            "registry_seq": live.seq, "audit_records": gw.enforcer.audit.group.appended}
     if live.error is not None:
         body["snapshot_error"] = f"{type(live.error).__name__}: {live.error}"
     return Response(orjson.dumps(body), status_code=200 if live.error is None else 503, media_type="application/json")

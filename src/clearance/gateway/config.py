@@ -12,6 +12,7 @@
     trusted_proxies: [127.0.0.1]           # peers whose forwarding headers are believed
     location_header: X-Client-Country      # where a trusted proxy puts the caller's country
     tls_header: X-Forwarded-Proto          # where a trusted proxy says the client used https
+    default_completion_tokens: 1024        # reserved against a usage cap when a call sets no max_tokens
 
 Without a file, every model is served by the demo upstream and no header is trusted.
 Errors name the file and the field path.
@@ -52,6 +53,8 @@ class GatewayConfig(BaseModel):
     location_header: str | None = None
     tls_header: str = "X-Forwarded-Proto"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    # Completion tokens reserved against a usage cap when a call names no max_tokens.
+    default_completion_tokens: int = Field(1024, ge=1)
 
     def api_key(self, spec: UpstreamSpec) -> str | None:
         if spec.api_key_env is None:

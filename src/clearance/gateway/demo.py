@@ -47,7 +47,13 @@ def _last_user(body: dict[str, Any]) -> str:
 
 
 def _reply(body: dict[str, Any]) -> str:
-    return f"[demo model {body.get('model')}] You said: {_last_user(body)}"
+    text = f"[demo model {body.get('model')}] You said: {_last_user(body)}"
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        words = text.split()
+        if len(words) > limit:  # a token is a word here, and max_tokens is honoured
+            text = " ".join(words[:limit])
+    return text
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:

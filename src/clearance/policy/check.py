@@ -4,7 +4,8 @@ Runs after each file has passed its schema. Reports every problem with the file,
 line and field of the offending value: a duplicate id, a reference to an id
 that no section defines, a cycle of country groups, a validity that ends
 before it starts, two control changes of one model at the same instant, a
-declared tier that its own evidence contradicts.
+declared tier that its own evidence contradicts, an obligation no handler knows or
+whose parameters its handler rejects.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from ..core.errors import Problem
 from ..core.model import Condition, Tiering, TierRaise, TierRule
 from ..core.tiers import tier_from_evidence
+from ..obligations import clause_problems
 from .load import Item, Sections
 
 REQUIRED = ("policy", "jurisdiction", "tiering")
@@ -51,7 +53,18 @@ def check_sections(sections: Sections) -> list[Problem]:
     _check_models(sections, entities, tiers, problems)
     for item in sections.lists["authorizations"]:
         _check_authorization(item, models, entities, groups, use_cases, classes, problems)
+        _check_clauses(item, item.spec.obligations, problems, "obligations")
+    if "licensing" in sections.single:
+        licensing = sections.single["licensing"]
+        _check_clauses(licensing, licensing.spec.default_conditions, problems, "default_conditions")
     return problems
+
+
+def _check_clauses(item: Item, clauses: list, problems: list[Problem], where: str) -> None:
+    """Obligations are checked against their handlers here, at load, never first at call time."""
+    for i, clause in enumerate(clauses):
+        for field, message in clause_problems(clause.model_dump(mode="python")):
+            problems.append(item.problem(message, where, i, *field.split(".")))
 
 
 def _unique(items: list[Item], problems: list[Problem]) -> set[str]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..policy.schema import Country, Id
 
@@ -27,6 +28,7 @@ KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
 TOKEN_PREFIX = "clr"
 SCOPES = ("admin", "auditor", "gateway")
+_SCOPED = re.compile(r"(entity|auditor):[A-Za-z0-9][A-Za-z0-9._:-]*")  # one entity's
 
 
 class PersonRecord(BaseModel):
@@ -57,6 +59,15 @@ class CredentialRecord(BaseModel):
     entity: Id | None = None
     default_use_case: Id | None = None
     default_location: Country | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str]) -> list[str]:
+        for scope in scopes:
+            if scope in SCOPES or _SCOPED.fullmatch(scope):
+                continue
+            raise ValueError(f"unknown scope `{scope}`; valid scopes: {', '.join(SCOPES)}, entity:<entity id>, auditor:<entity id>")
+        return scopes
 
 
 @dataclass(frozen=True)

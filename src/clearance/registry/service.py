@@ -251,7 +251,8 @@ class RegistryService:
         try:
             policy = overlay(self.sections, _entries(merged.values()))
         except PolicyError as exc:
-            unknown = any("unknown" in p.message for p in exc.problems)
+            # A dangling reference is "not found"; a clause no handler accepts is a bad body.
+            unknown = any("unknown" in p.message and "unknown obligation" not in p.message for p in exc.problems)
             raise WriteRejected(404 if unknown else 422, [str(p) for p in exc.problems]) from None
         entities = {e.id for e in policy.entities}
         orphans = [

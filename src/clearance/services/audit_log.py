@@ -24,6 +24,10 @@ from ..ports import AuditStore, Clock
 VERIFY_CHUNK = 100_000
 
 
+class NoSignedHead(LookupError):
+    """The log has no signed head to answer with yet."""
+
+
 @dataclass(frozen=True)
 class InclusionProof:
     seq: int
@@ -65,7 +69,17 @@ class AuditLog:
             return head
 
     def latest_head(self) -> SignedTreeHead:
-        """The newest stored head, signing one when none covers the current size."""
+        """The newest stored head (it may lag the log by one signing interval); a read, never a write.
+
+        Raises ``NoSignedHead`` when none has been signed yet.
+        """
+        head = self.store.latest_head()
+        if head is None:
+            raise NoSignedHead("no signed tree head yet: the writer signs one at start-up, on its schedule and at a clean stop")
+        return head
+
+    def sign_if_grown(self) -> SignedTreeHead:
+        """The writer's schedule: sign a head when the log has grown past the newest one (else return that one)."""
         head = self.store.latest_head()
         if head is None or head.size < self.store.size():
             head = self.sign_head()

@@ -8,11 +8,15 @@ commit order (``changes_since`` never skips a row that commits late), ``recorded
 never goes backwards, and the optimistic ``expect`` check cannot race the insert.
 
 Any database failure surfaces as ``StoreUnavailable`` (callers fail closed); a lost
-optimistic race as ``ConflictError``. Bodies are never logged.
+optimistic race as ``ConflictError``. Bodies are never logged. With an audit store and a
+journal, each change's audit record is inserted in the same transaction (under the audit
+writer lock, taken after the registry's, the one order every writer uses): a crash leaves
+both or neither.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -32,10 +36,15 @@ COLUMNS = (T.c.seq, T.c.kind, T.c.key, T.c.op, T.c.body, T.c.valid_from, T.c.rec
 class SqlRegistry:
     """A ``RegistryStore`` on a migrated database (see ``clearance.store.sql.migrate``)."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None, audit: Any | None = None,
+                 journal: Callable[[list[Record]], list[tuple[int, str, dict[str, Any]]]] | None = None) -> None:
+        """``audit`` (a ``SqlAuditStore`` on the same database) and ``journal`` (rows -> audit entries):
+        every change is appended to the audit log in the transaction that stores it."""
         self._engine = engine
         self._clock = clock or SystemClock()
         self._postgres = engine.dialect.name == "postgresql"
+        self._audit = audit if journal is not None else None
+        self._journal = journal
 
     @property
     def engine(self) -> Engine:
@@ -60,6 +69,8 @@ class SqlRegistry:
             floor = conn.scalar(select(func.max(T.c.recorded_at))) or 0
             recorded_at = max(self._clock.now_ns(), floor)
             stored = [self._insert(conn, c, body, recorded_at) for c, body in zip(changes, bodies, strict=True)]
+            if self._audit is not None and self._journal is not None:
+                self._audit.append_in(conn, self._journal(stored))
         return stored
 
     def state(
