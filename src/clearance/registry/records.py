@@ -27,7 +27,7 @@ PERSON_PREFIX = "person:"
 KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
 TOKEN_PREFIX = "clr"
-SCOPES = ("admin", "auditor", "gateway")
+SCOPES = ("admin", "auditor", "gateway", "screening")
 _SCOPED = re.compile(r"(entity|auditor):[A-Za-z0-9][A-Za-z0-9._:-]*")  # one entity's
 
 
@@ -46,8 +46,10 @@ class PersonRecord(BaseModel):
 class CredentialRecord(BaseModel):
     """A bearer credential: its scopes, whom it acts for, and the SHA-256 of its secret.
 
-    Scopes: ``admin`` (write), ``auditor`` (read everything), ``entity:<id>`` (read
-    one entity), ``gateway`` (use models as ``person``). Secrets are 256-bit
+    Scopes: ``admin`` (write), ``auditor`` (read everything), ``auditor:<id>`` (read one
+    entity's audit records), ``entity:<id>`` (read one entity), ``gateway`` (use models as
+    ``person``; ask for recorded decisions), ``screening`` (screen names). Any other scope is
+    refused at creation, naming the valid ones. Secrets are 256-bit
     random values, so a fast hash is enough: there is nothing to brute-force.
     """
 
