@@ -56,6 +56,7 @@ def test_the_report_counts_usage_refusals_caps_and_events_of_one_entity_and_quar
     log.append("monitoring", {"entity": "stripe", "event": "cap-exceeded", "authorization": "annex-a"}, inside)
     log.append("guardrail", {"entity": "stripe", "event": "prompt-injection"}, inside)
 
+    log.sign_if_grown()  # the writer's schedule: a report only reads the newest head
     report = quarter_report(log, "stripe", "2026Q3")
 
     assert report["totals"] == {"decisions": 5, "permits": 3, "denials": 1, "reviews": 1, "completions": 2,
@@ -74,6 +75,7 @@ def test_the_report_names_a_signed_head_that_verifies_and_covers_what_it_counted
     at = ns("2026-08-01T12:00:00Z")
     for _ in range(4):
         log.append("decision", decision("stripe", "m", "u", "deny", "license-required"), at)
+    log.sign_if_grown()  # the writer's schedule: a report only reads the newest head
     report = quarter_report(log, "stripe", "2026Q3")
     head = SignedTreeHead.from_dict(report["signed_head"])
     verify_head(head, log.keys.public_keys())
