@@ -245,7 +245,10 @@ def _enforcer(app: App) -> Enforcer:
     if app.audit is None:
         raise SettingsError("enforcement needs an audited registry: no request may be decided without its record")
     live = app.live
-    freshness = Freshness(app.service.store.latest_seq, lambda: live.seq, live.refresh, offload=app.engine is not None)
+    # A SQLite read of max(seq) takes microseconds and never waits on a writer (WAL): cheaper
+    # inline than the thread hop. A PostgreSQL round trip goes to a thread.
+    offload = app.engine is not None and app.engine.dialect.name != "sqlite"
+    freshness = Freshness(app.service.store.latest_seq, lambda: live.seq, live.refresh, offload=offload)
     return Enforcer(live, app.audit, _counters(app), freshness, Identities(app.service, live))
 
 

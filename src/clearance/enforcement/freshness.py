@@ -25,7 +25,7 @@ class Freshness:
         self._latest_seq = latest_seq
         self._current_seq = current_seq
         self._refresh = refresh
-        self._offload = offload  # run the reads on a thread (a database) or inline (memory)
+        self._offload = offload  # read on a thread (a server round trip) or inline (memory, SQLite)
         self._waiting: list[asyncio.Future[None]] = []
         self._reader: asyncio.Task[None] | None = None
         self.reads = 0  # statistics, for benchmarks
@@ -59,6 +59,6 @@ class Freshness:
         self.reads += 1
         latest = await asyncio.to_thread(self._latest_seq) if self._offload else self._latest_seq()
         if latest > self._current_seq():
-            await asyncio.to_thread(self._refresh) if self._offload else self._refresh()
+            await asyncio.to_thread(self._refresh)  # a rebuild must not hold up the other calls in flight
             if latest > self._current_seq():
                 raise StoreUnavailable(f"the registry snapshot could not be brought to version {latest}")
