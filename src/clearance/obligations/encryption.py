@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .handler import Call, Outcome, Params, Refusal
+from .handler import Call, Params, Refusal, Steps
 
 
 class EncryptionParams(Params):
     pass
 
 
-class EncryptionRequired:
+class EncryptionRequired(Steps):
     code: ClassVar[str] = "encryption-required"
     params: ClassVar[type[Params]] = EncryptionParams
 
@@ -19,6 +19,3 @@ class EncryptionRequired:
         if call.tls:
             return None
         return Refusal(403, "encryption-required", "this authorization requires TLS: call the gateway over https")
-
-    async def after(self, params: Params, call: Call, outcome: Outcome) -> None:
-        return None

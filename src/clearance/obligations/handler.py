@@ -75,6 +75,16 @@ class Outcome:
     total_tokens: int | None
 
 
+class Steps:
+    """Handlers inherit the steps they do not need: nothing before, nothing after."""
+
+    async def before(self, params: Params, call: Call) -> Refusal | None:
+        return None
+
+    async def after(self, params: Params, call: Call, outcome: Outcome) -> None:
+        return None
+
+
 class Handler(Protocol):
     code: ClassVar[str]
     params: ClassVar[type[Params]]

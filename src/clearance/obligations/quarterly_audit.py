@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .handler import Call, Outcome, Params, Refusal
+from .handler import Params, Steps
 
 
 class QuarterlyAuditParams(Params):
     pass
 
 
-class QuarterlyAudit:
+class QuarterlyAudit(Steps):
     code: ClassVar[str] = "quarterly-audit"
     params: ClassVar[type[Params]] = QuarterlyAuditParams
-
-    async def before(self, params: Params, call: Call) -> Refusal | None:
-        return None
-
-    async def after(self, params: Params, call: Call, outcome: Outcome) -> None:
-        return None

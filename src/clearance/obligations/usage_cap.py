@@ -16,7 +16,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from .handler import Call, Outcome, Params, Refusal
+from .handler import Call, Outcome, Params, Refusal, Steps
 
 NS = 1_000_000_000
 
@@ -34,7 +34,7 @@ class Reservation:
     settled: bool = False
 
 
-class UsageCap:
+class UsageCap(Steps):
     code: ClassVar[str] = "usage-cap"
     params: ClassVar[type[Params]] = UsageCapParams
 
