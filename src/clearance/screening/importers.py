@@ -176,7 +176,68 @@ def _csl_entry(row: Any, taken: set[str], problems: list[str], where: str) -> Li
         addresses=addresses,
         programs=str(programs),
         reference=str(row.get("federal_register_notice") or (f"ent_num {ent_num}" if ent_num else "")),
+        dates_of_birth=_dates(row.get("dates_of_birth")),
+        nationalities=tuple(dict.fromkeys(
+            c for c in (country_code(x) for x in (*_items(row.get("nationalities")), *_items(row.get("citizenships"))))
+            if c)),
+        ids=_ids(row.get("ids")),
     )
+
+
+def _items(value: Any) -> list[str]:
+    """A CSL multi-valued column: a list (JSON) or a ``;``-joined string (CSV)."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    return []
+
+
+_DATE = re.compile(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), 1)}
+_WRITTEN_DATE = re.compile(r"\b(\d{1,2}) ([a-z]{3})[a-z]* (\d{4})\b")
+
+
+def _dates(value: Any) -> tuple[str, ...]:
+    """Dates of birth as ``YYYY[-MM[-DD]]``: the CSL writes ``1962``, ``1962-05-12`` or ``12 May 1962``;
+    a range (``1974 to 1976``) keeps each year it names."""
+    found: list[str] = []
+    for item in _items(value):
+        lowered = item.lower()
+        for day, month, year in _WRITTEN_DATE.findall(lowered):
+            if month in _MONTHS:
+                found.append(f"{year}-{_MONTHS[month]:02d}-{int(day):02d}")
+        if not _WRITTEN_DATE.search(lowered):
+            found += ["-".join(p for p in m if p) for m in _DATE.findall(item)]
+    return tuple(dict.fromkeys(found))
+
+
+# Columns of the CSL ``ids`` field that are notes, not identifiers of the party.
+_NOT_IDS = ("subject to", "secondary sanctions", "additional sanctions", "directive", "website", "email",
+            "former vessel flag", "vessel flag", "gender", "nationality of registration", "organization established",
+            "executive order", "transactions prohibited", "effective date", "listing date", "target type")
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """Identifiers as ``<type>: <number>``: the CSV writes ``country, number, type`` (or ``number, type``)
+    per identifier; trade.gov JSON writes objects with ``type`` and ``number``."""
+    found: list[str] = []
+    raw = value if isinstance(value, list) else _items(value)
+    for item in raw:
+        if isinstance(item, dict):
+            kind, number = str(item.get("type") or ""), str(item.get("number") or "")
+        else:
+            parts = [p.strip() for p in str(item).split(",")]
+            kind = parts[-1] if len(parts) > 1 else ""
+            numbers = [p for p in parts[:-1] if any(ch.isdigit() for ch in p)] or parts[:1]
+            number = numbers[-1] if numbers else ""
+        if not number or any(note in kind.lower() or note in number.lower() for note in _NOT_IDS):
+            continue
+        number = number.removeprefix("IMO ").strip()
+        if sum(ch.isalnum() for ch in number) >= 4:
+            found.append(f"{kind or 'id'}: {number}")
+    return tuple(dict.fromkeys(found))
 
 
 def _addresses(row: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:

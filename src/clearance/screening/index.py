@@ -29,7 +29,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from .lists import ListEntry
-from .normalize import name_tokens, singular, skeleton
+from .normalize import CONTEXT_LEGAL_WORDS, FILLER_WORDS, LEGAL_WORDS, name_tokens, singular, skeleton
 
 MIN_FUZZY_LEN = 4  # shorter tokens must match exactly (or by skeleton): "li" vs "lu" is not a typo
 TOKEN_FLOOR = 0.75  # below this two tokens are different words
@@ -40,6 +40,7 @@ EDIT_COST = 1.0  # similarity lost per edit, times the word's length
 WEIGHT_FLOOR = 3.0
 COMMON_POSTINGS = 400  # tokens on more names than this only reinforce candidates found otherwise
 CANDIDATE_FLOOR = 0.3
+FUSABLE_FILLERS = tuple(sorted((w for w in FILLER_WORDS if len(w) >= 2), key=len, reverse=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,20 @@ class NameIndex:
             key = skeleton(token)
             if len(key) >= 2:
                 self.skeletons.setdefault(key, []).append(t_id)
+
+    def unfuse(self, token: str) -> tuple[str, ...]:
+        """An unknown word that is a listed word fused with a filler word ("andtechnology",
+        "logisticsand") as that listed word; any other word as itself."""
+        if token in self.vocab or len(token) < 6:
+            return (token,)
+        for i in range(3, len(token) - 2):
+            if _is_legal_piece(token[:i]) and _is_legal_piece(token[i:]):
+                return ()  # "publicjoint", "jointstock": a legal form run together
+        for filler in FUSABLE_FILLERS:
+            for rest in (token.removeprefix(filler), token.removesuffix(filler)):
+                if rest != token and len(rest) >= 4 and singular(rest) in self.vocab:
+                    return (singular(rest),)
+        return (token,)
 
     def weight(self, token: str) -> float:
         t_id = self.vocab.get(token)
@@ -167,7 +182,9 @@ class NameIndex:
             for n_id in postings[t_id]:
                 if n_id in scores:
                     scores[n_id] += gain
-        query_weight = sum(self.weight(t) for t in set(tokens))
+        # A short word may be initials, which stand for names the query weight should not
+        # count as unknown words.
+        query_weight = sum(min(self.weight(t), 2 * WEIGHT_FLOOR) if len(t) <= 3 else self.weight(t) for t in set(tokens))
         # A name sharing less than this much weight with the query cannot reach a possible match
         # (its score is at most about twice the shared weight over both names' weight).
         floor = CANDIDATE_FLOOR * query_weight
@@ -193,11 +210,16 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
         edits = OSA.distance(a, b, score_cutoff=2)
         if edits == 1 or (edits == 2 and shortest >= 7):
             spelled = 1.0 - edits * EDIT_COST / longest
+
     if phonetic is None:
         phonetic = shortest >= 3 and skeleton(a) == skeleton(b)
     if phonetic and (len(skeleton(a)) >= 4 or (shortest >= 4 and OSA.distance(a, b, score_cutoff=2) <= 2)):
         spelled = max(spelled, SKELETON_SIM)
     return spelled if spelled >= TOKEN_FLOOR else 0.0
+
+
+def _is_legal_piece(word: str) -> bool:
+    return word in LEGAL_WORDS or word in CONTEXT_LEGAL_WORDS
 
 
 def _deletes(token: str) -> set[str]:
@@ -217,6 +239,8 @@ def merge_entries(entries: Iterable[ListEntry]) -> list[ListEntry]:
             held.uid, held.list, held.list_name, held.name, held.kind or entry.kind, aliases,
             tuple(dict.fromkeys((*held.countries, *entry.countries))),
             tuple(dict.fromkeys((*held.addresses, *entry.addresses))), held.programs or entry.programs,
-            held.reference or entry.reference,
+            held.reference or entry.reference, tuple(dict.fromkeys((*held.dates_of_birth, *entry.dates_of_birth))),
+            tuple(dict.fromkeys((*held.nationalities, *entry.nationalities))),
+            tuple(dict.fromkeys((*held.ids, *entry.ids))),
         )
     return list(merged.values())
