@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import random
 import re
 import sys
@@ -162,7 +163,7 @@ def main() -> int:
     rows = positives(entries, args.positives, rng)
     negatives, dropped = negative_rows(entries, args.universities, rng)
     rows += negatives
-    assign_splits(rows, random.Random(args.seed + 1))
+    assign_splits(rows, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
@@ -458,11 +459,13 @@ def university_sample(entries: list[ListEntry], wanted: int, rng: random.Random)
     return rng.sample(allowed, min(wanted, len(allowed)))
 
 
-def assign_splits(rows: list[dict[str, str]], rng: random.Random) -> None:
-    groups = sorted({r["expected_uid"] or "neg:" + r["source_name"] for r in rows})
-    part = {g: ("dev" if rng.random() < 0.5 else "test") for g in groups}
+def assign_splits(rows: list[dict[str, str]], seed: int) -> None:
+    """Half the groups to ``dev``, half to ``test``, by a seeded hash of the group (a list entry, or a
+    negative's name): adding or removing one row never moves another between parts."""
     for row in rows:
-        row["split"] = part[row["expected_uid"] or "neg:" + row["source_name"]]
+        group = row["expected_uid"] or "neg:" + row["source_name"]
+        digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+        row["split"] = "dev" if digest[0] % 2 == 0 else "test"
 
 
 if __name__ == "__main__":

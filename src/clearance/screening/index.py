@@ -29,7 +29,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from .lists import ListEntry
-from .normalize import CONTEXT_LEGAL_WORDS, FILLER_WORDS, LEGAL_WORDS, name_tokens, singular, skeleton
+from .normalize import CONTEXT_LEGAL_WORDS, FILLER_WORDS, LEGAL_WORDS, NAME_VARIANTS, name_tokens, singular, skeleton
 
 MIN_FUZZY_LEN = 4  # shorter tokens must match exactly (or by skeleton): "li" vs "lu" is not a typo
 TOKEN_FLOOR = 0.75  # below this two tokens are different words
@@ -40,6 +40,9 @@ EDIT_COST = 1.0  # similarity lost per edit, times the word's length
 WEIGHT_FLOOR = 3.0
 COMMON_POSTINGS = 400  # tokens on more names than this only reinforce candidates found otherwise
 CANDIDATE_FLOOR = 0.3
+SWAP_SIM = 0.9
+SHORT_EDIT_SIM = 0.75
+ARABIC_PREFIXES = ("al", "el", "abu", "bin", "ibn")
 FUSABLE_FILLERS = tuple(sorted((w for w in FILLER_WORDS if len(w) >= 2), key=len, reverse=True))
 
 
@@ -112,6 +115,17 @@ class NameIndex:
         for i in range(3, len(token) - 2):
             if _is_legal_piece(token[:i]) and _is_legal_piece(token[i:]):
                 return ()  # "publicjoint", "jointstock": a legal form run together
+        for prefix in ARABIC_PREFIXES:  # "alhussein" is "al husayn"
+            rest = NAME_VARIANTS.get(token[len(prefix):], token[len(prefix):])
+            if token.startswith(prefix) and len(rest) >= 3 and rest in self.vocab:
+                return ("al" if prefix == "el" else prefix, rest)
+        if self.similar_tokens(token):
+            return (token,)  # a misspelt listed word, not two words run together
+        for i in range(4, len(token) - 3):  # "servicesagency", "chamsmoney": two listed words run together
+            first, second = singular(token[:i]), singular(token[i:])
+            if first in self.vocab and second in self.vocab and self.vocab[first] not in self.pairs_only \
+                    and self.vocab[second] not in self.pairs_only:
+                return (first, second)
         for filler in FUSABLE_FILLERS:
             for rest in (token.removeprefix(filler), token.removesuffix(filler)):
                 if rest != token and len(rest) >= 4 and singular(rest) in self.vocab:
@@ -132,6 +146,8 @@ class NameIndex:
         if len(token) >= MIN_FUZZY_LEN:
             for key in (token, *_deletes(token)):
                 near.update(self.deletions.get(key, ()))
+        elif len(token) == MIN_FUZZY_LEN - 1:
+            near.update(self.deletions.get(token, ()))  # a letter left out of a four-letter word
         key = skeleton(token)
         phonetic = set(self.skeletons.get(key, ())) if len(key) >= 2 else set()
         for t_id in sorted(near | phonetic):
@@ -206,10 +222,15 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
         return 1.0
     longest, shortest = max(len(a), len(b)), min(len(a), len(b))
     spelled = 0.0
+    if shortest == MIN_FUZZY_LEN - 1 and longest == MIN_FUZZY_LEN and OSA.distance(a, b, score_cutoff=1) == 1:
+        spelled = SHORT_EDIT_SIM  # "ege"/"edge": weak alone, but other words must carry the name
     if shortest >= MIN_FUZZY_LEN:
         edits = OSA.distance(a, b, score_cutoff=2)
         if edits == 1 or (edits == 2 and shortest >= 7):
             spelled = 1.0 - edits * EDIT_COST / longest
+            if edits == 1 and shortest >= 5 and sorted(a) == sorted(b):
+                # Two neighbours swapped is a slip of the fingers, seldom another name ("Xatser").
+                spelled = max(spelled, SWAP_SIM)
 
     if phonetic is None:
         phonetic = shortest >= 3 and skeleton(a) == skeleton(b)

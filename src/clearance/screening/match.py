@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from .evidence import OBJECTS, ORGANIZATION, PERSON, Evidence, compare_countries, compare_dates, compare_ids, entry_kind
-from .index import NameIndex, token_similarity
+from .index import SWAP_SIM, NameIndex, token_similarity
 from .lists import ListEntry
 from .names import NameAgreement, compare
 from .normalize import LEGAL_WORDS, is_organization_name, name_tokens
@@ -43,7 +43,8 @@ NO_MATCH = "no-match"
 PEOPLE = frozenset({"individual", "person"})
 ESTIMATE_SLACK = 0.3
 INITIALS_SHARE = 0.5  # a candidate kept for its initials is scored whatever its estimated share
-SHORT_NAME_LETTERS = 4  # a name of this many letters or fewer (legal forms aside) is an acronym
+SHORT_NAME_LETTERS = 4  # a name this short (legal forms aside) never matches, and needs its exact letters
+ACRONYM_LETTERS = 3  # ... and this short ("LG", "3M", "M&G") also needs an agreeing country or identifier
 # Words that say a listed name is an organization's, for entries the list does not type.
 _ORG_WORDS = frozenset({
     "bank", "group", "trading", "institute", "university", "plant", "factory", "center", "ministry", "foundation",
@@ -248,12 +249,20 @@ class Matcher:
         score = max(0.0, min(1.0, score))
         outcome = MATCH if score >= t.match else POSSIBLE if score >= t.possible else NO_MATCH
         # Initials are short by nature: there the listed names they stand for say how long the name is.
-        if (_letters(query) <= SHORT_NAME_LETTERS and not name.initials) or _letters(indexed.tokens) <= SHORT_NAME_LETTERS:
+        letters = min(_letters(indexed.tokens), _letters(query) if not name.initials else 99)
+        if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
+            exact = name.complete and not name.inexact and not contrary
             supported = same_id is not None or any(a.startswith("country") for a in agreed)
-            if outcome != NO_MATCH and not (supported and name.complete and not name.inexact and not contrary):
+            if not exact or (letters <= ACRONYM_LETTERS and not supported):
                 outcome = NO_MATCH
             limits.append("a short name or acronym: its letters alone are not enough"
-                          + ("" if outcome == NO_MATCH else "; the country agrees"))
+                          + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else "; the country agrees"))
+        if outcome != NO_MATCH and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
+                and name.score < SWAP_SIM and not proven and not any(a.startswith("country") for a in agreed):
+            # One word that differs by a letter, with nothing else said, is as often another brand
+            # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt.
+            outcome = NO_MATCH
+            limits.append("one word that differs in spelling, with no other evidence")
         if outcome == MATCH and (limits or contrary):
             outcome = POSSIBLE
         if contrary and outcome == POSSIBLE:

@@ -128,6 +128,7 @@ def _pair_joined(a: tuple[str, ...], b: tuple[str, ...], a_sim: list[float], b_s
             pieces = {_strip_s(b[j] + b[j + 1]), _strip_s(b[j]) + _strip_s(b[j + 1])}
             if b[j] == "al":
                 pieces.add("el" + _strip_s(b[j + 1]))
+            pieces.add(b[j] + "s" + _strip_s(b[j + 1]))  # "bussinesmx": the plural ending stripped apart
             if _strip_s(word) in pieces:
                 a_sim[i] = b_sim[j] = b_sim[j + 1] = JOINED_SIM
                 a_partner[i] += [j, j + 1]

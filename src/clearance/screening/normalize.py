@@ -46,10 +46,11 @@ LEGAL_WORDS = frozenset({
 CONTEXT_LEGAL_WORDS = frozenset({
     "joint", "stock", "liability", "public", "open", "closed", "private", "obshchestvo", "aktsionernoe",
     "aktsionernoye", "otkrytoe", "zakrytoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
-    "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo",
+    "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo", "s",
 })
 FUZZY_CONTEXT_WORDS = ("joint", "stock", "liability", "public", "closed", "obshchestvo", "aktsionernoe", "otkrytoe",
-                       "zakrytoe", "publichnoe")
+                       "zakrytoe", "publichnoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
+                       "otvetstvennostyu")
 # Long legal-form words are dropped even misspelt ("Limted", "Corporaton"): left in, a typo
 # in a legal form would count as a rare word that the listed name lacks.
 LONG_LEGAL_WORDS = tuple(w for w in LEGAL_WORDS | {"kompaniya", "kompaniia", "liability"} if len(w) >= 6)
@@ -205,7 +206,7 @@ def singular(word: str) -> str:
     return word
 
 
-_SKELETON_PAIRS = (("dzh", "j"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"),
+_SKELETON_PAIRS = (("dzh", "j"), ("dj", "j"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"),
                    ("ch", "k"), ("ck", "k"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
 _SKELETON_LETTERS = str.maketrans({"c": "k", "q": "k", "x": "ks", "z": "s", "w": "v", "y": "i"})
 _VOWELS_AND_H = re.compile(r"[aeiouh]")
