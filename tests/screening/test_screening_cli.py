@@ -51,13 +51,15 @@ def test_a_file_of_names_is_screened_to_csv_and_json(cli, tmp_path):
     names.write_text("name,country\nAfghan German Construction Co,AF\nStripe Inc,US\nKunlun Bank,US\n", encoding="utf-8")
     cli("screen", str(names), "--out", str(tmp_path / "out.csv"))
     rows = list(csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
-    assert [(r["outcome"], r["entry_uid"][:3]) for r in rows] == [("match", "EL:"), ("no-match", ""), ("match", "OFA")]
+    # A country that differs is contrary evidence: the name alone no longer makes it a match.
+    assert [(r["outcome"], r["entry_uid"][:3]) for r in rows] == [("match", "EL:"), ("no-match", ""),
+                                                                ("possible-match", "OFA")]
     assert rows[0]["agreed"] == "name; country AF" and rows[2]["disagreed"] == "country (US vs CN)"
     cli("screen", str(names), "--out", str(tmp_path / "out.json"), "--exit-code", code=1)
     documents = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert documents[0]["hits"][0]["entry"]["name"] == "Afghan-German Construction Company"
     lines = cli("screen", str(names)).stdout.splitlines()
-    assert [json.loads(line)["outcome"] for line in lines] == ["match", "no-match", "match"]
+    assert [json.loads(line)["outcome"] for line in lines] == ["match", "no-match", "possible-match"]
     missing = tmp_path / "nonames.csv"
     missing.write_text("company\nX\n", encoding="utf-8")
     assert "no `name` column" in cli("screen", str(missing), code=2).stderr

@@ -43,6 +43,7 @@ CANDIDATE_FLOOR = 0.3
 SWAP_SIM = 0.9
 SHORT_EDIT_SIM = 0.75
 ARABIC_PREFIXES = ("al", "el", "abu", "bin", "ibn")
+FUSABLE_LEGAL = tuple(sorted((w for w in LEGAL_WORDS if len(w) >= 3), key=len, reverse=True))
 FUSABLE_FILLERS = tuple(sorted((w for w in FILLER_WORDS if len(w) >= 2), key=len, reverse=True))
 
 
@@ -110,7 +111,7 @@ class NameIndex:
     def unfuse(self, token: str) -> tuple[str, ...]:
         """An unknown word that is a listed word fused with a filler word ("andtechnology",
         "logisticsand") as that listed word; any other word as itself."""
-        if token in self.vocab or len(token) < 6:
+        if token in self.vocab or len(token) < 5:
             return (token,)
         for i in range(3, len(token) - 2):
             if _is_legal_piece(token[:i]) and _is_legal_piece(token[i:]):
@@ -128,8 +129,12 @@ class NameIndex:
                 return (first, second)
         for filler in FUSABLE_FILLERS:
             for rest in (token.removeprefix(filler), token.removesuffix(filler)):
-                if rest != token and len(rest) >= 4 and singular(rest) in self.vocab:
+                if rest != token and len(rest) >= 3 and singular(rest) in self.vocab:
                     return (singular(rest),)
+        for form in FUSABLE_LEGAL:  # "transdoo", "companyltd": a legal form run onto a word
+            rest = token.removesuffix(form)
+            if rest != token and len(rest) >= 4 and singular(rest) in self.vocab:
+                return (singular(rest),)
         return (token,)
 
     def weight(self, token: str) -> float:

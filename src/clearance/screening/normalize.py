@@ -40,6 +40,7 @@ LEGAL_WORDS = frozenset({
     "jsc", "ojsc", "cjsc", "pjsc", "tov", "pp", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy",
     "oyj", "aps", "asa", "pte", "pty", "pvt", "private", "sdn", "bhd", "berhad", "kk", "gk", "yk", "cv", "sapi",
     "fzc", "fze", "fzco", "fzllc", "wll", "est", "sae", "sal", "sak", "ulc", "lc", "ltda", "eirl",
+    "doo", "eood", "ood", "kft", "zrt", "sro", "tbk", "sab", "bvba", "sprl", "kgaa", "eurl", "snc",
 })
 # Words that are legal forms only beside another legal-form word ("Open Joint Stock Company",
 # "Public Company Limited"), and otherwise part of a name ("Open Society", "Public Bank").
