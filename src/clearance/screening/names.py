@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 JOINED_SIM = 0.95  # a word written joined or apart is the same word, but not written the same
-INITIAL_SIM = 0.8  # an initial stands for a name without saying which
+INITIAL_SIM = 0.85  # an initial stands for a name without saying which
 MISSING_GIVEN_WEIGHT = 0.3  # a person's listed name the query leaves out
 MISSING_ORG_WEIGHT = 1.5  # an organization's listed word the query leaves out
 MAX_INITIALS = 3
