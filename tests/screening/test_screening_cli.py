@@ -71,6 +71,22 @@ def test_screening_with_no_list_fails_closed(cli, tmp_path):
     assert "no restricted-party list has been imported" in cli("screen", str(names), code=1).stderr
 
 
+def test_findings_say_none_when_there_are_none(cli, tmp_path):
+    cli("lists", "import", "csl", str(write_jsonl(tmp_path / "csl.jsonl", CSL_ROWS)))
+    assert cli("lists", "findings").stdout.strip() == "none: no restricted-party findings in force"
+    assert cli("lists", "findings", "--json").stdout == ""
+
+
+def test_evidence_columns_are_used_and_shown(cli, tmp_path):
+    cli("lists", "import", "csl", str(write_jsonl(tmp_path / "csl.jsonl", CSL_ROWS)))
+    names = tmp_path / "people.csv"
+    names.write_text("name,country,kind,nationality\nElena Moiseevna Tsunaeva,RU,individual,RU\n"
+                     "Elena Moiseevna Tsunaeva,,entity,\n", encoding="utf-8")
+    lines = [json.loads(line) for line in cli("screen", str(names)).stdout.splitlines()]
+    assert lines[0]["outcome"] == "match" and "country RU" in lines[0]["hits"][0]["agreed"]
+    assert lines[1]["outcome"] == "no-match"  # a person's name given as a company's: the kinds cannot agree
+
+
 def test_findings_are_cleared_and_confirmed_from_the_command_line(cli, tmp_path):
     cli("registry", "put", "entity", "nw", "--file", "-", "--reason", "onboarding",
         stdin=json.dumps({"name": "Nordvind Avionika", "country": "CA", "kind": "company"}))
