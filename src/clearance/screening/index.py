@@ -29,7 +29,16 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from .lists import ListEntry
-from .normalize import CONTEXT_LEGAL_WORDS, FILLER_WORDS, LEGAL_WORDS, NAME_VARIANTS, name_tokens, singular, skeleton
+from .normalize import (
+    CONTEXT_LEGAL_WORDS,
+    FILLER_WORDS,
+    LEGAL_WORDS,
+    NAME_VARIANTS,
+    is_legal_word,
+    name_tokens,
+    singular,
+    skeleton,
+)
 
 MIN_FUZZY_LEN = 4  # shorter tokens must match exactly (or by skeleton): "li" vs "lu" is not a typo
 TOKEN_FLOOR = 0.75  # below this two tokens are different words
@@ -43,7 +52,6 @@ CANDIDATE_FLOOR = 0.3
 SWAP_SIM = 0.9
 SHORT_EDIT_SIM = 0.75
 ARABIC_PREFIXES = ("al", "el", "abu", "bin", "ibn")
-FUSABLE_LEGAL = tuple(sorted((w for w in LEGAL_WORDS if len(w) >= 3), key=len, reverse=True))
 FUSABLE_FILLERS = tuple(sorted((w for w in FILLER_WORDS if len(w) >= 2), key=len, reverse=True))
 
 
@@ -131,10 +139,9 @@ class NameIndex:
             for rest in (token.removeprefix(filler), token.removesuffix(filler)):
                 if rest != token and len(rest) >= 3 and singular(rest) in self.vocab:
                     return (singular(rest),)
-        for form in FUSABLE_LEGAL:  # "transdoo", "companyltd": a legal form run onto a word
-            rest = token.removesuffix(form)
-            if rest != token and len(rest) >= 4 and singular(rest) in self.vocab:
-                return (singular(rest),)
+        for i in range(4, len(token) - 1):  # "transdoo", "gruppakompanii": a legal form run onto a word
+            if singular(token[:i]) in self.vocab and is_legal_word(token[i:]):
+                return (singular(token[:i]),)
         return (token,)
 
     def weight(self, token: str) -> float:
@@ -168,11 +175,11 @@ class NameIndex:
         with ``tokens`` over both names' weight, about half the score the name will get."""
         postings, idf = self.postings, self.idf
         matched: dict[int, float] = {}
-        best_of_token: list[int] = []
+        best_of_token: list[tuple[int, str]] = []
         for key in tokens:
             found = self.similar_tokens(key)
             if found:
-                best_of_token.append(max(found, key=lambda t: (found[t], -len(postings[t]), -t)))
+                best_of_token.append((max(found, key=lambda t: (found[t], -len(postings[t]), -t)), key))
             for t_id, sim in found.items():
                 if sim > matched.get(t_id, 0.0):
                     matched[t_id] = sim
@@ -186,7 +193,9 @@ class NameIndex:
             return []
         # Names are found through rare words; common ones only add weight to names found so,
         # unless the query has no rare word, when its words' best matches are followed anyway.
-        anchored = any(len(postings[t]) <= COMMON_POSTINGS for t in best_of_token)
+        # A word of three letters or fewer (initials, an acronym) finds too much by chance to anchor.
+        anchored = any(len(postings[t]) <= COMMON_POSTINGS for t, key in best_of_token if len(key) > 3)
+        best_of_token = [t for t, _ in best_of_token]
         follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS}
         if not anchored:
             follow.update(best_of_token)

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from .evidence import OBJECTS, ORGANIZATION, PERSON, Evidence, compare_countries, compare_dates, compare_ids, entry_kind
-from .index import SWAP_SIM, NameIndex, token_similarity
+from .index import COMMON_POSTINGS, SWAP_SIM, NameIndex, token_similarity
 from .lists import ListEntry
 from .names import NameAgreement, compare
 from .normalize import LEGAL_WORDS, is_organization_name, name_tokens
@@ -43,6 +43,7 @@ NO_MATCH = "no-match"
 PEOPLE = frozenset({"individual", "person"})
 ESTIMATE_SLACK = 0.3
 INITIALS_SHARE = 0.5  # a candidate kept for its initials is scored whatever its estimated share
+INITIALS_SCAN = 1_500  # names read per whole word of a query with initials
 SHORT_NAME_LETTERS = 4  # a name this short (legal forms aside) never matches, and needs its exact letters
 ACRONYM_LETTERS = 3  # ... and this short ("LG", "3M", "M&G") also needs an agreeing country or identifier
 # Words that say a listed name is an organization's, for entries the list does not type.
@@ -174,20 +175,32 @@ class Matcher:
 
     def _candidates(self, tokens: tuple[str, ...]) -> list[tuple[float, int]]:
         limit = self.thresholds.candidates
-        letters = [w for w in tokens if len(w) <= 3 and w.isalpha()]
+        names, vocab, postings = self.index.names, self.index.vocab, self.index.postings
+        # Short words that may be initials; a short word on many names ("al", "abd", "bin") is a word.
+        letters = [w for w in tokens if len(w) == 1 or (len(w) <= 3 and w.isalpha() and (
+            w not in vocab or len(postings[vocab[w]]) <= COMMON_POSTINGS))]
         if not letters or len(tokens) < 2:
             return self.index.candidates(tokens, limit)
-        # Initials leave many names alike (every listed "ZHANG" for "Zhang L."): among many
-        # candidates, those with names that begin with the initials' letters go first.
-        pool = self.index.candidates(tokens, limit * 25)
-        names = self.index.names
+        # Initials leave many names alike (every listed "KIM" for "M. J. Kim") and share little
+        # weight with the query: names that hold the query's whole words and begin other words with
+        # the initials' letters are scored whatever their estimated share.
 
         def fits(n_id: int) -> bool:
-            firsts = [t[0] for t in names[n_id].tokens if t not in tokens]
-            return all(firsts.count(ch) >= w.count(ch) for w in letters for ch in w)
+            held = names[n_id].tokens
+            firsts = [t[0] for t in held if t not in tokens]
+            return all(w in held or all(firsts.count(ch) >= w.count(ch) for ch in w) for w in letters)
 
-        ranked = sorted(pool, key=lambda c: (not fits(c[1]), -c[0]))[: limit * 4]
-        return [(max(share, INITIALS_SHARE), n_id) for share, n_id in ranked]
+        whole = [w for w in tokens if w in vocab and vocab[w] not in self.index.pairs_only]
+        anchors = [vocab[w] for w in whole if len(w) > 3] or [vocab[w] for w in whole]
+        found = {n_id: share for share, n_id in self.index.candidates(tokens, limit * 4)}
+        for t_id in sorted(anchors, key=lambda t: len(postings[t]))[:1]:
+            for n_id in postings[t_id][:INITIALS_SCAN]:
+                found.setdefault(n_id, 0.0)
+        fitting = sorted((n for n in found if fits(n)), key=lambda n: (-found[n], len(names[n].tokens), n))
+        kept = {n: max(found[n], INITIALS_SHARE) for n in fitting[: limit * 4]}
+        for n_id, share in sorted(found.items(), key=lambda c: -c[1])[:limit]:
+            kept.setdefault(n_id, share)
+        return sorted(((share, n_id) for n_id, share in kept.items()), key=lambda c: (-c[0], c[1]))
 
     def _score(self, query: tuple[str, ...], n_id: int, ev: Evidence, sims: dict[tuple[str, str], float]) -> Hit:
         t = self.thresholds

@@ -50,6 +50,7 @@ CONTEXT_LEGAL_WORDS = frozenset({
     "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo", "s",
 })
 FUZZY_CONTEXT_WORDS = ("joint", "stock", "liability", "public", "closed", "obshchestvo", "aktsionernoe", "otkrytoe",
+                       "aktsionernoye", "otkrytoye", "zakrytoye",
                        "zakrytoe", "publichnoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
                        "otvetstvennostyu")
 # Long legal-form words are dropped even misspelt ("Limted", "Corporaton"): left in, a typo
@@ -132,6 +133,11 @@ def name_tokens(text: str) -> tuple[str, ...]:
         return tuple(kept)
     # A name made only of legal-form or filler words ("The Company") is compared as written.
     return tuple(singular(w) for w in words)
+
+
+def is_legal_word(word: str) -> bool:
+    """A legal-form word (``ltd``, ``ooo``, ``gmbh``), long ones also with one typo (``kompanii``)."""
+    return _is_legal(word)
 
 
 @lru_cache(maxsize=65_536)
