@@ -250,6 +250,8 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
         phonetic = shortest >= 3 and skeleton(a) == skeleton(b)
     if phonetic and (len(skeleton(a)) >= 4 or (shortest >= 4 and OSA.distance(a, b, score_cutoff=2) <= 2)):
         spelled = max(spelled, SKELETON_SIM)
+    elif phonetic and shortest == 3 and OSA.distance(a, b, score_cutoff=1) == 1:
+        spelled = max(spelled, SHORT_EDIT_SIM)  # "uek"/"uec": one sound written two ways
     return spelled if spelled >= TOKEN_FLOOR else 0.0
 
 
