@@ -95,6 +95,7 @@ class NameIndex:
                 postings[t_id].append(n_id)
         total = len(raw) + 1
         self.postings: list[tuple[int, ...]] = [tuple(p) for p in postings]
+        self.common_sets = {t_id: frozenset(p) for t_id, p in enumerate(self.postings) if len(p) > COMMON_POSTINGS}
         self.idf: list[float] = [math.log(total / (len(p) + 0.5)) + WEIGHT_FLOOR for p in postings]
         self.max_idf = math.log(total / 0.5) + WEIGHT_FLOOR
         for e_id, text, alias, tokens in raw:
@@ -106,6 +107,8 @@ class NameIndex:
         self.deletions: dict[str, list[int]] = {}
         self.skeletons: dict[str, list[int]] = {}
         self.pairs_only = frozenset(t_id for token, t_id in self.vocab.items() if token not in singles)
+        # Bounded, per index: a long-running process meets the same words ("trading", "bank") again.
+        self._similar = lru_cache(maxsize=65_536)(self.similar_tokens)
         # Joined pairs are found exactly only: their typos are rare and would double the index.
         for token in sorted(singles):
             t_id = self.vocab[token]
@@ -128,7 +131,7 @@ class NameIndex:
             rest = NAME_VARIANTS.get(token[len(prefix):], token[len(prefix):])
             if token.startswith(prefix) and len(rest) >= 3 and rest in self.vocab:
                 return ("al" if prefix == "el" else prefix, rest)
-        if self.similar_tokens(token):
+        if self._similar(token):
             return (token,)  # a misspelt listed word, not two words run together
         for i in range(4, len(token) - 3):  # "servicesagency", "chamsmoney": two listed words run together
             first, second = singular(token[:i]), singular(token[i:])
@@ -147,6 +150,10 @@ class NameIndex:
     def weight(self, token: str) -> float:
         t_id = self.vocab.get(token)
         return self.max_idf if t_id is None else self.idf[t_id]
+
+    def clear_memos(self) -> None:
+        """Forget the similar words found so far (benchmarks measure cold look-ups)."""
+        self._similar.cache_clear()
 
     def similar_tokens(self, token: str) -> dict[int, float]:
         """List tokens that may be ``token`` misspelt or transliterated, with their similarity."""
@@ -177,7 +184,7 @@ class NameIndex:
         matched: dict[int, float] = {}
         best_of_token: list[tuple[int, str]] = []
         for key in tokens:
-            found = self.similar_tokens(key)
+            found = self._similar(key)
             if found:
                 best_of_token.append((max(found, key=lambda t: (found[t], -len(postings[t]), -t)), key))
             for t_id, sim in found.items():
@@ -196,7 +203,9 @@ class NameIndex:
         # A word of three letters or fewer (initials, an acronym) finds too much by chance to anchor.
         anchored = any(len(postings[t]) <= COMMON_POSTINGS for t, key in best_of_token if len(key) > 3)
         best_of_token = [t for t, _ in best_of_token]
-        follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS}
+        # A weak likeness (a letter missing from a four-letter word) only adds weight to names
+        # found otherwise: followed, it would bring in every short word one letter away.
+        follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS and matched[t] > TOKEN_FLOOR}
         if not anchored:
             follow.update(best_of_token)
         scores: dict[int, float] = {}
@@ -209,6 +218,12 @@ class NameIndex:
             if t_id in follow:
                 continue
             gain = idf[t_id] * sim
+            common = self.common_sets.get(t_id)
+            if common is not None and len(scores) < len(common):
+                for n_id in scores:  # fewer names found than hold this word: look them up instead
+                    if n_id in common:
+                        scores[n_id] += gain
+                continue
             for n_id in postings[t_id]:
                 if n_id in scores:
                     scores[n_id] += gain

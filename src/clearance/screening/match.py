@@ -43,7 +43,7 @@ NO_MATCH = "no-match"
 PEOPLE = frozenset({"individual", "person"})
 ESTIMATE_SLACK = 0.3
 INITIALS_SHARE = 0.5  # a candidate kept for its initials is scored whatever its estimated share
-INITIALS_SCAN = 1_500  # names read per whole word of a query with initials
+INITIALS_SCAN = 800  # names read per whole word of a query with initials
 SHORT_NAME_LETTERS = 4  # a name this short (legal forms aside) never matches, and needs its exact letters
 ACRONYM_LETTERS = 3  # ... and this short ("LG", "3M", "M&G") also needs an agreeing country or identifier
 # Words that say a listed name is an organization's, for entries the list does not type.
