@@ -203,9 +203,7 @@ class NameIndex:
         # A word of three letters or fewer (initials, an acronym) finds too much by chance to anchor.
         anchored = any(len(postings[t]) <= COMMON_POSTINGS for t, key in best_of_token if len(key) > 3)
         best_of_token = [t for t, _ in best_of_token]
-        # A weak likeness (a letter missing from a four-letter word) only adds weight to names
-        # found otherwise: followed, it would bring in every short word one letter away.
-        follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS and matched[t] > TOKEN_FLOOR}
+        follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS}
         if not anchored:
             follow.update(best_of_token)
         scores: dict[int, float] = {}
