@@ -7,7 +7,7 @@ import json
 import pytest
 from screening_kit import CSL_ROWS, SDN, real_lists, write_jsonl
 
-from clearance.screening.importers import ListFileError, read_csl, read_sdn
+from clearance.screening.importers import ListFileError, read_csl, read_sdn, remarks_evidence
 from clearance.screening.lists import diff_entries
 
 SDN_CSV = (
@@ -134,3 +134,14 @@ def test_the_full_column_csl_gives_dates_of_birth_nationalities_and_identifiers(
     assert sample["GAZPROMBANK OAO"].ids == ("Government Gazette Number: 09807684", "Tax ID No.: 7744001497",
                                              "Registration ID: 1027700167110", "SWIFT/BIC: GAZPRUMM")
     assert sample["7-28"].ids == ("Vessel Registration Identification: 8898831",)
+
+
+def test_sdn_remarks_give_dates_of_birth_nationalities_and_identifiers():
+    found = remarks_evidence("DOB 01 Aug 1986; alt. DOB 1987; POB Lebanon; nationality Iran; Gender Male; "
+                             "Passport E0063360 (Sierra Leone); alt. Passport RL-1108616 (Lebanon); "
+                             "Additional Sanctions Information - Subject to Secondary Sanctions; Linked To: X.")
+    assert found == {"dates_of_birth": ("1986-08-01", "1987"), "nationalities": ("IR",),
+                     "ids": ("Passport: E0063360", "Passport: RL-1108616")}
+    vessel = remarks_evidence("Secondary sanctions risk: section 510.201; Vessel Registration Identification IMO 8898831.")
+    assert vessel["ids"] == ("Vessel Registration Identification: 8898831",)
+    assert remarks_evidence("") == {"dates_of_birth": (), "nationalities": (), "ids": ()}

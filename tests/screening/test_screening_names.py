@@ -238,3 +238,10 @@ def test_a_match_never_stands_on_contrary_evidence(matcher, name, country, kind)
     for hit in matcher.screen(name, country, kind).hits:
         if hit.outcome == MATCH:
             assert not hit.disagreed and not hit.reasons, hit.summary()
+
+
+def test_an_imo_number_identifies_a_vessel_however_it_is_written():
+    vessel = ListEntry("OFAC:77", "SDN", "SDN", "ADRIAN DARYA 1", "vessel",
+                       ids=("Vessel Registration Identification: 9116412",))
+    found = Matcher(NameIndex([*ENTRIES, vessel])).screen("Adrian Darya 1", kind="vessel", ids=["IMO 9116412"])
+    assert found.best is not None and "identifier Vessel Registration Identification: 9116412" in found.best.agreed

@@ -93,8 +93,8 @@ def compare_countries(query: tuple[str, ...], listed: tuple[str, ...]) -> tuple[
 
 
 def _id_number(text: str) -> str:
-    number = text.rsplit(":", 1)[-1]
-    return "".join(ch for ch in number.upper() if ch.isalnum())
+    number = "".join(ch for ch in text.rsplit(":", 1)[-1].upper() if ch.isalnum())
+    return number.removeprefix("IMO") if number.startswith("IMO") and number[3:].isdigit() else number
 
 
 def _codes(values) -> tuple[str, ...]:

@@ -331,11 +331,43 @@ def read_sdn(sdn: str | Path, alt: str | Path | None = None, add: str | Path | N
             addresses=tuple(row["addresses"]),
             programs=row["programs"],
             reference=f"ent_num {ent_num}",
+            **remarks_evidence(row["remarks"]),
         )
         for ent_num, row in base.items()
     ]
     label = "+".join(Path(p).name for p in (sdn, alt, add) if p is not None)
     return ParsedList("sdn", label, list_date or _date_in(str(sdn_path)), tuple(entries), {**_counts(entries), **counts})
+
+
+# Identifier kinds as OFAC's remarks write them ("Passport E0063360 (Sierra Leone)").
+_REMARK_IDS = (
+    "Passport", "National ID No.", "Cedula No.", "Tax ID No.", "Registration Number", "Registration ID", "NIT #",
+    "RUC #", "SWIFT/BIC", "Identification Number", "D-U-N-S Number", "Vessel Registration Identification IMO",
+    "Company Number IMO", "IMO", "Personal ID Card", "Commercial Registry Number", "Residency Number",
+    "Birth Certificate Number", "Driver's License No.", "Citizen's Card Number", "Trade License No.",
+)
+
+
+def remarks_evidence(remarks: str) -> dict[str, tuple[str, ...]]:
+    """Dates of birth, nationalities and identifiers in an SDN ``Remarks`` field
+    (``DOB 01 Aug 1986; alt. DOB 1987; nationality Iran; Passport E0063360 (Sierra Leone)``)."""
+    dates: list[str] = []
+    nations: list[str] = []
+    ids: list[str] = []
+    for part in (p.strip().removeprefix("alt. ").strip() for p in remarks.split(";")):
+        if part.startswith("DOB "):
+            dates += _dates(part[4:])
+        elif part.startswith(("nationality ", "citizen ")):
+            code = country_code(part.split(" ", 1)[1].strip(" ."))
+            if code:
+                nations.append(code)
+        else:
+            kind = next((k for k in _REMARK_IDS if part.startswith(k + " ")), None)
+            number = part[len(kind):].split(" (", 1)[0].strip(" .") if kind else ""
+            if kind and sum(ch.isalnum() for ch in number) >= 4:
+                ids.append(f"{kind.removesuffix(' IMO')}: {number}")
+    return {"dates_of_birth": tuple(dict.fromkeys(dates)), "nationalities": tuple(dict.fromkeys(nations)),
+            "ids": tuple(dict.fromkeys(ids))}
 
 
 def _legacy_rows(path: Path, width: int, problems: list[str]) -> Iterator[tuple[str, list[str]]]:
