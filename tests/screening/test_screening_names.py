@@ -245,3 +245,10 @@ def test_an_imo_number_identifies_a_vessel_however_it_is_written():
                        ids=("Vessel Registration Identification: 9116412",))
     found = Matcher(NameIndex([*ENTRIES, vessel])).screen("Adrian Darya 1", kind="vessel", ids=["IMO 9116412"])
     assert found.best is not None and "identifier Vessel Registration Identification: 9116412" in found.best.agreed
+
+
+@pytest.mark.parametrize("name", ["Dr. John Michael Doe", "Mr John Michael Doe", "John Michael Doe Jr.",
+                                  "Sheikh Muhammad Abd al-Aziz al-Husayn"])
+def test_titles_and_generational_suffixes_are_not_part_of_the_name(matcher, name):
+    outcome, hit = flagged(matcher, name)
+    assert outcome == MATCH and hit is not None and hit.entry.uid in ("OFAC:1", "OFAC:3")

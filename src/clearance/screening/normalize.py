@@ -59,6 +59,10 @@ LONG_LEGAL_WORDS = tuple(w for w in LEGAL_WORDS | {"kompaniya", "kompaniia", "li
 FILLER_WORDS = frozenset({
     "the", "and", "of", "for", "de", "del", "la", "le", "les", "des", "du", "da", "do", "dos", "das", "y", "et", "und",
 })
+PERSONAL_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "sheikh", "shaykh", "shaikh", "haji",
+    "hajji", "mullah", "mulla", "maulana", "jr", "junior", "sr", "senior",
+})
 ABBREVIATIONS = {
     "intl": "international", "int": "international", "natl": "national", "mfg": "manufacturing",
     "tech": "technology", "techn": "technology", "grp": "group", "ind": "industry", "inds": "industry",
@@ -129,6 +133,11 @@ def name_tokens(text: str) -> tuple[str, ...]:
         if (w not in FILLER_WORDS or (w == "y" and i in (0, len(stripped) - 1)))
         and not _is_legal(w) and not (contextual and _is_context_legal(w))
     ]
+    # Titles and generational suffixes are how a person is addressed, not their name: "Dr. John
+    # Doe", "Sheikh Ahmad", "John Doe Jr." (dropped only while two other words remain).
+    titled = [w for w in kept if w not in PERSONAL_TITLES]
+    if len(titled) >= 2:
+        kept = titled
     if kept:
         return tuple(kept)
     # A name made only of legal-form or filler words ("The Company") is compared as written.
