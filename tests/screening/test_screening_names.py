@@ -252,3 +252,12 @@ def test_an_imo_number_identifies_a_vessel_however_it_is_written():
 def test_titles_and_generational_suffixes_are_not_part_of_the_name(matcher, name):
     outcome, hit = flagged(matcher, name)
     assert outcome == MATCH and hit is not None and hit.entry.uid in ("OFAC:1", "OFAC:3")
+
+
+def test_a_one_word_name_matches_only_with_an_agreeing_country():
+    citadel = ListEntry("OFAC:41111", "SDN", "SDN", "LIMITED LIABILITY COMPANY CITADEL", "entity", countries=("RU",))
+    found = Matcher(NameIndex([*ENTRIES, citadel]))
+    outcome = found.screen("Citadel LLC")
+    assert outcome.outcome == POSSIBLE and any("one-word name" in r for r in outcome.best.reasons)
+    assert found.screen("Citadel LLC", ["RU"]).outcome == MATCH
+    assert found.screen("Citadel LLC", ["US"]).outcome == POSSIBLE

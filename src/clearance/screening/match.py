@@ -276,6 +276,10 @@ class Matcher:
             # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt.
             outcome = NO_MATCH
             limits.append("one word that differs in spelling, with no other evidence")
+        if outcome == MATCH and len(query) == 1 and len(indexed.tokens) == 1 and not proven \
+                and not any(a.startswith(("country", "nationality")) for a in agreed):
+            # One word ("Citadel", "Forum", "Delta") names many organizations around the world.
+            limits.append("a one-word name: the word alone is not enough for a match")
         if outcome == MATCH and (limits or contrary):
             outcome = POSSIBLE
         if contrary and outcome == POSSIBLE:
