@@ -215,8 +215,8 @@ def _join_letters(words: list[str]) -> list[str]:
 
 def singular(word: str) -> str:
     """``industries`` -> ``industry``, ``systems`` -> ``system``; a crude rule, applied to both sides alike."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ies") and any(ch in "aeiou" for ch in word[:-3]):
+        return word[:-3] + "y"  # not "mnies" (a misspelt "mines"): no vowel would be left
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
