@@ -86,3 +86,36 @@ def test_screening_without_any_list_is_unavailable_not_clean(world):
     token = world.registry.create_credential(["admin"], reason="t").token
     answer = client.post("/v1/screening/screen", json={"name": "Bank of Kunlun"}, headers=auth(token))
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "screening-unavailable"
+
+
+def test_a_registration_that_screening_flags_says_so_in_its_answer(api):
+    client, tokens, _ = api
+    flagged = client.put("/v1/entities/kb", headers=auth(tokens["admin"]),
+                         json={"record": {"name": "Bank of Kunlun Co., Ltd.", "country": "CN", "kind": "bank"},
+                               "reason": "onboarding"})
+    assert flagged.status_code == 201
+    found = flagged.json()["screening"]
+    assert found["flagged"] is True and found["status"] == "listed" and found["reference"] == "OFAC:15268"
+    assert "BANK OF KUNLUN" in found["reason"] and "country CN agrees" in found["reason"]
+    clean = client.put("/v1/entities/ac", headers=auth(tokens["admin"]),
+                       json={"record": {"name": "Acme Robotics", "country": "US", "kind": "company"}, "reason": "x"})
+    assert clean.status_code == 201 and clean.json()["screening"] == {"flagged": False, "subject": "ac"}
+
+
+def test_a_person_is_screened_with_their_date_of_birth_and_identifiers(api):
+    client, tokens, _ = api
+    client.put("/v1/entities/ac", headers=auth(tokens["admin"]),
+               json={"record": {"name": "Acme Robotics", "country": "US", "kind": "company"}, "reason": "x"})
+    record = {"entity": "ac", "name": "Elena Moiseevna Tsunaeva", "citizenships": ["RU"], "date_of_birth": "1961",
+              "identifiers": ["Passport: 1234567"]}
+    put = client.put("/v1/people/et", headers=auth(tokens["admin"]), json={"record": record, "reason": "onboarding"})
+    assert put.status_code == 201
+    assert put.json()["screening"]["flagged"] is True and put.json()["screening"]["subject"] == "person:et"
+    bad = client.put("/v1/people/x", headers=auth(tokens["admin"]),
+                     json={"record": {**record, "date_of_birth": "5 May"}, "reason": "x"})
+    assert bad.status_code == 422
+    answer = client.post("/v1/screening/screen", headers=auth(tokens["screening"]),
+                         json={"name": "Elena Tsunaeva", "dates_of_birth": ["1961"], "nationalities": ["RU"],
+                               "ids": ["1234567"]})
+    assert answer.status_code == 200 and answer.json()["outcome"] == "possible-match"
+    assert "the query leaves out listed name(s) `moiseevna`" in answer.json()["hits"][0]["reasons"]

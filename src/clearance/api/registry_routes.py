@@ -45,9 +45,18 @@ def _entity_of(svc: RegistryService, kind: str, key: str) -> str | None:
 
 
 @router.put("/{resource}/{key}", status_code=201)
-def put_record(resource: str, key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
+def put_record(resource: str, key: str, change: WriteRequest, request: Request, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
     record = svc.put(_kind(resource), key, change.record, _instant(change.effective, "effective"), who.key, change.reason)
-    return record_out(record)
+    return {**record_out(record), **_screened(request, record)}
+
+
+def _screened(request: Request, record: Any) -> dict[str, Any]:
+    """A registration is screened as it is written: say whether it was flagged, and why."""
+    screening = getattr(request.app.state, "screening", None)
+    if screening is None or record.kind not in ("entity", "person"):
+        return {}
+    subject = f"person:{record.key}" if record.kind == "person" else record.key
+    return {"screening": screening.finding_since(subject, record.seq) or {"flagged": False, "subject": subject}}
 
 
 @router.post("/{resource}/{key}/retire")

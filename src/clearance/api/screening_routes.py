@@ -10,7 +10,7 @@ Scopes: screening a name and reading snapshots or findings takes ``admin``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -46,6 +46,10 @@ class ScreenRequest(BaseModel):
     countries: list[str] = Field(default=[], max_length=20)
     kind: str | None = Field(None, pattern=r"^(entity|individual|person|vessel|aircraft)$")
     limit: int = Field(5, ge=1, le=50)
+    # Evidence beside the name: each agreement or difference is shown in the hit's explanation.
+    dates_of_birth: list[Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]] = Field([], max_length=10)
+    nationalities: list[str] = Field([], max_length=10)
+    ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field([], max_length=20)
 
 
 class ReviewRequest(BaseModel):
@@ -61,7 +65,8 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def screen(body: ScreenRequest, svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
     """Screen one name: the outcome, and for each hit the entry, the name or alias matched, the score and why."""
     try:
-        result = svc.screen(body.name, body.countries, body.kind, body.limit)
+        result = svc.screen(body.name, body.countries, body.kind, body.limit, dates_of_birth=body.dates_of_birth,
+                            nationalities=body.nationalities, ids=body.ids)
     except ScreeningUnavailable as exc:
         return _error(503, "screening-unavailable", str(exc))
     if not result.tokens:

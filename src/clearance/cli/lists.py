@@ -148,6 +148,8 @@ def findings(all_: Annotated[bool, typer.Option("--all", help="Include cleared f
     """Restricted-party findings in force: listed (denied) and possible (waiting for review)."""
     with screening_service() as screening:
         rows = run(lambda: screening.findings(include_cleared=all_))
+    if not rows and not as_json:
+        typer.echo("none: no restricted-party findings" + ("" if all_ else " in force"))
     for row in rows:
         if as_json:
             typer.echo(dumps(row))

@@ -41,6 +41,9 @@ class PersonRecord(BaseModel):
     deemed_country: Country | None = None
     location: Country | None = None
     name: str = ""
+    # Evidence for restricted-party screening: set when known, so a namesake is told apart.
+    date_of_birth: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    identifiers: list[str] = Field([], max_length=20)  # passport or national id numbers, "<type>: <number>"
 
 
 class CredentialRecord(BaseModel):
