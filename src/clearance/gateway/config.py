@@ -12,6 +12,9 @@
     trusted_proxies: [127.0.0.1]           # peers whose forwarding headers are believed
     location_header: X-Client-Country      # where a trusted proxy puts the caller's country
     tls_header: X-Forwarded-Proto          # where a trusted proxy says the client used https
+    demo_safety:                           # the demo model's guardrail (see gateway/demo.py)
+      refuse: ['\bbomb', '\bmalware']      # prompts matching any are refused...
+      jailbreaks: ['developer mode']       # ...unless they also match one of these
 
 Without a file, every model is served by the demo upstream and no header is trusted.
 Errors name the file and the field path.
@@ -26,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import ClearanceError
+from .demo import DEFAULT_SAFETY, DemoSafety
 
 
 class ConfigError(ClearanceError):
@@ -52,6 +56,7 @@ class GatewayConfig(BaseModel):
     location_header: str | None = None
     tls_header: str = "X-Forwarded-Proto"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    demo_safety: DemoSafety = DEFAULT_SAFETY
 
     def api_key(self, spec: UpstreamSpec) -> str | None:
         if spec.api_key_env is None:
