@@ -248,3 +248,101 @@ def train_judge_command(
     for r in artifact["leave_one_model_out"]:
         typer.echo(f"  held out {r['held_out']:<16} trained {r['trained']:.3f}  strmatch {r['strmatch']:.3f}  "
                    f"published gpt4 {r['published_gpt4_judge']:.3f}  published strmatch {r['published_strmatch_judge']:.3f}")
+
+
+@app.command("accept")
+def accept_command(
+    run: Annotated[str, typer.Argument(help="A finished run.")],
+    model: Annotated[str, typer.Option(help="The policy model the run is evidence for.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the registry and the audit log).")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the tier it would give and whose access would "
+                                                           "change; write nothing.")] = False,
+    change_out: Annotated[Path | None, typer.Option(help="Also write the proposed change for "
+                                                         "`clearance policy impact --change`.")] = None,
+    actor: Annotated[str, typer.Option(help="Who accepts it.")] = "clearance-cli",
+) -> None:
+    """Accept a finished run as evidence for a model: the model's tier is derived from it from now on."""
+    import tempfile
+
+    from ..evals.evidence import accept, evidence_body, tier_of, universality_of
+    from ..licensing.impact import with_changes
+    from ..wiring import build_registry
+
+    try:
+        runs = _runs()
+        built = build_registry(Settings.from_env())
+    except ClearanceError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        service = built.service
+        if not dry_run:
+            done = accept(runs, service, run, model, actor, reason)
+            record = done["record"]
+            typer.echo(f"accepted {run} as evidence `{record['key']}` (registry seq {record['seq']}); "
+                       f"tier of {model}: {done['tier_before']} -> {done['tier_after']}")
+            return
+        body = evidence_body(runs, run, model, universality_of(service))
+        change = [{"kind": "evidence", "key": f"{model}:{body['measures']}", "record": body}]
+        proposed = with_changes(service, change, built.clock.now_ns())
+        before, after = tier_of(service, model)["tier"], proposed.models[model].tier
+        typer.echo(f"dry run: tier of {model} would be {before} -> {after} "
+                   f"({'; '.join(proposed.models[model].tier_because) or 'no rule holds'})")
+        path = change_out
+        if path is None:
+            handle = tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False)  # noqa: SIM115
+            path = Path(handle.name)
+            handle.close()
+        path.write_bytes(orjson.dumps(change, option=orjson.OPT_INDENT_2))
+        from .licensing import run_impact
+
+        typer.echo("whose access would change (audited requests replayed under the new tier):")
+        run_impact(None, str(path), None, None, None, 3, "markdown")
+        if change_out is None:
+            path.unlink()
+    except ClearanceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        built.close()
+
+
+tier_app = typer.Typer(help="Safety tiers: which evidence, which threshold, which tier.", no_args_is_help=True)
+
+
+@tier_app.command("show")
+def tier_show_command(
+    model: str,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A model's tier now: declared or derived, from which evidence (and since when), under which thresholds."""
+    from ..core.instant import format_instant
+    from ..evals.evidence import tier_of
+    from ..wiring import build_registry
+
+    try:
+        built = build_registry(Settings.from_env(), audited=False)
+    except ClearanceError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        found = tier_of(built.service, model)
+    except ClearanceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        built.close()
+    if json_out:
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        return
+    how = "declared in the bundle" if found["declared"] else "derived from evidence"
+    typer.echo(f"{model}: tier {found['tier']} ({how}; policy {found['policy_version'][:19]})")
+    for reason in found["because"]:
+        typer.echo(f"  because {reason}")
+    if not found["evidence"]:
+        typer.echo("  no evaluation evidence accepted; only the bundle's evidence counts")
+    for e in found["evidence"]:
+        typer.echo(f"  evidence {e['key']}: run {e['run']} ({e['suite']}, suite {e['suite_hash'][:12]}, judge "
+                   f"{e['judge']}, target {e['target']}), in force since {format_instant(e['since'])}")
+        for name, value in sorted((e["fields"] or {}).items()):
+            typer.echo(f"    {name} = {value}")
+    typer.echo("  thresholds:")
+    for t in found["thresholds"]:
+        mark = "holds" if t["holds"] else "-"
+        typer.echo(f"    {t['kind']} {t['name']}: {t['field']} {t['test']} (value {t['value']!r}) {mark}")

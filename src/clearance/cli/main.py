@@ -27,6 +27,7 @@ app.command("criteria")(licensing.criteria_command)
 app.command("self-check")(licensing.self_check_command)
 app.add_typer(licensing.applications_app, name="applications")
 app.add_typer(evals.app, name="eval")
+app.add_typer(evals.tier_app, name="tier")
 
 
 @app.command("api")
