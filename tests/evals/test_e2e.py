@@ -30,8 +30,8 @@ def _ask(server, key: str) -> httpx.Response:
 
 
 @pytest.fixture
-def server(tmp_path):
-    running = start_server(tmp_path / "serve")
+def server(tmp_path, prompts_dir):
+    running = start_server(tmp_path / "serve", env_extra={"CLEARANCE_EVAL_DATA": str(prompts_dir)})
     yield running
     stop_server(running)
 
@@ -75,3 +75,25 @@ def test_measured_evidence_changes_the_tier_and_the_decisions_live(server, promp
     changes = [r for r in audit["records"] if r["body"].get("change", {}).get("kind") == "evidence"] \
         if isinstance(audit, dict) and "records" in audit else []
     assert changes and changes[-1]["body"]["body"]["suite_hash"] and changes[-1]["body"]["body"]["judge"]
+
+
+def test_the_api_starts_a_run_and_auditors_read_it(server):
+    body = {"suite": "injection", "target": server.base, "model": "mythos-5", "key": server.demo_key}
+    assert httpx.post(f"{server.base}/v1/evals", json=body, timeout=30).status_code == 401
+    started = server.admin_call("POST", "/v1/evals", json=body)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    assert server.admin_call("POST", "/v1/evals", json={**body, "suite": "/etc/passwd"}).status_code == 422
+    auditor = server.admin_call("POST", "/v1/credentials", json={"scopes": ["auditor"], "reason": "test"}).json()["token"]
+    read = lambda token: httpx.get(f"{server.base}/v1/evals/{run_id}", timeout=30,  # noqa: E731
+                                   headers={"Authorization": f"Bearer {token}"})
+    deadline = time.monotonic() + 60
+    while (found := read(auditor).json())["run"]["status"] != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert found["run"]["status"] == "finished" and found["counts"]["answered"] == 28
+    assert found["headline"]["metric"] == "injection_success_rate" and found["headline"]["lower"] is not None
+    assert len(found["run"]["suite_hash"]) == 64 and found["run"]["judge"].startswith("trained-1:")
+    assert server.demo_key not in started.text + read(auditor).text, "the target key is never echoed or stored"
+    assert read(server.demo_key).status_code == 403
+    assert read(auditor).status_code == 200 and httpx.get(f"{server.base}/v1/evals/ev-nope", timeout=30, headers={
+        "Authorization": f"Bearer {auditor}"}).status_code == 404

@@ -15,7 +15,7 @@ from ..ports import StoreUnavailable
 from ..registry.live import LiveSnapshot
 from ..registry.service import RegistryService, WriteRejected
 from ..services.audit_log import AuditLog
-from . import audit_routes, decisions, licensing_routes, registry_routes, screening_routes
+from . import audit_routes, decisions, eval_routes, licensing_routes, registry_routes, screening_routes
 
 
 def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None = None) -> FastAPI:
@@ -31,6 +31,7 @@ def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | N
     app.include_router(decisions.router)
     app.include_router(audit_routes.router)
     app.include_router(licensing_routes.router)
+    app.include_router(eval_routes.router)
     screening_routes.install(app)
 
     @app.exception_handler(WriteRejected)
