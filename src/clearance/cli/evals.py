@@ -52,6 +52,30 @@ def _execute(runs: Any, run_id: str, key: str | None, concurrency: int | None, j
             progress.stop()
             raise _fail(f"stopped; continue with `clearance eval resume {run_id}`", 130) from None
     _summary(runs.report(run_id))
+    _tier_preview(runs, run_id, plan.target.model)
+
+
+def _tier_preview(runs: Any, run_id: str, model: str) -> None:
+    """When the model asked for is a policy model, say which tier this run would give it."""
+    from ..evals.evidence import tier_with
+    from ..wiring import build_registry
+
+    try:
+        built = build_registry(Settings.from_env(), audited=False)
+    except ClearanceError:
+        return
+    try:
+        if model not in built.live.current().models:
+            return
+        found = tier_with(runs, built.service, run_id, model, built.clock.now_ns())
+    except ClearanceError as exc:
+        typer.echo(f"  (no tier preview: {exc})")
+        return
+    finally:
+        built.close()
+    typer.echo(f"  tier of {model}: {found['tier_before']} now; {found['tier_after']} with this run as evidence "
+               f"({'; '.join(found['because']) or 'no rule holds'})")
+    typer.echo(f"  accept it with: clearance eval accept {run_id} --model {model}  (--dry-run: whose access changes)")
 
 
 def _quiet_console() -> Any:
@@ -264,8 +288,7 @@ def accept_command(
     """Accept a finished run as evidence for a model: the model's tier is derived from it from now on."""
     import tempfile
 
-    from ..evals.evidence import accept, evidence_body, tier_of, universality_of
-    from ..licensing.impact import with_changes
+    from ..evals.evidence import accept, tier_with
     from ..wiring import build_registry
 
     try:
@@ -281,12 +304,10 @@ def accept_command(
             typer.echo(f"accepted {run} as evidence `{record['key']}` (registry seq {record['seq']}); "
                        f"tier of {model}: {done['tier_before']} -> {done['tier_after']}")
             return
-        body = evidence_body(runs, run, model, universality_of(service))
-        change = [{"kind": "evidence", "key": f"{model}:{body['measures']}", "record": body}]
-        proposed = with_changes(service, change, built.clock.now_ns())
-        before, after = tier_of(service, model)["tier"], proposed.models[model].tier
-        typer.echo(f"dry run: tier of {model} would be {before} -> {after} "
-                   f"({'; '.join(proposed.models[model].tier_because) or 'no rule holds'})")
+        found = tier_with(runs, service, run, model, built.clock.now_ns())
+        change = found["change"]
+        typer.echo(f"dry run: tier of {model} would be {found['tier_before']} -> {found['tier_after']} "
+                   f"({'; '.join(found['because']) or 'no rule holds'})")
         path = change_out
         if path is None:
             handle = tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False)  # noqa: SIM115

@@ -84,6 +84,17 @@ def accept(runs: Runs, service: Any, run_id: str, model: str, actor: str, reason
             "tier_before": before["tier"], "tier_after": tier_of(service, model)["tier"]}
 
 
+def tier_with(runs: Runs, service: Any, run_id: str, model: str, now_ns: int) -> dict[str, Any]:
+    """What accepting ``run_id`` for ``model`` would do to its tier; nothing is written."""
+    from ..licensing.impact import with_changes
+
+    body = evidence_body(runs, run_id, model, universality_of(service))
+    change = [{"kind": "evidence", "key": f"{model}:{body['measures']}", "record": body}]
+    proposed = with_changes(service, change, now_ns).models[model]
+    return {"tier_before": tier_of(service, model)["tier"], "tier_after": proposed.tier,
+            "because": list(proposed.tier_because), "change": change}
+
+
 def tier_of(service: Any, model: str, valid_at: int | None = None) -> dict[str, Any]:
     """A model's tier now (or at ``valid_at``): declared or derived, the rules that gave it, the evidence in force."""
     compiled = service.snapshot(valid_at)

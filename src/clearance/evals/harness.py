@@ -170,8 +170,11 @@ class Harness:
             if status == 200:
                 return _parse(item, raw, latency, attempt)
             detail = _error_text(raw)
-            if status in (401, 403):
-                raise TargetError(f"{target.endpoint} refused the key (HTTP {status}): {detail}", status, fatal=True)
+            if status == 401:
+                raise TargetError(f"{target.endpoint} refused the key (HTTP 401): {detail}", status, fatal=True)
+            if status == 403:
+                raise TargetError(f"{target.endpoint} refused the request for model `{target.model}` (HTTP 403): "
+                                  f"{detail}", status, fatal=True)
             if status == 404:
                 raise TargetError(f"{target.endpoint} does not know model `{target.model}` or the path "
                                   f"(HTTP 404): {detail}", status, fatal=True)
