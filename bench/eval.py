@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from clearance.evals.harness import Settings  # noqa: E402
+from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
 from clearance.evals.judges.train import evaluate  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
@@ -102,7 +102,7 @@ def harness_speed(items: int, concurrency: int) -> None:
             run_id = runs.create(str(work / "suite.yaml"), f"http://127.0.0.1:{port}", "mock", data=str(work / "data"))
             plan = runs.plan(run_id)
             cpu, wall = time.process_time(), time.perf_counter()
-            asyncio.run(asyncio.wait_for(runs.execute(plan, concurrency, settings=Settings()), timeout=600))
+            asyncio.run(asyncio.wait_for(runs.execute(plan, concurrency, settings=HarnessSettings()), timeout=600))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             stored = runs.get(run_id)["stored"]
             store.close()

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from clearance.evals.errors import TargetError
-from clearance.evals.harness import Settings
+from clearance.evals.harness import HarnessSettings
 from clearance.evals.runs import Runs, open_store
 
 HERE = Path(__file__).parent
@@ -66,7 +66,7 @@ def runs(tmp_path: Path) -> Runs:
     store.close()
 
 
-FAST = Settings(concurrency=8, backoff_s=0.01, backoff_cap_s=0.05, max_attempts=4, flush_s=0.05)
+FAST = HarnessSettings(concurrency=8, backoff_s=0.01, backoff_cap_s=0.05, max_attempts=4, flush_s=0.05)
 
 
 def test_429_and_5xx_are_retried_and_counted(tmp_path, suite, runs):

@@ -51,7 +51,7 @@ class Target:
 
 
 @dataclass
-class Settings:
+class HarnessSettings:
     concurrency: int = 8
     max_attempts: int = 6
     backoff_s: float = 0.5
@@ -89,11 +89,11 @@ class _Answer:
 
 
 class Harness:
-    def __init__(self, sink: ItemSink, judge: Judge, settings: Settings | None = None,
+    def __init__(self, sink: ItemSink, judge: Judge, settings: HarnessSettings | None = None,
                  now_ns: Callable[[], int] = time.time_ns, on_stored: Callable[[int], None] | None = None) -> None:
         self.sink = sink
         self.judge = judge
-        self.settings = settings or Settings()
+        self.settings = settings or HarnessSettings()
         self.now_ns = now_ns
         self.on_stored = on_stored
         self.counters = Counters()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EvalError, TargetError
-from .harness import Harness, Settings, Target
+from .harness import Harness, HarnessSettings, Target
 from .judges import get_judge, is_refusal
 from .judges.base import Judge
 from .metrics import Outcome, headline, suite_metrics
@@ -104,9 +104,9 @@ class Runs:
         return Plan(run_id, suite, items, pending, Target(run["target"], run["model"], key), judge, run)
 
     async def execute(self, plan: Plan, concurrency: int | None = None,
-                      on_stored: Callable[[int], None] | None = None, settings: Settings | None = None) -> dict[str, Any]:
+                      on_stored: Callable[[int], None] | None = None, settings: HarnessSettings | None = None) -> dict[str, Any]:
         """Send the plan's pending items; mark the run finished, or interrupted (and re-raise) on failure."""
-        settings = settings or Settings()
+        settings = settings or HarnessSettings()
         settings.concurrency = concurrency or plan.run["config"].get("concurrency") or settings.concurrency
         harness = Harness(self.store, plan.judge, settings, self.now_ns, on_stored)
         self.store.update_run(plan.run_id, status=RUNNING, error=None, updated_at=self.now_ns())
