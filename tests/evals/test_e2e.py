@@ -95,5 +95,8 @@ def test_the_api_starts_a_run_and_auditors_read_it(server):
     assert len(found["run"]["suite_hash"]) == 64 and found["run"]["judge"].startswith("trained-1:")
     assert server.demo_key not in started.text + read(auditor).text, "the target key is never echoed or stored"
     assert read(server.demo_key).status_code == 403
+    page = httpx.get(f"{server.base}/v1/evals/{run_id}", params={"format": "html"}, timeout=30,
+                     headers={"Authorization": f"Bearer {auditor}"})
+    assert page.status_code == 200 and "<svg" in page.text and found["run"]["suite_hash"] in page.text
     assert read(auditor).status_code == 200 and httpx.get(f"{server.base}/v1/evals/ev-nope", timeout=30, headers={
         "Authorization": f"Bearer {auditor}"}).status_code == 404

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ClearanceError
@@ -80,9 +81,17 @@ def list_runs(request: Request, _: Credential = Depends(AUDITOR)) -> dict[str, A
     return {"runs": _runs(request).list()}
 
 
-@router.get("/evals/{run_id}")
-def show(run_id: str, request: Request, _: Credential = Depends(AUDITOR)) -> dict[str, Any]:
+@router.get("/evals/{run_id}", response_model=None)
+def show(run_id: str, request: Request, format: str = "json", _: Credential = Depends(AUDITOR)) -> Any:
+    """The run's status, counts and metrics with their intervals; ``format=html`` for the report page."""
+    if format not in ("json", "html"):
+        raise HTTPException(422, {"code": "invalid-request", "problems": ["format: one of json, html"]})
     try:
-        return _runs(request).report(run_id)
+        report = _runs(request).report(run_id)
     except EvalError as exc:
         raise HTTPException(404, {"code": "not-found", "problems": [str(exc)]}) from None
+    if format == "html":
+        from ..evals.report import render_html
+
+        return HTMLResponse(render_html(report))
+    return report
