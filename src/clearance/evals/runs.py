@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..policy.source import Document
 from .errors import EvalError, TargetError
 from .harness import Harness, HarnessSettings, Target
 from .judges import get_judge, is_refusal
 from .judges.base import Judge
 from .metrics import Outcome, headline, suite_metrics
 from .prompts import data_dir
-from .suite import Item, Suite, build_items, describe, items_hash, load_suite
+from .suite import Item, Suite, SuiteSpec, build_items, describe, items_hash, load_suite
 
 FINISHED, RUNNING, INTERRUPTED = "finished", "running", "interrupted"
 
@@ -76,7 +77,7 @@ class Runs:
             "id": run_id, "suite": suite.name, "suite_hash": suite.suite_hash, "items_hash": items_hash(items),
             "target": target_url, "model": model, "judge": chosen.version, "status": RUNNING, "total": len(items),
             "created_at": now, "updated_at": now, "counters": {}, "error": None,
-            "config": {"suite_file": suite.file, "data": str(directory), "limit": limit, "judge_name": judge_name,
+            "config": {"suite_file": suite.file, "spec": suite.spec.model_dump(mode="json"), "data": str(directory), "limit": limit, "judge_name": judge_name,
                        "judge_options": safe_options, "concurrency": concurrency,
                        "request": suite.spec.request.model_dump(), "sources": describe(suite)["sources"]},
         })
@@ -135,11 +136,12 @@ class Runs:
     def report(self, run_id: str, success_rate: float | None = None, categories: int | None = None) -> dict[str, Any]:
         """Everything a run measured: its provenance, counts, metrics with intervals, thresholds met."""
         run = self.get(run_id)
-        suite = load_suite(run["config"]["suite_file"])
+        # The suite as it was when the run started: the report never depends on the file still being there.
+        spec = SuiteSpec.model_validate(run["config"]["spec"])
+        suite = Suite(spec, run["config"]["suite_file"], run["suite_hash"], Document(run["config"]["suite_file"], None))
         items = self.store.items(run_id)
         answered = [i for i in items if i["status"] == "done"]
         outcomes = [Outcome(i["category"], i["template"], is_refusal(i["label"])) for i in answered]
-        spec = suite.spec
         rate = success_rate if success_rate is not None else spec.universality.success_rate
         needed = categories if categories is not None else spec.universality.categories
         metrics = suite_metrics(spec.measures, outcomes, rate, needed)
