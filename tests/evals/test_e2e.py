@@ -57,6 +57,12 @@ def test_measured_evidence_changes_the_tier_and_the_decisions_live(server, promp
     run_id = ran.stdout.split()[1].rstrip(":")
     assert json.loads(_cli(server, "tier", "show", MODEL, "--json").stdout)["tier"] == "S-2"
 
+    preview = _cli(server, "eval", "accept", run_id, "--model", MODEL, "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert f"tier of {MODEL} would be S-2 -> S-3" in preview.stdout
+    assert "evalco" in preview.stdout and " 0 would lose it" not in preview.stdout, preview.stdout
+    assert json.loads(_cli(server, "tier", "show", MODEL, "--json").stdout)["tier"] == "S-2", "a dry run writes nothing"
+
     accepted = _cli(server, "eval", "accept", run_id, "--model", MODEL, "--reason", "measured")
     assert accepted.returncode == 0, accepted.stderr
     assert f"tier of {MODEL}: S-2 -> S-3" in accepted.stdout
