@@ -37,12 +37,12 @@ def test_the_shipped_artifact_is_what_its_data_trains(responses_dir):
     shipped = json.loads(default_artifact().read_bytes())
     assert shipped["training_data"]["sha256"] == data_hashes(responses_dir), "the artifact was trained on other data"
     hp = shipped["hyperparameters"]
-    refit = fit(load_answers(responses_dir), hp["C"], hp["class_weight"])
-    assert (refit["coef"], refit["intercept"], refit["classes"]) == (shipped["coef"], shipped["intercept"], shipped["classes"])
+    refit = fit(load_answers(responses_dir), hp["l2"], hp["balance_per_model"])
+    assert (refit["refusal"], refit["partial"]) == (shipped["refusal"], shipped["partial"])
 
 
 def test_training_twice_gives_the_same_artifact_bytes(responses_dir, tmp_path):
-    grid = [(1.0, None)]
+    grid = [(1.0, False)]
     train(responses_dir, tmp_path / "a.json", grid=grid)
     train(responses_dir, tmp_path / "b.json", grid=grid)
     digest = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.json", "b.json")]
@@ -62,6 +62,19 @@ def test_published_judges_agree_as_the_source_reports(responses_dir):
     answers = load_answers(responses_dir)
     gpt4 = [a for a in answers if a.model == "gpt4"]
     assert agreement([a.gpt4_judge for a in gpt4], gpt4) == pytest.approx(0.9417, abs=1e-4)
+
+
+def test_refusal_phrases_only_ever_count_towards_refusal():
+    # The sign constraint: no refusal family may be learnt as a sign of compliance.
+    from clearance.evals.judges.train import EITHER_WAY, TOWARDS_COMPLIANCE
+
+    shipped = json.loads(default_artifact().read_bytes())
+    for name, weight in zip(shipped["features"], shipped["refusal"]["coef"], strict=True):
+        family = name.split(":", 1)[1]
+        if family in TOWARDS_COMPLIANCE:
+            assert weight <= 0, name
+        elif family not in EITHER_WAY:
+            assert weight >= 0, name
 
 
 def test_an_artifact_from_other_feature_code_is_refused(tmp_path):
