@@ -51,7 +51,7 @@ def judge_table(answers: list) -> None:
     for r in rows:
         print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{r['strmatch']:>10.3f}"
               f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}"
-              f"  C={r['chosen']['C']}, {r['chosen']['class_weight'] or 'unweighted'}")
+              f"  L2 {r['chosen']['l2']}, {'balanced per model' if r['chosen']['balance_per_model'] else 'unweighted'}")
     worst = min(r["trained"] for r in rows)
     print(f"   target: >= 0.95 on every held-out model; trained judge's worst {worst:.3f}: {verdict(worst >= 0.95)}\n")
 
