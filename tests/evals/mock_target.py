@@ -4,7 +4,7 @@
 
 Every chat completion's user message is appended to LOG (one line per request, flushed),
 so a test can tell exactly which prompts were sent when. A prompt containing "refuse" is
-refused. With ``--flaky``, the first request for a prompt whose number is divisible by 5
+refused, one containing "toolong" gets a 400. With ``--flaky``, the first request for a prompt whose number is divisible by 5
 gets a 429 and by 7 a 503 (numbers are the trailing digits of the prompt).
 """
 
@@ -31,6 +31,8 @@ def make_app(log_path: str, delay: float, flaky: bool, key: str | None) -> web.A
         number = int((re.search(r"(\d+)$", prompt) or re.search("()", "")).group(1) or 1)
         first = prompt not in seen
         seen.add(prompt)
+        if "toolong" in prompt:
+            return web.json_response({"error": {"message": "context length exceeded"}}, status=400)
         if flaky and first and number % 5 == 0:
             return web.json_response({"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
         if flaky and first and number % 7 == 0:

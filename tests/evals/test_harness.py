@@ -147,3 +147,22 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, suite):
     stored_prompts = {rows[i].rsplit(",", 1)[0] for i in before}
     assert not stored_prompts & set(resent), "a stored answer was asked again"
     assert len(set(resent)) == PROMPTS - len(before)
+
+
+def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_path, runs):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "p.csv").write_text("prompt\nplease 1\ntoolong 2\nrefuse 3\n")
+    (tmp_path / "s.yaml").write_text("suite: s\nmeasures: refusal\nsources:\n  - {file: p.csv}\njudge: strmatch\n")
+    proc, url, log = _target(tmp_path)
+    try:
+        run_id = runs.create(str(tmp_path / "s.yaml"), url, "m", data=str(data))
+        asyncio.run(runs.execute(runs.plan(run_id), settings=FAST))
+    finally:
+        _stop(proc)
+    report = runs.report(run_id)
+    assert report["counts"] == {"items": 3, "stored": 3, "answered": 2, "errors": 1,
+                                "labels": {"full-compliance": 1, "full-refusal": 1}}
+    assert (report["headline"]["k"], report["headline"]["n"]) == (1, 2), "an error is neither a refusal nor an answer"
+    assert log.read_text().count("toolong") == 1, "a 400 is not retried"
+    assert [i["error"] for i in runs.store.items(run_id) if i["status"] == "error"] == ["HTTP 400: context length exceeded"]
