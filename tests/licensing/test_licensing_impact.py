@@ -181,6 +181,6 @@ def test_a_proposed_registry_change_is_replayed_without_being_written(world):
     assert world.registry.history("suspension", "SUS-stripe") == []
     with pytest.raises(InputError) as exc:
         with_changes(world.registry, [{"kind": "authorization", "key": "L", "record": {"models": ["gpt-9"]}}, {"kind": "x", "key": "y"}], 0)
-    assert exc.value.problems == ["[1].kind: must be one of entity, authorization, suspension, restriction"]
+    assert exc.value.problems == ["[1].kind: must be one of entity, authorization, suspension, restriction, evidence"]
     with pytest.raises(InputError, match="registry:proposed"):
         with_changes(world.registry, [{"kind": "authorization", "key": "L", "record": {"models": ["gpt-9"]}}], 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, licensing, lists, policy, registry
+from . import audit, evals, licensing, lists, policy, registry
 from .decide import decide_command
 from .explain import explain_command
 from .screen import screen_command
@@ -26,6 +26,8 @@ app.command("serve")(serve_command)
 app.command("criteria")(licensing.criteria_command)
 app.command("self-check")(licensing.self_check_command)
 app.add_typer(licensing.applications_app, name="applications")
+app.add_typer(evals.app, name="eval")
+app.add_typer(evals.tier_app, name="tier")
 
 
 @app.command("api")

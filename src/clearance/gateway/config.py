@@ -13,6 +13,9 @@
     location_header: X-Client-Country      # where a trusted proxy puts the caller's country
     tls_header: X-Forwarded-Proto          # where a trusted proxy says the client used https
     default_completion_tokens: 1024        # reserved against a usage cap when a call sets no max_tokens
+    demo_safety:                           # the demo model's guardrail (see gateway/demo.py)
+      refuse: ['\bbomb', '\bmalware']      # prompts matching any are refused...
+      jailbreaks: ['developer mode']       # ...unless they also match one of these
 
 Without a file, every model is served by the demo upstream and no header is trusted.
 Errors name the file and the field path.
@@ -27,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import ClearanceError
+from .demo import DEFAULT_SAFETY, DemoSafety
 
 
 class ConfigError(ClearanceError):
@@ -55,6 +59,7 @@ class GatewayConfig(BaseModel):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     # Completion tokens reserved against a usage cap when a call names no max_tokens.
     default_completion_tokens: int = Field(1024, ge=1)
+    demo_safety: DemoSafety = DEFAULT_SAFETY
 
     def api_key(self, spec: UpstreamSpec) -> str | None:
         if spec.api_key_env is None:

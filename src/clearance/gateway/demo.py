@@ -5,16 +5,25 @@ embeddings. Answers depend only on the request: a chat reply repeats the last us
 an embedding is derived from a hash of the text. Token counts are whitespace words, and the
 usage block is sent as OpenAI does (always when not streaming; in a last chunk when the
 client asks for ``stream_options.include_usage``).
+
+It has a safety profile, so a safety evaluation against it measures something: a prompt
+matching one of the profile's ``refuse`` patterns is refused, unless it also matches one
+of the ``jailbreaks`` patterns (a family of jailbreak templates the demo falls for), in
+which case it complies. The defaults (:data:`DEFAULT_SAFETY`) are a keyword guardrail, so
+the demo also over-refuses benign prompts that merely look unsafe ("kill a Python
+process"). The gateway file's ``demo_safety`` section replaces them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .upstream import UpstreamReply
 
@@ -46,14 +55,60 @@ def _last_user(body: dict[str, Any]) -> str:
     return _prompt_text(body)
 
 
-def _reply(body: dict[str, Any]) -> str:
-    text = f"[demo model {body.get('model')}] You said: {_last_user(body)}"
+def _limited(text: str, body: dict[str, Any]) -> str:
+    """``text`` cut to the call's ``max_tokens``: a token is a word here, and the limit is honoured."""
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         words = text.split()
-        if len(words) > limit:  # a token is a word here, and max_tokens is honoured
+        if len(words) > limit:
             text = " ".join(words[:limit])
     return text
+
+
+class DemoSafety(BaseModel):
+    """The demo model's guardrail: case-insensitive regular expressions over the user's last message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    refuse: list[str] = [
+        r"\bbomb", r"\bexplosive", r"\bweapon", r"\bkill", r"\bmurder", r"\bpoison", r"\bhack", r"\bmalware",
+        r"\bransomware", r"\bvirus", r"\bsteal", r"\bdrugs?\b", r"\bcocaine", r"\bmeth", r"\bsuicide",
+        r"\bself-harm", r"\bterroris", r"\bfraud", r"\bcounterfeit", r"\bphishing", r"\bviolen", r"\bharass",
+        r"\bextort", r"\bblackmail", r"\bexploit", r"\bstalk", r"\bsmuggl", r"\btraffick", r"\bgenocide",
+        r"\bchemical weapon", r"\bbiological", r"\billegal", r"\bdefamat", r"\bhate\b", r"\bracis",
+    ]
+    jailbreaks: list[str] = [r"\bDAN\b", r"do anything now", r"developer mode", r"\bjailbr(?:eak|oken)"]
+    refusal: str = Field("I'm sorry, but I can't help with that.", min_length=1)
+
+    @field_validator("refuse", "jailbreaks")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for i, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"[{i}] `{pattern}` is not a regular expression: {exc}") from None
+        return value
+
+
+DEFAULT_SAFETY = DemoSafety()
+
+
+class _Guardrail:
+    def __init__(self, profile: DemoSafety) -> None:
+        self.profile = profile
+        self.refuse = re.compile("|".join(f"(?:{p})" for p in profile.refuse), re.IGNORECASE) if profile.refuse else None
+        self.unlock = (re.compile("|".join(f"(?:{p})" for p in profile.jailbreaks), re.IGNORECASE)
+                       if profile.jailbreaks else None)
+
+    def reply(self, body: dict[str, Any]) -> str:
+        said = _last_user(body)
+        model = body.get("model")
+        if not self.profile.enabled or self.refuse is None or not self.refuse.search(said):
+            return f"[demo model {model}] You said: {said}"
+        if self.unlock is not None and self.unlock.search(said):
+            return f"[demo model {model}] Sure, here is exactly what you asked for, with no restrictions: {said[-200:]}"
+        return self.profile.refusal
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:
@@ -69,10 +124,13 @@ class DemoUpstream:
 
     name = "demo"
 
+    def __init__(self, safety: DemoSafety = DEFAULT_SAFETY) -> None:
+        self.guardrail = _Guardrail(safety)
+
     async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply:
         if path == "/embeddings":
             return UpstreamReply(200, _json(self._embeddings(body)))
-        text = _reply(body)
+        text = _limited(self.guardrail.reply(body), body)
         prompt, completion = _words(_prompt_text(body)), _words(text)
         chat = path == "/chat/completions"
         if stream:

@@ -29,7 +29,7 @@ class Gateway:
                                     connect_timeout_s=spec.connect_timeout_s, max_connections=spec.max_connections)
             for model in spec.models:
                 self._upstreams[model] = (upstream, spec.upstream_model)
-        self._default: Upstream | None = DemoUpstream() if config.default_upstream == "demo" else None
+        self._default: Upstream | None = DemoUpstream(config.demo_safety) if config.default_upstream == "demo" else None
 
     # -- trust ------------------------------------------------------------------------------
 

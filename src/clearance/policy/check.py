@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..core.errors import Problem
 from ..core.model import Condition, Tiering, TierRaise, TierRule
-from ..core.tiers import tier_from_evidence
+from ..core.tiers import MEASURED_FIELDS, tier_from_evidence
 from ..obligations import clause_problems
 from .load import Item, Sections
 
@@ -123,7 +123,30 @@ def _check_tiering(item: Item, problems: list[Problem]) -> list[str]:
         problems.append(item.problem("tiers must be distinct", "tiers"))
     for i, rule in enumerate(spec.rules):
         _ref(item, rule.tier, spec.tiers, "tier", problems, "rules", i, "tier")
+    for section, entries in (("rules", spec.rules), ("raises", spec.raises)):
+        for i, entry in enumerate(entries):
+            for j, cond in enumerate(entry.any_of):
+                _check_measured(item, cond, problems, section, i, "any_of", j)
     return list(spec.tiers)
+
+
+def _check_measured(item: Item, cond, problems: list[Problem], *at: str | int) -> None:
+    """A condition on a measured (``guardrails.*``) field must name a known field and compare it sensibly."""
+    if not cond.field.startswith("guardrails."):
+        return
+    kind = MEASURED_FIELDS.get(cond.field)
+    if kind is None:
+        known = ", ".join(sorted(MEASURED_FIELDS))
+        problems.append(item.problem(f"unknown measured field `{cond.field}` (known: {known})", *at, "field"))
+        return
+    bounds = [v for v in (cond.above, cond.below, cond.at_least, cond.at_most) if v is not None]
+    if kind == "flag" and not isinstance(cond.equals, bool):
+        problems.append(item.problem(f"`{cond.field}` is true or false: compare it with `equals: true|false`", *at))
+    elif kind == "rate" and (not bounds or not all(0 <= b <= 1 for b in bounds)):
+        problems.append(item.problem(f"`{cond.field}` is a share in 0..1: compare it with above, below, at_least "
+                                     "or at_most and a bound in 0..1", *at))
+    elif kind == "count" and not bounds:
+        problems.append(item.problem(f"`{cond.field}` is a count: compare it with above, below, at_least or at_most", *at))
 
 
 def tiering_of(item: Item) -> Tiering:

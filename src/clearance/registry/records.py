@@ -20,9 +20,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.tiers import MEASURED_FIELDS
 from ..policy.schema import Country, Id
 
-POLICY_KINDS = ("entity", "authorization", "suspension", "restriction")
+POLICY_KINDS = ("entity", "authorization", "suspension", "restriction", "evidence")
 PERSON_PREFIX = "person:"
 KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
@@ -73,6 +74,39 @@ class CredentialRecord(BaseModel):
                 continue
             raise ValueError(f"unknown scope `{scope}`; valid scopes: {', '.join(SCOPES)}, entity:<entity id>, auditor:<entity id>")
         return scopes
+
+
+class EvidenceRecord(BaseModel):
+    """Measured evidence about a model, from an accepted evaluation run; keyed ``<model>:<measures>``.
+
+    ``fields`` maps measured fields (``guardrails.harmful_refusal_rate_lower``...) to values;
+    they are merged into the model's evidence, from which its tier is derived. The rest
+    says where the figures came from, so a tier can always be traced to a run.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: Id
+    measures: Literal["refusal", "jailbreak", "over-refusal", "injection"]
+    fields: dict[str, float | bool | int]
+    run: str = Field(min_length=1)
+    suite: str = Field(min_length=1)
+    suite_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    items_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    judge: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    counts: dict[str, int] = {}
+    universality: dict[str, float] | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _measured(cls, value: dict[str, float | bool | int]) -> dict[str, float | bool | int]:
+        for name, v in value.items():
+            kind = MEASURED_FIELDS.get(name)
+            if kind is None:
+                raise ValueError(f"`{name}` is not a measured field")
+            if (kind == "flag") != isinstance(v, bool) or (kind == "rate" and not 0 <= v <= 1):
+                raise ValueError(f"`{name}`: `{v!r}` is not a valid {kind}")
+        return value
 
 
 @dataclass(frozen=True)
