@@ -6,6 +6,7 @@
         base_url: http://127.0.0.1:8000/v1
         api_key_env: VLLM_API_KEY          # the key is read from this variable, never from the file
         models: [mythos-5]                 # policy model ids served here
+        dialect: openai                    # its wire format: openai (default) or anthropic
         upstream_model: meta-llama/X       # optional: the name the upstream knows the model by
         timeout_s: 120
     default_upstream: demo                 # models not listed: `demo` (built in) or `none` (refused)
@@ -40,6 +41,7 @@ class UpstreamSpec(BaseModel):
     api_key_env: str | None = None
     models: list[str] = Field(min_length=1)
     upstream_model: str | None = None
+    dialect: str = Field("openai", pattern=r"^(openai|anthropic)$")
     timeout_s: float = Field(120.0, gt=0)
     connect_timeout_s: float = Field(5.0, gt=0)
     max_connections: int = Field(256, ge=1)

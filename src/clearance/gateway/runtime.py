@@ -26,7 +26,8 @@ class Gateway:
         self._upstreams: dict[str, tuple[Upstream, str | None]] = {}
         for spec in config.upstreams:
             upstream = HttpUpstream(spec.name, spec.base_url, config.api_key(spec), timeout_s=spec.timeout_s,
-                                    connect_timeout_s=spec.connect_timeout_s, max_connections=spec.max_connections)
+                                    connect_timeout_s=spec.connect_timeout_s, max_connections=spec.max_connections,
+                                    dialect=spec.dialect)
             for model in spec.models:
                 self._upstreams[model] = (upstream, spec.upstream_model)
         self._default: Upstream | None = DemoUpstream() if config.default_upstream == "demo" else None
