@@ -45,7 +45,8 @@ async def models(request: Request) -> Response:
     identity = await authenticate(gw, request, now, ANTHROPIC if anthropic else OPENAI)
     if isinstance(identity, Response):
         return identity
-    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now)
+    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now,
+                          "anthropic" if anthropic else "openai")
     if anthropic:
         data = [{"type": "model", "id": m["id"], "display_name": m["id"], "created_at": EPOCH} for m in found]
         listing = {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,

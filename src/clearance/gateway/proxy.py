@@ -214,6 +214,9 @@ async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict
         complete = True
     except UpstreamError as exc:
         status = exc.status
+        closing = dialect.stream_error(exc.status, str(exc))
+        if closing is not None:
+            yield closing
     finally:
         await reply.aclose()
         usage, counted = meter.result(dialect.prompt_chars(body))

@@ -65,13 +65,14 @@ class Gateway:
         found = self._upstreams.get(model)
         return found if found is not None else (self._default, None)
 
-    def models_for(self, identity: Identity, use_case: str | None, location: str | None, now: int) -> list[dict[str, Any]]:
-        """The models this caller may use now, for the use case it would send, that an upstream serves."""
+    def models_for(self, identity: Identity, use_case: str | None, location: str | None, now: int,
+                   dialect: str = "openai") -> list[dict[str, Any]]:
+        """The models this caller may use now, for the use case it would send, that an upstream serves in ``dialect``."""
         developers = {m.id: m.developer for m in self.live.current().policy.models}
         use_case = use_case or identity.credential.record.default_use_case
         return [{"id": m, "object": "model", "created": 0, "owned_by": developers.get(m) or "clearance"}
                 for m in self.enforcer.allowed_models(identity.subject(), use_case, location, now)
-                if self.upstream_for(m)[0] is not None]
+                if (upstream := self.upstream_for(m)[0]) is not None and dialect in upstream.dialects]
 
     async def close(self) -> None:
         await self.enforcer.close()

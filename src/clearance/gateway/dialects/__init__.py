@@ -62,6 +62,9 @@ class Dialect(Protocol):
 
     def meter(self, keep_text: bool) -> Meter: ...
 
+    def stream_error(self, status: int, message: str) -> bytes | None:
+        """The last event of a stream the upstream broke off, if the format has one."""
+
     def prompt_chars(self, body: dict[str, Any]) -> int: ...
 
     def request_content(self, body: dict[str, Any]) -> Any: ...

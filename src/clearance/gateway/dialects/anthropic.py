@@ -116,6 +116,11 @@ class Anthropic:
     def meter(self, keep_text: bool) -> MessagesMeter:
         return MessagesMeter(keep_text)
 
+    def stream_error(self, status: int, message: str) -> bytes | None:
+        # Anthropic ends a stream that fails part way with an ``error`` event; the SDKs raise on it.
+        detail = {"type": TYPES.get(status, "api_error"), "message": message, "clearance": {"code": "upstream-error"}}
+        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": detail}) + b"\n\n"
+
     def prompt_chars(self, body: dict[str, Any]) -> int:
         total = 0
         for content in [body.get("system"), *(m.get("content") for m in body.get("messages") or [] if isinstance(m, dict))]:

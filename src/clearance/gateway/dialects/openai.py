@@ -45,6 +45,9 @@ class OpenAI:
     def meter(self, keep_text: bool) -> StreamMeter:
         return StreamMeter(keep_text=keep_text)
 
+    def stream_error(self, status: int, message: str) -> bytes | None:
+        return None  # the format has no error event: the stream ends without its [DONE]
+
     def prompt_chars(self, body: dict[str, Any]) -> int:
         return prompt_chars(body)
 
