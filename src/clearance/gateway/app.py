@@ -42,7 +42,7 @@ async def models(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     now = gw.clock.now_ns()
     anthropic = "anthropic-version" in request.headers
-    identity = await authenticate(gw, request, now, ANTHROPIC if anthropic else OPENAI)
+    identity = await authenticate(gw, request.headers, now, ANTHROPIC if anthropic else OPENAI)
     if isinstance(identity, Response):
         return identity
     found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now,

@@ -14,6 +14,7 @@
     location_header: X-Client-Country      # where a trusted proxy puts the caller's country
     tls_header: X-Forwarded-Proto          # where a trusted proxy says the client used https
     default_completion_tokens: 1024        # reserved against a usage cap when a call sets no max_tokens
+    model_header: X-Clearance-Model        # ext_authz / auth_request: the model, when the proxy sends no body
 
 Without a file, every model is served by the demo upstream and no header is trusted.
 Errors name the file and the field path.
@@ -57,6 +58,8 @@ class GatewayConfig(BaseModel):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     # Completion tokens reserved against a usage cap when a call names no max_tokens.
     default_completion_tokens: int = Field(1024, ge=1)
+    # For an authorizer that sees no body (nginx auth_request): the header naming the model.
+    model_header: str = "X-Clearance-Model"
 
     def api_key(self, spec: UpstreamSpec) -> str | None:
         if spec.api_key_env is None:

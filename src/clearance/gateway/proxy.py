@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def authenticate(gw: Gateway, request: Request, now: int, dialect: Dialect = OPENAI) -> Identity | Response:
-    token = dialect.credential(request)
+async def authenticate(gw: Gateway, headers: Mapping[str, str], now: int, dialect: Dialect = OPENAI) -> Identity | Response:
+    token = dialect.credential(headers)
     if token is None:
         return dialect.error(401, "missing-api-key", dialect.missing_key)
     try:
@@ -56,7 +56,7 @@ async def proxy(request: Request, path: str, dialect: Dialect = OPENAI) -> Respo
     gw: Gateway = request.app.state.gateway
     started = time.perf_counter()
     now = gw.clock.now_ns()
-    identity = await authenticate(gw, request, now, dialect)
+    identity = await authenticate(gw, request.headers, now, dialect)
     if isinstance(identity, Response):
         return identity
     raw = await _body(request, gw.config.max_body_bytes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -34,8 +35,8 @@ class Gateway:
 
     # -- trust ------------------------------------------------------------------------------
 
-    def _from_trusted_proxy(self, request: Request) -> bool:
-        host = request.client.host if request.client else None
+    def trusts(self, host: str | None) -> bool:
+        """``host`` is a proxy whose forwarding headers are believed."""
         if not host or not self._trusted:
             return False
         try:
@@ -48,13 +49,20 @@ class Gateway:
         """The call arrived over TLS: directly, or as a trusted proxy says."""
         if request.scope.get("scheme") == "https":  # the scope, not request.url, which builds a URL object
             return True
-        return self._from_trusted_proxy(request) and request.headers.get(self.config.tls_header, "").lower() == "https"
+        return self.secure_from(request.client.host if request.client else None, request.headers)
+
+    def secure_from(self, peer: str | None, headers: Mapping[str, str]) -> bool:
+        """A trusted proxy ``peer`` says the client used https."""
+        return self.trusts(peer) and headers.get(self.config.tls_header.lower(), "").lower() == "https"
 
     def location(self, request: Request, identity: Identity) -> str | None:
+        return self.location_from(request.client.host if request.client else None, request.headers, identity)
+
+    def location_from(self, peer: str | None, headers: Mapping[str, str], identity: Identity) -> str | None:
         """The caller's country: a trusted proxy's header first, then the key's default."""
         header = self.config.location_header
-        if header and self._from_trusted_proxy(request):
-            value = request.headers.get(header)
+        if header and self.trusts(peer):
+            value = headers.get(header.lower())
             if value:
                 return value.strip().upper()
         return identity.credential.record.default_location

@@ -10,10 +10,10 @@ and audit records mean the same thing for every format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 
@@ -47,7 +47,7 @@ class Dialect(Protocol):
     name: str
     missing_key: str  # how to send a key, said when none came
 
-    def credential(self, request: Request) -> str | None: ...
+    def credential(self, headers: Mapping[str, str]) -> str | None: ...
 
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest: ...
 
@@ -72,8 +72,8 @@ class Dialect(Protocol):
     def reply_text(self, content: bytes) -> Any: ...
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer(headers: Mapping[str, str]) -> str | None:
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 

@@ -12,10 +12,10 @@ decision's id and remedies under ``error.clearance``, which the SDKs keep on the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
 from ..usage import estimate
@@ -65,9 +65,9 @@ class Anthropic:
     name = "anthropic"
     missing_key = "send your clearance key as `x-api-key: <key>` or `Authorization: Bearer <key>`"
 
-    def credential(self, request: Request) -> str | None:
-        key = request.headers.get("x-api-key", "").strip()
-        return key or bearer(request)
+    def credential(self, headers: Mapping[str, str]) -> str | None:
+        key = headers.get("x-api-key", "").strip()
+        return key or bearer(headers)
 
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest:
         if not isinstance(body.get("model"), str):

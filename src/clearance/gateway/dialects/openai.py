@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import errors
@@ -17,8 +17,8 @@ class OpenAI:
     name = "openai"
     missing_key = "send your clearance key as `Authorization: Bearer <key>`"
 
-    def credential(self, request: Request) -> str | None:
-        return bearer(request)
+    def credential(self, headers: Mapping[str, str]) -> str | None:
+        return bearer(headers)
 
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest:
         if not isinstance(body.get("model"), str):
