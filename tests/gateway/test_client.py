@@ -103,3 +103,18 @@ def test_the_offline_verifier_needs_only_the_standard_library_and_cryptography(s
     ran = subprocess.run([sys.executable, "-I", str(path), str(tmp_path / "keys.json"), str(tmp_path / "proof.json")],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert ran.returncode == 0 and ran.stdout.startswith("OK: record 0 is in the signed log"), ran.stderr
+
+
+def test_the_cli_checks_a_servers_checkpoint_and_proofs_through_the_client(server, admin):
+    import os
+
+    env = {**os.environ, "CLEARANCE_TOKEN": server.admin}
+    cli = [sys.executable, "-c", "from clearance.cli.main import main; main()", "audit", "check-server", server.base]
+    ran = subprocess.run([*cli, "--seq", "0", "--seq", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "checkpoint OK" in ran.stdout and "record 1: in the signed log" in ran.stdout
+    pinned = admin.checkpoint_keys().verifier_keys[0]
+    assert subprocess.run([*cli, "--verifier-key", pinned], env=env, capture_output=True, timeout=120).returncode == 0
+    other = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"  # a key that never signed this log
+    refused = subprocess.run([*cli, "--verifier-key", other], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "no signature by a trusted key" in refused.stdout
