@@ -30,7 +30,7 @@ from ..ports import StoreUnavailable
 from .dialects import BadRequest, Dialect
 from .dialects.openai import DIALECT as OPENAI
 from .runtime import Gateway
-from .upstream import ANTHROPIC_HEADERS, UpstreamError, UpstreamReply
+from .upstream import UpstreamError, UpstreamReply
 from .usage import estimate
 
 log = logging.getLogger(__name__)
@@ -168,10 +168,9 @@ async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, b
         base["dialect"] = dialect.name
     if content:
         base["request_content"] = dialect.request_content(body)
-    passed = {k: v for k in ANTHROPIC_HEADERS if (v := request.headers.get(k))} if dialect.name == "anthropic" else {}
+    passed = dialect.forward_headers(request.headers)
     try:
-        sending = upstream.send(path, body, raw, stream, passed) if passed else upstream.send(path, body, raw, stream)
-        reply = await _until_disconnect(request, sending)
+        reply = await _until_disconnect(request, upstream.send(path, body, raw, stream, passed or None))
     except UpstreamError as exc:
         _finish(gw, enforced, base, exc.status, None, False, started)
         return dialect.error(exc.status, "upstream-error", str(exc), headers=headers)

@@ -49,6 +49,9 @@ class Dialect(Protocol):
 
     def credential(self, headers: Mapping[str, str]) -> str | None: ...
 
+    def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The caller's headers that change what the upstream does, passed on to it."""
+
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest: ...
 
     def error(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,

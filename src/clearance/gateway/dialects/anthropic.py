@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from ..upstream import ANTHROPIC_HEADERS
 from ..usage import estimate
 from . import BadRequest, Parsed, bearer, refusal_details, refusal_message
 
@@ -68,6 +69,9 @@ class Anthropic:
     def credential(self, headers: Mapping[str, str]) -> str | None:
         key = headers.get("x-api-key", "").strip()
         return key or bearer(headers)
+
+    def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {k: v for k in ANTHROPIC_HEADERS if (v := headers.get(k))}
 
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest:
         if not isinstance(body.get("model"), str):

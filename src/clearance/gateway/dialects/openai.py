@@ -20,6 +20,9 @@ class OpenAI:
     def credential(self, headers: Mapping[str, str]) -> str | None:
         return bearer(headers)
 
+    def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {}
+
     def parse(self, body: dict[str, Any], path: str, default_completion: int) -> Parsed | BadRequest:
         if not isinstance(body.get("model"), str):
             return BadRequest("model: required, a string", "model")
