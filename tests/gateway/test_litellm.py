@@ -1,19 +1,22 @@
 """A real LiteLLM proxy enforcing clearance through its plug-in (``clearance.plugins.litellm``).
 
 ``clearance serve`` holds the registry and admin API; a LiteLLM proxy process on the same
-database routes ``mythos-5`` and ``gpt-5.6-sol`` to the benchmark's mock model, with clearance
+database routes ``mythos-5`` and ``gpt-5.6-sol`` to a model that says which ``max_tokens`` it
+was sent and uses 22 tokens a call, with clearance
 as its custom auth, pre-call hook and success callback. Skips when LiteLLM is not installed
 (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,11 +25,51 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from aiohttp import web
 from gateway_kit import Server, free_port, start_server, stop_process, stop_server
 
 pytest.importorskip("litellm", reason="LiteLLM is not installed: pip install -e '.[bench]'")
 LITELLM = shutil.which("litellm") or str(Path(sys.executable).parent / "litellm")
-ROOT = Path(__file__).resolve().parents[2]
+
+
+
+class Model:
+    """An OpenAI-format model on 127.0.0.1: answers with the ``max_tokens`` it got, and 22 tokens of usage."""
+
+    def __init__(self) -> None:
+        self.sent: list[int | None] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._answer)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", 0).start())
+        self.port = self._runner.addresses[0][1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.sent.append(body.get("max_tokens", body.get("max_completion_tokens")))
+        return web.json_response({
+            "id": "m-1", "object": "chat.completion", "created": 1782000000, "model": body.get("model"),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": f"The quick brown fox; max_tokens={self.sent[-1]}"}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 10, "total_tokens": 22}})
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
 TRY = [{"role": "user", "content": "Summarise the control regime"}]
 
 CONFIG = """\
@@ -44,15 +87,13 @@ litellm_settings:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, Model]]:
     if not Path(LITELLM).exists():
         pytest.skip("the litellm command is not installed: pip install -e '.[bench]'")
     workdir = tmp_path_factory.mktemp("litellm")
     server = start_server(workdir / "serve")
-    model_port, port = free_port(), free_port()
-    model = subprocess.Popen([sys.executable, str(ROOT / "bench" / "mock_upstream.py"), "--port", str(model_port)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    (workdir / "config.yaml").write_text(CONFIG.format(model=model_port))
+    model, port = Model(), free_port()
+    (workdir / "config.yaml").write_text(CONFIG.format(model=model.port))
     env = {**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{server.workdir / 'clearance.db'}",
            "CLEARANCE_AUDIT_HEAD_INTERVAL": "0.3", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
            "LITELLM_MASTER_KEY": "sk-master-" + secrets.token_hex(16)}
@@ -70,10 +111,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        yield server, base
+        yield server, base, model
     finally:
-        for process in (proxy, model):
-            stop_process(process)
+        stop_process(proxy)
+        model.close()
         stop_server(server)
 
 
@@ -111,10 +152,10 @@ def person(server: Server, entity: str = "stripe", use_case: str = "software-eng
 
 
 def test_a_permitted_call_is_decided_recorded_and_its_usage_counted(stack):
-    server, base = stack
+    server, base, _ = stack
     pid, token = person(server)
     reply = client(base, token).chat.completions.create(model="mythos-5", messages=TRY, max_tokens=30)
-    assert reply.choices[0].message.content.startswith("The quick brown fox")
+    assert reply.choices[0].message.content == "The quick brown fox; max_tokens=30"
     decision = records(server, pid, "decision")[0]
     assert decision["body"]["source"] == "litellm" and decision["body"]["decision"]["outcome"] == "permit"
     completion = records(server, pid, "completion")[0]["body"]
@@ -124,7 +165,7 @@ def test_a_permitted_call_is_decided_recorded_and_its_usage_counted(stack):
 
 
 def test_a_denied_call_never_reaches_the_model_and_carries_the_code_and_decision_id(stack):
-    server, base = stack
+    server, base, _ = stack
     pid, token = person(server, location="CN")
     with pytest.raises(openai.PermissionDeniedError) as caught:
         client(base, token).chat.completions.create(model="mythos-5", messages=TRY)
@@ -136,14 +177,14 @@ def test_a_denied_call_never_reaches_the_model_and_carries_the_code_and_decision
 
 
 def test_an_unknown_key_is_refused_by_clearance(stack):
-    _, base = stack
+    _, base, _ = stack
     with pytest.raises(openai.AuthenticationError) as caught:
         client(base, "clr_nope_nope").chat.completions.create(model="mythos-5", messages=TRY)
     assert "invalid-api-key" in str(caught.value)
 
 
 def test_a_usage_cap_lowers_max_tokens_settles_to_the_real_count_then_refuses_with_429(stack):
-    server, base = stack
+    server, base, model = stack
     licence = {"kind": "individual-licence", "models": ["gpt-5.6-sol"], "valid": {"from": "2026-01-01T00:00:00Z"},
                "covers": {"entities": ["amazon"]}, "use_cases": {"use_cases": ["general"]},
                "obligations": [{"code": "monitoring"}, {"code": "usage-cap", "tokens_per_day": 100, "per": "person"}]}
@@ -160,6 +201,8 @@ def test_a_usage_cap_lowers_max_tokens_settles_to_the_real_count_then_refuses_wi
     assert 3 <= served <= 4
     assert json.loads(caught.value.body["message"])["code"] == "usage-cap-exceeded"
     first = records(server, pid, "decision")[0]["body"]["enforcement"]["caps"][0]
-    assert first["reserved"] == 100  # 500 asked for, cut to the cap: the model was asked for less
+    assert first["reserved"] == 100  # 500 asked for, cut to the cap
+    asked = model.sent[-served:]
+    assert all(a is not None and a < 100 for a in asked), asked  # the model was told the lower limit
     completions = records(server, pid, "completion", count=served)
     assert sum(c["body"]["usage"]["total_tokens"] for c in completions) == 22 * served
