@@ -30,6 +30,7 @@ TLS only when ``CLEARANCE_LITELLM_TLS=true`` says the proxy listens on TLS alone
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import time
@@ -76,6 +77,9 @@ class _Runtime:
                     assert app.audit is not None
                     await asyncio.to_thread(app.audit.sign_if_grown)
                     self._signer = asyncio.ensure_future(sign_heads(app.audit, settings.audit_head_interval_s))
+                    # LiteLLM has no shutdown hook for plug-ins: at exit the pending records are written
+                    # and a last head signed, as clearance serve does at a clean stop.
+                    atexit.register(_close, app)
                     self._app = app
         return self._app
 
@@ -85,6 +89,15 @@ class _Runtime:
         store.move_to_end(key)
         while len(store) > KEEP:
             store.popitem(last=False)
+
+
+def _close(app: Any) -> None:
+    try:
+        app.audit.group.close()
+        app.audit.sign_if_grown()
+    except Exception:  # noqa: BLE001 - the process is ending; say so rather than hide it
+        log.exception("clearance: could not flush the audit log at exit")
+    app.close()
 
 
 RUNTIME = _Runtime()
