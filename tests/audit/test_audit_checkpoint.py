@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -174,3 +175,41 @@ def test_we_verify_notes_and_keys_the_go_reference_implementation_makes(go_note)
     assert verify_checkpoint(signed, [parse_verifier_key(vkey)]) == Checkpoint.parse(body)
     name, private_key = signer_from_key(skey)
     assert sign_note(body, [(name, private_key)]) == signed  # Ed25519 is deterministic: the same bytes
+
+
+def test_a_witness_quorum_is_required_and_each_cosignature_must_verify():
+    from clearance.audit.checkpoint import COSIGNATURE_V1, cosign
+
+    log_key, w1, w2 = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    origin = "audit.example.org/clearance"
+    log = [parse_verifier_key(verifier_key(origin, log_key.public_key()))]
+    witnesses = [parse_verifier_key(verifier_key(f"witness.example/w{i}", k.public_key(), COSIGNATURE_V1))
+                 for i, k in ((1, w1), (2, w2))]
+    note = sign_checkpoint(Checkpoint(origin, 10, bytes(32)), log_key)
+    once = cosign(note, "witness.example/w1", w1, 1_790_000_000)
+    twice = cosign(once, "witness.example/w2", w2, 1_790_000_001)
+    assert verify_checkpoint(twice, log, origin, witnesses, quorum=2).size == 10
+    with pytest.raises(NoteError, match="1 of the 2"):
+        verify_checkpoint(once, log, origin, witnesses, quorum=2)
+    # The timestamp is signed: a cosignature moved to another time does not verify.
+    line = once.rsplit("\n", 2)[-2]
+    blob = base64.b64decode(line.split(" ")[2])
+    moved = once.replace(line, line.split(" ")[0] + " " + line.split(" ")[1] + " "
+                         + base64.b64encode(blob[:4] + (1_790_000_099).to_bytes(8, "big") + blob[12:]).decode())
+    with pytest.raises(NoteError, match="does not verify"):
+        verify_checkpoint(moved, log, origin, witnesses, quorum=1)
+    with pytest.raises(NoteError, match="no signature by the log"):  # witnesses alone are not the log
+        verify_checkpoint(cosign(sign_checkpoint(Checkpoint(origin, 10, bytes(32)), w2), "witness.example/w1", w1, 5),
+                          log, origin, witnesses, quorum=1)
+
+
+def test_a_cosignature_signs_the_specified_message():
+    from clearance.audit.checkpoint import COSIGNATURE_V1, cosign, key_hash
+
+    key = Ed25519PrivateKey.generate()
+    body = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+    note = cosign(sign_checkpoint(Checkpoint.parse(body), Ed25519PrivateKey.generate()), "w.example/1", key, 1679315147)
+    blob = base64.b64decode(note.rstrip("\n").rsplit(" ", 1)[1])
+    assert blob[:4] == key_hash("w.example/1", key.public_key(), COSIGNATURE_V1)
+    assert int.from_bytes(blob[4:12], "big") == 1679315147
+    key.public_key().verify(blob[12:], b"cosignature/v1\ntime 1679315147\n" + body.encode())  # raises if not

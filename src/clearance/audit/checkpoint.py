@@ -15,6 +15,12 @@ and a signed note is the body, a blank line, and one line per signature,
 is the first four bytes of SHA-256(name || "\\n" || 0x01 || public key), 0x01 naming Ed25519;
 a verifier key is written ``<name>+<key hash, hex>+<base64(0x01 || public key)>``.
 
+Witnesses co-sign checkpoints per C2SP ``tlog-cosignature`` (``cosignature/v1``, algorithm
+byte 0x04): the signature line's blob is key hash || timestamp (8 bytes, big-endian) ||
+Ed25519 signature over ``"cosignature/v1\ntime <timestamp>\n" || body``. ``cosign`` makes
+one, and a verifier key of type 0x04 checks one, so a client can require a quorum of
+witnesses (``verify_checkpoint(..., witnesses=…, quorum=…)``).
+
 The same Ed25519 keys sign clearance's own heads (``heads.py``); the two messages cannot be
 confused: a note's text is printable UTF-8, and a clearance head's bytes start with its domain
 and carry the size as 8 raw bytes, which contain control bytes for any size below 2**56.
@@ -35,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519 = 0x01
+COSIGNATURE_V1 = 0x04
 EM_DASH = "\u2014"
 MAX_SIGNATURES = 100
 
@@ -47,9 +54,9 @@ def _raw(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def key_hash(name: str, public_key: Ed25519PublicKey) -> bytes:
-    """The 4-byte hash identifying an Ed25519 key under ``name`` in signature lines."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + _raw(public_key)).digest()[:4]
+def key_hash(name: str, public_key: Ed25519PublicKey, alg: int = ED25519) -> bytes:
+    """The 4-byte hash identifying a key under ``name`` in signature lines (``alg``: 0x01 notes, 0x04 cosignatures)."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + _raw(public_key)).digest()[:4]
 
 
 def _check_name(name: str) -> None:
@@ -57,10 +64,11 @@ def _check_name(name: str) -> None:
         raise NoteError(f"key name {name!r}: must be non-empty, without '+', spaces or control characters")
 
 
-def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
-    """The published form of a verifier key: ``<name>+<hash hex>+<base64(0x01 || key)>``."""
+def verifier_key(name: str, public_key: Ed25519PublicKey, alg: int = ED25519) -> str:
+    """The published form of a verifier key: ``<name>+<hash hex>+<base64(alg || key)>``."""
     _check_name(name)
-    return f"{name}+{key_hash(name, public_key).hex()}+{base64.b64encode(bytes([ED25519]) + _raw(public_key)).decode()}"
+    material = base64.b64encode(bytes([alg]) + _raw(public_key)).decode()
+    return f"{name}+{key_hash(name, public_key, alg).hex()}+{material}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ class Verifier:
     name: str
     hash: bytes
     public_key: Ed25519PublicKey
+    alg: int = ED25519  # 0x04: a witness's cosignature key
 
 
 def parse_verifier_key(text: str) -> Verifier:
@@ -82,12 +91,12 @@ def parse_verifier_key(text: str) -> Verifier:
         key = base64.b64decode(material, validate=True)
     except (ValueError, binascii.Error):
         raise NoteError("verifier key: the hash must be hex and the key base64") from None
-    if len(declared) != 4 or len(hash_hex) != 8 or len(key) != 33 or key[0] != ED25519:
-        raise NoteError("verifier key: not an Ed25519 key with a 4-byte hash")
+    if len(declared) != 4 or len(hash_hex) != 8 or len(key) != 33 or key[0] not in (ED25519, COSIGNATURE_V1):
+        raise NoteError("verifier key: not an Ed25519 or cosignature/v1 key with a 4-byte hash")
     public_key = Ed25519PublicKey.from_public_bytes(key[1:])
-    if key_hash(name, public_key) != declared:
+    if key_hash(name, public_key, key[0]) != declared:
         raise NoteError(f"verifier key {name}: the hash does not match the key")
-    return Verifier(name, declared, public_key)
+    return Verifier(name, declared, public_key, key[0])
 
 
 def signer_from_key(text: str) -> tuple[str, Ed25519PrivateKey]:
@@ -113,6 +122,26 @@ def _check_text(text: str) -> None:
         raise NoteError("note text: must end with a newline")
     if any((ord(c) < 0x20 and c != "\n") or c == "\x7f" for c in text):
         raise NoteError("note text: control characters other than newline are not allowed")
+
+
+def _cosigned(body: str, timestamp: int) -> bytes:
+    return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode()
+
+
+def cosign(note: str, name: str, private_key: Ed25519PrivateKey, timestamp: int) -> str:
+    """``note`` (a signed checkpoint) with a witness's ``cosignature/v1`` line added, made at ``timestamp`` (POSIX s)."""
+    _check_name(name)
+    if not 0 <= timestamp < 2**63:
+        raise NoteError("cosignature: the timestamp must be in [0, 2**63)")
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("cosignature: not a signed note")
+    body = note[:split + 1]
+    _check_text(body)
+    Checkpoint.parse(body)
+    blob = key_hash(name, private_key.public_key(), COSIGNATURE_V1) + timestamp.to_bytes(8, "big") \
+        + private_key.sign(_cosigned(body, timestamp))
+    return note + f"{EM_DASH} {name} {base64.b64encode(blob).decode()}\n"
 
 
 def sign_note(text: str, signers: Iterable[tuple[str, Ed25519PrivateKey]]) -> str:
@@ -159,8 +188,13 @@ def open_note(note: str, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]
         verifier = known.get((name, raw[:4]))
         if verifier is None:
             continue
+        signature, message = raw[4:], text.encode()
+        if verifier.alg == COSIGNATURE_V1:
+            if len(raw) != 4 + 8 + 64 or raw[4] & 0x80:
+                raise NoteError(f"note: the cosignature of {name} is malformed")
+            signature, message = raw[12:], _cosigned(text, int.from_bytes(raw[4:12], "big"))
         try:
-            verifier.public_key.verify(raw[4:], text.encode())
+            verifier.public_key.verify(signature, message)
         except InvalidSignature:
             raise NoteError(f"note: the signature of {name} does not verify") from None
         verified.append(name)
@@ -206,9 +240,19 @@ def sign_checkpoint(checkpoint: Checkpoint, private_key: Ed25519PrivateKey, name
     return sign_note(checkpoint.body(), [(name or checkpoint.origin, private_key)])
 
 
-def verify_checkpoint(note: str, verifiers: Iterable[Verifier], origin: str | None = None) -> Checkpoint:
-    """The checkpoint a signed note carries, once a trusted signature and (if given) the origin check out."""
-    text, _ = open_note(note, verifiers)
+def verify_checkpoint(note: str, verifiers: Iterable[Verifier], origin: str | None = None,
+                      witnesses: Iterable[Verifier] = (), quorum: int = 0) -> Checkpoint:
+    """The checkpoint a signed note carries, once the log's signature, ``quorum`` of the ``witnesses``'
+    cosignatures and (if given) the origin check out."""
+    logs, witnessing = list(verifiers), list(witnesses)
+    if any(v.alg != ED25519 for v in logs) or any(w.alg != COSIGNATURE_V1 for w in witnessing):
+        raise NoteError("checkpoint: log keys must be Ed25519 (0x01) and witness keys cosignature/v1 (0x04)")
+    text, names = open_note(note, logs + witnessing)
+    if not {v.name for v in logs} & set(names):
+        raise NoteError("checkpoint: no signature by the log")
+    cosigners = {w.name for w in witnessing} & set(names)
+    if len(cosigners) < quorum:
+        raise NoteError(f"checkpoint: {len(cosigners)} of the {quorum} witness cosignatures required")
     checkpoint = Checkpoint.parse(text)
     if origin is not None and checkpoint.origin != origin:
         raise NoteError(f"checkpoint: origin {checkpoint.origin!r}, expected {origin!r}")

@@ -115,6 +115,11 @@ def check_server(
     verifier_key: Annotated[list[str] | None, typer.Option(
         help="A checkpoint verifier key you trust (repeatable); without one, the keys the server publishes are used.")] = None,
     seq: Annotated[list[int] | None, typer.Option(help="Also prove that record SEQ is in the signed log (repeatable).")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's cosignature/v1 verifier key (repeatable), for a checkpoint you bring with --note.")] = None,
+    quorum: Annotated[int, typer.Option(help="How many of the witnesses must have co-signed.")] = 0,
+    note: Annotated[Path | None, typer.Option(
+        help="Verify this (co-signed) checkpoint file instead of the server's current one.")] = None,
 ) -> None:
     """Fetch the server's latest checkpoint (and inclusion proofs) and verify them here; exit 1 if any fails."""
     import os
@@ -133,7 +138,9 @@ def check_server(
             keys = verifier_key or published.verifier_keys
             if not verifier_key:
                 typer.echo("note: verifying with the keys the server publishes; pin them with --verifier-key", err=True)
-            checkpoint = verify_checkpoint(client.checkpoint(), [parse_verifier_key(k) for k in keys], published.origin)
+            text = note.read_text() if note is not None else client.checkpoint()
+            checkpoint = verify_checkpoint(text, [parse_verifier_key(k) for k in keys], published.origin,
+                                           [parse_verifier_key(w) for w in witness or []], quorum)
             typer.echo(f"checkpoint OK: {checkpoint.origin}, {checkpoint.size} records, root {checkpoint.root.hex()}")
             public = offline.public_keys(client.audit_keys())
             for n in seq or []:
