@@ -118,3 +118,23 @@ def test_the_cli_checks_a_servers_checkpoint_and_proofs_through_the_client(serve
     other = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"  # a key that never signed this log
     refused = subprocess.run([*cli, "--verifier-key", other], env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "no signature by a trusted key" in refused.stdout
+
+
+def test_the_cli_requires_a_quorum_of_witness_cosignatures_on_a_note_it_is_given(server, admin, tmp_path):
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clearance.audit.checkpoint import COSIGNATURE_V1, cosign, verifier_key
+
+    witness = Ed25519PrivateKey.generate()
+    cosigned = cosign(admin.checkpoint(), "witness.example/w1", witness, int(time.time()))
+    (tmp_path / "cosigned.txt").write_text(cosigned)
+    key = verifier_key("witness.example/w1", witness.public_key(), COSIGNATURE_V1)
+    env = {**os.environ, "CLEARANCE_TOKEN": server.admin}
+    cli = [sys.executable, "-c", "from clearance.cli.main import main; main()", "audit", "check-server", server.base,
+           "--note", str(tmp_path / "cosigned.txt"), "--witness", key]
+    ok = subprocess.run([*cli, "--quorum", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    short = subprocess.run([*cli, "--quorum", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert short.returncode == 1 and "1 of the 2 witness cosignatures" in short.stdout
