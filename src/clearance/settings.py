@@ -9,6 +9,7 @@
 | ``CLEARANCE_GATEWAY_CONFIG`` | the gateway's YAML file: upstreams per model, trusted proxies and headers | none: the demo model serves every model |
 | ``CLEARANCE_COUNTERS_URL`` | usage-cap counters: ``redis://…`` | the database (memory for ``memory:``) |
 | ``CLEARANCE_AUDIT_HEAD_INTERVAL`` | seconds between signed tree heads while ``clearance serve`` runs | ``30`` |
+| ``CLEARANCE_AUDIT_ORIGIN`` | the log's name in its C2SP checkpoints (a schema-less URL, e.g. ``audit.example.org/clearance``) | ``clearance.invalid/audit/<first key id>`` |
 | ``CLEARANCE_AUDIT_KEYS`` | directory of the audit log's signing keys (created if absent) | beside a SQLite file (``clearance.db.keys``), else ``clearance-keys``; a temporary one for ``memory:`` |
 """
 
@@ -35,6 +36,7 @@ class Settings:
     gateway_config: str | None = None
     audit_head_interval_s: float = 30.0
     counters_url: str | None = None
+    audit_origin: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +57,7 @@ class Settings:
             gateway_config=env.get("CLEARANCE_GATEWAY_CONFIG") or None,
             audit_head_interval_s=_positive(env, "CLEARANCE_AUDIT_HEAD_INTERVAL", 30.0),
             counters_url=env.get("CLEARANCE_COUNTERS_URL") or None,
+            audit_origin=_origin(env.get("CLEARANCE_AUDIT_ORIGIN") or None),
         )
 
     @property
@@ -84,4 +87,10 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}: `{text}` is not a number of seconds") from None
     if value <= 0:
         raise SettingsError(f"{name}: must be positive")
+    return value
+
+
+def _origin(value: str | None) -> str | None:
+    if value is not None and (any(c.isspace() or ord(c) < 0x20 for c in value) or "+" in value):
+        raise SettingsError("CLEARANCE_AUDIT_ORIGIN: one token without spaces, control characters or '+'")
     return value

@@ -223,7 +223,7 @@ def _audit(settings: Settings, clock: Clock, engine: Engine | None) -> AuditLog:
     where = settings.audit_keys_dir()
     keys_dir = Path(where) if where is not None else Path(tempfile.mkdtemp(prefix="clearance-keys-"))
     keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
-    return AuditLog(store, keys, clock)
+    return AuditLog(store, keys, clock, origin=settings.audit_origin)
 
 
 def _counters(app: App) -> UsageCounters:

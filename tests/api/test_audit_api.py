@@ -132,6 +132,7 @@ def test_every_audit_get_route_leaves_the_database_unchanged(env):
     size, heads = built.audit.store.size(), [h.to_dict() for h in built.audit.store.heads()]
     routes = [("/v1/audit/records", {}), ("/v1/audit/export.jsonl", {}), ("/v1/audit/export.csv", {}),
               ("/v1/audit/heads", {}), ("/v1/audit/heads/latest", {}), ("/v1/audit/keys", {}),
+              ("/v1/audit/checkpoint", {}), ("/v1/audit/checkpoint/keys", {}),
               ("/v1/audit/proofs/inclusion", {"seq": 0}), ("/v1/audit/proofs/consistency", {"first": first}),
               ("/v1/audit/reports/stripe/2026Q3", {}), ("/v1/audit/reports/stripe/2026Q3", {"format": "html"})]
     paths = {p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/v1/audit")}
@@ -192,3 +193,22 @@ def test_an_export_verifies_offline_with_the_published_keys(env):
     rows = list(csv.reader(io.StringIO(client.get("/v1/audit/export.csv", params={"kind": "decision"}, headers=headers).text)))
     assert rows[0][:3] == ["seq", "at", "kind"] and [r[3] for r in rows[1:]] == ["stripe", "huawei", "stripe"]
     assert json.loads(lines[-1])["kind"] == "decision"
+
+
+def test_the_latest_head_is_served_as_a_c2sp_checkpoint_that_verifies_with_the_published_verifier_keys(env):
+    from clearance.audit.checkpoint import parse_verifier_key, verify_checkpoint
+
+    client, tokens, built, _ = env
+    headers = auth(tokens["auditor"])
+    decide(client, tokens, STRIPE)
+    built.audit.sign_if_grown()
+    published = client.get("/v1/audit/checkpoint/keys", headers=headers).json()
+    note = client.get("/v1/audit/checkpoint", headers=headers)
+    assert note.headers["content-type"].startswith("text/plain")
+    checkpoint = verify_checkpoint(note.text, [parse_verifier_key(k) for k in published["verifier_keys"]],
+                                   origin=published["origin"])
+    head = client.get("/v1/audit/heads/latest", headers=headers).json()
+    assert (checkpoint.size, checkpoint.root.hex()) == (head["size"], head["root"])
+    assert client.get("/v1/audit/checkpoint", headers=headers).text == note.text  # deterministic: a read, not a write
+    for name in ("stripe", "gateway"):
+        assert client.get("/v1/audit/checkpoint", headers=auth(tokens[name])).status_code == 403

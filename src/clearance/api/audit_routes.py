@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from ..audit.record import AuditRecord, canonical_bytes
 from ..core.instant import InstantError, format_instant, parse_instant
@@ -158,6 +158,22 @@ def latest_head(request: Request, who: Credential = Depends(auditor)) -> dict[st
         return _log(request).latest_head().to_dict()
     except NoSignedHead as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/checkpoint")
+def checkpoint(request: Request, who: Credential = Depends(auditor)) -> Response:
+    """The latest signed head as a C2SP tlog-checkpoint signed note (text/plain), for standard verifiers and witnesses."""
+    try:
+        return Response(_log(request).checkpoint(), media_type="text/plain; charset=utf-8")
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/checkpoint/keys")
+def checkpoint_keys(request: Request, who: Credential = Depends(auditor)) -> dict[str, Any]:
+    """The checkpoints' origin and verifier keys (``<name>+<hash>+<base64 key>``), retired keys included."""
+    log = _log(request)
+    return {"origin": log.origin, "verifier_keys": log.verifier_keys()}
 
 
 @router.get("/proofs/inclusion")

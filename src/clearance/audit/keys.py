@@ -113,6 +113,12 @@ class KeyRing:
         """The private key new heads are signed with."""
         return self._private[self.active_key_id]
 
+    def signing_key(self, kid: str) -> Ed25519PrivateKey:
+        """The private key with id ``kid`` (retired ones too: checkpoints of their heads are signed by them)."""
+        if kid not in self._private:
+            raise KeyRingError(f"{self.directory}: no key with id {kid!r}")
+        return self._private[kid]
+
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """Every public key, retired ones included, by key id."""
         return {kid: self._private[kid].public_key() for kid in self._order}

@@ -106,3 +106,55 @@ def _signed(log):  # noqa: ANN001, ANN202 - an AuditLog
     """The CLI writes (it is the log's operator): a report covers everything stored now."""
     log.sign_if_grown()
     return log
+
+
+@app.command("check-server")
+def check_server(
+    url: Annotated[str, typer.Argument(help="The clearance server, e.g. https://clearance.example.")],
+    token_env: Annotated[str, typer.Option(help="Environment variable holding an auditor token.")] = "CLEARANCE_TOKEN",
+    verifier_key: Annotated[list[str] | None, typer.Option(
+        help="A checkpoint verifier key you trust (repeatable); without one, the keys the server publishes are used.")] = None,
+    seq: Annotated[list[int] | None, typer.Option(help="Also prove that record SEQ is in the signed log (repeatable).")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's cosignature/v1 verifier key (repeatable), for a checkpoint you bring with --note.")] = None,
+    quorum: Annotated[int, typer.Option(help="How many of the witnesses must have co-signed.")] = 0,
+    note: Annotated[Path | None, typer.Option(
+        help="Verify this (co-signed) checkpoint file instead of the server's current one.")] = None,
+) -> None:
+    """Fetch the server's latest checkpoint (and inclusion proofs) and verify them here; exit 1 if any fails."""
+    import os
+
+    from ..audit.checkpoint import NoteError, parse_verifier_key, verify_checkpoint
+    from ..client import ClearanceAPIError, Client, offline
+
+    token = os.environ.get(token_env)
+    if not token:
+        typer.echo(f"error: set {token_env} to an auditor token", err=True)
+        raise typer.Exit(2)
+    ok = True
+    with Client(url, token) as client:
+        try:
+            published = client.checkpoint_keys()
+            keys = verifier_key or published.verifier_keys
+            if not verifier_key:
+                typer.echo("note: verifying with the keys the server publishes; pin them with --verifier-key", err=True)
+            text = note.read_text() if note is not None else client.checkpoint()
+            checkpoint = verify_checkpoint(text, [parse_verifier_key(k) for k in keys], published.origin,
+                                           [parse_verifier_key(w) for w in witness or []], quorum)
+            typer.echo(f"checkpoint OK: {checkpoint.origin}, {checkpoint.size} records, root {checkpoint.root.hex()}")
+            public = offline.public_keys(client.audit_keys())
+            for n in seq or []:
+                proof = client.inclusion_proof(n)
+                try:
+                    size = offline.verify_inclusion_proof(proof.raw, public)
+                    typer.echo(f"record {n}: in the signed log of {size} records")
+                except offline.VerificationFailed as exc:
+                    ok = False
+                    typer.echo(f"record {n}: FAILED: {exc}")
+        except (NoteError, offline.VerificationFailed) as exc:
+            typer.echo(f"FAILED: {exc}")
+            raise typer.Exit(1) from None
+        except ClearanceAPIError as exc:
+            typer.echo(f"error: the server answered {exc}", err=True)
+            raise typer.Exit(2) from None
+    raise typer.Exit(0 if ok else 1)

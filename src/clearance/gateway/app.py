@@ -1,7 +1,9 @@
 """The gateway's HTTP handlers: model traffic and health, as plain ASGI-ready coroutines.
 
-Model traffic: ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
-``GET /v1/models`` (only the models the caller may use now). ``GET /healthz`` reports the
+Model traffic: ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` (the
+OpenAI format), ``POST /v1/messages`` (the Anthropic format) and ``GET /v1/models`` (only the
+models the caller may use now, in Anthropic's shape when the call names an
+``anthropic-version``, as the Anthropic SDKs do). ``GET /healthz`` reports the
 policy in force and whether the live snapshot is current. :mod:`clearance.server` puts
 them in front of the admin API on one port.
 """
@@ -12,8 +14,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .dialects.anthropic import DIALECT as ANTHROPIC
+from .dialects.openai import DIALECT as OPENAI
 from .proxy import authenticate, proxy
 from .runtime import Gateway
+
+EPOCH = "1970-01-01T00:00:00Z"
 
 
 async def chat_completions(request: Request) -> Response:
@@ -28,13 +34,24 @@ async def embeddings(request: Request) -> Response:
     return await proxy(request, "/embeddings")
 
 
+async def messages(request: Request) -> Response:
+    return await proxy(request, "/messages", ANTHROPIC)
+
+
 async def models(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     now = gw.clock.now_ns()
-    identity = await authenticate(gw, request, now)
+    anthropic = "anthropic-version" in request.headers
+    identity = await authenticate(gw, request.headers, now, ANTHROPIC if anthropic else OPENAI)
     if isinstance(identity, Response):
         return identity
-    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now)
+    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now,
+                          "anthropic" if anthropic else "openai")
+    if anthropic:
+        data = [{"type": "model", "id": m["id"], "display_name": m["id"], "created_at": EPOCH} for m in found]
+        listing = {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+                   "last_id": data[-1]["id"] if data else None}
+        return Response(orjson.dumps(listing), media_type="application/json")
     return Response(orjson.dumps({"object": "list", "data": found}), media_type="application/json")
 
 
@@ -53,6 +70,7 @@ ROUTES = {
     ("POST", "/v1/chat/completions"): chat_completions,
     ("POST", "/v1/completions"): completions,
     ("POST", "/v1/embeddings"): embeddings,
+    ("POST", "/v1/messages"): messages,
     ("GET", "/v1/models"): models,
     ("GET", "/healthz"): health,
 }

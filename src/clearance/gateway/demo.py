@@ -1,7 +1,8 @@
 """The built-in demo model: deterministic answers, so the gateway can be tried without a model server.
 
 It speaks the OpenAI wire format for chat completions (streamed or not), completions and
-embeddings. Answers depend only on the request: a chat reply repeats the last user message,
+embeddings, and the Anthropic Messages format (streamed or not, with the events and usage
+fields Anthropic sends). Answers depend only on the request: a chat reply repeats the last user message,
 an embedding is derived from a hash of the text. Token counts are whitespace words, and the
 usage block is sent as OpenAI does (always when not streaming; in a last chunk when the
 client asks for ``stream_options.include_usage``).
@@ -48,10 +49,20 @@ def _prompt_text(body: dict[str, Any]) -> str:
     return " ".join(prompt) if isinstance(prompt, list) else str(prompt)
 
 
+def _text_of(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return None
+
+
 def _last_user(body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
-        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"]
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = _text_of(message.get("content"))
+            if text is not None:
+                return text
     return _prompt_text(body)
 
 
@@ -123,14 +134,21 @@ class DemoUpstream:
     """An in-process upstream; no network, no randomness."""
 
     name = "demo"
+    dialects = ("openai", "anthropic")
 
     def __init__(self, safety: DemoSafety = DEFAULT_SAFETY) -> None:
         self.guardrail = _Guardrail(safety)
 
-    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply:
+    def _reply(self, body: dict[str, Any]) -> str:
+        return _limited(self.guardrail.reply(body), body)
+
+    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool,
+                   headers: dict[str, str] | None = None) -> UpstreamReply:
+        if path == "/messages":
+            return self._messages(body, stream)
         if path == "/embeddings":
             return UpstreamReply(200, _json(self._embeddings(body)))
-        text = _limited(self.guardrail.reply(body), body)
+        text = self._reply(body)
         prompt, completion = _words(_prompt_text(body)), _words(text)
         chat = path == "/chat/completions"
         if stream:
@@ -163,6 +181,37 @@ class DemoUpstream:
                           "usage": _usage(prompt, completion)})
         yield b"data: [DONE]\n\n"
 
+    def _messages(self, body: dict[str, Any], stream: bool) -> UpstreamReply:
+        text = self._reply(body)
+        system = _text_of(body.get("system")) or ""
+        prompt, completion = _words(system) + _words(_prompt_text(body)), _words(text)
+        stop = "end_turn" if text == self._reply({**body, "max_tokens": None}) else "max_tokens"
+        message = {"id": "msg_" + _id(body), "type": "message", "role": "assistant", "model": body.get("model"),
+                   "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
+                   "usage": {"input_tokens": prompt, "output_tokens": completion}}
+        if not stream:
+            return UpstreamReply(200, _json(message))
+        return UpstreamReply(200, self._message_events(message, text, prompt, completion), stream=True,
+                             headers={"content-type": "text/event-stream"})
+
+    async def _message_events(self, message: dict[str, Any], text: str, prompt: int,
+                              completion: int) -> AsyncIterator[bytes]:
+        start = {**message, "content": [], "stop_reason": None, "usage": {"input_tokens": prompt, "output_tokens": 1}}
+        yield _named("message_start", {"type": "message_start", "message": start})
+        yield _named("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}})
+        yield _named("ping", {"type": "ping"})
+        pieces = [w + " " for w in text.split(" ")]
+        pieces[-1] = pieces[-1].rstrip(" ")
+        for piece in pieces:
+            yield _named("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": "text_delta", "text": piece}})
+        yield _named("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield _named("message_delta", {"type": "message_delta", "delta": {"stop_reason": message["stop_reason"],
+                                                                          "stop_sequence": None},
+                                       "usage": {"output_tokens": completion}})
+        yield _named("message_stop", {"type": "message_stop"})
+
     def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         inputs = body.get("input", "")
         texts = inputs if isinstance(inputs, list) else [inputs]
@@ -185,3 +234,7 @@ def _json(obj: Any) -> bytes:
 
 def _event(obj: Any) -> bytes:
     return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def _named(name: str, obj: Any) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(obj) + b"\n\n"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -27,74 +27,70 @@ from starlette.responses import Response, StreamingResponse
 
 from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
 from ..ports import StoreUnavailable
-from .errors import error, refusal
+from .dialects import BadRequest, Dialect
+from .dialects.openai import DIALECT as OPENAI
 from .runtime import Gateway
 from .upstream import UpstreamError, UpstreamReply
-from .usage import StreamMeter, estimate, from_reply, prompt_bound, prompt_chars, wanted_completion
+from .usage import estimate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-async def authenticate(gw: Gateway, request: Request, now: int) -> Identity | Response:
-    token = bearer(request)
+async def authenticate(gw: Gateway, headers: Mapping[str, str], now: int, dialect: Dialect = OPENAI) -> Identity | Response:
+    token = dialect.credential(headers)
     if token is None:
-        return error(401, "missing-api-key", "send your clearance key as `Authorization: Bearer <key>`")
+        return dialect.error(401, "missing-api-key", dialect.missing_key)
     try:
         identity = await gw.enforcer.authenticate(token, now)
     except StoreUnavailable as exc:
-        return error(503, "store-unavailable", str(exc))
+        return dialect.error(503, "store-unavailable", str(exc))
     if identity is None:
-        return error(401, "invalid-api-key", "unknown or revoked key")
+        return dialect.error(401, "invalid-api-key", "unknown or revoked key")
     if not identity.credential.allows("gateway") or identity.person_id is None:
-        return error(403, "key-not-for-models", "this key is not a model-use key bound to a person")
+        return dialect.error(403, "key-not-for-models", "this key is not a model-use key bound to a person")
     return identity
 
 
-async def proxy(request: Request, path: str) -> Response:
+async def proxy(request: Request, path: str, dialect: Dialect = OPENAI) -> Response:
     gw: Gateway = request.app.state.gateway
     started = time.perf_counter()
     now = gw.clock.now_ns()
-    identity = await authenticate(gw, request, now)
+    identity = await authenticate(gw, request.headers, now, dialect)
     if isinstance(identity, Response):
         return identity
     raw = await _body(request, gw.config.max_body_bytes)
     if raw is None:
-        return error(413, "body-too-large", f"request body over {gw.config.max_body_bytes} bytes")
+        return dialect.error(413, "body-too-large", f"request body over {gw.config.max_body_bytes} bytes")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return error(400, "invalid-json", f"the request body is not JSON: {exc}")
-    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-        return error(400, "invalid-request", "model: required, a string", param="model")
-    stream = body.get("stream") is True
+        return dialect.error(400, "invalid-json", f"the request body is not JSON: {exc}")
+    if not isinstance(body, dict):
+        return dialect.error(400, "invalid-request", "the request body must be a JSON object")
+    parsed = dialect.parse(body, path, gw.config.default_completion_tokens)
+    if isinstance(parsed, BadRequest):
+        return dialect.error(400, "invalid-request", parsed.message, param=parsed.param)
     tls = gw.secure(request)
     client = {"address": request.client.host if request.client else None, "tls": tls,
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
     use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
-    completion = None if path == "/embeddings" else wanted_completion(body, gw.config.default_completion_tokens)
-    ask = Ask(identity.subject(), body["model"], use_case, gw.location(request, identity), now, "gateway", tls,
-              prompt_bound(body), completion, {"path": path, "stream": stream, "client": client})
+    ask = Ask(identity.subject(), parsed.model, use_case, gw.location(request, identity), now, "gateway", tls,
+              parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client})
     try:
         enforced = await gw.enforcer.enforce(ask, fresh=True)
     except AuditUnavailable as exc:
-        return error(503, "audit-unavailable", str(exc))
+        return dialect.error(503, "audit-unavailable", str(exc))
     except StoreUnavailable as exc:
-        return error(503, "store-unavailable", str(exc))
+        return dialect.error(503, "store-unavailable", str(exc))
     seq = enforced.decision_id
     if enforced.refusal is not None:
         r = enforced.refusal
         headers = {**r.headers, "x-clearance-decision-id": str(seq)}
-        return error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
+        return dialect.error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
     if not enforced.decision.permitted:
-        return refusal(403, enforced.contract, seq)
-    return await _forward(gw, request, path, body, raw, stream, ask, enforced, started)
+        return dialect.refusal(403, enforced.contract, seq)
+    return await _forward(gw, request, path, dialect, body, raw, parsed.stream, ask, enforced, started)
 
 
 async def _body(request: Request, limit: int) -> bytes | None:
@@ -141,48 +137,58 @@ async def _disconnected(request: Request, task: asyncio.Task[Any], gone: asyncio
             return
 
 
-async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any], raw: bytes, stream: bool,
-                   ask: Ask, enforced: Enforced, started: float) -> Response:
-    upstream, upstream_model = gw.upstream_for(body["model"])
+async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, body: dict[str, Any], raw: bytes,
+                   stream: bool, ask: Ask, enforced: Enforced, started: float) -> Response:
+    upstream, upstream_model = gw.upstream_for(ask.model)
     if upstream is None:
-        return error(503, "no-upstream", f"no upstream serves model `{body['model']}`")
+        return dialect.error(503, "no-upstream", f"no upstream serves model `{ask.model}`")
+    seq = enforced.decision_id
+    headers = {"x-clearance-decision-id": str(seq)}
+    if dialect.name not in upstream.dialects:
+        # The decision is recorded; nothing was forwarded, and the completion record says why.
+        _finish(gw, enforced, {"decision_seq": seq, "path": path, "upstream": upstream.name,
+                               "not_forwarded": f"upstream speaks {', '.join(upstream.dialects)}"}, 400, None, False,
+                started)
+        return dialect.error(400, "wrong-format", f"model `{ask.model}` is served in the "
+                             f"{' and '.join(upstream.dialects)} format, not {dialect.name}", headers=headers,
+                             decision_id=seq)
     call = enforced.call
     allowance = call.completion_allowance if call is not None else None
     if upstream_model is not None or allowance is not None:
         body = {**body, "model": upstream_model or body["model"]}
-        if allowance is not None and path != "/embeddings":
+        if allowance is not None:
             # What the caps reserved is all the call may be served: the upstream is told so.
-            field = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
-            body[field] = allowance
+            body = dialect.capped(body, path, allowance)
         raw = orjson.dumps(body)
-    seq = enforced.decision_id
     content = call is not None and call.record_content
     base = {"entity": ask.subject.entity, "person": ask.subject.person, "model": ask.model, "use_case": ask.use_case,
             "authorization": enforced.decision.authorization, "decision_seq": seq, "path": path, "stream": stream,
             "upstream": upstream.name}
+    if dialect.name != "openai":
+        base["dialect"] = dialect.name
     if content:
-        base["request_content"] = body.get("messages", body.get("prompt", body.get("input")))
-    headers = {"x-clearance-decision-id": str(seq)}
+        base["request_content"] = dialect.request_content(body)
+    passed = dialect.forward_headers(request.headers)
     try:
-        reply = await _until_disconnect(request, upstream.send(path, body, raw, stream))
+        reply = await _until_disconnect(request, upstream.send(path, body, raw, stream, passed or None))
     except UpstreamError as exc:
         _finish(gw, enforced, base, exc.status, None, False, started)
-        return error(exc.status, "upstream-error", str(exc), headers=headers)
+        return dialect.error(exc.status, "upstream-error", str(exc), headers=headers)
     if reply is None:
         _finish(gw, enforced, {**base, "cancelled": True}, 499, None, False, started)
         return Response(status_code=499)
     headers.update(reply.headers)
     if not reply.stream:
         payload = reply.content if isinstance(reply.content, bytes) else b""
-        usage = from_reply(payload)
+        usage = dialect.usage(payload)
         counted = usage is None
         if usage is None:
-            p, c = estimate(prompt_chars(body)), estimate(len(payload)) if reply.status == 200 else 0
+            p, c = estimate(dialect.prompt_chars(body)), estimate(len(payload)) if reply.status == 200 else 0
             usage = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-        extra = {"response_content": _reply_text(payload)} if content else {}
+        extra = {"response_content": dialect.reply_text(payload)} if content else {}
         _finish(gw, enforced, {**base, **extra}, reply.status, usage if reply.status == 200 else None, counted, started)
         return Response(payload, status_code=reply.status, headers=headers, media_type="application/json")
-    return StreamingResponse(_relay(gw, reply, body, base, enforced, content, started), status_code=reply.status,
+    return StreamingResponse(_relay(gw, dialect, reply, body, base, enforced, content, started), status_code=reply.status,
                              headers=headers, media_type="text/event-stream")
 
 
@@ -196,9 +202,9 @@ def _finish(gw: Gateway, enforced: Enforced, base: dict[str, Any], status: int, 
     gw.enforcer.complete(enforced, body, status, tokens, gw.clock.now_ns())
 
 
-async def _relay(gw: Gateway, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any], enforced: Enforced,
-                 content: bool, started: float) -> AsyncIterator[bytes]:
-    meter = StreamMeter(keep_text=content)
+async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any],
+                 enforced: Enforced, content: bool, started: float) -> AsyncIterator[bytes]:
+    meter = dialect.meter(content)
     status, complete = reply.status, False
     try:
         async for chunk in reply.content:  # type: ignore[union-attr]
@@ -207,21 +213,13 @@ async def _relay(gw: Gateway, reply: UpstreamReply, body: dict[str, Any], base: 
         complete = True
     except UpstreamError as exc:
         status = exc.status
+        closing = dialect.stream_error(exc.status, str(exc))
+        if closing is not None:
+            yield closing
     finally:
         await reply.aclose()
-        usage, counted = meter.result(prompt_chars(body))
+        usage, counted = meter.result(dialect.prompt_chars(body))
         record = {**base, "complete": complete}
         if content:
             record["response_content"] = "".join(meter.text)
         _finish(gw, enforced, record, status if complete else (status if status != 200 else 499), usage, counted, started)
-
-
-def _reply_text(content: bytes) -> Any:
-    try:
-        obj = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
-    choices = obj.get("choices") if isinstance(obj, dict) else None
-    if not isinstance(choices, list):
-        return None
-    return [c.get("message", {}).get("content") if "message" in c else c.get("text") for c in choices if isinstance(c, dict)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -26,15 +27,16 @@ class Gateway:
         self._upstreams: dict[str, tuple[Upstream, str | None]] = {}
         for spec in config.upstreams:
             upstream = HttpUpstream(spec.name, spec.base_url, config.api_key(spec), timeout_s=spec.timeout_s,
-                                    connect_timeout_s=spec.connect_timeout_s, max_connections=spec.max_connections)
+                                    connect_timeout_s=spec.connect_timeout_s, max_connections=spec.max_connections,
+                                    dialect=spec.dialect)
             for model in spec.models:
                 self._upstreams[model] = (upstream, spec.upstream_model)
         self._default: Upstream | None = DemoUpstream(config.demo_safety) if config.default_upstream == "demo" else None
 
     # -- trust ------------------------------------------------------------------------------
 
-    def _from_trusted_proxy(self, request: Request) -> bool:
-        host = request.client.host if request.client else None
+    def trusts(self, host: str | None) -> bool:
+        """``host`` is a proxy whose forwarding headers are believed."""
         if not host or not self._trusted:
             return False
         try:
@@ -47,13 +49,20 @@ class Gateway:
         """The call arrived over TLS: directly, or as a trusted proxy says."""
         if request.scope.get("scheme") == "https":  # the scope, not request.url, which builds a URL object
             return True
-        return self._from_trusted_proxy(request) and request.headers.get(self.config.tls_header, "").lower() == "https"
+        return self.secure_from(request.client.host if request.client else None, request.headers)
+
+    def secure_from(self, peer: str | None, headers: Mapping[str, str]) -> bool:
+        """A trusted proxy ``peer`` says the client used https."""
+        return self.trusts(peer) and headers.get(self.config.tls_header.lower(), "").lower() == "https"
 
     def location(self, request: Request, identity: Identity) -> str | None:
+        return self.location_from(request.client.host if request.client else None, request.headers, identity)
+
+    def location_from(self, peer: str | None, headers: Mapping[str, str], identity: Identity) -> str | None:
         """The caller's country: a trusted proxy's header first, then the key's default."""
         header = self.config.location_header
-        if header and self._from_trusted_proxy(request):
-            value = request.headers.get(header)
+        if header and self.trusts(peer):
+            value = headers.get(header.lower())
             if value:
                 return value.strip().upper()
         return identity.credential.record.default_location
@@ -64,13 +73,14 @@ class Gateway:
         found = self._upstreams.get(model)
         return found if found is not None else (self._default, None)
 
-    def models_for(self, identity: Identity, use_case: str | None, location: str | None, now: int) -> list[dict[str, Any]]:
-        """The models this caller may use now, for the use case it would send, that an upstream serves."""
+    def models_for(self, identity: Identity, use_case: str | None, location: str | None, now: int,
+                   dialect: str = "openai") -> list[dict[str, Any]]:
+        """The models this caller may use now, for the use case it would send, that an upstream serves in ``dialect``."""
         developers = {m.id: m.developer for m in self.live.current().policy.models}
         use_case = use_case or identity.credential.record.default_use_case
         return [{"id": m, "object": "model", "created": 0, "owned_by": developers.get(m) or "clearance"}
                 for m in self.enforcer.allowed_models(identity.subject(), use_case, location, now)
-                if self.upstream_for(m)[0] is not None]
+                if (upstream := self.upstream_for(m)[0]) is not None and dialect in upstream.dialects]
 
     async def close(self) -> None:
         await self.enforcer.close()

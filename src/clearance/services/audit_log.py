@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from ..audit.group_commit import GroupCommitLog
 from ..audit.heads import SignedTreeHead, sign_head, verify_head
 from ..audit.keys import KeyRing
@@ -47,9 +48,12 @@ class InclusionProof:
 
 
 class AuditLog:
-    def __init__(self, store: AuditStore, keys: KeyRing, clock: Clock, group: GroupCommitLog | None = None) -> None:
+    def __init__(self, store: AuditStore, keys: KeyRing, clock: Clock, group: GroupCommitLog | None = None,
+                 origin: str | None = None) -> None:
         self.store = store
         self.keys = keys
+        # The log's name in its checkpoints: stable across key rotations, so it defaults to the first key.
+        self.origin = origin or f"clearance.invalid/audit/{keys.key_ids[0]}"
         self.clock = clock
         self.group = group or GroupCommitLog(store)
         self._lock = threading.Lock()
@@ -84,6 +88,19 @@ class AuditLog:
         if head is None or head.size < self.store.size():
             head = self.sign_head()
         return head
+
+    def checkpoint(self) -> str:
+        """The latest signed head as a C2SP checkpoint, signed by the key that signed the head; a read.
+
+        Ed25519 is deterministic, so the same head always gives the same bytes. Raises
+        ``NoSignedHead`` when none has been signed yet.
+        """
+        head = self.latest_head()
+        return sign_checkpoint(Checkpoint(self.origin, head.size, head.root), self.keys.signing_key(head.head.key_id))
+
+    def verifier_keys(self) -> list[str]:
+        """Every key's verifier key for the checkpoints (retired keys too, oldest first)."""
+        return [verifier_key(self.origin, key) for key in self.keys.public_keys().values()]
 
     def inclusion(self, seq: int, size: int | None = None) -> InclusionProof:
         """The audit path of record ``seq`` in the tree of a signed head (default: the latest)."""
