@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -56,6 +57,12 @@ class GroupCommitLog:
         self._closing = False
         self.batches = 0  # statistics, for benchmarks and tests
         self.appended = 0
+        self.last_commit: float | None = None  # time.monotonic() of the last durable batch
+        self.failing: BaseException | None = None  # the last batch's failure, cleared by a good one
+        self.busy_since: float | None = None  # time.monotonic() when the commit in flight began
+        # Observers (metrics): after each batch, (records, seconds, still queued); after a failure, (queued).
+        self.on_commit: Callable[[int, float, int], None] | None = None
+        self.on_failure: Callable[[int], None] | None = None
         self._writer = threading.Thread(target=self._run, name="audit-group-commit", daemon=True)
         self._writer.start()
 
@@ -170,10 +177,23 @@ class GroupCommitLog:
         if live:
             self._commit(live)
 
+    @property
+    def alive(self) -> bool:
+        """The writer thread runs (it only stops after ``close``)."""
+        return self._writer.is_alive()
+
+    @property
+    def queued(self) -> int:
+        """Records waiting for the writer (read without the lock: a gauge, not a promise)."""
+        return len(self._pending) + len(self._lazy)
+
     def _commit(self, live: list[tuple[Entry, Waiter]]) -> None:
+        started = time.perf_counter()
+        self.busy_since = time.monotonic()
         try:
             records = self.store.append_batch([entry for entry, _ in live])
         except RecordError as exc:
+            self.busy_since = None
             if len(live) == 1:
                 _settle_all(live, None, exc)
                 return
@@ -181,11 +201,18 @@ class GroupCommitLog:
                 self._commit([one])
             return
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear of any failure
+            self.failing, self.busy_since = exc, None
             _settle_all(live, None, exc)
+            if self.on_failure is not None:
+                self.on_failure(self.queued)
             return
         self.batches += 1
         self.appended += len(records)
+        self.last_commit = time.monotonic()
+        self.failing, self.busy_since = None, None
         _settle_all(live, records, None)
+        if self.on_commit is not None:
+            self.on_commit(len(records), time.perf_counter() - started, self.queued)
 
 
 class _LoopWaiter:

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
+from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
 from .errors import error, refusal
 from .runtime import Gateway
@@ -58,6 +59,19 @@ async def authenticate(gw: Gateway, request: Request, now: int) -> Identity | Re
 
 
 async def proxy(request: Request, path: str) -> Response:
+    if tracing.tracer is None:
+        return await _proxy(request, path)
+    with tracing.tracer.start_as_current_span("clearance " + path, kind=tracing.server_kind) as span:
+        response = await _proxy(request, path)
+        decision_id = response.headers.get("x-clearance-decision-id")
+        if decision_id is not None:
+            span.set_attribute("clearance.decision_id", int(decision_id))
+        span.set_attribute("http.route", "/v1" + path)
+        span.set_attribute("http.response.status_code", response.status_code)
+        return response
+
+
+async def _proxy(request: Request, path: str) -> Response:
     gw: Gateway = request.app.state.gateway
     started = time.perf_counter()
     now = gw.clock.now_ns()
@@ -163,11 +177,16 @@ async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any
     if content:
         base["request_content"] = body.get("messages", body.get("prompt", body.get("input")))
     headers = {"x-clearance-decision-id": str(seq)}
+    sent = time.perf_counter()
     try:
         reply = await _until_disconnect(request, upstream.send(path, body, raw, stream))
     except UpstreamError as exc:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(exc.status)).inc()
         _finish(gw, enforced, base, exc.status, None, False, started)
         return error(exc.status, "upstream-error", str(exc), headers=headers)
+    _upstream_seconds(upstream.name).observe(time.perf_counter() - sent)
+    if reply is not None and reply.status >= 500:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(reply.status)).inc()
     if reply is None:
         _finish(gw, enforced, {**base, "cancelled": True}, 499, None, False, started)
         return Response(status_code=499)
@@ -186,9 +205,26 @@ async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any
                              headers=headers, media_type="text/event-stream")
 
 
+_by_upstream: dict[str, Any] = {}
+_by_route: dict[str, Any] = {}
+
+
+def _upstream_seconds(name: str) -> Any:
+    child = _by_upstream.get(name)
+    if child is None:
+        child = _by_upstream[name] = metrics.UPSTREAM_SECONDS.labels(name)
+    return child
+
+
 def _finish(gw: Gateway, enforced: Enforced, base: dict[str, Any], status: int, usage: dict[str, int] | None,
             counted: bool, started: float) -> None:
-    body = {**base, "upstream_status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
+    elapsed = time.perf_counter() - started
+    route = base["path"]
+    child = _by_route.get(route)
+    if child is None:
+        child = _by_route[route] = metrics.REQUEST_SECONDS.labels(route)
+    child.observe(elapsed)
+    body = {**base, "upstream_status": status, "duration_ms": round(elapsed * 1000, 3)}
     if usage is not None:
         body["usage"] = usage
         body["usage_counted"] = counted
