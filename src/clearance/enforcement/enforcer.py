@@ -112,7 +112,7 @@ class Enforcer:
         else:
             decision = decide(policy, request)
         enforced = await self._record(document, decision, source, caller, now_ns, {}, None, (), None)
-        metrics.decided("permit" if decision.permitted else "deny", decision.code)
+        metrics.decided(str(decision.outcome), str(decision.code))
         shown = decide(policy, request, trace=True) if trace and decision.code != "invalid-request" else decision
         return enforced, shown
 
@@ -234,7 +234,7 @@ def _observe(enforced: Enforced, started: float) -> None:
         metrics.decided("refused", refusal.code)
         metrics.refused(refusal.code)
     else:
-        metrics.decided("permit" if enforced.decision.permitted else "deny", enforced.decision.code)
+        metrics.decided(str(enforced.decision.outcome), str(enforced.decision.code))
     if call is not None and call.reservations and refusal is None:
         metrics.CAP_RESERVATIONS.inc(len(call.reservations))
     metrics.DECISION_SECONDS.observe(time.perf_counter() - started)

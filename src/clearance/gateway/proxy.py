@@ -107,7 +107,9 @@ async def _proxy(request: Request, path: str) -> Response:
         headers = {**r.headers, "x-clearance-decision-id": str(seq)}
         return error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
     if not enforced.decision.permitted:
-        return refusal(403, enforced.contract, seq)
+        denied = refusal(403, enforced.contract, seq)
+        denied.headers["x-clearance-decision-id"] = str(seq)  # as on every answer with a record: traces key on it
+        return denied
     return await _forward(gw, request, path, body, raw, stream, ask, enforced, started)
 
 

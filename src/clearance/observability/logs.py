@@ -134,8 +134,8 @@ class TextFormatter(logging.Formatter):
 def handler(fmt: str = "text", repeat_interval_s: float = 30.0, stream: Any = None) -> logging.Handler:
     """A handler with the redaction and rate-limit filters and the chosen format."""
     out = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    out.addFilter(RateLimit(repeat_interval_s))  # first: it keys on the format string, before Redact formats it
     out.addFilter(Redact())
-    out.addFilter(RateLimit(repeat_interval_s))
     out.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     out.clearance = True  # type: ignore[attr-defined]
     return out
