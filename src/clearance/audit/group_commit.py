@@ -60,6 +60,8 @@ class GroupCommitLog:
         self.last_commit: float | None = None  # time.monotonic() of the last durable batch
         self.failing: BaseException | None = None  # the last batch's failure, cleared by a good one
         self.busy_since: float | None = None  # time.monotonic() when the commit in flight began
+        self._inflight: list[tuple[Entry, Waiter]] | None = None  # the batch being committed (for the reaper)
+        self._reaper: threading.Thread | None = None
         # Observers (metrics): after each batch, (records, seconds, still queued); after a failure, (queued).
         self.on_commit: Callable[[int, float, int], None] | None = None
         self.on_failure: Callable[[int], None] | None = None
@@ -95,12 +97,44 @@ class GroupCommitLog:
         """Like ``submit_many``, for code on a running event loop: asyncio futures of that loop.
 
         The writer settles all of one batch's futures of a loop with a single
-        ``call_soon_threadsafe``, rather than one cross-thread wake-up per record.
+        ``call_soon_threadsafe``, rather than one cross-thread wake-up per record. Each future
+        fails with ``TimeoutError`` once ``timeout_s`` has passed without its record being
+        durable: one reaper thread enforces that for all of them, so no caller needs a timer
+        of its own on the event loop (a timer handle per call costs more than the settling).
         """
         loop = asyncio.get_running_loop()
-        waiters = [_LoopWaiter(loop) for _ in items]
+        deadline = time.monotonic() + self.timeout_s
+        waiters = [_LoopWaiter(loop, deadline) for _ in items]
         self._enqueue(items, waiters)
+        if self._reaper is None:
+            self._start_reaper()
         return [w.future for w in waiters]
+
+    def _start_reaper(self) -> None:
+        with self._cond:
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="audit-group-commit-reaper", daemon=True)
+                self._reaper.start()
+
+    def _reap(self) -> None:
+        """Fail loop waiters whose deadline passed (queued, or in a commit that has not returned)."""
+        interval = min(1.0, self.timeout_s / 4)
+        while True:
+            with self._cond:
+                if self._closing and not self._pending and self._inflight is None:
+                    return
+                now = time.monotonic()
+                late = [w for _, w in [*self._pending, *(self._inflight or ())]
+                        if type(w) is _LoopWaiter and w.deadline <= now and not w.future.done()]
+            if late:
+                error = TimeoutError(f"the audit record was not confirmed durable within {self.timeout_s} s")
+                by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[AuditRecord], Any]]] = {}
+                for waiter in late:
+                    by_loop.setdefault(waiter.loop, []).append((waiter.future, error))
+                for loop, items in by_loop.items():
+                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                        loop.call_soon_threadsafe(_settle_on_loop, items)
+            time.sleep(interval)
 
     def _enqueue(self, items: Sequence[tuple[str, dict[str, Any], int]], waiters: Sequence[Waiter],
                  lazy: bool = False) -> None:
@@ -119,11 +153,12 @@ class GroupCommitLog:
                 self._cond.notify_all()
 
     async def append_async(self, kind: str, body: dict[str, Any], at_ns: int) -> AuditRecord:
-        """``append`` for asyncio code: awaits durability without blocking the event loop."""
+        """``append`` for asyncio code: awaits durability without blocking the event loop.
+
+        Raises ``TimeoutError`` after ``timeout_s`` (the reaper's deadline, see ``submit_async``).
+        """
         (future,) = self.submit_async([(kind, body, at_ns)])
-        # asyncio.timeout, unlike wait_for, wraps no extra task around every append.
-        async with asyncio.timeout(self.timeout_s):
-            return await future
+        return await future
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Stop accepting appends, write what is pending, and join the writer (at most ``timeout_s``)."""
@@ -175,7 +210,11 @@ class GroupCommitLog:
     def _write(self, batch: list[tuple[Entry, Waiter]]) -> None:
         live = [(entry, f) for entry, f in batch if f.set_running_or_notify_cancel()]
         if live:
-            self._commit(live)
+            self._inflight = live
+            try:
+                self._commit(live)
+            finally:
+                self._inflight = None
 
     @property
     def alive(self) -> bool:
@@ -216,12 +255,13 @@ class GroupCommitLog:
 
 
 class _LoopWaiter:
-    """An asyncio future waiting on the writer thread; settled on its own loop."""
+    """An asyncio future waiting on the writer thread; settled on its own loop (or failed by the reaper)."""
 
-    __slots__ = ("loop", "future")
+    __slots__ = ("loop", "future", "deadline")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         self.loop = loop
+        self.deadline = deadline
         self.future: asyncio.Future[AuditRecord] = loop.create_future()
 
     def set_running_or_notify_cancel(self) -> bool:
