@@ -1,12 +1,13 @@
 """The audit log's CPU per record, without the disk: encoding a batch for the writer, and verifying lines.
 
-    python bench/audit_cpu.py [--records 50000] [--repeat 7]
+    python bench/audit_cpu.py [--records 10000] [--repeat 30]
 
 ``bench/audit.py`` measures durable rates, which on a shared machine swing with other load
 and with fsync latency. This measures what the interpreter spends per record on the two hot
 paths, best of ``--repeat`` runs: ``prepare`` (validate, canonical bytes, query columns: the
 writer's work before the commit) and ``verify_log`` over canonical lines with one signed head
-(leaf hashes, seq check, Merkle root, signature). Run it against another checkout with
+(leaf hashes, seq check, Merkle root, signature). The best run is the one least disturbed
+by other processes, so it is the figure for the code itself. Run it against another checkout with
 ``PYTHONPATH=<checkout>/src`` to compare versions on the same machine.
 """
 
@@ -41,8 +42,8 @@ def best(run, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--records", type=int, default=50_000)
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--records", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=30)
     args = ap.parse_args()
     n = args.records
     bodies = [body(i) for i in range(1000)]
