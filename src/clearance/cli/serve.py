@@ -142,7 +142,8 @@ def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, dem
                    "or PostgreSQL, not memory:", err=True)
         raise typer.Exit(2)
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
-    metrics.worker_exited(os.getpid())  # this supervisor serves no calls: its live gauges are not a worker's
+    if workers > 1:
+        metrics.worker_exited(os.getpid())  # this supervisor serves no calls: its live gauges are not a worker's
     base = f"http://{host}:{port}"
     admin_base = f"http://{host}:{admin_port}" if admin_port is not None else base
     typer.echo(f"clearance gateway on {base} (policy {version}; database {logs.redact(settings.database_url)}; "
