@@ -16,9 +16,11 @@ brings it back. It asserts, and prints:
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -115,6 +117,19 @@ def _wait_ready(base: str, want: int, bound_s: float) -> tuple[float | None, dic
     return None, body
 
 
+def _workers(pid: int) -> list[int]:
+    """The uvicorn worker processes under ``clearance serve`` (multiprocessing children, not its helpers)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing" in command and b"resource_tracker" not in command:
+            found.append(int(child))
+    return found
+
+
 def _capped_key(server: Server) -> str:
     suffix = uuid.uuid4().hex[:6]
     licence = {"kind": "individual-licence", "models": ["gpt-5.6-terra"], "valid": {"from": "2026-01-01T00:00:00Z"},
@@ -139,6 +154,24 @@ def test_postgres_and_redis_cut_and_stalled_under_load_lose_no_record_and_recove
         try:
             token = _capped_key(server)
             with Load(server.base, token) as load:
+                time.sleep(1.0)
+                victims = _workers(server.process.pid)
+                assert len(victims) == 2, victims
+                os.kill(victims[0], signal.SIGKILL)
+                killed = time.monotonic()
+                served_after_kill = load.first_ok_after(killed, RECOVERY_BOUND_S)
+                assert served_after_kill is not None, "no call served after a worker was killed"
+                deadline = time.monotonic() + RECOVERY_BOUND_S
+                while time.monotonic() < deadline:
+                    now = _workers(server.process.pid)
+                    if len(now) == 2 and victims[0] not in now:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError("the killed worker was not replaced")
+                replaced = time.monotonic() - killed
+                ready_after, body = _wait_ready(server.base, 200, RECOVERY_BOUND_S)
+                assert ready_after is not None, body
                 time.sleep(1.0)
                 for name, proxy, action, part in (("postgres cut", pg_proxy, pg_proxy.cut, "store"),
                                                   ("redis cut", redis_proxy, redis_proxy.cut, "counters"),
@@ -172,7 +205,8 @@ def test_postgres_and_redis_cut_and_stalled_under_load_lose_no_record_and_recove
     statuses = {}
     for _, status, _ in answers:
         statuses[status] = statuses.get(status, 0) + 1
-    print(f"\nchaos: {len(answers)} calls, answers by status {dict(sorted(statuses.items()))}; "
+    print(f"\nchaos: worker killed (SIGKILL): next 200 after {served_after_kill:.2f} s, replaced after {replaced:.2f} s")
+    print(f"chaos: {len(answers)} calls, answers by status {dict(sorted(statuses.items()))}; "
           f"acknowledged (200) {len(acknowledged)}, recorded {len(acknowledged & recorded)}, lost {len(lost)}")
     for name, _, first_ok, ready_after in report:
         print(f"  {name}: first 200 {first_ok:.2f} s after restoring, /readyz 200 after {ready_after:.2f} s")

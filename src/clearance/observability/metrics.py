@@ -92,6 +92,7 @@ def exposition() -> tuple[bytes, str]:
     if multiprocess():
         from prometheus_client import multiprocess as mp
 
+        forget_dead_workers()
         registry = CollectorRegistry()
         mp.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -104,3 +105,35 @@ def worker_exited(pid: int) -> None:
         from prometheus_client import multiprocess as mp
 
         mp.mark_process_dead(pid)
+
+
+def forget_dead_workers() -> list[int]:
+    """Drop the live gauges of worker processes that no longer exist (multiprocess mode).
+
+    uvicorn replaces a worker that died (killed, crashed) with a new process; the dead one's
+    queue depth and registry version would otherwise stay in every scrape. Its counters and
+    histograms stay, as they should: what it did happened. Returns the pids forgotten.
+    """
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return []
+    from pathlib import Path
+
+    gone = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            gone.add(int(pid))
+    for pid in gone:
+        worker_exited(pid)
+    return sorted(gone)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
