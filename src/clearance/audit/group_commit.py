@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -243,7 +244,7 @@ class GroupCommitLog:
             self.failing, self.busy_since = exc, None
             _settle_all(live, None, exc)
             if self.on_failure is not None:
-                self.on_failure(self.queued)
+                _observe(self.on_failure, self.queued)
             return
         self.batches += 1
         self.appended += len(records)
@@ -251,7 +252,15 @@ class GroupCommitLog:
         self.failing, self.busy_since = None, None
         _settle_all(live, records, None)
         if self.on_commit is not None:
-            self.on_commit(len(records), time.perf_counter() - started, self.queued)
+            _observe(self.on_commit, len(records), time.perf_counter() - started, self.queued)
+
+
+def _observe(observer: Callable[..., None], *args: Any) -> None:
+    """Call a statistics observer; its failure must never stop the writer thread."""
+    try:
+        observer(*args)
+    except Exception:  # noqa: BLE001 - logged; the records are durable whatever the metrics say
+        logging.getLogger(__name__).exception("an audit commit observer failed")
 
 
 class _LoopWaiter:
