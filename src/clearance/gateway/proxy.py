@@ -186,12 +186,12 @@ async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any
         metrics.UPSTREAM_ERRORS.labels(upstream.name, str(exc.status)).inc()
         _finish(gw, enforced, base, exc.status, None, False, started)
         return error(exc.status, "upstream-error", str(exc), headers=headers)
-    _upstream_seconds(upstream.name).observe(time.perf_counter() - sent)
-    if reply is not None and reply.status >= 500:
-        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(reply.status)).inc()
     if reply is None:
         _finish(gw, enforced, {**base, "cancelled": True}, 499, None, False, started)
         return Response(status_code=499)
+    _upstream_seconds(upstream.name).observe(time.perf_counter() - sent)
+    if reply.status >= 500:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(reply.status)).inc()
     headers.update(reply.headers)
     if not reply.stream:
         payload = reply.content if isinstance(reply.content, bytes) else b""
