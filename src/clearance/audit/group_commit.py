@@ -33,7 +33,7 @@ from clearance.audit.errors import RecordError
 from clearance.audit.record import KINDS, AuditRecord
 from clearance.ports import AuditStore
 
-Entry = tuple[int, str, dict[str, Any]]
+Entry = Any  # (at_ns, kind, body), or what the store's ``prepare`` made of it
 
 
 class GroupCommitLog:
@@ -139,9 +139,24 @@ class GroupCommitLog:
 
     def _enqueue(self, items: Sequence[tuple[str, dict[str, Any], int]], waiters: Sequence[Waiter],
                  lazy: bool = False) -> None:
-        """Check the items on the caller's thread, then queue them with their waiters for the writer."""
+        """Check the items on the caller's thread, then queue them with their waiters for the writer.
+
+        A store that offers ``prepare`` (canonical encoding, the costly part) gets it done here,
+        on the appender's thread, while the writer waits on the previous batch's fsync with the
+        GIL released: the writer's cycle is then the transaction alone, and a body without a
+        canonical form fails its own caller at once.
+        """
         _check(items)
-        entries = [((at_ns, kind, body), w) for (kind, body, at_ns), w in zip(items, waiters, strict=True)]
+        raw = [(at_ns, kind, body) for kind, body, at_ns in items]
+        encode = getattr(self.store, "prepare", None)
+        if encode is None:
+            payloads = raw
+        else:
+            try:
+                payloads = encode(raw)
+            except RecordError:
+                payloads, waiters = _encode_each(encode, raw, waiters)
+        entries = list(zip(payloads, waiters, strict=True))
         with self._cond:
             if self._closing:
                 raise RuntimeError("the audit log is closed")
@@ -253,6 +268,20 @@ class GroupCommitLog:
         _settle_all(live, records, None)
         if self.on_commit is not None:
             _observe(self.on_commit, len(records), time.perf_counter() - started, self.queued)
+
+
+def _encode_each(encode: Callable[[list[Any]], list[Any]], raw: list[Any], waiters: Sequence[Waiter]
+                 ) -> tuple[list[Any], list[Waiter]]:
+    """Encode entry by entry: a body without a canonical form fails its own waiter, the others go on."""
+    payloads, kept = [], []
+    for entry, waiter in zip(raw, waiters, strict=True):
+        try:
+            payloads.append(encode([entry])[0])
+        except RecordError as exc:
+            (waiter.future if isinstance(waiter, _LoopWaiter) else waiter).set_exception(exc)
+            continue
+        kept.append(waiter)
+    return payloads, kept
 
 
 def _observe(observer: Callable[..., None], *args: Any) -> None:
