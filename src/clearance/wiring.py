@@ -9,6 +9,7 @@ One ``App`` per process means one audit writer per process.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from .events import make_bus
 from .events.bus import Event, EventBus
 from .events.memory import MemoryBus
 from .events.watcher import Watcher
+from .observability import metrics
+from .observability.health import Parts, Readiness
 from .ports import AuditStore, Clock, Record, RegistryStore
 from .registry.live import LiveSnapshot
 from .registry.service import RegistryService
@@ -52,6 +55,7 @@ class App:
     _screening: ScreeningService | None = field(default=None, repr=False)
     _licensing: LicensingService | None = field(default=None, repr=False)
     _enforcer: Enforcer | None = field(default=None, repr=False)
+    _lag: Any = field(default=None, repr=False)
 
     def __enter__(self) -> App:
         return self
@@ -88,7 +92,19 @@ class App:
             self.watcher = Watcher(self.bus, self.service.store.latest_seq, self._on_change, poll_interval=interval,
                                    since=self.live.seq)
             self.watcher.start()
+            self._lag = self.bus.subscribe(_event_lag)
+            metrics.REGISTRY_SEQ.set(self.live.seq)
         return self.watcher
+
+    def readiness(self, max_lag_s: float = 10.0) -> Readiness:
+        """This process's readiness probe over its parts (see :mod:`clearance.observability.health`)."""
+        if self.audit is None:
+            raise SettingsError("readiness needs an audited application")
+        ping = getattr(self.enforcer.counters, "ping", None)
+        live = self.live
+        parts = Parts(self.service.store.latest_seq, lambda: live.seq, lambda: live.error, self.audit.group, self.bus,
+                      ping)
+        return Readiness(parts, max_lag_s=max_lag_s)
 
     def close(self) -> None:
         if self.watcher is not None:
@@ -102,6 +118,7 @@ class App:
 
     def _on_change(self, _seq: int) -> int:
         self.live.refresh()
+        metrics.REGISTRY_SEQ.set(self.live.seq)
         return self.live.seq
 
     def publish(self, records: list[Record]) -> None:
@@ -111,6 +128,7 @@ class App:
         call checks the registry's version before it is decided (``enforcement.freshness``).
         """
         self.live.refresh()
+        metrics.REGISTRY_SEQ.set(self.live.seq)
         for record in records:
             try:
                 self.bus.publish(Event.now(record.seq, record.kind, record.key))
@@ -121,6 +139,11 @@ class App:
         """Registry observers, wired once here: screening rescreens what a write changed."""
         if self._screening is not None:
             self._screening.on_records(records)
+
+
+def _event_lag(event: Event) -> None:
+    # Publisher and listener clocks may differ (other hosts): a negative lag is shown as none.
+    metrics.EVENT_LAG.observe(max(0.0, (time.time_ns() - event.at_ns) / NS))
 
 
 def build_app(settings: Settings, clock: Clock | None = None, audited: bool = True) -> App:
@@ -223,7 +246,10 @@ def _audit(settings: Settings, clock: Clock, engine: Engine | None) -> AuditLog:
     where = settings.audit_keys_dir()
     keys_dir = Path(where) if where is not None else Path(tempfile.mkdtemp(prefix="clearance-keys-"))
     keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
-    return AuditLog(store, keys, clock, origin=settings.audit_origin)
+    audit = AuditLog(store, keys, clock, origin=settings.audit_origin)
+    audit.group.on_commit = metrics.audit_committed
+    audit.group.on_failure = metrics.audit_failed
+    return audit
 
 
 def _counters(app: App) -> UsageCounters:

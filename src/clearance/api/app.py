@@ -14,7 +14,7 @@ from ..core.errors import PolicyError
 from ..ports import StoreUnavailable
 from ..registry.service import WriteRejected
 from ..wiring import App
-from . import audit_routes, decisions, eval_routes, licensing_routes, registry_routes, screening_routes
+from . import audit_routes, decisions, eval_routes, licensing_routes, ops_routes, registry_routes, screening_routes
 
 
 def create_app(parts: App) -> FastAPI:
@@ -36,6 +36,7 @@ def create_app(parts: App) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(licensing_routes.router)
     app.include_router(eval_routes.router)
+    app.include_router(ops_routes.router)
     screening_routes.install(app)
 
     @app.exception_handler(WriteRejected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, authz, evals, licensing, lists, policy, registry
+from . import audit, authz, db, evals, licensing, lists, policy, registry
 from .decide import decide_command
 from .explain import explain_command
 from .screen import screen_command
@@ -21,6 +21,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
 app.add_typer(authz.app, name="authz")
+app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.command("screen")(screen_command)
 app.command("serve")(serve_command)

@@ -8,7 +8,12 @@ the first time only, an admin token; both are printed once and stored only as ha
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import socket
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -73,25 +78,96 @@ def serve_command(
     demo_entity: Annotated[str, typer.Option(help="The entity the demo person works for.")] = "stripe",
     demo_use_case: Annotated[str, typer.Option(help="The demo key's default use case.")] = "software-engineering",
     demo_model: Annotated[str, typer.Option(help="The model the printed example calls.")] = "mythos-5",
+    admin_port: Annotated[int | None, typer.Option(
+        help="Serve the admin/audit API and /metrics on this port only (model routes stay on --port).")] = None,
 ) -> None:
     """Start the OpenAI-compatible enforcing gateway and the admin API (docs at /docs)."""
+    if admin_port is not None:
+        if admin_port == port or not 0 < admin_port < 65536:
+            typer.echo(f"error: --admin-port {admin_port} must be a TCP port other than --port", err=True)
+            raise typer.Exit(2)
+        os.environ["CLEARANCE_ADMIN_PORT"] = str(admin_port)  # read by every worker's Settings
+    metrics_dir = _metrics_dir(workers)  # before anything imports prometheus_client
+    try:
+        _serve(host, port, workers, demo, demo_entity, demo_use_case, demo_model, admin_port)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several workers, prometheus-client's multiprocess mode: a fresh directory all workers write to.
+
+    Returns the directory to remove at exit (``None`` when the operator chose one, or one worker).
+    An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is emptied first: files of a previous run would
+    otherwise be summed into this one's counters.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1:
+        return None
+    made = tempfile.mkdtemp(prefix="clearance-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    return sock
+
+
+def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, demo_use_case: str, demo_model: str,
+           admin_port: int | None) -> None:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from ..observability import logs, metrics
 
     settings = Settings.from_env()
+    logs.configure(settings.log_format, settings.log_level, settings.log_repeat_interval_s)
     if settings.in_memory:
         # Each server process would get a registry of its own, without the keys issued here.
         typer.echo("error: clearance serve needs a database its processes share: use SQLite (the default) "
                    "or PostgreSQL, not memory:", err=True)
         raise typer.Exit(2)
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
+    if workers > 1:
+        metrics.worker_exited(os.getpid())  # this supervisor serves no calls: its live gauges are not a worker's
     base = f"http://{host}:{port}"
-    typer.echo(f"clearance gateway on {base} (policy {version}; database {settings.database_url}; "
-               f"admin API docs at {base}/docs)")
+    admin_base = f"http://{host}:{admin_port}" if admin_port is not None else base
+    typer.echo(f"clearance gateway on {base} (policy {version}; database {logs.redact(settings.database_url)}; "
+               f"admin API and /metrics on {admin_base}, docs at {admin_base}/docs)")
     if admin:
         typer.echo(f"admin token (shown once): {admin}")
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
     # proxy_headers off: which proxies to believe is the gateway file's `trusted_proxies`, not uvicorn's.
-    uvicorn.run("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=False)
+    # log_config None: the workers' logging is clearance's own (observability.logs), set up in server.factory.
+    config = uvicorn.Config("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
+                            log_level=settings.log_level.lower(), log_config=None, access_log=False,
+                            proxy_headers=False)
+    # Each worker listens on every socket given; the listener a request came in on decides what it reaches.
+    sockets = [_bind(host, port)] + ([_bind(host, admin_port)] if admin_port is not None else [])
+    server = uvicorn.Server(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sock in sockets:
+            sock.close()

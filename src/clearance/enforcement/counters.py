@@ -132,6 +132,10 @@ class RedisCounters:
             raise StoreUnavailable(f"usage counters (redis): {type(exc).__name__}") from exc
         return int(value or 0)
 
+    async def ping(self) -> None:
+        """Readiness: raises when Redis does not answer (within the client's 2 s socket timeout)."""
+        await self._redis.ping()
+
     async def close(self) -> None:
         await self._redis.aclose()
 

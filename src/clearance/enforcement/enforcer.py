@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from ..core.decide import decide, invalid
@@ -30,6 +31,7 @@ from ..core.errors import RequestError
 from ..core.request import PersonRef, checked_request, parse_request, request_document
 from ..obligations import HANDLERS, Call, Outcome, Refusal
 from ..obligations.handler import Counters, Handler, Params
+from ..observability import metrics
 from ..ports import StoreUnavailable
 from ..registry.live import LiveSnapshot
 from ..services.audit_log import AuditLog
@@ -69,6 +71,7 @@ class Enforcer:
 
         ``fresh``: the registry was brought up to date at this call's arrival (by ``authenticate``).
         """
+        started = time.perf_counter()
         if not fresh:
             await self.freshness.ensure()
         policy = self.live.current()
@@ -88,7 +91,10 @@ class Enforcer:
         if decision.permitted:
             call, duties = self._call(ask, decision)
             refusal = await self._before(call, duties)
-        return await self._record(document, decision, ask.source, s.caller, ask.at_ns, ask.metadata, call, duties, refusal)
+        enforced = await self._record(document, decision, ask.source, s.caller, ask.at_ns, ask.metadata, call, duties,
+                                      refusal)
+        _observe(enforced, started)
+        return enforced
 
     async def enforce_document(self, document: Any, caller: str, now_ns: int, source: str = "api",
                                trace: bool = False) -> tuple[Enforced, Decision]:
@@ -106,6 +112,7 @@ class Enforcer:
         else:
             decision = decide(policy, request)
         enforced = await self._record(document, decision, source, caller, now_ns, {}, None, (), None)
+        metrics.decided(str(decision.outcome), str(decision.code))
         shown = decide(policy, request, trace=True) if trace and decision.code != "invalid-request" else decision
         return enforced, shown
 
@@ -185,11 +192,11 @@ class Enforcer:
         if refusal is not None and refusal.event is not None:
             entries.append(("monitoring", refusal.event, at_ns))
         try:
+            # Bounded by the group's timeout: its reaper fails a future whose record is late.
             futures = self.audit.group.submit_async(entries)
-            async with asyncio.timeout(self.audit.group.timeout_s):
-                seq = (await futures[0]).seq
-                for future in futures[1:]:
-                    await future
+            seq = (await futures[0]).seq
+            for future in futures[1:]:
+                await future
         except (StoreUnavailable, TimeoutError, RuntimeError, ValueError) as exc:
             if call is not None:
                 await self._give_back(call)
@@ -218,3 +225,16 @@ class Enforcer:
         task = asyncio.ensure_future(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+
+def _observe(enforced: Enforced, started: float) -> None:
+    """Metrics of one recorded decision: its outcome and code, its latency, what its obligations did."""
+    refusal, call = enforced.refusal, enforced.call
+    if refusal is not None:
+        metrics.decided("refused", refusal.code)
+        metrics.refused(refusal.code)
+    else:
+        metrics.decided(str(enforced.decision.outcome), str(enforced.decision.code))
+    if call is not None and call.reservations and refusal is None:
+        metrics.CAP_RESERVATIONS.inc(len(call.reservations))
+    metrics.DECISION_SECONDS.observe(time.perf_counter() - started)

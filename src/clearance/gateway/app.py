@@ -4,7 +4,8 @@ Model traffic: ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddi
 OpenAI format), ``POST /v1/messages`` (the Anthropic format) and ``GET /v1/models`` (only the
 models the caller may use now, in Anthropic's shape when the call names an
 ``anthropic-version``, as the Anthropic SDKs do). ``GET /healthz`` reports the
-policy in force and whether the live snapshot is current. :mod:`clearance.server` puts
+policy in force and whether the live snapshot is current; ``GET /livez`` and ``GET /readyz``
+are the probes of :mod:`clearance.observability.health`. :mod:`clearance.server` puts
 them in front of the admin API on one port.
 """
 
@@ -65,6 +66,25 @@ async def health(request: Request) -> Response:
         body["snapshot_error"] = f"{type(live.error).__name__}: {live.error}"
     return Response(orjson.dumps(body), status_code=200 if live.error is None else 503, media_type="application/json")
 
+
+async def livez(_: Request) -> Response:
+    """The process runs handlers: nothing else is checked (an orchestrator restarts on failure)."""
+    return Response(b'{"status":"alive"}', media_type="application/json")
+
+
+async def readyz(request: Request) -> Response:
+    """200 when this process can serve calls with their records; 503 naming each part that cannot."""
+    ready, parts = await request.app.state.readiness.check()
+    failing = [name for name, state in parts.items() if state != "ok"]
+    body = {"status": "ready" if ready else "not-ready", "failing": failing, "parts": parts}
+    return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
+
+
+# Probes a load balancer or orchestrator uses: answered on every listener (main and admin).
+PROBES = {
+    ("GET", "/livez"): livez,
+    ("GET", "/readyz"): readyz,
+}
 
 ROUTES = {
     ("POST", "/v1/chat/completions"): chat_completions,

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
+from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
 from .dialects import BadRequest, Dialect
 from .dialects.openai import DIALECT as OPENAI
@@ -53,6 +54,19 @@ async def authenticate(gw: Gateway, headers: Mapping[str, str], now: int, dialec
 
 
 async def proxy(request: Request, path: str, dialect: Dialect = OPENAI) -> Response:
+    if tracing.tracer is None:
+        return await _proxy(request, path, dialect)
+    with tracing.tracer.start_as_current_span("clearance " + path, kind=tracing.server_kind) as span:
+        response = await _proxy(request, path, dialect)
+        decision_id = response.headers.get("x-clearance-decision-id")
+        if decision_id is not None:
+            span.set_attribute("clearance.decision_id", int(decision_id))
+        span.set_attribute("http.route", "/v1" + path)
+        span.set_attribute("http.response.status_code", response.status_code)
+        return response
+
+
+async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
     gw: Gateway = request.app.state.gateway
     started = time.perf_counter()
     now = gw.clock.now_ns()
@@ -89,7 +103,9 @@ async def proxy(request: Request, path: str, dialect: Dialect = OPENAI) -> Respo
         headers = {**r.headers, "x-clearance-decision-id": str(seq)}
         return dialect.error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
     if not enforced.decision.permitted:
-        return dialect.refusal(403, enforced.contract, seq)
+        denied = dialect.refusal(403, enforced.contract, seq)
+        denied.headers["x-clearance-decision-id"] = str(seq)  # as on every answer with a record: traces key on it
+        return denied
     return await _forward(gw, request, path, dialect, body, raw, parsed.stream, ask, enforced, started)
 
 
@@ -169,14 +185,19 @@ async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, b
     if content:
         base["request_content"] = dialect.request_content(body)
     passed = dialect.forward_headers(request.headers)
+    sent = time.perf_counter()
     try:
         reply = await _until_disconnect(request, upstream.send(path, body, raw, stream, passed or None))
     except UpstreamError as exc:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(exc.status)).inc()
         _finish(gw, enforced, base, exc.status, None, False, started)
         return dialect.error(exc.status, "upstream-error", str(exc), headers=headers)
     if reply is None:
         _finish(gw, enforced, {**base, "cancelled": True}, 499, None, False, started)
         return Response(status_code=499)
+    _upstream_seconds(upstream.name).observe(time.perf_counter() - sent)
+    if reply.status >= 500:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(reply.status)).inc()
     headers.update(reply.headers)
     if not reply.stream:
         payload = reply.content if isinstance(reply.content, bytes) else b""
@@ -192,9 +213,26 @@ async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, b
                              headers=headers, media_type="text/event-stream")
 
 
+_by_upstream: dict[str, Any] = {}
+_by_route: dict[str, Any] = {}
+
+
+def _upstream_seconds(name: str) -> Any:
+    child = _by_upstream.get(name)
+    if child is None:
+        child = _by_upstream[name] = metrics.UPSTREAM_SECONDS.labels(name)
+    return child
+
+
 def _finish(gw: Gateway, enforced: Enforced, base: dict[str, Any], status: int, usage: dict[str, int] | None,
             counted: bool, started: float) -> None:
-    body = {**base, "upstream_status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
+    elapsed = time.perf_counter() - started
+    route = base["path"]
+    child = _by_route.get(route)
+    if child is None:
+        child = _by_route[route] = metrics.REQUEST_SECONDS.labels(route)
+    child.observe(elapsed)
+    body = {**base, "upstream_status": status, "duration_ms": round(elapsed * 1000, 3)}
     if usage is not None:
         body["usage"] = usage
         body["usage_counted"] = counted

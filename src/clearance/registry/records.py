@@ -28,7 +28,7 @@ PERSON_PREFIX = "person:"
 KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
 TOKEN_PREFIX = "clr"
-SCOPES = ("admin", "auditor", "gateway", "screening")
+SCOPES = ("admin", "auditor", "gateway", "screening", "metrics")
 _SCOPED = re.compile(r"(entity|auditor):[A-Za-z0-9][A-Za-z0-9._:-]*")  # one entity's
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ClearanceError
+from ..observability import metrics
 from ..ports import ListSnapshotInfo, ListSnapshotStore, Record
 from ..registry.records import PERSON_PREFIX
 from .index import NameIndex
@@ -305,6 +306,7 @@ class ScreeningService:
         body = {"status": status, "list": hit.entry.list_name, "reference": hit.entry.uid,
                 "reason": hit.summary()[:REASON_MAX]}
         record = self.registry.put("restriction", subject.key, body, actor=actor, reason=reason)
+        metrics.SCREENING_FINDINGS.labels(status).inc()
         explained = hit.to_dict()
         self._audit({**_ids(subject.key, subject.entity), "action": "flagged", "status": status,
                      "query": subject.query(), "hit": explained,
@@ -319,6 +321,7 @@ class ScreeningService:
         body = {"status": "possible", "list": "screening unavailable", "reference": "screening-error",
                 "reason": f"screening could not run ({type(exc).__name__}: {exc}); review required"[:REASON_MAX]}
         self.registry.put("restriction", subject.key, body, actor="screening", reason="screening failed: fail closed")
+        metrics.SCREENING_FINDINGS.labels("possible").inc()
 
     def _effective(self, key: str) -> dict[str, Any] | None:
         """The finding in force for ``key``: the registry's, else the bundle's own restriction."""

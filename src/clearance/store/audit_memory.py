@@ -84,10 +84,18 @@ class Prepared:
         return AuditRecord(seq, self.at_ns, self.kind, self.body), data, leaf_hash(data)
 
 
-def prepare(entries: Iterable[tuple[int, str, dict[str, Any]]]) -> list[Prepared]:
-    """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one."""
+def prepare(entries: Iterable[tuple[int, str, dict[str, Any]] | Prepared]) -> list[Prepared]:
+    """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one.
+
+    Entries already prepared (group commit encodes on the appender's thread, see
+    ``GroupCommitLog``) are passed through.
+    """
     prepared = []
-    for at_ns, kind, body in entries:
+    for entry in entries:
+        if type(entry) is Prepared:
+            prepared.append(entry)
+            continue
+        at_ns, kind, body = entry  # type: ignore[misc]
         data = canonical_bytes(AuditRecord(0, at_ns, kind, body))
         if not data.endswith(_TAIL0):  # cannot happen while seq and v are the last keys
             raise AssertionError("canonical record layout changed: seq is no longer the last field but v")
@@ -192,6 +200,8 @@ class MemoryAuditStore:
         self._heads: dict[int, SignedTreeHead] = {}
         self._lock = threading.Lock()
         self._subtrees = SubtreeCache(self.leaf_hashes)
+
+    prepare = staticmethod(prepare)  # what group commit runs on the appender's thread
 
     def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
         """See ``AuditStore.append_batch``."""

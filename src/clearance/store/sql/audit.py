@@ -52,6 +52,8 @@ class SqlAuditStore:
     def engine(self) -> Engine:
         return self._engine
 
+    prepare = staticmethod(prepare)  # what group commit runs on the appender's thread
+
     def close(self) -> None:
         """Close the pooled connections; the store must not be used afterwards."""
         self._engine.dispose()
