@@ -25,6 +25,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from ..core.request import control_character
 from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
 from ..ports import StoreUnavailable
 from .errors import error, refusal
@@ -73,6 +74,11 @@ async def proxy(request: Request, path: str) -> Response:
         return error(400, "invalid-json", f"the request body is not JSON: {exc}")
     if not isinstance(body, dict) or not isinstance(body.get("model"), str):
         return error(400, "invalid-request", "model: required, a string", param="model")
+    bad = control_character(body["model"])
+    if bad is not None:
+        # Refused before the enforcer: such a value has no place in an id, and never reaches the audit batch.
+        return error(400, "invalid-request", f"model: must not contain control characters (found {bad})",
+                     param="model")
     stream = body.get("stream") is True
     tls = gw.secure(request)
     client = {"address": request.client.host if request.client else None, "tls": tls,

@@ -37,8 +37,11 @@ _TAIL0 = b',"seq":0,"v":1}'
 
 def _text(value: Any, column: str) -> str | None:
     """``value`` when it can sit in ``column`` (a string that fits), else ``None``: never truncated,
-    since a truncated id could match a query for another id."""
-    if isinstance(value, str) and len(value) <= COLUMN_MAX[column]:
+    since a truncated id could match a query for another id. A NUL cannot be stored in a
+    PostgreSQL text column at all, and one such value would fail its whole group-commit batch;
+    the record itself keeps it (escaped as ``\\u0000`` in the canonical JSON), only the index
+    copy is left out, and queries for values with a NUL are refused before they get here."""
+    if isinstance(value, str) and len(value) <= COLUMN_MAX[column] and "\x00" not in value:
         return value
     return None
 
