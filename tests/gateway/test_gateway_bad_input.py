@@ -7,6 +7,7 @@ bounded in count.
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -62,3 +63,18 @@ def test_a_nul_in_a_decision_document_is_an_invalid_request_decision_and_is_reco
     record = pg_served.admin_call("GET", "/v1/audit/records", params={"after_seq": decision["decision_id"] - 1,
                                                                       "limit": 1}).json()["records"][0]
     assert record["body"]["request"]["entity"] == "stripe\x00"
+
+
+def test_an_anonymous_200_mib_put_hears_401_without_sending_its_body(pg_served):
+    """Over a real socket: the answer comes after the headers and 64 KiB, not after 200 MiB."""
+    host, port = pg_served.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"PUT /v1/licences/X HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (200 * 1024 * 1024) + b"x" * 65536)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 401"), reply[:200]

@@ -15,10 +15,14 @@ from ..ports import StoreUnavailable
 from ..registry.service import WriteRejected
 from ..wiring import App
 from . import audit_routes, decisions, licensing_routes, registry_routes, screening_routes
+from .guard import MAX_BODY_BYTES, BodyGuard
 
 
-def create_app(parts: App) -> FastAPI:
-    """The admin API over an assembled application (see :mod:`clearance.wiring`)."""
+def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The admin API over an assembled application (see :mod:`clearance.wiring`).
+
+    Bodies are read only from authenticated callers, and only up to ``max_body_bytes`` (``guard``).
+    """
     app = FastAPI(
         title="clearance admin API",
         version="1",
@@ -36,6 +40,7 @@ def create_app(parts: App) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(licensing_routes.router)
     screening_routes.install(app)
+    app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(WriteRejected)
     async def rejected(_: Request, exc: WriteRejected) -> JSONResponse:
