@@ -12,6 +12,7 @@ import pytest
 from audit_store_kit import decision_body
 from sqlalchemy import text
 
+from clearance.audit.errors import RecordError
 from clearance.audit.group_commit import GroupCommitLog
 from clearance.ports import StoreRejected
 from clearance.store.audit_memory import MemoryAuditStore
@@ -89,3 +90,12 @@ def test_a_driver_data_error_is_reported_as_store_rejected(pg_url):
             conn.execute(text("SELECT CAST(:v AS text)"), {"v": "a\x00b"})
     finally:
         engine.dispose()
+
+
+def test_an_instant_past_64_bits_fails_only_its_own_entry(audit_store):
+    log = GroupCommitLog(audit_store, max_wait_s=0.02)
+    futures = log.submit_many([("decision", decision_body(n), 2**63 if n == 3 else n) for n in range(8)])
+    with pytest.raises(RecordError, match="at_ns"):
+        futures[3].result(timeout=30)
+    assert [f.result(timeout=30).seq for n, f in enumerate(futures) if n != 3] == list(range(7))
+    log.close()

@@ -6,7 +6,7 @@ global state. Errors are mapped to JSON in one place here.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -16,6 +16,7 @@ from ..registry.service import WriteRejected
 from ..wiring import App
 from . import audit_routes, decisions, licensing_routes, registry_routes, screening_routes
 from .guard import MAX_BODY_BYTES, BodyGuard
+from .params import printable
 
 
 def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
@@ -27,6 +28,7 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         title="clearance admin API",
         version="1",
         description="Registry of entities, people, licences, suspensions and credentials, with full history.",
+        dependencies=[Depends(printable)],
     )
     app.state.registry = parts.service
     app.state.live = parts.live

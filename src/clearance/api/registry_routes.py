@@ -11,6 +11,7 @@ from ..core.model import Entity
 from ..registry.service import Credential, RegistryService, WriteRejected
 from ..registry.view import record_out
 from .auth import check_entity, reader, require, service
+from .params import EARLIEST, INT64_MAX, INT64_MIN, LATEST
 from .wire import CredentialRequest, RetireRequest, WriteRequest
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -31,9 +32,12 @@ def _instant(text: str | None, field: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(parse_instant(text))
+        value = parse_instant(text)
     except InstantError as exc:
         raise WriteRejected(422, [f"{field}: {exc}"]) from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise WriteRejected(422, [f"{field}: outside the instants the registry can hold ({EARLIEST} .. {LATEST})"])
+    return int(value)
 
 
 def _entity_of(svc: RegistryService, kind: str, key: str) -> str | None:

@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.errors import RecordError
 from ..audit.heads import SignedTreeHead
 from ..audit.merkle import root
 from ..audit.record import AuditRecord, canonical_bytes, leaf_hash, node_hash
 
+INT64_MAX = 2**63 - 1
 ID_MAX = 200
 COLUMN_MAX = {"entity": ID_MAX, "person": ID_MAX, "model": ID_MAX, "outcome": 32, "code": 64,
               "authorization": ID_MAX}
@@ -91,6 +93,9 @@ def prepare(entries: Iterable[tuple[int, str, dict[str, Any]]]) -> list[Prepared
     """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one."""
     prepared = []
     for at_ns, kind, body in entries:
+        if type(at_ns) is int and at_ns > INT64_MAX:
+            # The record format has no bound, the stores' BIGINT column has: refused before the transaction.
+            raise RecordError("at_ns", "must be below 2^63 to be stored", at_ns)
         data = canonical_bytes(AuditRecord(0, at_ns, kind, body))
         if not data.endswith(_TAIL0):  # cannot happen while seq and v are the last keys
             raise AssertionError("canonical record layout changed: seq is no longer the last field but v")
