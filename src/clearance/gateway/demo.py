@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from .demo_input import error_body, problem
 from .upstream import UpstreamReply
 
 CREATED = 1_782_000_000  # a fixed timestamp: identical requests give identical bytes
@@ -70,6 +71,9 @@ class DemoUpstream:
     name = "demo"
 
     async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply:
+        found = problem(path, body)
+        if found is not None:
+            return UpstreamReply(400, error_body(found))
         if path == "/embeddings":
             return UpstreamReply(200, _json(self._embeddings(body)))
         text = _reply(body)

@@ -35,6 +35,7 @@ from .usage import StreamMeter, estimate, from_reply, prompt_bound, prompt_chars
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_DEPTH = 128
 
 
 def bearer(request: Request) -> str | None:
@@ -74,6 +75,9 @@ async def proxy(request: Request, path: str) -> Response:
         return error(400, "invalid-json", f"the request body is not JSON: {exc}")
     if not isinstance(body, dict) or not isinstance(body.get("model"), str):
         return error(400, "invalid-request", "model: required, a string", param="model")
+    if _deeper_than(body, MAX_DEPTH):
+        # orjson re-encodes at most 255 levels: the forwarded body must stay encodable.
+        return error(400, "invalid-request", f"the request body is nested deeper than {MAX_DEPTH} levels")
     bad = control_character(body["model"])
     if bad is not None:
         # Refused before the enforcer: such a value has no place in an id, and never reaches the audit batch.
@@ -101,6 +105,17 @@ async def proxy(request: Request, path: str) -> Response:
     if not enforced.decision.permitted:
         return refusal(403, enforced.contract, seq)
     return await _forward(gw, request, path, body, raw, stream, ask, enforced, started)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep (iterative: no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [item for v in level if isinstance(v, dict | list)
+                 for item in (v.values() if isinstance(v, dict) else v) if isinstance(item, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 async def _body(request: Request, limit: int) -> bytes | None:
