@@ -12,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..ports import StoreUnavailable
 from .proxy import authenticate, proxy
 from .runtime import Gateway
 
@@ -39,14 +40,24 @@ async def models(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
+    """200 only when calls can be served: the registry answers (the same version read every call makes)
+    and the live snapshot is current; else 503 with the reason, so a load balancer stops sending calls."""
     gw: Gateway = request.app.state.gateway
     live = gw.live
+    try:
+        await gw.enforcer.freshness.ensure()
+        store_error = None
+    except StoreUnavailable as exc:
+        store_error = str(exc)
     policy = live.current()
-    body = {"status": "ok" if live.error is None else "degraded", "policy_version": policy.version,
+    healthy = live.error is None and store_error is None
+    body = {"status": "ok" if healthy else "unavailable", "policy_version": policy.version,
             "registry_seq": live.seq, "audit_records": gw.enforcer.audit.group.appended}
+    if store_error is not None:
+        body["store_error"] = store_error
     if live.error is not None:
         body["snapshot_error"] = f"{type(live.error).__name__}: {live.error}"
-    return Response(orjson.dumps(body), status_code=200 if live.error is None else 503, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=200 if healthy else 503, media_type="application/json")
 
 
 ROUTES = {
