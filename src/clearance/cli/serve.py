@@ -3,12 +3,15 @@
 With nothing configured it serves the example policy from a SQLite file in the working
 directory, with the built-in demo model as every model's upstream. On start it issues a
 fresh demo key (a US employee of the demo entity; the previous demo key is retired) and,
-the first time only, an admin token; both are printed once and stored only as hashes.
+the first time only, an admin token; both are printed once and stored only as hashes. The
+port is checked first, so a start that cannot listen issues (and prints) nothing; the
+database URL is shown with its password hidden.
 """
 
 from __future__ import annotations
 
 import shlex
+import socket
 from typing import Annotated
 
 import typer
@@ -51,6 +54,38 @@ def _bootstrap(settings: Settings, entity: str, use_case: str, demo: bool) -> tu
         registry.close()
 
 
+ADMIN_HINT = "make one with `clearance registry token create --scope admin --reason ...` (same database settings)"
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: any password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from ..store.sql.engine import normalize_url
+
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparsable URL>"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on now (in use, not an address here), or ``None``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"{host}: {exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
 def _example(base: str, key: str, model: str) -> str:
     body = '{"model": "' + model + '", "messages": [{"role": "user", "content": "Hello"}]}'
     return f"""
@@ -83,12 +118,19 @@ def serve_command(
         typer.echo("error: clearance serve needs a database its processes share: use SQLite (the default) "
                    "or PostgreSQL, not memory:", err=True)
         raise typer.Exit(2)
+    problem = port_problem(host, port)
+    if problem is not None:
+        # Before anything is issued: a token printed by a start that then fails would be lost.
+        typer.echo(f"error: {problem} (choose another with --port; nothing was issued)", err=True)
+        raise typer.Exit(1)
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
     base = f"http://{host}:{port}"
-    typer.echo(f"clearance gateway on {base} (policy {version}; database {settings.database_url}; "
+    typer.echo(f"clearance gateway on {base} (policy {version}; database {shown_url(settings.database_url)}; "
                f"admin API docs at {base}/docs)")
     if admin:
         typer.echo(f"admin token (shown once): {admin}")
+    else:
+        typer.echo(f"admin token: issued before and not shown again; {ADMIN_HINT}")
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
