@@ -18,19 +18,28 @@ app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 @app.command("verify")
 def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-    """Recompute the whole log and check every signed head; exit 1 at the first mismatch."""
+    """Recompute the whole log and check every signed head.
+
+    Exit 0: intact. Exit 1: a record or head does not match (the first mismatch is named).
+    Exit 2: records exist but no signed head covers them yet, so there is nothing to verify against.
+    """
     log = build_audit(Settings.from_env())
     try:
         report = log.verify()
     finally:
         log.close()
+    unsigned = report.code == "no-heads" and len(report.problems) == 1
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
+    elif unsigned:
+        typer.echo(f"cannot verify yet: {report.message}. Sign one with `clearance audit head` (a server signs one "
+                   "at start-up, on its schedule and at a clean stop), then verify again. If heads were signed "
+                   "before, their absence is itself a sign of tampering.")
     else:
         typer.echo(report.message)
         if report.first_bad_index is not None:
             typer.echo(f"first record that does not match: {report.first_bad_index}")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.ok else 2 if unsigned else 1)
 
 
 @app.command("head")
