@@ -70,3 +70,24 @@ def test_an_export_whose_store_fails_answers_503_rather_than_200_and_a_cut_strea
     for path in ("/v1/audit/export.jsonl", "/v1/audit/export.csv"):
         response = client.get(path)
         assert response.status_code == 503 and "gone" in response.text
+
+
+def test_a_record_whose_id_is_not_its_key_is_refused_naming_both(api):
+    client, built = api
+    entity = {"name": "Foo Ltd", "country": "US", "kind": "company"}
+    response = client.put("/v1/entities/foo", json={"record": {**entity, "id": "bar"}, "reason": "test"})
+    assert response.status_code == 422, response.text
+    assert "`bar`" in response.text and "`foo`" in response.text
+    assert built.service.store.history("entity", "foo") == []
+    assert client.put("/v1/entities/foo", json={"record": {**entity, "id": "foo"}, "reason": "t"}).status_code == 201
+
+
+def test_a_suspension_from_past_the_storable_instants_is_422(api):
+    client, _ = api
+    record = {"authorization": "annex-a", "from": "9999-12-31T23:59:59Z", "reason": "x"}
+    response = client.put("/v1/suspensions/S-1", json={"record": record, "reason": "test"})
+    assert response.status_code == 422 and "from" in response.text, response.text
+    record.update({"authorization": "trusted-foreign-research", "entity": "preferred-networks",
+                   "from": "2030-01-01T00:00:00Z"})
+    # The route is reachable at all (the generic `/{resource}/{key}` used to take it and answer 404).
+    assert client.put("/v1/suspensions/S-1", json={"record": record, "reason": "test"}).status_code == 201

@@ -48,6 +48,12 @@ def _entity_of(svc: RegistryService, kind: str, key: str) -> str | None:
     return None if record is None or record.body is None else record.body.get("entity")
 
 
+# Before the generic `/{resource}/{key}`, which would otherwise take (and 404) this path.
+@router.put("/suspensions/{key}", status_code=201)
+def suspend(key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
+    return record_out(svc.suspend(key, change.record, who.key, change.reason))
+
+
 @router.put("/{resource}/{key}", status_code=201)
 def put_record(resource: str, key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
     record = svc.put(_kind(resource), key, change.record, _instant(change.effective, "effective"), who.key, change.reason)
@@ -57,11 +63,6 @@ def put_record(resource: str, key: str, change: WriteRequest, svc: RegistryServi
 @router.post("/{resource}/{key}/retire")
 def retire_record(resource: str, key: str, change: RetireRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
     return record_out(svc.retire(_kind(resource), key, _instant(change.effective, "effective"), who.key, change.reason))
-
-
-@router.put("/suspensions/{key}", status_code=201)
-def suspend(key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
-    return record_out(svc.suspend(key, change.record, who.key, change.reason))
 
 
 @router.post("/credentials", status_code=201)

@@ -152,6 +152,10 @@ class RegistryService:
         for change in changes:
             if change.kind not in KINDS:
                 problems.append(f"{change.kind}: unknown record kind")
+            body_id = change.body.get("id") if isinstance(change.body, dict) else None
+            if body_id is not None and body_id != change.key:
+                problems.append(f"{change.kind} `{change.key}`: the record's id `{body_id}` is not its key; "
+                                "leave `id` out or make it equal")
             if change.valid_from < now - self.grace_ns:
                 problems.append(
                     f"{change.kind} `{change.key}`: effective instant is {(now - change.valid_from) / NS:,.0f} s in the past;"
@@ -280,6 +284,8 @@ def _instant(value: Any, field: str) -> int:
         parsed = parse_instant(value)
     except InstantError as exc:
         raise WriteRejected(422, [f"{field}: {exc}"]) from None
+    if not -(2**63) <= parsed < 2**63:  # stored as 64-bit nanoseconds
+        raise WriteRejected(422, [f"{field}: `{value}` is outside the instants the registry can hold (1678..2262)"])
     return int(parsed)
 
 
