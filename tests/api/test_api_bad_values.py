@@ -91,3 +91,9 @@ def test_a_suspension_from_past_the_storable_instants_is_422(api):
                    "from": "2030-01-01T00:00:00Z"})
     # The route is reachable at all (the generic `/{resource}/{key}` used to take it and answer 404).
     assert client.put("/v1/suspensions/S-1", json={"record": record, "reason": "test"}).status_code == 201
+
+
+def test_a_report_of_an_unknown_entity_is_404_not_an_empty_report(api):
+    client, _ = api
+    response = client.get("/v1/audit/reports/no-such-entity/2026Q3")
+    assert response.status_code == 404 and "no-such-entity" in response.text

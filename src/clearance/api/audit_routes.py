@@ -196,12 +196,14 @@ def quarterly_report(request: Request, entity: str, quarter: str, format: str = 
                      who: Credential = Depends(auditor)) -> Any:
     from fastapi.responses import HTMLResponse
 
-    from ..services.audit_report import ReportError, quarter_report
+    from ..services.audit_report import ReportError, entity_known, quarter_report
     from ..services.report_html import render_html
 
     scope = who.audit_entities()
     if scope is not None and entity not in scope:
         raise HTTPException(403, f"this token may not read the audit records of `{entity}`")
+    if not entity_known(_log(request), entity, request.app.state.live.current().entities):
+        raise HTTPException(404, f"entity `{entity}` is not in the policy and no record names it")
     try:
         found = quarter_report(_log(request), entity, quarter)
     except ReportError as exc:

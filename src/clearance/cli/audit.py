@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -79,11 +80,21 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report (when no --out).")] = False,
 ) -> None:
     """The quarterly audit report of one entity, as HTML and JSON, tied to a signed tree head."""
-    from ..services.audit_report import ReportError, quarter_report
+    from ..services.audit_report import ReportError, entity_known, quarter_report
     from ..services.report_html import render_html
+    from ..wiring import build_app
 
-    log = build_audit(Settings.from_env())
+    settings = Settings.from_env()
+    registry = build_app(settings, audited=False)
     try:
+        registered = set(registry.live.current().entities)
+    finally:
+        registry.close()
+    log = build_audit(settings)
+    try:
+        if not entity_known(log, entity, registered):
+            typer.echo(f"error: --entity: `{entity}` is not an entity of the policy and no record names it", err=True)
+            raise typer.Exit(2)
         try:
             found = quarter_report(_signed(log), entity, quarter)
         except ReportError as exc:
@@ -95,7 +106,9 @@ def report(
         typer.echo(json.dumps(found, indent=2) if as_json else render_html(found))
         return
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{entity}-{found['period']['quarter']}"
+    # An id is data, not a path: anything but letters, digits, `.`, `_` and `-` becomes `_`,
+    # so `--entity ../x` names a file inside --out, never one beside it.
+    stem = out / f"{_file_safe(entity)}-{found['period']['quarter']}"
     stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
     stem.with_suffix(".html").write_text(render_html(found))
     typer.echo(f"wrote {stem}.html and {stem}.json ({found['totals']['decisions']} decisions)")
@@ -109,6 +122,11 @@ def rotate_key() -> None:
         typer.echo(f"active key: {log.keys.rotate()}")
     finally:
         log.close()
+
+
+def _file_safe(name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")
+    return safe or "_"
 
 
 def _signed(log):  # noqa: ANN001, ANN202 - an AuditLog

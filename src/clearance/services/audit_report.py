@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +122,14 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         "events": {kind: dict(c.most_common()) for kind, c in events.items()},
         "by_month": {m: dict(sorted(c.items())) for m, c in sorted(by_month.items())},
     }
+
+
+def entity_known(log: AuditLog, entity: str, registered: Container[str]) -> bool:
+    """Whether a report of ``entity`` can mean anything: it is in the policy, or the log names it.
+
+    An unknown name (a typo) would otherwise give an empty report that looks like an idle entity.
+    """
+    return entity in registered or bool(log.store.query(entity=entity, limit=1))
 
 
 def quarter_report(log: AuditLog, entity: str, quarter_text: str) -> dict[str, Any]:
