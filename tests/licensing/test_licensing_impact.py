@@ -184,3 +184,58 @@ def test_a_proposed_registry_change_is_replayed_without_being_written(world):
     assert exc.value.problems == ["[1].kind: must be one of entity, authorization, suspension, restriction"]
     with pytest.raises(InputError, match="registry:proposed"):
         with_changes(world.registry, [{"kind": "authorization", "key": "L", "record": {"models": ["gpt-9"]}}], 0)
+
+
+def test_impact_against_the_live_registry_replays_each_decision_as_of_its_instant(tmp_path, bundle_dir, monkeypatch):
+    """Issue 13: an identical bundle changes nothing, though entities and a licence came through the
+    registry and the licence was retired after the decisions; a real change names exactly its people."""
+    import asyncio
+    import shutil
+
+    from clearance import default_bundle_path
+    from clearance.settings import Settings
+    from clearance.store.clock import FixedClock
+    from clearance.wiring import build_app
+
+    t0 = int(parse_instant("2026-07-20T12:00:00Z"))
+    clock = FixedClock(t0)
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    built = build_app(Settings(database_url=url, audit_keys=str(tmp_path / "keys")), clock)
+    service = built.service
+    service.put("entity", "acme-labs", {"name": "Acme Labs", "country": "US", "kind": "company"}, reason="t")
+    licence = {"kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-07-20T12:00:00Z"},
+               "covers": {"entities": ["acme-labs"]}, "use_cases": {"use_cases": ["general"]},
+               "obligations": [{"code": "monitoring"}]}
+    service.put("authorization", "LIC-ACME", licence, reason="t")
+    outcomes = {}
+    for i, (entity, model, use_case) in enumerate([("acme-labs", "gpt-5.6-luna", "general")] * 3
+                                                  + [("stripe", "mythos-5", "software-engineering")] * 3):
+        clock.set(t0 + (i + 1) * 60 * 10**9)
+        document = {"model": model, "entity": entity, "use_case": use_case,
+                    "person": {"id": f"p-{i}", "citizenships": ["US"], "location": "US"}}
+        enforced, _ = asyncio.run(built.enforcer.enforce_document(document, "test", clock.now_ns()))
+        outcomes[i] = enforced.contract["code"]
+    assert set(outcomes.values()) == {"authorized"}, outcomes
+    clock.set(t0 + 3600 * 10**9)
+    service.retire("authorization", "LIC-ACME", reason="later, after the decisions")
+    built.close()
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARANCE_AUDIT_KEYS", str(tmp_path / "keys"))
+
+    def impact(*args: str) -> dict:
+        result = CliRunner().invoke(app, ["policy", "impact", *args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    same = shutil.copytree(default_bundle_path(), tmp_path / "same")
+    report = impact("--proposed", str(same))
+    assert (report["replayed"], report["gained"], report["lost"], report["recoded"]) == (6, 0, 0, 0), report
+    unrelated = tmp_path / "unrelated.json"
+    unrelated.write_text(json.dumps([{"kind": "restriction", "key": "nobody-we-know", "record": None}]))
+    assert impact("--change", str(unrelated))["lost"] == 0  # the later retirement is not counted
+    retire = tmp_path / "retire.json"
+    retire.write_text(json.dumps([{"kind": "authorization", "key": "LIC-ACME", "record": None}]))
+    report = impact("--change", str(retire))
+    assert (report["lost"], report["lost_entities"], report["gained"]) == (3, ["acme-labs"], 0), report
+    report = impact("--proposed", str(drop_annex_a(bundle_dir)))
+    assert report["lost_entities"] == ["stripe"] and report["lost"] == 3, report
