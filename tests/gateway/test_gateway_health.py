@@ -41,3 +41,20 @@ def test_health_follows_the_registry_store_down_and_back_up(served, monkeypatch)
     monkeypatch.setattr(freshness, "_latest_seq", reachable)
     assert client.get("/healthz").status_code == 200
     assert client.post("/v1/chat/completions", json=chat, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_a_key_without_a_use_case_is_told_the_header_and_the_use_cases(served):
+    client, app, _ = served
+    token = app.service.create_credential(["gateway"], reason="t", person="h-user", default_location="US").token
+    headers = {"Authorization": f"Bearer {token}"}
+    chat = {"model": "mythos-5", "messages": [{"role": "user", "content": "hi"}]}
+    refused = client.post("/v1/chat/completions", json=chat, headers=headers)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["param"] == "use_case" and "X-Clearance-Use-Case" in error["message"]
+    assert "software-engineering" in error["message"] and "--default-use-case" in error["message"]
+    listing = client.get("/v1/models", headers=headers).json()
+    assert listing["data"] == [] and "X-Clearance-Use-Case" in listing["clearance"]["note"]
+    served_now = client.post("/v1/chat/completions", json=chat,
+                             headers={**headers, "X-Clearance-Use-Case": "software-engineering"})
+    assert served_now.status_code == 200

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..ports import StoreUnavailable
-from .proxy import authenticate, proxy
+from .proxy import authenticate, missing_use_case, proxy
 from .runtime import Gateway
 
 
@@ -35,8 +35,15 @@ async def models(request: Request) -> Response:
     identity = await authenticate(gw, request, now)
     if isinstance(identity, Response):
         return identity
-    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now)
-    return Response(orjson.dumps({"object": "list", "data": found}), media_type="application/json")
+    use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
+    found = gw.models_for(identity, use_case, gw.location(request, identity), now)
+    body: dict[str, object] = {"object": "list", "data": found}
+    if not found:
+        # SDKs ignore the extra field; a person reading the answer learns why the list is empty.
+        body["clearance"] = {"note": missing_use_case(gw) if use_case is None else (
+            f"no model is permitted now to this key's person for use case `{use_case}`; "
+            "POST /v1/decisions (or `clearance explain`) with a model says why")}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 async def health(request: Request) -> Response:

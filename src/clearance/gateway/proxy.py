@@ -88,6 +88,8 @@ async def proxy(request: Request, path: str) -> Response:
     client = {"address": request.client.host if request.client else None, "tls": tls,
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
     use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
+    if use_case is None:
+        return error(400, "invalid-request", missing_use_case(gw), param="use_case")
     completion = None if path == "/embeddings" else wanted_completion(body, gw.config.default_completion_tokens)
     ask = Ask(identity.subject(), body["model"], use_case, gw.location(request, identity), now, "gateway", tls,
               prompt_bound(body), completion, {"path": path, "stream": stream, "client": client})
@@ -105,6 +107,14 @@ async def proxy(request: Request, path: str) -> Response:
     if not enforced.decision.permitted:
         return refusal(403, enforced.contract, seq)
     return await _forward(gw, request, path, body, raw, stream, ask, enforced, started)
+
+
+def missing_use_case(gw: Gateway) -> str:
+    """What to do when neither the call nor the key names a use case (a newcomer's first 4xx)."""
+    known = sorted({u for c in gw.live.current().policy.use_case_classes if not c.prohibited for u in c.use_cases})
+    return ("use_case: missing. Send it as the `X-Clearance-Use-Case` header (one of: " + ", ".join(known)
+            + "), or issue the key with a default (`clearance registry token create --scope gateway --person ID "
+            "--default-use-case USE_CASE`).")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
