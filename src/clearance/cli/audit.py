@@ -46,11 +46,17 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the repor
 @app.command("head")
 def head() -> None:
     """Sign a tree head over everything stored now, and print it."""
+    from ..core.instant import format_instant
+
     log = build_audit(Settings.from_env())
     try:
-        typer.echo(log.sign_head().to_json().decode())
+        signed = log.sign_head()
     finally:
         log.close()
+    typer.echo(signed.to_json().decode())
+    head = signed.head
+    # The JSON is the signed form (nanoseconds); people get the instant readable, on stderr.
+    typer.echo(f"signed head: {head.size} records, at {format_instant(head.at_ns)}, key {head.key_id}", err=True)
 
 
 @app.command("export")

@@ -103,7 +103,8 @@ async def proxy(request: Request, path: str) -> Response:
     if enforced.refusal is not None:
         r = enforced.refusal
         headers = {**r.headers, "x-clearance-decision-id": str(seq)}
-        return error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
+        return error(r.status, r.code, r.message, headers=headers, decision_id=seq,
+                     policy_version=enforced.contract.get("policy_version"), **r.details)
     if not enforced.decision.permitted:
         return refusal(403, enforced.contract, seq)
     return await _forward(gw, request, path, body, raw, stream, ask, enforced, started)
