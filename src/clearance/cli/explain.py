@@ -52,7 +52,7 @@ def render(decision: Decision) -> Group:
     summary.append(f"rule {primary.rule}", style="dim")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
-    facts.add_column()
+    facts.add_column(overflow="fold")  # ids and hashes wrap whole, never cut to "…" (they are copied)
     facts.add_row("at", format_instant(decision.at) if decision.at is not None else "-")
     facts.add_row("tier", decision.tier or "-")
     facts.add_row("destinations", ", ".join(decision.destinations) or "none (no export)")
@@ -69,10 +69,10 @@ def render(decision: Decision) -> Group:
         parts.append(chain)
     if decision.checks:
         auths = Table(title="Authorizations considered", title_justify="left")
-        auths.add_column("authorization")
+        auths.add_column("authorization", overflow="fold", min_width=12)
         for _, label in _DIMENSIONS:
-            auths.add_column(label, justify="center")
-        auths.add_column("covers", justify="center")
+            auths.add_column(label, justify="center", overflow="fold")
+        auths.add_column("covers", justify="center", overflow="fold")
         for check in decision.checks:
             failed = set(check.failures)
             cells = [Text("✗", style="red") if dim in failed else Text("✓", style="green") for dim, _ in _DIMENSIONS]
