@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,10 +109,28 @@ def serve_command(
     demo_entity: Annotated[str, typer.Option(help="The entity the demo person works for.")] = "stripe",
     demo_use_case: Annotated[str, typer.Option(help="The demo key's default use case.")] = "software-engineering",
     demo_model: Annotated[str, typer.Option(help="The model the printed example calls.")] = "mythos-5",
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        help="Serve HTTPS with this PEM certificate (with --ssl-keyfile): calls then meet `encryption-required`.")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
+    gateway_config: Annotated[Path | None, typer.Option(
+        help="The gateway's YAML file: upstreams per model, trusted_proxies and their location and TLS headers "
+             "(a proxy terminating TLS says so with e.g. X-Forwarded-Proto). Same as CLEARANCE_GATEWAY_CONFIG.")] = None,
 ) -> None:
     """Start the OpenAI-compatible enforcing gateway and the admin API (docs at /docs)."""
+    import os
+
     import uvicorn
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
+        raise typer.Exit(2)
+    for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile),
+                         ("--gateway-config", gateway_config)):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {option}: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
+    if gateway_config is not None:
+        os.environ["CLEARANCE_GATEWAY_CONFIG"] = str(gateway_config.resolve())  # the server processes read it
     settings = Settings.from_env()
     if settings.in_memory:
         # Each server process would get a registry of its own, without the keys issued here.
@@ -124,7 +143,7 @@ def serve_command(
         typer.echo(f"error: {problem} (choose another with --port; nothing was issued)", err=True)
         raise typer.Exit(1)
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
-    base = f"http://{host}:{port}"
+    base = f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
     typer.echo(f"clearance gateway on {base} (policy {version}; database {shown_url(settings.database_url)}; "
                f"admin API docs at {base}/docs)")
     if admin:
@@ -135,5 +154,6 @@ def serve_command(
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
     # proxy_headers off: which proxies to believe is the gateway file's `trusted_proxies`, not uvicorn's.
+    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     uvicorn.run("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=False)
+                log_level="warning", access_log=False, proxy_headers=False, **tls)
