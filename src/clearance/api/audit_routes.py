@@ -202,10 +202,11 @@ def quarterly_report(request: Request, entity: str, quarter: str, format: str = 
     scope = who.audit_entities()
     if scope is not None and entity not in scope:
         raise HTTPException(403, f"this token may not read the audit records of `{entity}`")
-    if not entity_known(_log(request), entity, request.app.state.live.current().entities):
+    entities = request.app.state.live.current().entities
+    if not entity_known(_log(request), entity, entities):
         raise HTTPException(404, f"entity `{entity}` is not in the policy and no record names it")
     try:
-        found = quarter_report(_log(request), entity, quarter)
+        found = quarter_report(_log(request), entity, quarter, entities.get(entity))
     except ReportError as exc:
         raise HTTPException(422, str(exc)) from None
     except NoSignedHead as exc:

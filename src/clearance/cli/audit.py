@@ -93,7 +93,7 @@ def report(
     settings = Settings.from_env()
     registry = build_app(settings, audited=False)
     try:
-        registered = set(registry.live.current().entities)
+        registered = dict(registry.live.current().entities)
     finally:
         registry.close()
     log = build_audit(settings)
@@ -102,7 +102,7 @@ def report(
             typer.echo(f"error: --entity: `{entity}` is not an entity of the policy and no record names it", err=True)
             raise typer.Exit(2)
         try:
-            found = quarter_report(_signed(log), entity, quarter)
+            found = quarter_report(_signed(log), entity, quarter, registered.get(entity))
         except ReportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
