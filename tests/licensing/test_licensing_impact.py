@@ -239,3 +239,38 @@ def test_impact_against_the_live_registry_replays_each_decision_as_of_its_instan
     assert (report["lost"], report["lost_entities"], report["gained"]) == (3, ["acme-labs"], 0), report
     report = impact("--proposed", str(drop_annex_a(bundle_dir)))
     assert report["lost_entities"] == ["stripe"] and report["lost"] == 3, report
+
+
+def test_decide_and_explain_replay_a_recorded_decision_by_its_id(tmp_path, monkeypatch):
+    """A gateway caller's decision_id, decided again as the server decided it (the registry of that instant)."""
+    import asyncio
+
+    from clearance.settings import Settings
+    from clearance.store.clock import FixedClock
+    from clearance.wiring import build_app
+
+    clock = FixedClock(int(parse_instant("2026-07-20T12:00:00Z")))
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    built = build_app(Settings(database_url=url, audit_keys=str(tmp_path / "keys")), clock)
+    built.service.put("entity", "acme-labs", {"name": "Acme Labs", "country": "US", "kind": "company"}, reason="t")
+    built.service.put("authorization", "LIC-ACME", {
+        "kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-07-20T12:00:00Z"},
+        "covers": {"entities": ["acme-labs"]}, "use_cases": {"use_cases": ["general"]},
+        "obligations": [{"code": "monitoring"}]}, reason="t")
+    clock.set(clock.now_ns() + 60 * 10**9)
+    document = {"model": "gpt-5.6-luna", "entity": "acme-labs", "use_case": "general",
+                "person": {"id": "p-1", "citizenships": ["US"], "location": "US"}}
+    enforced, _ = asyncio.run(built.enforcer.enforce_document(document, "test", clock.now_ns()))
+    clock.set(clock.now_ns() + 60 * 10**9)
+    built.service.retire("authorization", "LIC-ACME", reason="later")
+    built.close()
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARANCE_AUDIT_KEYS", str(tmp_path / "keys"))
+    runner = CliRunner()
+    again = runner.invoke(app, ["decide", "--decision-id", str(enforced.decision_id)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["authorization"] == "LIC-ACME"  # as then, though retired since
+    shown = runner.invoke(app, ["explain", "--decision-id", str(enforced.decision_id), "--width", "100"])
+    assert shown.exit_code == 0 and "PERMIT" in shown.stdout and "LIC-ACME" in shown.stdout
+    missing = runner.invoke(app, ["decide", "--decision-id", "999"])
+    assert missing.exit_code == 2 and "no decision 999" in missing.output

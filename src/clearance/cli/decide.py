@@ -22,8 +22,17 @@ def decide_command(
     now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,  # noqa: UP007
     trace: Annotated[bool, typer.Option(help="Add the rule chain (`steps`) and the authorizations considered (`checks`).")] = False,
     pretty: Annotated[bool, typer.Option(help="Indent the JSON (single requests only).")] = False,
+    decision_id: Annotated[int | None, typer.Option(
+        "--decision-id", help="Decide a recorded request again (a gateway or API answer's decision_id), under the "
+                              "registry of its instant.")] = None,  # noqa: UP007
 ) -> None:
     """Decide access requests and print the decisions as JSON (see contracts/decision.md)."""
+    if decision_id is not None:
+        from .recorded import recorded_decision
+
+        found = recorded_decision(decision_id)
+        typer.echo(dumps(decide_json(found.policy, found.document, found.at_ns, trace).to_dict(trace), pretty))
+        return
     compiled = policy_or_exit(policy)
     instant = now_or_exit(now)
     if not batch:
