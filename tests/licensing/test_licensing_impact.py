@@ -274,3 +274,23 @@ def test_decide_and_explain_replay_a_recorded_decision_by_its_id(tmp_path, monke
     assert shown.exit_code == 0 and "PERMIT" in shown.stdout and "LIC-ACME" in shown.stdout
     missing = runner.invoke(app, ["decide", "--decision-id", "999"])
     assert missing.exit_code == 2 and "no decision 999" in missing.output
+
+
+def test_the_timeline_state_is_the_stores_bitemporal_state_at_every_instant(world):
+    """RegistryTimeline computes the state from rows read once; it must be the store's ``state`` exactly."""
+    from clearance.licensing.impact import RegistryTimeline
+
+    registry, clock = world.registry, world.clock
+    start = clock.now_ns()
+    registry.put("entity", "e-1", {"name": "E1", "country": "US", "kind": "company"}, reason="t")
+    clock.advance(10)
+    registry.put("entity", "e-1", {"name": "E1 renamed", "country": "US", "kind": "company"},
+                 effective=clock.now_ns() + 100, reason="t")  # takes effect later than recorded
+    clock.advance(10)
+    registry.put("entity", "e-2", {"name": "E2", "country": "CA", "kind": "company"}, reason="t")
+    clock.advance(200)
+    registry.retire("entity", "e-2", reason="t")
+    timeline = RegistryTimeline(registry, registry.sections)
+    for at in [start - 1, *timeline.instants, *(i + 1 for i in timeline.instants), clock.now_ns() + 10**9]:
+        expected = {k: r.seq for k, r in registry.policy_state(at, at).items() if r.op == "put"}
+        assert {k: r.seq for k, r in timeline.state_at(at).items()} == expected, at

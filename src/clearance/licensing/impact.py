@@ -241,8 +241,9 @@ class RegistryTimeline:
         self.service = service
         self.sections = sections
         self.changes = changes or []
-        rows = [r for r in service.store.changes_since(0) if r.kind in POLICY_KINDS]
-        self.instants = sorted({r.recorded_at for r in rows} | {r.valid_from for r in rows})
+        # Read once: the state at each instant is then computed here, not queried per stretch.
+        self.rows = [r for r in service.store.changes_since(0) if r.kind in POLICY_KINDS]
+        self.instants = sorted({r.recorded_at for r in self.rows} | {r.valid_from for r in self.rows})
         self._epochs: dict[int, Replayer] = {}
         self._by_version: dict[str, Replayer] = {}
         self.epochs = 0  # statistics: policies compiled
@@ -262,6 +263,18 @@ class RegistryTimeline:
             self._epochs[epoch] = self._by_version[policy.version] = found
         return found
 
+    def state_at(self, at_ns: int) -> dict[tuple[str, str], Any]:
+        """The registry's policy rows valid and known at ``at_ns``: ``RegistryStore.state``'s rule (per key,
+        the greatest ``(valid_from, seq)`` among rows with both instants ``<= at_ns``), over the rows read once."""
+        winners: dict[tuple[str, str], Any] = {}
+        for r in self.rows:
+            if r.valid_from <= at_ns and r.recorded_at <= at_ns:
+                key = (r.kind, r.key)
+                best = winners.get(key)
+                if best is None or (r.valid_from, r.seq) > (best.valid_from, best.seq):
+                    winners[key] = r
+        return {key: r for key, r in winners.items() if r.op == "put"}
+
     def policy_at(self, at_ns: int) -> CompiledPolicy:
         """The proposed policy with the registry as valid and as known at ``at_ns``; ``InputError`` if it does not load."""
         from ..core.errors import PolicyError
@@ -270,7 +283,7 @@ class RegistryTimeline:
         from .record import InputError
 
         merged = {(r.kind, r.key): Entry(r.kind, r.key, r.body or {}, f"{r.kind}/{r.key}@{r.seq}")
-                  for r in self.service.policy_state(at_ns, at_ns).values() if r.op == "put"}
+                  for r in self.state_at(at_ns).values() if r.op == "put"}
         for i, c in enumerate(self.changes):
             if c.get("record") is None:
                 merged.pop((c["kind"], c["key"]), None)
