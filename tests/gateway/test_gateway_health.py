@@ -58,3 +58,18 @@ def test_a_key_without_a_use_case_is_told_the_header_and_the_use_cases(served):
     served_now = client.post("/v1/chat/completions", json=chat,
                              headers={**headers, "X-Clearance-Use-Case": "software-engineering"})
     assert served_now.status_code == 200
+
+
+def test_health_names_the_bundle_hash_beside_the_live_policy_version(served):
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app as cli
+
+    client, app, _ = served
+    health = client.get("/healthz").json()
+    assert health["bundle_version"] == CliRunner().invoke(cli, ["policy", "hash"]).stdout.strip()
+    assert health["policy_version"] == health["bundle_version"]  # people and keys do not shape the policy
+    app.service.put("entity", "acme-labs", {"name": "Acme Labs", "country": "US", "kind": "company"}, reason="t")
+    after = client.get("/healthz").json()
+    assert after["policy_version"] != after["bundle_version"] == health["bundle_version"]
+    assert after["registry_seq"] > health["registry_seq"]

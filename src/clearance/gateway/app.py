@@ -58,8 +58,11 @@ async def health(request: Request) -> Response:
         store_error = str(exc)
     policy = live.current()
     healthy = live.error is None and store_error is None
+    # policy_version: the bundle with the registry's records (what decisions carry); bundle_version:
+    # the bundle alone (what `clearance policy hash` prints); registry_seq: the registry state.
     body = {"status": "ok" if healthy else "unavailable", "policy_version": policy.version,
-            "registry_seq": live.seq, "audit_records": gw.enforcer.audit.group.appended}
+            "bundle_version": live.service.bundle_version, "registry_seq": live.seq,
+            "audit_records": gw.enforcer.audit.group.appended}
     if store_error is not None:
         body["store_error"] = store_error
     if live.error is not None:

@@ -95,6 +95,7 @@ class RegistryService:
         if problems:
             raise PolicyError(problems)
         self.sections: Sections = sections
+        self._bundle_version: str | None = None
 
     # -- reads -------------------------------------------------------------------------
 
@@ -107,6 +108,16 @@ class RegistryService:
     def snapshot(self, valid_at: int | None = None, known_at: int | None = None) -> CompiledPolicy:
         """The policy in force at ``valid_at`` (default: now) as known at ``known_at`` (default: everything)."""
         return snapshot(overlay(self.sections, _entries(self.policy_state(valid_at, known_at).values())))
+
+    @property
+    def bundle_version(self) -> str:
+        """The bundle's own hash (what ``clearance policy hash`` prints); the live ``policy_version`` also
+        covers the registry's records, so it changes with every registry write that shapes the policy."""
+        if self._bundle_version is None:
+            from ..policy.canonical import policy_version
+
+            self._bundle_version = policy_version(overlay(self.sections, []))
+        return self._bundle_version
 
     def policy_state(self, valid_at: int | None, known_at: int | None = None) -> dict[tuple[str, str], Record]:
         """Only the records that shape the policy: people and credentials are never read here."""
