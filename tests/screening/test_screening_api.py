@@ -86,3 +86,12 @@ def test_screening_without_any_list_is_unavailable_not_clean(world):
     token = world.registry.create_credential(["admin"], reason="t").token
     answer = client.post("/v1/screening/screen", json={"name": "Bank of Kunlun"}, headers=auth(token))
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "screening-unavailable"
+
+
+def test_a_listed_snapshot_says_when_it_was_imported_readably():
+    from clearance.ports import ListSnapshotInfo
+    from clearance.screening.service import snapshot_dict
+
+    info = ListSnapshotInfo(1, "csl", "CSL", "2026-07-01", "0" * 64, 1_785_000_000 * 10**9, "t", "r", {"entries": 1})
+    shown = snapshot_dict(info)
+    assert shown["imported"] == "2026-07-25T17:20:00Z" and shown["imported_at"] == 1_785_000_000 * 10**9
