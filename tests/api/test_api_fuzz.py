@@ -8,6 +8,7 @@ input must get a 4xx naming the problem, and a false 503 would hide a real outag
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -20,7 +21,8 @@ from clearance.settings import Settings
 from clearance.store.sql import normalize_url
 from clearance.wiring import build_app
 
-EXAMPLES = 25
+# Per operation and mode; raise it for a longer probe: CLEARANCE_FUZZ_EXAMPLES=300 python -m pytest tests/api/test_api_fuzz.py
+EXAMPLES = int(os.environ.get("CLEARANCE_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

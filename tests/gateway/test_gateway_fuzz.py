@@ -7,6 +7,8 @@ each holding any JSON value, plus the specific shapes that used to answer 500.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -51,6 +53,10 @@ def body_for(route: str):
     return st.fixed_dictionaries({"model": st.just("mythos-5"), field: values}, optional=extra)
 
 
+# Per route; raise it for a longer probe: CLEARANCE_FUZZ_EXAMPLES=1000 python -m pytest tests/gateway/test_gateway_fuzz.py
+EXAMPLES = int(os.environ.get("CLEARANCE_FUZZ_EXAMPLES", "80"))
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gw-fuzz")
@@ -80,7 +86,7 @@ def _call(client: TestClient, route: str, body) -> int:
 def test_no_body_makes_a_model_route_answer_5xx(gateway, route):
     statuses: set[int] = set()
 
-    @settings(max_examples=80, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(body=body_for(route))
     def run(body) -> None:
         statuses.add(_call(gateway, route, body))
