@@ -106,6 +106,8 @@ def _nested(depth: int):
     ("/v1/chat/completions", {"model": "mythos-5", "messages": 5}, "messages"),
     ("/v1/chat/completions", {"model": "mythos-5", "messages": [{"role": "user", "content": [{"type": "text", "text": 7}]}]},
      "messages[0].content[0].text"),
+    ("/v1/chat/completions", {"model": "mythos-5", "messages": [{"role": "user", "content": [{"type": None, "text": None}]}]},
+     "messages[0].content[0].text"),
     ("/v1/completions", {"model": "mythos-5", "prompt": [1, 2, 3]}, "prompt"),
     ("/v1/completions", {"model": "mythos-5", "prompt": [[1, 2], [3]]}, "prompt"),
     ("/v1/embeddings", {"model": "mythos-5", "input": [[1, 2]]}, "input"),

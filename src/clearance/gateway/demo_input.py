@@ -57,7 +57,8 @@ def _messages(messages: Any) -> Problem | None:
         for j, part in enumerate(content):
             if not isinstance(part, dict):
                 return f"{where}.content[{j}]", f"must be an object, not {_kind(part)}"
-            if part.get("type", "text") == "text" and not isinstance(part.get("text"), str):
+            # A text part needs its text; any part that carries `text` is read as text by the demo.
+            if (part.get("type", "text") == "text" or "text" in part) and not isinstance(part.get("text"), str):
                 return f"{where}.content[{j}].text", f"must be a string, not {_kind(part.get('text'))}"
     return None
 
