@@ -143,6 +143,8 @@ def test_encryption_required_is_enforced_unless_a_trusted_proxy_says_https(serve
     with pytest.raises(openai.PermissionDeniedError) as caught:
         chat(plain)
     assert caught.value.code == "encryption-required"
+    block = caught.value.body["clearance"]  # every refusal says which decision and which policy
+    assert isinstance(block["decision_id"], int) and block["policy_version"].startswith("sha256:")
     tls = client(server, token, **{"X-Client-Country": "CA", "X-Forwarded-Proto": "https"})
     assert chat(tls).choices[0].message.content
 

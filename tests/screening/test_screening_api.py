@@ -119,3 +119,12 @@ def test_a_person_is_screened_with_their_date_of_birth_and_identifiers(api):
                                "ids": ["1234567"]})
     assert answer.status_code == 200 and answer.json()["outcome"] == "possible-match"
     assert "the query leaves out listed name(s) `moiseevna`" in answer.json()["hits"][0]["reasons"]
+
+
+def test_a_listed_snapshot_says_when_it_was_imported_readably():
+    from clearance.ports import ListSnapshotInfo
+    from clearance.screening.service import snapshot_dict
+
+    info = ListSnapshotInfo(1, "csl", "CSL", "2026-07-01", "0" * 64, 1_785_000_000 * 10**9, "t", "r", {"entries": 1})
+    shown = snapshot_dict(info)
+    assert shown["imported"] == "2026-07-25T17:20:00Z" and shown["imported_at"] == 1_785_000_000 * 10**9

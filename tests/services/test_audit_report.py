@@ -80,3 +80,21 @@ def test_the_report_names_a_signed_head_that_verifies_and_covers_what_it_counted
     head = SignedTreeHead.from_dict(report["signed_head"])
     verify_head(head, log.keys.public_keys())
     assert head.size == log.store.size() == report["totals"]["denials"] == 4
+
+
+def test_permits_under_monitoring_count_as_monitored_and_the_report_names_the_entity_and_policy(log):
+    from types import SimpleNamespace
+
+    inside = ns("2026-08-01T12:00:00Z")
+    permit = decision("stripe", "mythos-5", "software-engineering", "permit", "authorized", "annex-a")
+    permit["decision"].update(obligations=[{"code": "monitoring"}], policy_version="sha256:abc")
+    for _ in range(2):
+        log.append("decision", permit, inside)
+    log.append("decision", decision("stripe", "mythos-5", "weapons", "deny", "prohibited-use"), inside)
+    log.sign_if_grown()
+    report = quarter_report(log, "stripe", "2026Q3", SimpleNamespace(name="Stripe, Inc.", country="US"))
+    assert report["events"]["monitoring"] == {"monitored-permit": 2}
+    assert report["policy_versions"] == {"sha256:abc": 2}
+    assert (report["entity_name"], report["entity_country"]) == ("Stripe, Inc.", "US")
+    page = render_html(report)
+    assert "Stripe, Inc. (stripe, US)" in page and "sha256:abc" in page and "monitored-permit" in page

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..core.instant import InstantError, format_instant, parse_instant
 from ..registry.service import Credential
 from ..services.audit_log import AuditLog, NoSignedHead
 from .auth import caller
+from .params import INT64_MAX, in_store_range
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 PAGE = 1000
@@ -46,9 +48,10 @@ def _ns(text: str | None, field: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(parse_instant(text))
+        value = parse_instant(text)
     except InstantError as exc:
         raise HTTPException(422, f"{field}: {exc}") from None
+    return in_store_range(value, field)
 
 
 class Filters:
@@ -64,7 +67,7 @@ class Filters:
         outcome: str | None = None,
         code: str | None = None,
         kind: list[str] | None = Query(None),
-        after_seq: int | None = Query(None, ge=-1),
+        after_seq: int | None = Query(None, ge=-1, le=INT64_MAX),
     ) -> None:
         self.args = {
             "since_ns": _ns(since, "since"),
@@ -105,9 +108,8 @@ def records(request: Request, limit: int = Query(100, ge=1, le=PAGE), filters: F
 
 @router.get("/export.jsonl")
 def export_jsonl(request: Request, filters: Filters = Depends(), who: Credential = Depends(auditor)) -> StreamingResponse:
-    log = _log(request)
-    lines = (canonical_bytes(r) + b"\n" for r in filters.pages(log, who))
-    return StreamingResponse(lines, media_type="application/x-ndjson")
+    lines = (canonical_bytes(r) + b"\n" for r in filters.pages(_log(request), who))
+    return StreamingResponse(_started(lines), media_type="application/x-ndjson")
 
 
 @router.get("/export.csv")
@@ -125,7 +127,14 @@ def export_csv(request: Request, filters: Filters = Depends(), who: Credential =
             buffer.truncate()
         yield buffer.getvalue()
 
-    return StreamingResponse(rows(), media_type="text/csv")
+    return StreamingResponse(_started(rows()), media_type="text/csv")
+
+
+def _started(chunks: Iterator[Any]) -> Iterator[Any]:
+    """``chunks`` with its first item already produced: the first page's query runs before the 200
+    is sent, so a bad filter or an unavailable store is answered with its status, not a cut stream."""
+    first = next(chunks, None)
+    return itertools.chain(() if first is None else (first,), chunks)
 
 
 def _flat(r: AuditRecord) -> list[Any]:
@@ -177,7 +186,7 @@ def checkpoint_keys(request: Request, who: Credential = Depends(auditor)) -> dic
 
 
 @router.get("/proofs/inclusion")
-def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = None, who: Credential = Depends(auditor)) -> dict[str, Any]:
+def inclusion(request: Request, seq: int = Query(..., ge=0, le=INT64_MAX), size: int | None = Query(None, ge=0, le=INT64_MAX), who: Credential = Depends(auditor)) -> dict[str, Any]:
     log = _log(request)
     scope = who.audit_entities()
     if scope is not None:
@@ -191,7 +200,7 @@ def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = 
 
 
 @router.get("/proofs/consistency")
-def consistency(request: Request, first: int = Query(..., ge=0), second: int | None = None, who: Credential = Depends(auditor)) -> dict[str, Any]:
+def consistency(request: Request, first: int = Query(..., ge=0, le=INT64_MAX), second: int | None = Query(None, ge=0, le=INT64_MAX), who: Credential = Depends(auditor)) -> dict[str, Any]:
     try:
         return _log(request).consistency(first, second)
     except (ValueError, NoSignedHead) as exc:
@@ -203,14 +212,17 @@ def quarterly_report(request: Request, entity: str, quarter: str, format: str = 
                      who: Credential = Depends(auditor)) -> Any:
     from fastapi.responses import HTMLResponse
 
-    from ..services.audit_report import ReportError, quarter_report
+    from ..services.audit_report import ReportError, entity_known, quarter_report
     from ..services.report_html import render_html
 
     scope = who.audit_entities()
     if scope is not None and entity not in scope:
         raise HTTPException(403, f"this token may not read the audit records of `{entity}`")
+    entities = request.app.state.live.current().entities
+    if not entity_known(_log(request), entity, entities):
+        raise HTTPException(404, f"entity `{entity}` is not in the policy and no record names it")
     try:
-        found = quarter_report(_log(request), entity, quarter)
+        found = quarter_report(_log(request), entity, quarter, entities.get(entity))
     except ReportError as exc:
         raise HTTPException(422, str(exc)) from None
     except NoSignedHead as exc:

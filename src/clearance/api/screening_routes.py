@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from ..registry.service import Credential
 from ..registry.view import record_out
 from ..screening.service import ReviewRejected, ScreeningService, ScreeningUnavailable, snapshot_dict
 from .auth import caller, require
+from .params import INT64_MAX
 
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
 ADMIN = require("admin")
@@ -81,7 +82,7 @@ def lists(svc: ScreeningService = Depends(screening), _: Credential = Depends(sc
 
 
 @router.get("/lists/diff", response_model=None)
-def diff(old: int, new: int, svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
+def diff(old: int = Query(..., ge=0, le=INT64_MAX), new: int = Query(..., ge=0, le=INT64_MAX), svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
     try:
         return svc.diff(old, new).to_dict()
     except ScreeningUnavailable as exc:

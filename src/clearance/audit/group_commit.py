@@ -12,8 +12,9 @@ it trades every lone append's latency for fewer commits, which only pays when co
 Fail closed: ``append`` returns only once the record is durable. If the store raises, every
 waiter of that batch gets the exception and nothing of the batch is reported as appended
 (callers must not answer their client); the next batch is tried afresh. A batch that fails
-because one body has no canonical form (``RecordError``) is retried entry by entry, so only
-the bad entry's caller sees the error. Nothing here reads a clock for records: ``at_ns`` is
+because of an entry rather than the database (a body without a canonical form, ``RecordError``,
+or a value the database refuses, ``StoreRejected``) is retried in halves, down to single
+entries, so only the bad entry's caller sees the error and the others are written in few commits. Nothing here reads a clock for records: ``at_ns`` is
 an argument.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 
 from clearance.audit.errors import RecordError
 from clearance.audit.record import KINDS, AuditRecord
-from clearance.ports import AuditStore
+from clearance.ports import AuditStore, StoreRejected
 
 Entry = Any  # (at_ns, kind, body), or what the store's ``prepare`` made of it
 
@@ -247,13 +248,16 @@ class GroupCommitLog:
         self.busy_since = time.monotonic()
         try:
             records = self.store.append_batch([entry for entry, _ in live])
-        except RecordError as exc:
+        except (RecordError, StoreRejected) as exc:
             self.busy_since = None
             if len(live) == 1:
                 _settle_all(live, None, exc)
                 return
-            for one in live:  # nothing was written (encoding precedes the transaction): isolate the bad ones
-                self._commit([one])
+            # Nothing of the batch was written (encoding precedes the transaction, and a refused
+            # row rolls it back): bisect, so the bad entries are isolated in O(bad x log n) commits.
+            half = len(live) // 2
+            self._commit(live[:half])
+            self._commit(live[half:])
             return
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear of any failure
             self.failing, self.busy_since = exc, None

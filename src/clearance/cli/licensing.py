@@ -232,7 +232,13 @@ def _jsonl(path: Path, since: int | None, until: int | None):
 
 
 def run_impact(proposed: Path | None, change: str | None, log: Path | None, since: str | None, until: str | None, examples: int, fmt: str) -> None:
-    from ..licensing.impact import audited, markdown, replay, with_changes
+    """Replay the audit log (or ``log``) under the proposal.
+
+    Replaying the registry's own audit log, each decision is decided against the registry as
+    it was at that decision's instant (``RegistryTimeline``), so an identical bundle changes
+    nothing; a ``--log`` file is replayed offline, against the proposed bundle alone.
+    """
+    from ..licensing.impact import RegistryTimeline, audited, markdown, replay, with_changes
 
     if (proposed is None) == (change is None):
         err.print("give exactly one of --proposed BUNDLE and --change FILE")
@@ -241,23 +247,29 @@ def run_impact(proposed: Path | None, change: str | None, log: Path | None, sinc
         err.print(f"--format: `{fmt}` is not one of markdown, json")
         raise typer.Exit(2)
     lo, hi = _instant(since, "since"), _instant(until, "until")
+    from ..policy.load import read_bundle
     from ..settings import Settings
     from ..wiring import build_app
 
     app = build_app(Settings.from_env()) if proposed is None or log is None else None
     try:
+        timeline = None
         if proposed is not None:
             policy = policy_or_exit(proposed)
+            if app is not None:
+                timeline = RegistryTimeline(app.service, read_bundle(proposed)[0])
         else:
             assert app is not None
             document = _document(change)  # type: ignore[arg-type]
-            policy = _run(lambda: with_changes(app.service, document, app.clock.now_ns()))
+            policy = _run(lambda: with_changes(app.service, document, app.clock.now_ns()))  # checked once, as of now
+            timeline = RegistryTimeline(app.service, app.service.sections, document) if log is None else None
         if log is not None:
             records = _jsonl(log, lo, hi)
+            timeline = None
         else:
             assert app is not None and app.audit is not None
             records = audited(app.audit.store, lo, hi)
-        report = _run(lambda: replay(policy, records, examples))
+        report = _run(lambda: replay(policy, records, examples, timeline))
     finally:
         if app is not None:
             app.close()

@@ -131,9 +131,18 @@ def token_create(
     label: str = "",
     person: Annotated[str | None, typer.Option(help="The person a gateway key acts for.")] = None,
     entity: Annotated[str | None, typer.Option(help="The entity a gateway key acts for.")] = None,
+    default_use_case: Annotated[str | None, typer.Option(
+        help="A model key's use case when a call sends no X-Clearance-Use-Case header.")] = None,
+    default_location: Annotated[str | None, typer.Option(
+        help="A model key's country when no trusted proxy says where the caller is.")] = None,
 ) -> None:
-    """Create a credential and print its token once."""
-    fields = {k: v for k, v in {"label": label, "person": person, "entity": entity}.items() if v}
+    """Create a credential and print its token once.
+
+    A model key (for the gateway's /v1/chat/completions etc.) is `--scope gateway --person ID`,
+    best with `--default-use-case`; admin and auditor tokens are for the admin and audit API.
+    """
+    fields = {k: v for k, v in {"label": label, "person": person, "entity": entity, "default_use_case": default_use_case,
+                                "default_location": default_location}.items() if v}
     issued = _run(lambda: _service().create_credential(list(scope), _actor(), reason, **fields))
     typer.echo(json.dumps({"key": issued.key, "token": issued.token, "scopes": issued.record.scopes}))
     err.print("the token is shown once; it is stored only as a hash")

@@ -24,6 +24,7 @@ DEMO_PERSON = "demo-user"
 DEMO_LABEL = "clearance serve demo key"
 BOOTSTRAP_LABEL = "clearance serve bootstrap admin token"
 ACTOR = "clearance-serve"
+ADMIN_HINT = "make one with `clearance registry token create --scope admin --reason ...` (same database settings)"
 
 
 def _bootstrap(settings: Settings, entity: str, use_case: str, demo: bool) -> tuple[str | None, str | None, str]:
@@ -80,6 +81,12 @@ def serve_command(
     demo_model: Annotated[str, typer.Option(help="The model the printed example calls.")] = "mythos-5",
     admin_port: Annotated[int | None, typer.Option(
         help="Serve the admin/audit API and /metrics on this port only (model routes stay on --port).")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        help="Serve HTTPS with this PEM certificate (with --ssl-keyfile): calls then meet `encryption-required`.")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
+    gateway_config: Annotated[Path | None, typer.Option(
+        help="The gateway's YAML file: upstreams per model, trusted_proxies and their location and TLS headers "
+             "(a proxy terminating TLS says so with e.g. X-Forwarded-Proto). Same as CLEARANCE_GATEWAY_CONFIG.")] = None,
 ) -> None:
     """Start the OpenAI-compatible enforcing gateway and the admin API (docs at /docs)."""
     if admin_port is not None:
@@ -87,9 +94,20 @@ def serve_command(
             typer.echo(f"error: --admin-port {admin_port} must be a TCP port other than --port", err=True)
             raise typer.Exit(2)
         os.environ["CLEARANCE_ADMIN_PORT"] = str(admin_port)  # read by every worker's Settings
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
+        raise typer.Exit(2)
+    for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile),
+                         ("--gateway-config", gateway_config)):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {option}: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
+    if gateway_config is not None:
+        os.environ["CLEARANCE_GATEWAY_CONFIG"] = str(gateway_config.resolve())  # the server processes read it
+    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     metrics_dir = _metrics_dir(workers)  # before anything imports prometheus_client
     try:
-        _serve(host, port, workers, demo, demo_entity, demo_use_case, demo_model, admin_port)
+        _serve(host, port, workers, demo, demo_entity, demo_use_case, demo_model, admin_port, tls)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -122,13 +140,14 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.bind((host, port))
     except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another with --port; nothing was issued)",
+                   err=True)
         raise typer.Exit(1) from None
     return sock
 
 
 def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, demo_use_case: str, demo_model: str,
-           admin_port: int | None) -> None:
+           admin_port: int | None, tls: dict[str, str]) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -141,15 +160,21 @@ def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, dem
         typer.echo("error: clearance serve needs a database its processes share: use SQLite (the default) "
                    "or PostgreSQL, not memory:", err=True)
         raise typer.Exit(2)
+    # Each worker listens on every socket given; the listener a request came in on decides what it reaches.
+    # Bound before anything is issued: a token printed by a start that then fails would be lost.
+    sockets = [_bind(host, port)] + ([_bind(host, admin_port)] if admin_port is not None else [])
     key, admin, version = _bootstrap(settings, demo_entity, demo_use_case, demo)
     if workers > 1:
         metrics.worker_exited(os.getpid())  # this supervisor serves no calls: its live gauges are not a worker's
-    base = f"http://{host}:{port}"
-    admin_base = f"http://{host}:{admin_port}" if admin_port is not None else base
+    scheme = "https" if tls else "http"
+    base = f"{scheme}://{host}:{port}"
+    admin_base = f"{scheme}://{host}:{admin_port}" if admin_port is not None else base
     typer.echo(f"clearance gateway on {base} (policy {version}; database {logs.redact(settings.database_url)}; "
                f"admin API and /metrics on {admin_base}, docs at {admin_base}/docs)")
     if admin:
         typer.echo(f"admin token (shown once): {admin}")
+    else:
+        typer.echo(f"admin token: issued before and not shown again; {ADMIN_HINT}")
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
@@ -157,9 +182,7 @@ def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, dem
     # log_config None: the workers' logging is clearance's own (observability.logs), set up in server.factory.
     config = uvicorn.Config("clearance.server:factory", factory=True, host=host, port=port, workers=workers,
                             log_level=settings.log_level.lower(), log_config=None, access_log=False,
-                            proxy_headers=False)
-    # Each worker listens on every socket given; the listener a request came in on decides what it reaches.
-    sockets = [_bind(host, port)] + ([_bind(host, admin_port)] if admin_port is not None else [])
+                            proxy_headers=False, **tls)
     server = uvicorn.Server(config)
     try:
         if workers > 1:

@@ -24,6 +24,15 @@ _PERSON_FIELDS = frozenset(
     {"id", "citizenships", "permanent_residency", "deemed_country", "location", "employer"}
 )
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
+# Control characters never belong in an id, and a NUL cannot even be stored in a PostgreSQL
+# text column: refused here, by field, before any store sees them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def control_character(value: str) -> str | None:
+    """A description of the first control character in ``value`` (``U+0000 at 8``), or ``None``."""
+    found = _CONTROL.search(value)
+    return None if found is None else f"U+{ord(found.group()):04X} at {found.start()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +111,11 @@ def checked_request(model: Any, entity: Any, use_case: Any, person: PersonRef, a
             raise RequestError(name, "missing")
         if not isinstance(value, str) or not value.strip():
             raise RequestError(name, f"must be a non-empty string, not {_kind(value)}", value)
+        _no_control(value, name)
     if person.id is not None and (not isinstance(person.id, str) or not person.id):
         raise RequestError("person.id", "must be a non-empty string", person.id)
+    if person.id is not None:
+        _no_control(person.id, "person.id")
     checked = PersonRef(
         person.id,
         tuple(_country(c, f"person.citizenships[{i}]") for i, c in enumerate(person.citizenships)),
@@ -159,6 +171,8 @@ def _person(obj: Any) -> PersonRef:
     pid = obj.get("id")
     if pid is not None and (not isinstance(pid, str) or not pid):
         raise RequestError("person.id", "must be a non-empty string", pid)
+    if pid is not None:
+        _no_control(pid, "person.id")
     raw = obj.get("citizenships")
     if raw is None:
         raw = []
@@ -173,6 +187,8 @@ def _person(obj: Any) -> PersonRef:
     employer = obj.get("employer")
     if employer is not None and (not isinstance(employer, str) or not employer):
         raise RequestError("person.employer", "must be a non-empty string", employer)
+    if employer is not None:
+        _no_control(employer, "person.employer")
     return PersonRef(pid, citizenships, residency, deemed, location, employer)
 
 
@@ -182,7 +198,14 @@ def _identifier(obj: dict[str, Any], name: str) -> str:
         raise RequestError(name, "missing")
     if not isinstance(value, str) or not value.strip():
         raise RequestError(name, f"must be a non-empty string, not {_kind(value)}", value)
+    _no_control(value, name)
     return value
+
+
+def _no_control(value: str, where: str) -> None:
+    found = control_character(value)
+    if found is not None:
+        raise RequestError(where, f"must not contain control characters (found {found})", value)
 
 
 def _country(value: Any, where: str) -> str:

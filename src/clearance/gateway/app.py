@@ -15,9 +15,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..ports import StoreUnavailable
 from .dialects.anthropic import DIALECT as ANTHROPIC
 from .dialects.openai import DIALECT as OPENAI
-from .proxy import authenticate, proxy
+from .proxy import authenticate, missing_use_case, proxy
 from .runtime import Gateway
 
 EPOCH = "1970-01-01T00:00:00Z"
@@ -46,25 +47,44 @@ async def models(request: Request) -> Response:
     identity = await authenticate(gw, request.headers, now, ANTHROPIC if anthropic else OPENAI)
     if isinstance(identity, Response):
         return identity
-    found = gw.models_for(identity, request.headers.get("x-clearance-use-case"), gw.location(request, identity), now,
-                          "anthropic" if anthropic else "openai")
+    use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
+    found = gw.models_for(identity, use_case, gw.location(request, identity), now, "anthropic" if anthropic else "openai")
     if anthropic:
         data = [{"type": "model", "id": m["id"], "display_name": m["id"], "created_at": EPOCH} for m in found]
         listing = {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
                    "last_id": data[-1]["id"] if data else None}
         return Response(orjson.dumps(listing), media_type="application/json")
-    return Response(orjson.dumps({"object": "list", "data": found}), media_type="application/json")
+    body: dict[str, object] = {"object": "list", "data": found}
+    if not found:
+        # SDKs ignore the extra field; a person reading the answer learns why the list is empty.
+        body["clearance"] = {"note": missing_use_case(gw) if use_case is None else (
+            f"no model is permitted now to this key's person for use case `{use_case}`; "
+            "POST /v1/decisions (or `clearance explain`) with a model says why")}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 async def health(request: Request) -> Response:
+    """200 only when calls can be served: the registry answers (the same version read every call makes)
+    and the live snapshot is current; else 503 with the reason, so a load balancer stops sending calls."""
     gw: Gateway = request.app.state.gateway
     live = gw.live
+    try:
+        await gw.enforcer.freshness.ensure()
+        store_error = None
+    except StoreUnavailable as exc:
+        store_error = str(exc)
     policy = live.current()
-    body = {"status": "ok" if live.error is None else "degraded", "policy_version": policy.version,
-            "registry_seq": live.seq, "audit_records": gw.enforcer.audit.group.appended}
+    healthy = live.error is None and store_error is None
+    # policy_version: the bundle with the registry's records (what decisions carry); bundle_version:
+    # the bundle alone (what `clearance policy hash` prints); registry_seq: the registry state.
+    body = {"status": "ok" if healthy else "unavailable", "policy_version": policy.version,
+            "bundle_version": live.service.bundle_version, "registry_seq": live.seq,
+            "audit_records": gw.enforcer.audit.group.appended}
+    if store_error is not None:
+        body["store_error"] = store_error
     if live.error is not None:
         body["snapshot_error"] = f"{type(live.error).__name__}: {live.error}"
-    return Response(orjson.dumps(body), status_code=200 if live.error is None else 503, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=200 if healthy else 503, media_type="application/json")
 
 
 async def livez(_: Request) -> Response:

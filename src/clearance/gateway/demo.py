@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .demo_input import error_body, problem
 from .upstream import UpstreamReply
 
 CREATED = 1_782_000_000  # a fixed timestamp: identical requests give identical bytes
@@ -146,6 +147,9 @@ class DemoUpstream:
                    headers: dict[str, str] | None = None) -> UpstreamReply:
         if path == "/messages":
             return self._messages(body, stream)
+        found = problem(path, body)
+        if found is not None:
+            return UpstreamReply(400, error_body(found))
         if path == "/embeddings":
             return UpstreamReply(200, _json(self._embeddings(body)))
         text = self._reply(body)

@@ -25,6 +25,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from ..core.request import control_character
 from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
 from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
@@ -36,6 +37,7 @@ from .usage import estimate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_DEPTH = 128
 
 
 async def authenticate(gw: Gateway, headers: Mapping[str, str], now: int, dialect: Dialect = OPENAI) -> Identity | Response:
@@ -82,13 +84,23 @@ async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
         return dialect.error(400, "invalid-json", f"the request body is not JSON: {exc}")
     if not isinstance(body, dict):
         return dialect.error(400, "invalid-request", "the request body must be a JSON object")
+    if _deeper_than(body, MAX_DEPTH):
+        # orjson re-encodes at most 255 levels: the forwarded body must stay encodable.
+        return dialect.error(400, "invalid-request", f"the request body is nested deeper than {MAX_DEPTH} levels")
     parsed = dialect.parse(body, path, gw.config.default_completion_tokens)
     if isinstance(parsed, BadRequest):
         return dialect.error(400, "invalid-request", parsed.message, param=parsed.param)
+    bad = control_character(parsed.model)
+    if bad is not None:
+        # Refused before the enforcer: such a value has no place in an id, and never reaches the audit batch.
+        return dialect.error(400, "invalid-request", f"model: must not contain control characters (found {bad})",
+                             param="model")
     tls = gw.secure(request)
     client = {"address": request.client.host if request.client else None, "tls": tls,
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
     use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
+    if use_case is None:
+        return dialect.error(400, "invalid-request", missing_use_case(gw), param="use_case")
     ask = Ask(identity.subject(), parsed.model, use_case, gw.location(request, identity), now, "gateway", tls,
               parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client})
     try:
@@ -101,12 +113,32 @@ async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
     if enforced.refusal is not None:
         r = enforced.refusal
         headers = {**r.headers, "x-clearance-decision-id": str(seq)}
-        return dialect.error(r.status, r.code, r.message, headers=headers, decision_id=seq, **r.details)
+        return dialect.error(r.status, r.code, r.message, headers=headers, decision_id=seq,
+                             policy_version=enforced.contract.get("policy_version"), **r.details)
     if not enforced.decision.permitted:
         denied = dialect.refusal(403, enforced.contract, seq)
         denied.headers["x-clearance-decision-id"] = str(seq)  # as on every answer with a record: traces key on it
         return denied
     return await _forward(gw, request, path, dialect, body, raw, parsed.stream, ask, enforced, started)
+
+
+def missing_use_case(gw: Gateway) -> str:
+    """What to do when neither the call nor the key names a use case (a newcomer's first 4xx)."""
+    known = sorted({u for c in gw.live.current().policy.use_case_classes if not c.prohibited for u in c.use_cases})
+    return ("use_case: missing. Send it as the `X-Clearance-Use-Case` header (one of: " + ", ".join(known)
+            + "), or issue the key with a default (`clearance registry token create --scope gateway --person ID "
+            "--default-use-case USE_CASE`).")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep (iterative: no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [item for v in level if isinstance(v, dict | list)
+                 for item in (v.values() if isinstance(v, dict) else v) if isinstance(item, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 async def _body(request: Request, limit: int) -> bytes | None:

@@ -53,13 +53,15 @@ def wanted_completion(body: dict[str, Any], default: int) -> int:
 
 
 def prompt_chars(body: dict[str, Any]) -> int:
+    """Characters of prompt text in ``body``; parts of an unexpected shape count nothing (never raise)."""
     total = 0
-    for message in body.get("messages") or []:
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
             total += len(content)
         elif isinstance(content, list):
-            total += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+            total += sum(len(p["text"]) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     for key in ("prompt", "input"):
         value = body.get(key)
         if isinstance(value, str):

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ClearanceError
+from ..core.instant import format_instant
 from ..observability import metrics
 from ..ports import ListSnapshotInfo, ListSnapshotStore, Record
 from ..registry.records import PERSON_PREFIX
@@ -387,5 +388,6 @@ def _rank(source: str) -> int:
 
 def snapshot_dict(info: ListSnapshotInfo) -> dict[str, Any]:
     return {"id": info.id, "source": info.source, "label": info.label, "list_date": info.list_date,
-            "content_sha256": info.content_sha256, "imported_at": info.imported_at, "actor": info.actor,
+            "content_sha256": info.content_sha256, "imported_at": info.imported_at,
+            "imported": format_instant(info.imported_at), "actor": info.actor,
             "reason": info.reason, "counts": dict(info.counts)}

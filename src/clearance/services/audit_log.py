@@ -65,12 +65,17 @@ class AuditLog:
         return self.group.append(kind, body, self.clock.now_ns() if at_ns is None else at_ns)
 
     def sign_head(self) -> SignedTreeHead:
-        """Sign and store a head over everything stored so far."""
+        """Sign and store a head over everything stored so far; return the head stored for that size.
+
+        Heads are kept one per size: when another writer (a server beside this CLI) stored one
+        of the same size first, that is the head returned, so what is printed is what is stored.
+        """
         with self._lock:
             self._catch_up()
             head = sign_head(self.keys.active(), self._tree.size, self._tree.root(), self.clock.now_ns())
             self.store.put_head(head)
-            return head
+            stored = self.store.latest_head()
+            return stored if stored is not None and stored.size == head.size else head
 
     def latest_head(self) -> SignedTreeHead:
         """The newest stored head (it may lag the log by one signing interval); a read, never a write.
