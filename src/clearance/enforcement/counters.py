@@ -108,7 +108,11 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # A blocking pool: under a burst a reservation waits (at most 2 s) for a free connection
+        # rather than failing with "too many connections", which would answer 503.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=2, socket_timeout=2,
+                                                        socket_connect_timeout=2)
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._reserve = self._redis.register_script(_RESERVE_LUA)
         self._settle = self._redis.register_script(_SETTLE_LUA)
 
@@ -137,7 +141,7 @@ class RedisCounters:
         await self._redis.ping()
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)  # the pool was given, so it is ours to close
 
 
 class SqlCounters:
