@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import queue
@@ -115,6 +116,11 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
                         node.args.kwarg]:
                 if arg is not None:
                     mark(arg.annotation)
+            for decorator in node.decorator_list:
+                mark(decorator)  # declarations (`@dataclass(frozen=True)`, `@lru_cache(8)`), not behaviour
+        elif isinstance(node, ast.ClassDef):
+            for decorator in node.decorator_list:
+                mark(decorator)
         elif isinstance(node, ast.AnnAssign):
             mark(node.annotation)
         elif isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
@@ -155,9 +161,9 @@ def _variants(node: ast.AST) -> Iterator[tuple[str, ast.AST | str]]:
             yield "index", ast.Subscript(node.value, ast.UnaryOp(ast.USub(), ast.Constant(1)), node.ctx)
         elif _neg_one(index):
             yield "index", ast.Subscript(node.value, ast.Constant(0), node.ctx)
-    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-        if not (isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):  # string joins
-            yield "arith", ast.BinOp(node.left, ast.Sub() if isinstance(node.op, ast.Add) else ast.Add(), node.right)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) and not (
+            isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):  # string joins
+        yield "arith", ast.BinOp(node.left, ast.Sub() if isinstance(node.op, ast.Add) else ast.Add(), node.right)
 
 
 def mutants_of(path: Path, root: Path = ROOT) -> list[Mutant]:
@@ -270,10 +276,8 @@ class Workspace:
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # the test run's own group: pytest and the servers it started
-    except ProcessLookupError:
-        pass
 
 
 def run_all(mutants: list[Mutant], mapping: dict[str, list[str]], jobs: int, timeout_s: float,

@@ -1,0 +1,169 @@
+"""Edges of the decision core that the example bundle alone does not reach.
+
+Each test pins a boundary a plausible one-token bug would move: a threshold met exactly,
+the latest entry of a timeline (not the first), every embargo group (not only the first),
+country groups that include other groups, and the latest entry into a licensing state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clearance import decide_json, load_policy
+from clearance.core.instant import parse_instant
+from clearance.core.model import Condition, Tiering, TierRaise, TierRule
+from clearance.core.tiers import tier_from_evidence
+from clearance.licensing.clocks import DAY, deadlines
+from clearance.policy.schema import LicensingSpec
+
+AT = "2026-07-01T10:00:00-04:00"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def foreign(citizenship: str, model: str = "mythos-5", at: str = AT, use_case: str = "software-engineering") -> dict:
+    """A Stripe employee in the US whose deemed export goes to ``citizenship``."""
+    return {"model": model, "entity": "stripe", "use_case": use_case, "action": "inference", "at": at,
+            "person": {"id": "p-edge", "citizenships": [citizenship], "location": "US"}}
+
+
+# -- tiers: each comparison at its threshold exactly ---------------------------------------------
+
+TIERS = ("T-1", "T-2", "T-3")
+
+
+def tiering(cond: Condition) -> Tiering:
+    return Tiering(TIERS, rules=(TierRule("T-2", (cond,)),))
+
+
+@pytest.mark.parametrize("cond,value,tier", [
+    (Condition("score", at_least=0.5), 0.5, "T-2"),     # met exactly: at least
+    (Condition("score", at_least=0.5), 0.49, "T-1"),
+    (Condition("score", at_most=0.5), 0.5, "T-2"),      # met exactly: at most
+    (Condition("score", at_most=0.5), 0.51, "T-1"),
+    (Condition("score", above=0.5), 0.5, "T-1"),        # not above
+    (Condition("score", above=0.5), 0.51, "T-2"),
+    (Condition("score", below=0.5), 0.5, "T-1"),        # not below
+    (Condition("score", below=0.5), 0.49, "T-2"),
+    (Condition("score", at_least=3), 3, "T-2"),         # integers too
+    (Condition("score", at_least=3), 2, "T-1"),
+])
+def test_a_tier_threshold_holds_exactly_as_its_comparison_says(cond, value, tier):
+    assert tier_from_evidence({"score": value}, tiering(cond)).tier == tier
+
+
+def test_a_raise_at_its_threshold_lifts_the_tier_and_stops_at_the_top():
+    t = Tiering(TIERS, rules=(TierRule("T-2", (Condition("a", equals="x"),)),),
+                raises=(TierRaise("robustness", 1, (Condition("jail", at_least=0.1),)),))
+    assert tier_from_evidence({"a": "x", "jail": 0.1}, t).tier == "T-3"
+    assert tier_from_evidence({"a": "x", "jail": 0.09}, t).tier == "T-2"
+    top = Tiering(TIERS, rules=(TierRule("T-3", (Condition("a", equals="x"),)),),
+                  raises=(TierRaise("robustness", 2, (Condition("jail", at_least=0.1),)),))
+    assert tier_from_evidence({"a": "x", "jail": 0.5}, top).tier == "T-3"
+
+
+def test_the_example_bundles_raise_applies_at_its_threshold_in_a_real_bundle(bundle_dir):
+    # Fable 5 is S-3 from its evidence; a jailbreak success rate just above 0.10 lifts it to S-4.
+    edit(bundle_dir / "models.yaml", "capabilities: {system-penetration: primitives}\n  - id: gpt-5.6-sol",
+         "capabilities: {system-penetration: primitives}\n      guardrails: {harmful_refusal_rate: 0.90}\n"
+         "  - id: gpt-5.6-sol")
+    assert load_policy(bundle_dir).models["fable-5"].tier == "S-3"  # 0.90 is not below 0.90
+    edit(bundle_dir / "models.yaml", "harmful_refusal_rate: 0.90", "harmful_refusal_rate: 0.89")
+    assert load_policy(bundle_dir).models["fable-5"].tier == "S-4"
+
+
+# -- model control timelines: the latest entry in force wins --------------------------------------
+
+TIMELINE_MODEL = """\
+  - id: edge-9
+    name: Edge 9
+    evidence: {}
+    controls:
+      - {id: edge-control, at: 2026-07-01T00:00:00Z, state: controlled}
+      - {id: edge-suspend, at: 2026-08-01T00:00:00Z, state: suspended}
+      - {id: edge-release, at: 2026-09-01T00:00:00Z, state: not-controlled}
+"""
+
+
+def test_a_models_state_is_its_latest_timeline_entry_in_force(bundle_dir):
+    edit(bundle_dir / "models.yaml", "  - id: open-7b\n", TIMELINE_MODEL + "  - id: open-7b\n")
+    policy = load_policy(bundle_dir)
+
+    def code(at: str) -> str:
+        return decide_json(policy, foreign("US", model="edge-9", at=at)).code
+
+    assert code("2026-06-30T23:59:59Z") == "not-controlled"
+    controlled = code("2026-07-15T00:00:00Z")
+    assert controlled not in ("not-controlled", "model-suspended")
+    assert code("2026-08-01T00:00:00Z") == "model-suspended"   # on the instant of the second entry
+    assert code("2026-08-31T23:59:59Z") == "model-suspended"
+    assert code("2026-09-01T00:00:00Z") == "not-controlled"    # the third entry, not the first
+    assert code("2027-03-01T00:00:00Z") == "not-controlled"
+
+
+# -- embargo groups: every one counts, and a group's includes count ------------------------------
+
+@pytest.mark.parametrize("groups", ["[embargoed, sanctioned]", "[sanctioned, embargoed]"])
+def test_every_embargo_group_embargoes_its_countries(bundle_dir, groups):
+    edit(bundle_dir / "countries.yaml", "country_groups:\n",
+         "country_groups:\n  - id: sanctioned\n    name: Sanctioned by a later order\n    countries: [VE]\n")
+    edit(bundle_dir / "policy.yaml", "embargo_groups: [embargoed]", f"embargo_groups: {groups}")
+    policy = load_policy(bundle_dir)
+    for country in ("IR", "VE"):
+        decision = decide_json(policy, foreign(country))
+        assert (decision.outcome, decision.code) == ("deny", "destination-embargoed"), country
+    assert decide_json(policy, foreign("IN")).code == "authorized"
+
+
+def test_a_country_group_includes_the_countries_of_the_groups_it_includes(bundle_dir):
+    # `concern` lists CN, MO, RU, BY, VE and includes `embargoed` (CU, IR, KP, SY).
+    edit(bundle_dir / "policy.yaml", "embargo_groups: [embargoed]", "embargo_groups: [concern]")
+    policy = load_policy(bundle_dir)
+    assert policy.groups["concern"] >= policy.groups["embargoed"] | {"CN", "RU"}
+    for country in ("IR", "KP", "CN"):
+        decision = decide_json(policy, foreign(country))
+        assert (decision.outcome, decision.code) == ("deny", "destination-embargoed"), country
+
+
+def test_a_group_included_two_levels_down_counts_too(bundle_dir):
+    edit(bundle_dir / "countries.yaml", "country_groups:\n",
+         "country_groups:\n  - id: outer\n    name: Outer\n    countries: [AQ]\n    includes: [concern]\n")
+    edit(bundle_dir / "policy.yaml", "embargo_groups: [embargoed]", "embargo_groups: [outer]")
+    policy = load_policy(bundle_dir)
+    assert {"AQ", "CN", "IR"} <= policy.groups["outer"]
+    assert decide_json(policy, foreign("SY")).code == "destination-embargoed"
+
+
+# -- licensing clocks: an episode runs from the latest entry into its state -----------------------
+
+def test_an_episode_deadline_runs_from_the_latest_entry_into_its_state():
+    t0 = int(parse_instant("2026-07-01T00:00:00Z"))
+    history = [(t0, "submitted"), (t0 + 2 * DAY, "awaiting-applicant"), (t0 + 5 * DAY, "under-review"),
+               (t0 + 9 * DAY, "awaiting-applicant")]
+    settings = LicensingSpec(information_response_days=10)
+    now = t0 + 12 * DAY
+    (clock,) = [d for d in deadlines(history, settings, now) if d.name == "information-response"]
+    assert clock.started == t0 + 9 * DAY and clock.ended is None
+    # 7 days left of 10 is exactly the bundle's default due-soon window.
+    assert clock.counted_ns == 3 * DAY and clock.status == "due-soon" and clock.due == t0 + 19 * DAY
+    # Once answered, the latest episode is the one that ended.
+    answered = [*history, (t0 + 11 * DAY, "under-review")]
+    (clock,) = [d for d in deadlines(answered, settings, now) if d.name == "information-response"]
+    assert clock.started == t0 + 9 * DAY and clock.ended == t0 + 11 * DAY and clock.status == "met"
+
+
+def test_an_applicant_window_reopened_is_judged_on_the_reopening():
+    t0 = int(parse_instant("2026-07-01T00:00:00Z"))
+    settings = LicensingSpec(response_days=20)
+    # Intent to deny, answered, then a second intent to deny 30 days later: the first window
+    # would have lapsed long ago, the second is still open.
+    history = [(t0, "submitted"), (t0 + DAY, "intent-to-deny"), (t0 + 5 * DAY, "under-review"),
+               (t0 + 40 * DAY, "intent-to-deny")]
+    (clock,) = [d for d in deadlines(history, settings, t0 + 45 * DAY) if d.name == "applicant-response"]
+    assert clock.started == t0 + 40 * DAY and clock.counted_ns == 5 * DAY and clock.status == "running"
