@@ -281,7 +281,9 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 def run_all(mutants: list[Mutant], mapping: dict[str, list[str]], jobs: int, timeout_s: float,
-            progress: bool = True) -> list[Result]:
+            progress: bool = True, log_path: str | None = None) -> list[Result]:
+    """Test every mutant; each verdict is also appended to ``log_path`` (JSON lines) as it comes."""
+    log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 - closed below
     running: set[subprocess.Popen] = set()
     results: list[Result] = []
     lock = threading.Lock()
@@ -322,6 +324,10 @@ def run_all(mutants: list[Mutant], mapping: dict[str, list[str]], jobs: int, tim
             for result in pool.map(one, mutants):
                 with lock:
                     results.append(result)
+                if log is not None:
+                    log.write(json.dumps({**asdict(result.mutant), "status": result.status,
+                                          "seconds": round(result.seconds, 1)}) + "\n")
+                    log.flush()
                 if progress:
                     m = result.mutant
                     print(f"[{len(results)}/{len(mutants)}] {result.status:8} {m.where} {m.kind}: "
@@ -333,6 +339,8 @@ def run_all(mutants: list[Mutant], mapping: dict[str, list[str]], jobs: int, tim
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        if log is not None:
+            log.close()
     return results
 
 
@@ -383,6 +391,10 @@ def _print(summary: dict) -> None:
         print(f"  error: {line}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def parse_map(items: list[str]) -> dict[str, list[str]]:
     mapping = dict(DEFAULT_MAP)
     for item in items:
@@ -418,7 +430,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="file of mutants judged equivalent (not counted)")
     parser.add_argument("--json", help="write the summary and every result here")
     parser.add_argument("--list", action="store_true", help="list the sampled mutants and stop")
+    parser.add_argument("--retest", metavar="JSON",
+                        help="test again only the survivors of an earlier --json run (after adding tests); "
+                             "the earlier verdicts of the rest are kept")
     args = parser.parse_args(argv)
+    # A background run has SIGINT ignored: SIGTERM stops it as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
 
     paths = [p for p in args.paths if (ROOT / p).exists() or Path(p).exists()]
     mutants = collect(paths)
@@ -437,7 +454,18 @@ def main(argv: list[str] | None = None) -> int:
     mapping = parse_map(args.map)
     equivalent = load_equivalent(args.equivalent if Path(args.equivalent).exists() else None)
     started = time.monotonic()
-    results = run_all(sample, mapping, args.jobs, args.timeout)
+    kept: list[Result] = []
+    if args.retest:
+        earlier = json.loads(Path(args.retest).read_text())["results"]
+        fields = {f for f in Mutant.__dataclass_fields__}
+        for row in earlier:
+            mutant = Mutant(**{k: v for k, v in row.items() if k in fields})
+            if row["status"] != "survived":
+                kept.append(Result(mutant, row["status"], row["seconds"], row.get("detail", "")))
+        sample = [Mutant(**{k: v for k, v in row.items() if k in fields}) for row in earlier if row["status"] == "survived"]
+        print(f"retesting the {len(sample)} survivors of {args.retest}", file=sys.stderr)
+    log_path = str(Path(args.json).with_suffix(".progress.jsonl")) if args.json else None
+    results = kept + run_all(sample, mapping, args.jobs, args.timeout, log_path=log_path)
     summary = report(results, equivalent)
     summary["seconds"] = round(time.monotonic() - started)
     summary["command"] = " ".join(["python", "bench/mutation.py", *(argv if argv is not None else sys.argv[1:])])
