@@ -430,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="file of mutants judged equivalent (not counted)")
     parser.add_argument("--json", help="write the summary and every result here")
     parser.add_argument("--list", action="store_true", help="list the sampled mutants and stop")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the verdicts already in the --json run's progress file; test only the rest")
     parser.add_argument("--retest", metavar="JSON",
                         help="test again only the survivors of an earlier --json run (after adding tests); "
                              "the earlier verdicts of the rest are kept")
@@ -445,10 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     random.Random(args.seed).shuffle(sample)
     if args.max_mutants:
         sample = sample[: args.max_mutants]
-    sample.sort(key=lambda m: (m.path, m.line, m.col, m.kind, m.after))
+    # Tested in the sample's random order, so a run cut short is still a random subsample.
     print(f"{len(mutants)} mutants in {', '.join(paths)}; testing {len(sample)} (seed {args.seed})", file=sys.stderr)
     if args.list:
-        for m in sample:
+        for m in sorted(sample, key=lambda m: (m.path, m.line, m.col, m.kind, m.after)):
             print(f"{m.where} {m.kind}: {m.before!r} -> {m.after!r}")
         return 0
     mapping = parse_map(args.map)
@@ -465,6 +467,15 @@ def main(argv: list[str] | None = None) -> int:
         sample = [Mutant(**{k: v for k, v in row.items() if k in fields}) for row in earlier if row["status"] == "survived"]
         print(f"retesting the {len(sample)} survivors of {args.retest}", file=sys.stderr)
     log_path = str(Path(args.json).with_suffix(".progress.jsonl")) if args.json else None
+    if args.resume and log_path and Path(log_path).exists():
+        fields = set(Mutant.__dataclass_fields__)
+        done = {}
+        for line in Path(log_path).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done[_key(Mutant(**{k: v for k, v in row.items() if k in fields}))] = row
+        kept += [Result(m, done[_key(m)]["status"], done[_key(m)]["seconds"]) for m in sample if _key(m) in done]
+        sample = [m for m in sample if _key(m) not in done]
+        print(f"resuming: {len(kept)} verdicts kept from {log_path}, {len(sample)} to test", file=sys.stderr)
     results = kept + run_all(sample, mapping, args.jobs, args.timeout, log_path=log_path)
     summary = report(results, equivalent)
     summary["seconds"] = round(time.monotonic() - started)

@@ -163,8 +163,10 @@ def test_a_new_licence_with_a_usage_cap_permits_at_once_then_answers_429(server)
         for _ in range(30):  # bounded: each call spends about 15 tokens of the 40
             chat(c, model="gpt-5.6-sol")
             served += 1
-            time.sleep(0.05)  # let the previous call's tokens be counted
-    assert 1 <= served <= 4
+            settled(server, "p-capped", {"completion"}, served)  # its tokens are counted once it is recorded
+    spent = [r["body"]["usage"]["total_tokens"] for r in settled(server, "p-capped", {"completion"}, served)]
+    # Served while under the cap, refused at the first call that found it reached.
+    assert len(spent) == served and sum(spent[:-1]) < 40 <= sum(spent)
     assert caught.value.code == "usage-cap-exceeded"
     assert caught.value.body["clearance"]["reset"].endswith("T00:00:00Z")
     assert caught.value.response.headers["retry-after"]
@@ -181,21 +183,18 @@ def test_a_revoked_key_stops_working_mid_stream_of_requests(server):
     server.person("p-revoke", "stripe", ["US"], "US")
     key, token = server.key("p-revoke", "software-engineering")
     c = client(server, token)
-    outcomes, revoked_at = [], None
-    for i in range(40):  # bounded
+    outcomes = []
+    for i in range(20):  # bounded
         if i == 10:
             response = server.admin_call("POST", f"/v1/credentials/{key}/revoke", json={"reason": "leaked"})
             assert response.status_code == 200, response.text
-            revoked_at = time.monotonic()
         try:
             chat(c)
             outcomes.append("ok")
         except openai.AuthenticationError:
             outcomes.append("401")
-            if revoked_at is not None and time.monotonic() - revoked_at < 1.0:
-                break
-    assert outcomes[:10] == ["ok"] * 10 and outcomes[-1] == "401"
-    assert time.monotonic() - revoked_at < 1.0
+    # In force when the revoking call returns: the very next call is refused, and every one after.
+    assert outcomes == ["ok"] * 10 + ["401"] * 10
 
 
 def test_missing_and_wrong_keys_are_refused(server):
