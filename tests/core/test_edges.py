@@ -167,3 +167,49 @@ def test_an_applicant_window_reopened_is_judged_on_the_reopening():
                (t0 + 40 * DAY, "intent-to-deny")]
     (clock,) = [d for d in deadlines(history, settings, t0 + 45 * DAY) if d.name == "applicant-response"]
     assert clock.started == t0 + 40 * DAY and clock.counted_ns == 5 * DAY and clock.status == "running"
+
+
+# -- authorization coverage: the developer is covered only where an authorization says so ----------
+
+STRIPE_ONLY_LICENCE = """
+  - id: LIC-EDGE-STRIPE
+    kind: individual-licence
+    title: Mythos 5 for medical diagnostics, to Stripe only
+    models: [mythos-5]
+    valid: {from: 2026-06-27T00:00:00-04:00}
+    covers: {entities: [stripe]}
+    use_cases: {use_cases: [medical-diagnostics]}
+"""
+
+
+def test_a_licence_naming_other_entities_does_not_cover_the_models_developer(bundle_dir):
+    with (bundle_dir / "authorizations.yaml").open("a", encoding="utf-8") as f:
+        f.write(STRIPE_ONLY_LICENCE)
+    policy = load_policy(bundle_dir)
+    ask = {"model": "mythos-5", "use_case": "medical-diagnostics", "action": "inference", "at": AT,
+           "person": {"id": "p-dev", "citizenships": ["US"], "location": "US"}}
+    stripe = decide_json(policy, {**ask, "entity": "stripe"})
+    assert (stripe.outcome, stripe.authorization) == ("permit", "LIC-EDGE-STRIPE")
+    developer = decide_json(policy, {**ask, "entity": "anthropic"})  # Mythos 5's developer
+    assert developer.outcome == "deny" and developer.authorization is None
+
+
+# -- the decision API: traced or not, cached or not, the same answer ----------------------------------
+
+def test_a_traced_decision_carries_its_rule_chain_and_the_same_answer(example_snapshot):
+    from clearance.core.decide import decide, decide_uncached
+    from clearance.core.request import parse_request
+
+    request = parse_request(foreign("IN"))
+    plain, traced = decide(example_snapshot, request), decide(example_snapshot, request, trace=True)
+    assert plain.steps == () and traced.steps  # the chain only when asked for
+    assert traced.to_dict() == plain.to_dict() == decide_uncached(example_snapshot, request).to_dict()
+    assert decide_json(example_snapshot, foreign("IN")).steps == ()
+    assert decide_json(example_snapshot, foreign("IN"), trace=True).steps
+
+
+def test_a_decision_says_whether_it_permits_and_compares_by_value(example_snapshot):
+    permit, deny = decide_json(example_snapshot, foreign("IN")), decide_json(example_snapshot, foreign("IR"))
+    assert permit.permitted is True and deny.permitted is False
+    assert permit == decide_json(example_snapshot, foreign("IN")) and permit != deny
+    assert permit != "permit" and hash(permit) == hash(decide_json(example_snapshot, foreign("IN")))
