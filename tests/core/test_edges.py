@@ -213,3 +213,11 @@ def test_a_decision_says_whether_it_permits_and_compares_by_value(example_snapsh
     assert permit.permitted is True and deny.permitted is False
     assert permit == decide_json(example_snapshot, foreign("IN")) and permit != deny
     assert permit != "permit" and hash(permit) == hash(decide_json(example_snapshot, foreign("IN")))
+
+
+def test_a_permit_without_a_message_of_its_own_names_the_authorizations_title(example_snapshot):
+    request = {"model": "mythos-5", "entity": "vector-institute", "use_case": "research", "action": "inference",
+               "at": AT, "person": {"id": "p-ca", "citizenships": ["CA"], "location": "CA"}}
+    decision = decide_json(example_snapshot, request)
+    assert decision.authorization == "trusted-foreign-research"
+    assert decision.reasons[0].message.startswith("Trusted foreign research access to Mythos 5 (conditional-access)")

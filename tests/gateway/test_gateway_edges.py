@@ -229,9 +229,45 @@ def test_location_and_tls_headers_from_an_untrusted_address_are_ignored(untrusti
     refused = call(server, away, "hi", **{"X-Client-Country": "US"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "destination-not-authorized"
     # TLS only on a proxy's word: plain HTTP stays plain.
-    server.person("p-vector-plain", "vector-institute", ["CA"], "CA")
-    _, vector = server.key("p-vector-plain", "research")
-    refused = call(server, vector, "hi", **{"X-Forwarded-Proto": "https"})
+    licence(server, "LIC-EDGE-TLS", "nsa", [{"code": "encryption-required"}])
+    tls_only = member(server, "p-tls-plain", "nsa")
+    refused = call(server, tls_only, "hi", model="gpt-5.6-luna", **{"X-Forwarded-Proto": "https"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "encryption-required"
-    decision = [r for r in records(server, person="p-vector-plain", kind="decision")][-1]["body"]
+    decision = [r for r in records(server, person="p-tls-plain", kind="decision")][-1]["body"]
     assert decision["client"]["tls"] is False
+
+
+# -- a key's first calls arriving together are all served ------------------------------------------------
+
+def test_the_first_calls_of_a_new_key_arriving_together_are_all_served(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = member(server, "p-together", "stripe", "software-engineering")
+    with ThreadPoolExecutor(max_workers=16) as pool:  # bounded: 16 calls, one each
+        statuses = list(pool.map(lambda n: call(server, token, f"together {n}").status_code, range(16)))
+    assert statuses == [200] * 16
+
+
+# -- TLS the server itself terminated counts as TLS ---------------------------------------------------------
+
+def test_a_call_that_arrived_over_https_meets_encryption_required(tmp_path):
+    from fastapi.testclient import TestClient
+    from inprocess_kit import served
+
+    from clearance.core.instant import parse_instant
+    from clearance.store.clock import FixedClock
+
+    # A fixed instant inside the trusted-foreign-research authorization's validity.
+    clock = FixedClock(int(parse_instant("2026-07-01T10:00:00-04:00")))
+    with served(tmp_path, clock, gateway_yaml="trusted_proxies: []\n") as app:
+        stored = app.admin_call("PUT", "/v1/people/p-direct-tls", json={
+            "record": {"entity": "vector-institute", "citizenships": ["CA"], "location": "CA"}, "reason": "test"})
+        assert stored.status_code == 201, stored.text
+        issued = app.admin_call("POST", "/v1/credentials", json={
+            "scopes": ["gateway"], "person": "p-direct-tls", "default_use_case": "research", "reason": "test"})
+        headers = {"Authorization": f"Bearer {issued.json()['token']}"}
+        body = {"model": "mythos-5", "messages": [{"role": "user", "content": "hi"}]}
+        plain = app.client.post("/v1/chat/completions", json=body, headers=headers)
+        assert plain.status_code == 403 and plain.json()["error"]["code"] == "encryption-required"
+        with TestClient(app.client.app, base_url="https://testserver", client=("127.0.0.1", 50000)) as tls:
+            assert tls.post("/v1/chat/completions", json=body, headers=headers).status_code == 200

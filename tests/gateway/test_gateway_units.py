@@ -103,3 +103,14 @@ def test_a_buffered_meter_counts_every_token_once_and_sees_other_processes_soon(
         assert await shared.used("s", "d") == 42  # kept and sent once the store is back
 
     asyncio.run(scenario())
+
+
+def test_the_prompt_is_measured_in_every_shape_a_client_sends_it():
+    from clearance.gateway.usage import prompt_chars
+
+    parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "abcd"}, {"type": "image_url"}]},
+                          {"role": "user", "content": "efg"}]}
+    assert prompt_chars(parts) == 7
+    assert prompt_chars({"prompt": "hello"}) == 5 and prompt_chars({"prompt": ["ab", "cde", 7]}) == 5
+    assert prompt_chars({"input": "xyz"}) == 3 and prompt_chars({"input": ["a", "bc"]}) == 3
+    assert prompt_chars({"model": "m"}) == 0
