@@ -202,7 +202,10 @@ def test_a_traced_decision_carries_its_rule_chain_and_the_same_answer(example_sn
 
     request = parse_request(foreign("IN"))
     plain, traced = decide(example_snapshot, request), decide(example_snapshot, request, trace=True)
-    assert plain.steps == () and traced.steps  # the chain only when asked for
+    assert plain.steps == ()  # the chain only when asked for
+    assert [(s.name, s.status) for s in traced.steps] == [
+        (step, "pass") for step in ("identity", "restricted-party", "control", "use-case", "destinations",
+                                    "qualification", "authorization")]
     assert traced.to_dict() == plain.to_dict() == decide_uncached(example_snapshot, request).to_dict()
     assert decide_json(example_snapshot, foreign("IN")).steps == ()
     assert decide_json(example_snapshot, foreign("IN"), trace=True).steps

@@ -4,6 +4,8 @@ The last user message chooses the answer, so a test controls the token counts ex
 
 - ``usage:N``: a JSON reply whose ``usage.total_tokens`` is ``N``;
 - ``text:N``: ``N`` characters of completion text and no ``usage`` (as a stream when asked);
+- ``slow:N``: a stream of ``N`` chunks sent 10 ms apart, as a model generates (a bounded 10 s
+  for 1,000), ending early when the gateway hangs up;
 - anything else: a short JSON reply with a usage block.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +21,7 @@ from typing import Any
 class CountingUpstream:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.hung_up = threading.Event()
         self._lock = threading.Lock()
         upstream = self
 
@@ -31,12 +35,34 @@ class CountingUpstream:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 with upstream._lock:
                     upstream.received.append(body)
+                prompt = (body.get("messages") or [{}])[-1].get("content", "")
+                if prompt.startswith("slow:"):
+                    self._trickle(int(prompt.removeprefix("slow:")))
+                    return
                 payload, media = upstream.answer(body)
                 self.send_response(200)
                 self.send_header("content-type", media)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _trickle(self, chunks: int) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("connection", "close")
+                self.end_headers()
+                event = {"id": "c", "object": "chat.completion.chunk",
+                         "choices": [{"index": 0, "delta": {"content": "z" * 50}, "finish_reason": None}]}
+                line = f"data: {json.dumps(event)}\n\n".encode()
+                try:
+                    for _ in range(chunks):
+                        self.wfile.write(line)
+                        self.wfile.flush()
+                        time.sleep(0.01)  # the pace of generation, not a wait on the test's behalf
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except OSError:
+                    upstream.hung_up.set()
+                self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -86,6 +86,7 @@ def test_completions_embeddings_and_models(server):
     assert "You said" in c.completions.create(model="mythos-5", prompt="hello there").choices[0].text
     vectors = c.embeddings.create(model="mythos-5", input=["a", "b"])
     assert len(vectors.data) == 2 and len(vectors.data[0].embedding) == 8
+    assert all(-1 <= v <= 1 for d in vectors.data for v in d.embedding)  # unit-scaled, as embedding models give
     listed = {m.id for m in c.models.list()}
     assert "mythos-5" in listed and "fable-5" not in listed  # fable-5 is suspended: not usable now
 

@@ -271,3 +271,17 @@ def test_a_call_that_arrived_over_https_meets_encryption_required(tmp_path):
         assert plain.status_code == 403 and plain.json()["error"]["code"] == "encryption-required"
         with TestClient(app.client.app, base_url="https://testserver", client=("127.0.0.1", 50000)) as tls:
             assert tls.post("/v1/chat/completions", json=body, headers=headers).status_code == 200
+
+
+# -- a stream the client leaves is recorded as cut short ---------------------------------------------------
+
+def test_a_stream_the_client_leaves_is_recorded_as_incomplete_with_499(server, upstream):
+    token = member(server, "p-leaves", "stripe", "software-engineering")
+    body = {"model": "mythos-5", "stream": True, "messages": [{"role": "user", "content": "slow:1000"}]}
+    with httpx.stream("POST", server.base + "/v1/chat/completions", json=body, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200
+        next(response.iter_bytes())  # the first chunk, then the client hangs up
+    (done,) = completions(server, "p-leaves", 1)
+    assert done["complete"] is False and done["upstream_status"] == 499
+    assert upstream.hung_up.wait(DEADLINE_S)  # and the gateway stopped the generation it was relaying
