@@ -224,3 +224,21 @@ def test_a_permit_without_a_message_of_its_own_names_the_authorizations_title(ex
     decision = decide_json(example_snapshot, request)
     assert decision.authorization == "trusted-foreign-research"
     assert decision.reasons[0].message.startswith("Trusted foreign research access to Mythos 5 (conditional-access)")
+
+
+def test_under_the_all_rule_every_citizenship_and_residency_is_a_destination_and_nothing_else(bundle_dir):
+    edit(bundle_dir / "policy.yaml", "deemed_export: most-recent", "deemed_export: all")
+    policy = load_policy(bundle_dir)
+    person = {"id": "p-all", "citizenships": ["IN", "FR"], "permanent_residency": "GB", "location": "US"}
+    decision = decide_json(policy, {**foreign("IN"), "person": person})
+    assert decision.to_dict()["destinations"] == ["IN", "FR", "GB"]
+    named = decide_json(policy, {**foreign("IN"), "person": {**person, "deemed_country": "JP"}})
+    assert named.to_dict()["destinations"] == ["IN", "FR", "GB", "JP"]
+
+
+def test_a_waived_qualification_says_which_rule_waived_it(example_snapshot):
+    request = {"model": "mythos-5", "entity": "nsa", "use_case": "cyber-defense", "action": "inference", "at": AT,
+               "person": {"id": "p-gov", "citizenships": ["US"], "location": "US"}}
+    decision = decide_json(example_snapshot, request, trace=True)
+    (step,) = [s for s in decision.steps if s.name == "qualification"]
+    assert step.status == "pass" and "by designation under frontier-entity-qualification" in step.message
