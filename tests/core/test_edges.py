@@ -242,3 +242,11 @@ def test_a_waived_qualification_says_which_rule_waived_it(example_snapshot):
     decision = decide_json(example_snapshot, request, trace=True)
     (step,) = [s for s in decision.steps if s.name == "qualification"]
     assert step.status == "pass" and "by designation under frontier-entity-qualification" in step.message
+
+
+def test_a_tier_finding_says_which_evidence_gave_it():
+    t = Tiering(TIERS, rules=(TierRule("T-2", (Condition("a", equals="x"), Condition("score", at_least=0.5))),),
+                raises=(TierRaise("robustness", 1, (Condition("jail", above=0.1),)),))
+    assert tier_from_evidence({"score": 0.5}, t).because == ("T-2: score = 0.5",)
+    assert tier_from_evidence({"score": 0.7, "jail": 0.2}, t).because == ("T-2: score = 0.7", "robustness: jail = 0.2")
+    assert tier_from_evidence({}, t).because == ()

@@ -9,6 +9,7 @@ that only limits how long a failure takes to report.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -285,3 +286,13 @@ def test_a_stream_the_client_leaves_is_recorded_as_incomplete_with_499(server, u
     (done,) = completions(server, "p-leaves", 1)
     assert done["complete"] is False and done["upstream_status"] == 499
     assert upstream.hung_up.wait(DEADLINE_S)  # and the gateway stopped the generation it was relaying
+
+
+def test_a_body_sent_in_chunks_without_a_declared_length_is_read(server):
+    token = member(server, "p-chunked", "stripe", "software-engineering")
+    payload = json.dumps({"model": "mythos-5", "messages": [{"role": "user", "content": "sent in chunks"}]}).encode()
+    chunks = (payload[i:i + 16] for i in range(0, len(payload), 16))  # no Content-Length: chunked transfer
+    response = httpx.post(server.base + "/v1/chat/completions", content=chunks, timeout=30,
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "echo: sent in chunks"
