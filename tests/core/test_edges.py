@@ -250,3 +250,10 @@ def test_a_tier_finding_says_which_evidence_gave_it():
     assert tier_from_evidence({"score": 0.5}, t).because == ("T-2: score = 0.5",)
     assert tier_from_evidence({"score": 0.7, "jail": 0.2}, t).because == ("T-2: score = 0.7", "robustness: jail = 0.2")
     assert tier_from_evidence({}, t).because == ()
+
+
+@pytest.mark.parametrize("value", ["high", True, None, [1]])
+def test_a_numeric_threshold_never_holds_for_evidence_that_is_not_a_number(value):
+    for cond in (Condition("score", above=0.5), Condition("score", at_least=0.5), Condition("score", below=0.5),
+                 Condition("score", at_most=0.5)):
+        assert tier_from_evidence({"score": value}, tiering(cond)).tier == "T-1"

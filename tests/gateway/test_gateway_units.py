@@ -114,3 +114,9 @@ def test_the_prompt_is_measured_in_every_shape_a_client_sends_it():
     assert prompt_chars({"prompt": "hello"}) == 5 and prompt_chars({"prompt": ["ab", "cde", 7]}) == 5
     assert prompt_chars({"input": "xyz"}) == 3 and prompt_chars({"input": ["a", "bc"]}) == 3
     assert prompt_chars({"model": "m"}) == 0
+
+
+def test_a_counted_token_is_four_characters_rounded_up():
+    from clearance.gateway.usage import estimate
+
+    assert [estimate(n) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
