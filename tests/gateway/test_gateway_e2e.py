@@ -98,7 +98,6 @@ SCENARIO_DENIALS = [
     ("p-pltr", "palantir", ["US"], "US", "mythos-5", "military-command-control", "prohibited-use"),
     ("p-nwind", "northwind", ["US"], "US", "mythos-5", "software-engineering", "entity-unqualified"),
     ("p-nist", "nist", ["US"], "US", "gpt-5.6-sol", "research", "license-required"),
-    ("p-pfn", "preferred-networks", ["JP"], "JP", "mythos-5", "research", "authorization-suspended"),
     ("p-360", "qihoo-360", ["CN"], "CN", "open-7b", "general", "restricted-party"),
     ("p-fable", "stripe", ["US"], "US", "fable-5", "general", "model-suspended"),
     ("p-cn", "stripe", ["US"], "CN", "mythos-5", "software-engineering", "destination-not-authorized"),
@@ -125,6 +124,25 @@ def test_each_scenario_denial_is_a_403_with_its_code_and_is_audited(server, pers
     assert not [r for r in audit(server, person=person) if r["kind"] == "completion"]  # nothing was forwarded
 
 
+def test_a_suspended_authorization_is_a_403_with_its_code(server):
+    # A licence of the registry's own, without an end date, so the case does not expire with the
+    # bundle's dated ones; its suspension covers the one entity.
+    record = {"kind": "conditional-access", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-01-01T00:00:00Z"},
+              "covers": {"entities": ["preferred-networks"]}, "destinations": {"deemed": {"groups": ["allies"]},
+                                                                               "location": {"groups": ["allies"]}},
+              "use_cases": {"use_cases": ["research"]}, "obligations": [{"code": "monitoring"}],
+              "suspensions": [{"id": "SUS-TEST-PFN", "entity": "preferred-networks", "from": "2026-01-02T00:00:00Z",
+                               "reason": "threat assessment"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-PFN", json={"record": record, "reason": "test"})
+    assert response.status_code == 201, response.text
+    server.person("p-pfn", "preferred-networks", ["JP"], "JP")
+    _, token = server.key("p-pfn")
+    c = client(server, token, **{"X-Clearance-Use-Case": "research", "X-Client-Country": "JP"})
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(c, model="gpt-5.6-luna")
+    assert caught.value.code == "authorization-suspended"
+
+
 def test_a_possible_restricted_party_match_waits_for_review(server):
     server.person("p-review", "darpa", ["US"], "US")
     _, token = server.key("p-review", "software-engineering")
@@ -138,14 +156,21 @@ def test_a_possible_restricted_party_match_waits_for_review(server):
 
 
 def test_encryption_required_is_enforced_unless_a_trusted_proxy_says_https(server):
+    # The bundle's TLS-bound authorization ends on 2026-12-31: a registry licence without an end stands in.
+    record = {"kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-01-01T00:00:00Z"},
+              "covers": {"entities": ["vector-institute"]}, "destinations": {"deemed": {"groups": ["allies"]},
+                                                                             "location": {"groups": ["allies"]}},
+              "use_cases": {"use_cases": ["research"]}, "obligations": [{"code": "encryption-required"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-TLS", json={"record": record, "reason": "test"})
+    assert response.status_code == 201, response.text
     server.person("p-vector", "vector-institute", ["CA"], "CA")
     _, token = server.key("p-vector", "research")
     plain = client(server, token, **{"X-Client-Country": "CA"})
     with pytest.raises(openai.PermissionDeniedError) as caught:
-        chat(plain)
+        chat(plain, model="gpt-5.6-luna")
     assert caught.value.code == "encryption-required"
     tls = client(server, token, **{"X-Client-Country": "CA", "X-Forwarded-Proto": "https"})
-    assert chat(tls).choices[0].message.content
+    assert chat(tls, model="gpt-5.6-luna").choices[0].message.content
 
 
 def test_a_new_licence_with_a_usage_cap_permits_at_once_then_answers_429(server):
