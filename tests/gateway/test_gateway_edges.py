@@ -125,6 +125,11 @@ def test_a_usage_cap_refuses_once_the_count_reaches_it_exactly(server, upstream)
     assert at_cap.status_code == 429, at_cap.text
     error = at_cap.json()["error"]
     assert error["code"] == "usage-cap-exceeded" and error["clearance"]["used"] == 40
+    # Retry when the day's counters reset: the next UTC midnight, at most a day away.
+    reset = datetime.fromisoformat(at_cap.headers["x-clearance-cap-reset"].replace("Z", "+00:00"))
+    assert reset == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) \
+        or reset == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # the call crossed midnight
+    assert 1 <= int(at_cap.headers["retry-after"]) <= 86_400
     assert "one more" not in upstream.prompts()
 
 
