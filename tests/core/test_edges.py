@@ -207,6 +207,9 @@ def test_a_traced_decision_carries_its_rule_chain_and_the_same_answer(example_sn
         (step, "pass") for step in ("identity", "restricted-party", "control", "use-case", "destinations",
                                     "qualification", "authorization")]
     assert traced.to_dict() == plain.to_dict() == decide_uncached(example_snapshot, request).to_dict()
+    shown = traced.to_dict(trace=True)
+    assert [s["step"] for s in shown["steps"]][-1] == "authorization" and len(shown["steps"]) == 7
+    assert shown["checks"] and "steps" not in plain.to_dict()
     assert decide_json(example_snapshot, foreign("IN")).steps == ()
     assert decide_json(example_snapshot, foreign("IN"), trace=True).steps
 

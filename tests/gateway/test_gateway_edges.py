@@ -301,3 +301,30 @@ def test_a_body_sent_in_chunks_without_a_declared_length_is_read(server):
                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["content"] == "echo: sent in chunks"
+
+
+def test_a_reply_without_usage_is_metered_on_the_bytes_it_carried(server):
+    token = member(server, "p-no-usage", "stripe", "software-engineering")
+    answer = call(server, token, "text:400")  # a JSON reply with no usage block
+    assert answer.status_code == 200
+    (done,) = completions(server, "p-no-usage", 1)
+    assert done["usage_counted"] is True
+    assert done["usage"]["completion_tokens"] == (len(answer.content) + 3) // 4
+    assert done["usage"]["total_tokens"] == done["usage"]["prompt_tokens"] + done["usage"]["completion_tokens"]
+
+
+def test_a_model_no_upstream_serves_is_a_503_when_there_is_no_default(tmp_path):
+    from inprocess_kit import served
+
+    from clearance.store.clock import FixedClock
+
+    with served(tmp_path, FixedClock(time.time_ns()), gateway_yaml="default_upstream: none\n") as app:
+        stored = app.admin_call("PUT", "/v1/people/p-none", json={
+            "record": {"entity": "stripe", "citizenships": ["US"], "location": "US"}, "reason": "test"})
+        assert stored.status_code == 201, stored.text
+        issued = app.admin_call("POST", "/v1/credentials", json={
+            "scopes": ["gateway"], "person": "p-none", "default_use_case": "general", "reason": "test"})
+        body = {"model": "open-7b", "messages": [{"role": "user", "content": "hi"}]}  # permitted, never controlled
+        answer = app.client.post("/v1/chat/completions", json=body,
+                                 headers={"Authorization": f"Bearer {issued.json()['token']}"})
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "no-upstream"

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -120,3 +121,21 @@ def test_a_counted_token_is_four_characters_rounded_up():
     from clearance.gateway.usage import estimate
 
     assert [estimate(n) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+
+
+def test_without_a_gateway_file_every_model_goes_to_the_demo_and_no_header_is_trusted():
+    from clearance.gateway.config import load_config
+
+    config = load_config(None)
+    assert config.default_upstream == "demo" and config.upstreams == [] and config.trusted_proxies == []
+    assert config.location_header is None
+
+
+def test_a_gateway_file_with_an_unnamed_upstream_is_refused_naming_the_field(tmp_path):
+    from clearance.gateway.config import ConfigError, load_config
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text("upstreams:\n  - name: ''\n    base_url: http://127.0.0.1:9/v1\n    models: [m]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"{path}: upstreams.0.name" in str(caught.value)
