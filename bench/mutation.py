@@ -272,10 +272,12 @@ class Workspace:
             running.discard(process)
         if process.returncode == 0:
             return "survived", ""
-        if process.returncode == 1:
+        if process.returncode in (1, 2, 3, 4):
+            # Failed tests, or a suite that no longer imports or collects: the unmutated tree
+            # passed, so the mutant is what broke it.
             failed = [line for line in out.splitlines() if line.startswith(("FAILED", "ERROR"))]
-            return "killed", failed[0] if failed else ""
-        return "error", out[-2000:]  # usage error, collection error, interrupted: not a verdict
+            return "killed", failed[0] if failed else out.strip().splitlines()[-1] if out.strip() else ""
+        return "error", out[-2000:]  # no tests collected (5) or a crash: not a verdict
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -465,10 +467,11 @@ def main(argv: list[str] | None = None) -> int:
         fields = {f for f in Mutant.__dataclass_fields__}
         for row in earlier:
             mutant = Mutant(**{k: v for k, v in row.items() if k in fields})
-            if row["status"] != "survived":
+            if row["status"] not in ("survived", "error") or _key(mutant) in equivalent:
                 kept.append(Result(mutant, row["status"], row["seconds"], row.get("detail", "")))
-        sample = [Mutant(**{k: v for k, v in row.items() if k in fields}) for row in earlier if row["status"] == "survived"]
-        print(f"retesting the {len(sample)} survivors of {args.retest}", file=sys.stderr)
+        sample = [m for m in (Mutant(**{k: v for k, v in row.items() if k in fields}) for row in earlier
+                              if row["status"] in ("survived", "error")) if _key(m) not in equivalent]
+        print(f"retesting the {len(sample)} survivors (and errors) of {args.retest}", file=sys.stderr)
     log_path = str(Path(args.json).with_suffix(".progress.jsonl")) if args.json else None
     if args.resume and log_path and Path(log_path).exists():
         fields = set(Mutant.__dataclass_fields__)

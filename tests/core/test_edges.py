@@ -260,3 +260,10 @@ def test_a_numeric_threshold_never_holds_for_evidence_that_is_not_a_number(value
     for cond in (Condition("score", above=0.5), Condition("score", at_least=0.5), Condition("score", below=0.5),
                  Condition("score", at_most=0.5)):
         assert tier_from_evidence({"score": value}, tiering(cond)).tier == "T-1"
+
+
+@pytest.mark.parametrize("field", ["model", "entity", "use_case"])
+def test_a_missing_identifier_is_named_as_missing(example_snapshot, field):
+    request = {k: v for k, v in foreign("IN").items() if k != field}
+    decision = decide_json(example_snapshot, request)
+    assert (decision.code, decision.reasons[0].message) == ("invalid-request", f"{field}: missing")
