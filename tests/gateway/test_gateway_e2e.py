@@ -274,3 +274,12 @@ def test_an_oversized_body_is_refused_before_it_is_read_whole(server):
     response = httpx.post(server.base + "/v1/chat/completions", json=huge, timeout=30,
                           headers={"Authorization": f"Bearer {server.demo_key}"})
     assert response.status_code == 413 and response.json()["error"]["code"] == "body-too-large"
+
+
+def test_the_demo_model_counts_prompt_words_and_reads_content_parts(server):
+    c = client(server, server.demo_key)
+    reply = chat(c)  # "Summarise the control regime in one line": 7 words
+    assert reply.usage.prompt_tokens == 7
+    parts = c.chat.completions.create(model="mythos-5", messages=[
+        {"role": "user", "content": [{"type": "text", "text": "two"}, {"type": "text", "text": "parts"}]}])
+    assert parts.choices[0].message.content.endswith("You said: two parts") and parts.usage.prompt_tokens == 2

@@ -331,3 +331,4 @@ def test_a_model_no_upstream_serves_is_a_503_when_there_is_no_default(tmp_path):
         answer = app.client.post("/v1/chat/completions", json=body,
                                  headers={"Authorization": f"Bearer {issued.json()['token']}"})
         assert answer.status_code == 503 and answer.json()["error"]["code"] == "no-upstream"
+
