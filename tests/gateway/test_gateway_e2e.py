@@ -83,7 +83,9 @@ def test_streaming_passes_chunks_through_and_counts_tokens(server):
 
 def test_completions_embeddings_and_models(server):
     c = client(server, server.demo_key)
-    assert "You said" in c.completions.create(model="mythos-5", prompt="hello there").choices[0].text
+    completion = c.completions.create(model="mythos-5", prompt="hello there")
+    assert "You said" in completion.choices[0].text and completion.choices[0].index == 0
+    assert completion.object == "text_completion" and completion.usage.prompt_tokens == 2
     vectors = c.embeddings.create(model="mythos-5", input=["a", "b"])
     assert len(vectors.data) == 2 and len(vectors.data[0].embedding) == 8
     assert all(-1 <= v <= 1 for d in vectors.data for v in d.embedding)  # unit-scaled, as embedding models give
