@@ -467,10 +467,11 @@ def main(argv: list[str] | None = None) -> int:
         fields = {f for f in Mutant.__dataclass_fields__}
         for row in earlier:
             mutant = Mutant(**{k: v for k, v in row.items() if k in fields})
-            if row["status"] not in ("survived", "error") or _key(mutant) in equivalent:
+            if row["status"] not in ("survived", "error") or (row["status"] == "survived" and _key(mutant) in equivalent):
                 kept.append(Result(mutant, row["status"], row["seconds"], row.get("detail", "")))
-        sample = [m for m in (Mutant(**{k: v for k, v in row.items() if k in fields}) for row in earlier
-                              if row["status"] in ("survived", "error")) if _key(m) not in equivalent]
+        sample = [m for m, status in ((Mutant(**{k: v for k, v in row.items() if k in fields}), row["status"])
+                                      for row in earlier)
+                  if status == "error" or (status == "survived" and _key(m) not in equivalent)]
         print(f"retesting the {len(sample)} survivors (and errors) of {args.retest}", file=sys.stderr)
     log_path = str(Path(args.json).with_suffix(".progress.jsonl")) if args.json else None
     if args.resume and log_path and Path(log_path).exists():
