@@ -225,6 +225,14 @@ def test_a_revoked_key_stops_working_mid_stream_of_requests(server):
     assert outcomes == ["ok"] * 10 + ["401"] * 10
 
 
+def test_health_says_ok_and_names_the_policy_and_registry_state(server):
+    health = httpx.get(server.base + "/healthz", timeout=30)
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["policy_version"].startswith("sha256:") and "snapshot_error" not in body
+    assert body["registry_seq"] >= 0
+
+
 def test_missing_and_wrong_keys_are_refused(server):
     with pytest.raises(openai.AuthenticationError):
         chat(client(server, "clr_nope_nothing"))

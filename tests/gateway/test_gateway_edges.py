@@ -241,6 +241,7 @@ def test_location_and_tls_headers_from_an_untrusted_address_are_ignored(untrusti
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "encryption-required"
     decision = [r for r in records(server, person="p-tls-plain", kind="decision")][-1]["body"]
     assert decision["client"]["tls"] is False
+    assert decision["enforcement"] == {"status": 403, "code": "encryption-required"}
 
 
 # -- a key's first calls arriving together are all served ------------------------------------------------
