@@ -267,3 +267,42 @@ def test_a_missing_identifier_is_named_as_missing(example_snapshot, field):
     request = {k: v for k, v in foreign("IN").items() if k != field}
     decision = decide_json(example_snapshot, request)
     assert (decision.code, decision.reasons[0].message) == ("invalid-request", f"{field}: missing")
+
+
+# -- a restricted person never shares a verdict remembered for someone else --------------------------
+
+RESTRICTED_PERSON = """
+persons:
+  - id: p-listed
+    restriction: {status: listed, list: BIS Entity List, reference: EL-test, reason: named on the list}
+"""
+
+
+def test_a_restricted_person_is_refused_even_after_the_same_request_was_permitted_for_another(bundle_dir):
+    (bundle_dir / "persons.yaml").write_text(RESTRICTED_PERSON, encoding="utf-8")
+    policy = load_policy(bundle_dir)
+    ask = foreign("IN")
+    assert decide_json(policy, ask).code == "authorized"  # remembered by its facts
+    listed = decide_json(policy, {**ask, "person": {**ask["person"], "id": "p-listed"}})
+    assert (listed.outcome, listed.code) == ("deny", "restricted-party")
+    assert decide_json(policy, ask).code == "authorized"
+
+
+@pytest.mark.parametrize("waiver", ["{kinds: [government]}", "{designations: [annex-a]}"])
+def test_a_waiver_naming_only_kinds_or_only_designations_applies(bundle_dir, waiver):
+    edit(bundle_dir / "policy.yaml", "{kinds: [government], designations: [annex-a]}", waiver)
+    policy = load_policy(bundle_dir)
+    request = {"model": "mythos-5", "entity": "nsa", "use_case": "cyber-defense", "action": "inference", "at": AT,
+               "person": {"id": "p-gov", "citizenships": ["US"], "location": "US"}}
+    (step,) = [s for s in decide_json(policy, request, trace=True).steps if s.name == "qualification"]
+    assert "by designation under frontier-entity-qualification" in step.message
+
+
+def test_a_model_below_the_qualified_tiers_passes_qualification_in_the_trace(example_snapshot):
+    request = {"model": "gpt-5.6-terra", "entity": "contoso-bank", "use_case": "financial-risk-management",
+               "action": "inference", "at": AT, "person": {"id": "p-s2", "citizenships": ["US"], "location": "US"}}
+    decision = decide_json(example_snapshot, request, trace=True)
+    assert decision.code == "authorized"
+    (step,) = [s for s in decision.steps if s.name == "qualification"]
+    assert step.status == "pass"
+

@@ -139,3 +139,23 @@ def test_a_gateway_file_with_an_unnamed_upstream_is_refused_naming_the_field(tmp
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f"{path}: upstreams.0.name" in str(caught.value)
+
+
+def test_a_usage_block_keeps_its_zero_counts():
+    from clearance.gateway.usage import from_reply
+
+    reply = b'{"usage": {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}}'
+    assert from_reply(reply) == {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}
+    assert from_reply(b'{"usage": {"prompt_tokens": -1, "completion_tokens": true}}') is None
+
+
+def test_a_buffered_meter_closes_before_any_flush_and_after_one():
+    async def scenario() -> None:
+        untouched = BufferedMeter(MemoryMeter())
+        await untouched.close()  # nothing was ever added: no flusher to stop
+        used = BufferedMeter(FlakyMeter(), flush_s=0.001)
+        await used.add("s", "d", 3)
+        await used.close()
+        assert await used.inner.used("s", "d") == 3
+
+    asyncio.run(scenario())
