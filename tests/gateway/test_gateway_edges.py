@@ -47,6 +47,8 @@ def upstream() -> Iterator[CountingUpstream]:
 def server(tmp_path_factory: pytest.TempPathFactory, upstream: CountingUpstream) -> Iterator[Server]:
     config = (f"upstreams:\n  - name: counting\n    base_url: {upstream.base_url}\n"
               "    models: [mythos-5, gpt-5.6-luna]\n"
+              f"  - name: renamed\n    base_url: {upstream.base_url}\n    models: [gpt-5.6-terra]\n"
+              "    upstream_model: vendor/terra-v1\n"
               "trusted_proxies: [127.0.0.1/32]\nlocation_header: X-Client-Country\ntls_header: X-Forwarded-Proto\n")
     running = start_server(tmp_path_factory.mktemp("edges"), gateway_yaml=config)
     yield running
@@ -102,6 +104,7 @@ def test_a_call_whose_decision_cannot_be_recorded_is_503_and_never_reaches_the_u
         refused = call(server, token, "must never be forwarded")
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "audit-unavailable"
+        assert refused.json()["error"]["type"] == "service_unavailable"
         assert "must never be forwarded" not in upstream.prompts()
     finally:
         db.execute("DROP TRIGGER IF EXISTS test_refuse_audit")
@@ -125,6 +128,7 @@ def test_a_usage_cap_refuses_once_the_count_reaches_it_exactly(server, upstream)
     assert at_cap.status_code == 429, at_cap.text
     error = at_cap.json()["error"]
     assert error["code"] == "usage-cap-exceeded" and error["clearance"]["used"] == 40
+    assert error["type"] == "rate_limit_error"
     # Retry when the day's counters reset: the next UTC midnight, at most a day away.
     reset = datetime.fromisoformat(at_cap.headers["x-clearance-cap-reset"].replace("Z", "+00:00"))
     assert reset == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) \
@@ -333,3 +337,22 @@ def test_a_model_no_upstream_serves_is_a_503_when_there_is_no_default(tmp_path):
                                  headers={"Authorization": f"Bearer {issued.json()['token']}"})
         assert answer.status_code == 503 and answer.json()["error"]["code"] == "no-upstream"
 
+
+
+def test_a_model_is_sent_upstream_under_the_name_its_upstream_knows(server, upstream):
+    token = member(server, "p-renamed", "contoso-bank", "financial-risk-management")
+    answer = call(server, token, "which name", model="gpt-5.6-terra")
+    assert answer.status_code == 200, answer.text
+    (sent,) = [b for b in upstream.received if b["messages"][-1]["content"] == "which name"]
+    assert sent["model"] == "vendor/terra-v1"
+
+
+def test_a_body_that_is_not_a_request_is_a_400_naming_the_problem(server):
+    auth = {"Authorization": f"Bearer {server.demo_key}", "Content-Type": "application/json"}
+    url = server.base + "/v1/chat/completions"
+    not_json = httpx.post(url, content=b"{not json", headers=auth, timeout=30)
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid-json"
+    assert not_json.json()["error"]["type"] == "invalid_request_error"
+    no_model = httpx.post(url, json={"messages": [{"role": "user", "content": "hi"}]}, headers=auth, timeout=30)
+    assert no_model.status_code == 400
+    assert (no_model.json()["error"]["code"], no_model.json()["error"]["param"]) == ("invalid-request", "model")
