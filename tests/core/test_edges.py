@@ -306,3 +306,11 @@ def test_a_model_below_the_qualified_tiers_passes_qualification_in_the_trace(exa
     (step,) = [s for s in decision.steps if s.name == "qualification"]
     assert step.status == "pass"
 
+
+
+def test_each_authorization_that_did_not_cover_says_on_what_it_failed(example_snapshot):
+    request = {"model": "mythos-5", "entity": "amazon", "use_case": "financial-risk-management",
+               "action": "inference", "at": "2026-06-28T10:00:00-04:00",
+               "person": {"id": "p-amzn", "citizenships": ["US"], "location": "US"}}
+    messages = [r.message for r in decide_json(example_snapshot, request).reasons]
+    assert "trusted-foreign-research: entity not covered; use case not covered" in messages

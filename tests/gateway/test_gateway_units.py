@@ -159,3 +159,24 @@ def test_a_buffered_meter_closes_before_any_flush_and_after_one():
         assert await used.inner.used("s", "d") == 3
 
     asyncio.run(scenario())
+
+
+def test_a_usage_block_without_a_total_gets_one():
+    from clearance.gateway.usage import from_reply
+
+    assert from_reply(b'{"usage": {"prompt_tokens": 5}}') == {"prompt_tokens": 5, "total_tokens": 5}
+    assert from_reply(b'{"usage": {"completion_tokens": 2}}') == {"completion_tokens": 2, "total_tokens": 2}
+
+
+def test_gateway_file_limits_take_the_documented_defaults_and_bounds(tmp_path):
+    from clearance.gateway.config import ConfigError, load_config
+
+    assert load_config(None).max_body_bytes == 4 * 1024 * 1024
+    path = tmp_path / "gateway.yaml"
+    path.write_text("max_body_bytes: 1024\nupstreams:\n  - name: fast\n    base_url: http://127.0.0.1:9/v1\n"
+                    "    models: [m]\n    timeout_s: 0.5\n    connect_timeout_s: 0.25\n    max_connections: 1\n")
+    config = load_config(path)
+    assert config.max_body_bytes == 1024 and config.upstreams[0].timeout_s == 0.5
+    path.write_text("max_body_bytes: 1023\n")
+    with pytest.raises(ConfigError, match="max_body_bytes"):
+        load_config(path)
