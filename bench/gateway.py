@@ -1,6 +1,6 @@
 """What the enforcing gateway costs, side by side with LiteLLM proxy, against a fast mock upstream.
 
-    python bench/gateway.py [--duration 5] [--quick] [--no-litellm] [--no-revocation]
+    python bench/gateway.py [--duration 5] [--quick] [--no-litellm] [--no-revocation] [--no-authz]
 
 The same load (wrk, one connection per client: concurrency 1, 16 and 64; streaming and not)
 is sent straight to the mock upstream, through ``clearance serve`` and through LiteLLM proxy,
@@ -12,7 +12,10 @@ and metered (Redis counters), and its completion recorded. LiteLLM runs without 
 request and token limits, which LiteLLM's own limiter enforces.
 
 Also measured: added time to first chunk for one streaming client, server CPU per request,
-and the time from a key's revocation to the last answer it got across 2 worker processes.
+the time from a key's revocation to the last answer it got across 2 worker processes, and
+the ext_authz path: the round trip of one authorization check (decided, obligations run, its
+record committed) to ``clearance authz serve`` over gRPC (Envoy's protocol, ``xds-protos``)
+and over HTTP, one client, sequential calls.
 Targets: added latency <= 1/10 of LiteLLM's at p50 and p99; added time to first chunk <= 1 ms;
 throughput >= 20x LiteLLM's; revocation p99 < 1 s. Needs ``wrk`` (Debian: ``apt-get install
 wrk``) and, for the peer, ``pip install -e '.[bench]'``. Every server listens on 127.0.0.1
@@ -259,6 +262,58 @@ def revocation_lags(workdir: Path, upstream_port: int, rounds: int) -> list[floa
     return lags
 
 
+def authz_round_trips(workdir: Path, upstream_port: int, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds per authorization check, sequential, to ``clearance authz serve`` over gRPC and HTTP."""
+    target, _ = start_clearance(workdir, upstream_port, tag="authz")
+    home = workdir / "authz"
+    http_port, grpc_port = free_port(), free_port()
+    env = {"CLEARANCE_DATABASE_URL": f"sqlite:///{home / 'clearance.db'}",
+           "CLEARANCE_GATEWAY_CONFIG": str(home / "gateway.yaml"), "CLEARANCE_COUNTERS_URL": REDIS,
+           "CLEARANCE_EVENTS_URL": REDIS}
+    authz = start([sys.executable, "-c", "from clearance.cli.main import main; main()", "authz", "serve",
+                   "--port", str(http_port), "--grpc-port", str(grpc_port)], home, "authz", env)
+    out: dict[str, list[float]] = {}
+    try:
+        wait_http(f"http://127.0.0.1:{http_port}/healthz", authz, 60, home / "authz.log")
+        headers = {"authorization": f"Bearer {target.token}"}
+        raw = json.dumps(PLAIN_BODY).encode()
+        with httpx.Client(timeout=10) as client:
+            url = f"http://127.0.0.1:{http_port}/ext_authz/v1/chat/completions"
+            times = []
+            for i in range(rounds + 20):  # the first 20 warm up
+                began = time.perf_counter()
+                status = client.post(url, content=raw, headers=headers).status_code
+                if status != 200:
+                    raise RuntimeError(f"HTTP check answered {status}")
+                if i >= 20:
+                    times.append((time.perf_counter() - began) * 1000)
+            out["http"] = times
+        try:
+            import grpc
+            from envoy.service.auth.v3 import attribute_context_pb2, external_auth_pb2, external_auth_pb2_grpc
+        except ImportError:
+            print("grpcio/xds-protos not installed (pip install -e '.[authz]'): the gRPC check is left out")
+            return out
+        http = attribute_context_pb2.AttributeContext.HttpRequest(method="POST", path="/v1/chat/completions",
+                                                                 headers=headers, raw_body=raw)
+        request = external_auth_pb2.CheckRequest(attributes=attribute_context_pb2.AttributeContext(
+            request=attribute_context_pb2.AttributeContext.Request(http=http)))
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            stub = external_auth_pb2_grpc.AuthorizationStub(channel)
+            times = []
+            for i in range(rounds + 20):
+                began = time.perf_counter()
+                if stub.Check(request, timeout=10).status.code != 0:
+                    raise RuntimeError("gRPC check refused")
+                if i >= 20:
+                    times.append((time.perf_counter() - began) * 1000)
+            out["grpc"] = times
+    finally:
+        stop(authz)
+        stop(target.process)
+    return out
+
+
 def stop(process: subprocess.Popen | None) -> None:
     if process is None or process.poll() is not None:
         return
@@ -281,6 +336,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 s runs, concurrency 1 and 16, fewer samples")
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--no-revocation", action="store_true")
+    ap.add_argument("--no-authz", action="store_true")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/gateway.py needs wrk (Debian: apt-get install wrk)")
@@ -319,14 +375,16 @@ def main() -> None:
                     if target.process is not mock:
                         stop(target.process)
             lags = [] if args.no_revocation else revocation_lags(work, upstream_port, 5 if args.quick else 20)
+            checks = {} if args.no_authz else authz_round_trips(work, upstream_port, 200 if args.quick else 1000)
         finally:
             for target in targets[1:]:
                 stop(target.process)
             stop(mock)
-    report(targets, levels, results, ttfb, lags)
+    report(targets, levels, results, ttfb, lags, checks)
 
 
-def report(targets: list[Target], levels: list[int], results: dict, ttfb: dict[str, list[float]], lags: list[float]) -> None:
+def report(targets: list[Target], levels: list[int], results: dict, ttfb: dict[str, list[float]], lags: list[float],
+           checks: dict[str, list[float]]) -> None:
     names = [t.name for t in targets]
     print("\nadded latency over direct (ms) and throughput; ratios clearance : litellm")
     print(f"{'mode':<7}{'c':>4} {'proxy':<10}{'req/s':>9}{'p50+':>9}{'p99+':>9}{'cpu ms/req':>11}")
@@ -352,6 +410,9 @@ def report(targets: list[Target], levels: list[int], results: dict, ttfb: dict[s
     if lags:
         print(f"revocation to deny across 2 workers, {len(lags)} revocations: p50 {pct(lags, 0.5) * 1000:.0f} ms, "
               f"p99 {pct(lags, 0.99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms (target p99 < 1000 ms)")
+    for protocol, times in checks.items():
+        print(f"ext_authz check round trip over {protocol}, one client, {len(times)} calls: p50 "
+              f"{statistics.median(times):.2f} ms, p99 {pct(times, 0.99):.2f} ms (decided and recorded)")
 
 
 if __name__ == "__main__":

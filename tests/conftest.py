@@ -76,7 +76,16 @@ def pg_url() -> str:
 @pytest.fixture
 def pg_schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A URL whose connections see only a fresh, empty schema of their own."""
-    base = request.getfixturevalue("pg_url")
+    yield from _pg_schema(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="module")
+def pg_schema_url_module(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``pg_schema_url`` shared by one module's tests (for a server started once per module)."""
+    yield from _pg_schema(request.getfixturevalue("pg_url"))
+
+
+def _pg_schema(base: str) -> Iterator[str]:
     schema = f"clearance_t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base)
     with admin.begin() as conn:

@@ -79,3 +79,15 @@ def test_interfaces_never_import_each_other():
             for name in imported(path):
                 others = tuple(i for i in INTERFACES if i != own)
                 assert not name.startswith(others), f"{path.relative_to(SRC)} imports {name}"
+
+
+def test_serving_interfaces_reach_decisions_only_through_the_enforcer():
+    # The offline CLI (`clearance decide`, `explain`) may call the pure core; anything that
+    # serves calls (the gateway, the admin API) decides, enforces and records through
+    # clearance.enforcement only, so there is one path to get right.
+    past_the_enforcer = ("clearance.core.decide", "clearance.services.audit_trail", "clearance.obligations",
+                         "clearance.enforcement.counters", "clearance.enforcement.freshness")
+    for package in ("gateway", "api", "plugins"):
+        for path in modules(package):
+            for name in imported(path):
+                assert not name.startswith(past_the_enforcer), f"{path.relative_to(SRC)} imports {name}"

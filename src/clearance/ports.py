@@ -43,6 +43,14 @@ class StoreUnavailable(ClearanceError):
     """The store cannot be reached or failed mid-operation; callers must fail closed."""
 
 
+class StoreRejected(StoreUnavailable):
+    """The store refused a value it cannot hold (the driver's ``DataError``, e.g. a NUL in a text column).
+
+    A ``StoreUnavailable`` for callers that only fail closed; a batch writer can tell from it that
+    the fault lies with some entry rather than the database, and retry the others without it.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One change a writer asks the registry to record.

@@ -1,19 +1,26 @@
 """The composition root: the one place that chooses implementations and connects them.
 
-Interfaces (CLI, API, gateway) ask here for ready services; nothing else reads
-settings or picks an adapter.
+Interfaces (CLI, API, gateway) ask here for a ready :class:`App` and use its services;
+nothing else reads settings or picks an adapter. An ``App`` is a context manager: leaving
+it stops the change watcher, writes what the audit log has pending and closes every store.
+One ``App`` per process means one audit writer per process.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
 
 from .events import make_bus
 from .events.bus import Event, EventBus
 from .events.memory import MemoryBus
 from .events.watcher import Watcher
+from .observability import metrics
+from .observability.health import Parts, Readiness
 from .ports import AuditStore, Clock, Record, RegistryStore
 from .registry.live import LiveSnapshot
 from .registry.service import RegistryService
@@ -21,8 +28,10 @@ from .settings import Settings, SettingsError
 from .store.clock import SystemClock
 
 if TYPE_CHECKING:
-    from .gateway.meter import UsageMeter
+    from .enforcement import Enforcer
+    from .enforcement.counters import UsageCounters
     from .gateway.runtime import Gateway
+    from .licensing.service import LicensingService
     from .ports import ListSnapshotStore
     from .screening.service import ScreeningService
     from .services.audit_log import AuditLog
@@ -31,38 +40,71 @@ NS = 1_000_000_000
 log = logging.getLogger(__name__)
 
 
-def build_store(settings: Settings, clock: Clock) -> RegistryStore:
-    """The registry store of ``settings.database_url``, migrated to the latest schema."""
-    if settings.database_url.startswith("memory:"):
-        from .store.memory import MemoryRegistry
-
-        return MemoryRegistry(clock)
-    from .store.sql.engine import make_engine
-    from .store.sql.migrate import migrate
-    from .store.sql.registry import SqlRegistry
-
-    migrate(settings.database_url)
-    return SqlRegistry(make_engine(settings.database_url), clock)
-
-
 @dataclass
-class Registry:
-    """A registry service, the live snapshot it feeds, the change events, and their clock."""
+class App:
+    """Everything one process runs on: registry, live snapshot, events, audit log and the services over them."""
 
     service: RegistryService
     live: LiveSnapshot
     clock: Clock
     bus: EventBus
-    watcher: Watcher | None = None
     audit: AuditLog | None = None
+    engine: Engine | None = None
+    counters_url: str | None = None
+    watcher: Watcher | None = None
+    _screening: ScreeningService | None = field(default=None, repr=False)
+    _licensing: LicensingService | None = field(default=None, repr=False)
+    _enforcer: Enforcer | None = field(default=None, repr=False)
+    _lag: Any = field(default=None, repr=False)
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def screening(self) -> ScreeningService:
+        """Restricted-party screening over this registry (built on first use, observing every write)."""
+        if self._screening is None:
+            self._screening = _screening(self)
+        return self._screening
+
+    @property
+    def licensing(self) -> LicensingService:
+        if self._licensing is None:
+            from .licensing.service import LicensingService
+
+            self._licensing = LicensingService(self.service, self.live.current, self.audit, self.clock)
+        return self._licensing
+
+    @property
+    def enforcer(self) -> Enforcer:
+        """The enforcement path (needs an audit log: nothing is decided on anyone's behalf unrecorded)."""
+        if self._enforcer is None:
+            self._enforcer = _enforcer(self)
+        return self._enforcer
 
     def follow(self, poll_interval: float | None = None) -> Watcher:
         """Keep ``live`` current with changes made by other processes (events, then polling)."""
         if self.watcher is None:
-            interval = poll_interval if poll_interval is not None else _poll_interval(self)
-            self.watcher = Watcher(self.bus, self.service.store.latest_seq, self._on_change, poll_interval=interval, since=self.live.seq)
+            interval = poll_interval if poll_interval is not None else (0.05 if isinstance(self.bus, MemoryBus) else 1.0)
+            self.watcher = Watcher(self.bus, self.service.store.latest_seq, self._on_change, poll_interval=interval,
+                                   since=self.live.seq)
             self.watcher.start()
+            self._lag = self.bus.subscribe(_event_lag)
+            metrics.REGISTRY_SEQ.set(self.live.seq)
         return self.watcher
+
+    def readiness(self, max_lag_s: float = 10.0) -> Readiness:
+        """This process's readiness probe over its parts (see :mod:`clearance.observability.health`)."""
+        if self.audit is None:
+            raise SettingsError("readiness needs an audited application")
+        ping = getattr(self.enforcer.counters, "ping", None)
+        live = self.live
+        parts = Parts(self.service.store.latest_seq, lambda: live.seq, lambda: live.error, self.audit.group, self.bus,
+                      ping)
+        return Readiness(parts, max_lag_s=max_lag_s)
 
     def close(self) -> None:
         if self.watcher is not None:
@@ -76,111 +118,187 @@ class Registry:
 
     def _on_change(self, _seq: int) -> int:
         self.live.refresh()
+        metrics.REGISTRY_SEQ.set(self.live.seq)
         return self.live.seq
 
     def publish(self, records: list[Record]) -> None:
         """After a commit: refresh this process's snapshot, then tell the others.
 
-        A failed publish never undoes the commit; followers catch up by polling.
+        A failed publish never undoes the commit; followers catch up by polling, and every
+        call checks the registry's version before it is decided (``enforcement.freshness``).
         """
         self.live.refresh()
+        metrics.REGISTRY_SEQ.set(self.live.seq)
         for record in records:
             try:
                 self.bus.publish(Event.now(record.seq, record.kind, record.key))
             except Exception:  # noqa: BLE001 - the commit stands; polling covers a lost event
                 log.warning("could not publish change %s; followers will catch up by polling", record.seq)
 
+    def observe(self, records: list[Record]) -> None:
+        """Registry observers, wired once here: screening rescreens what a write changed."""
+        if self._screening is not None:
+            self._screening.on_records(records)
 
-def build_registry(settings: Settings, clock: Clock | None = None, audited: bool = True) -> Registry:
-    """The registry of ``settings``; ``audited``: every committed change is also appended to its audit log."""
+
+def _event_lag(event: Event) -> None:
+    # Publisher and listener clocks may differ (other hosts): a negative lag is shown as none.
+    metrics.EVENT_LAG.observe(max(0.0, (time.time_ns() - event.at_ns) / NS))
+
+
+def build_app(settings: Settings, clock: Clock | None = None, audited: bool = True) -> App:
+    """The application of ``settings``; ``audited``: every registry change commits with its audit record."""
     clock = clock or SystemClock()
-    store = build_store(settings, clock)
-    service = RegistryService(store, clock, settings.bundle, settings.backdate_grace_s * NS)
-    built = Registry(service, LiveSnapshot(service, clock), clock, make_bus(settings.events_url))
-    service.notify = built.publish
-    if audited:
-        from .services.audit_trail import record_changes
+    engine = _engine(settings)
+    audit = _audit(settings, clock, engine) if audited else None
+    journal = None
+    if audit is not None:
+        from .services.audit_trail import change_entries
 
-        built.audit = build_audit(settings, clock)
-        service.observers.append(record_changes(built.audit))
-    return built
+        journal = change_entries
+    store = _registry_store(engine, clock, audit.store if audit is not None else None, journal)
+    app: App | None = None
+
+    def notify(records: list[Record]) -> None:
+        assert app is not None
+        app.publish(records)
+        app.observe(records)
+
+    service = RegistryService(store, clock, settings.bundle, settings.backdate_grace_s * NS, notify=notify)
+    app = App(service, LiveSnapshot(service, clock), clock, make_bus(settings.events_url), audit, engine,
+              settings.counters_url)
+    return app
 
 
-def _poll_interval(registry: Registry) -> float:
-    # Events do not cross processes on the in-process bus: a SQLite deployment's
-    # followers rely on polling; `max(seq)` on the primary key is cheap, so poll often.
-    return 0.05 if isinstance(registry.bus, MemoryBus) else 1.0
+def compose(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None = None,
+            counters_url: str | None = None) -> App:
+    """An :class:`App` over parts already made (tests, embedding): they are wired as ``build_app`` wires them."""
+    app = App(service, live, live.clock, MemoryBus(), audit, getattr(service.store, "engine", None), counters_url)
+    previous = service.notify
+
+    def notify(records: list[Record]) -> None:
+        if previous is not None:
+            previous(records)
+        else:
+            live.refresh()
+        app.observe(records)
+
+    service.notify = notify
+    return app
+
+
+# Kept for callers of the earlier names.
+Registry = App
+build_registry = build_app
 
 
 def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
-    """The audit log of ``settings``: its store beside the registry's, and its key ring."""
+    """The audit log of ``settings`` alone (the audit CLI): its store and its key ring."""
+    return _audit(settings, clock or SystemClock(), _engine(settings))
+
+
+def build_gateway(settings: Settings, app: App) -> Gateway:
+    """The enforcing gateway over ``app`` (which must be audited)."""
+    from .gateway.config import load_config
+    from .gateway.runtime import Gateway
+
+    return Gateway(app.enforcer, load_config(settings.gateway_config), app.clock)
+
+
+# -- adapters, chosen by configuration -------------------------------------------------------
+
+
+def _engine(settings: Settings) -> Engine | None:
+    if settings.in_memory:
+        return None
+    from .store.sql.engine import make_engine
+    from .store.sql.migrate import migrate
+
+    migrate(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+def _registry_store(engine: Engine | None, clock: Clock, audit_store: AuditStore | None, journal: Any) -> RegistryStore:
+    if engine is None:
+        from .store.memory import MemoryRegistry
+
+        return MemoryRegistry(clock, audit_store, journal)
+    from .store.sql.registry import SqlRegistry
+
+    return SqlRegistry(engine, clock, audit_store, journal)
+
+
+def _audit(settings: Settings, clock: Clock, engine: Engine | None) -> AuditLog:
     import tempfile
     from pathlib import Path
 
     from .audit.keys import KeyRing
     from .services.audit_log import AuditLog
 
-    clock = clock or SystemClock()
-    if settings.database_url.startswith("memory:"):
+    if engine is None:
         from .store.audit_memory import MemoryAuditStore
 
         store: AuditStore = MemoryAuditStore()
     else:
         from .store.sql.audit import SqlAuditStore
-        from .store.sql.engine import make_engine
-        from .store.sql.migrate import migrate
 
-        migrate(settings.database_url)
-        store = SqlAuditStore(make_engine(settings.database_url))
+        store = SqlAuditStore(engine)
     where = settings.audit_keys_dir()
     keys_dir = Path(where) if where is not None else Path(tempfile.mkdtemp(prefix="clearance-keys-"))
     keys = KeyRing.load(keys_dir) if (keys_dir / "keyring.json").exists() else KeyRing.create(keys_dir)
-    return AuditLog(store, keys, clock)
+    audit = AuditLog(store, keys, clock, origin=settings.audit_origin)
+    audit.group.on_commit = metrics.audit_committed
+    audit.group.on_failure = metrics.audit_failed
+    return audit
 
 
-def build_meter(settings: Settings, registry: Registry) -> UsageMeter:
-    """Usage counters shared by every gateway process: Redis, else the registry database."""
-    from .gateway.meter import BufferedMeter, MemoryMeter, RedisMeter, SqlMeter
+def _counters(app: App) -> UsageCounters:
+    """Usage counters shared by every gateway process: Redis, else the registry database, else memory."""
+    from .enforcement.counters import MemoryCounters, RedisCounters, SqlCounters
 
-    if settings.counters_url:
-        if not settings.counters_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"CLEARANCE_COUNTERS_URL: `{settings.counters_url}` is not a redis:// URL")
-        return BufferedMeter(RedisMeter(settings.counters_url))
-    engine = getattr(registry.service.store, "engine", None)
-    return BufferedMeter(SqlMeter(engine)) if engine is not None else MemoryMeter()
-
-
-def build_gateway(settings: Settings, registry: Registry) -> Gateway:
-    """The enforcing gateway over ``registry`` (which must be audited)."""
-    from .gateway.config import load_config
-    from .gateway.runtime import Gateway
-
-    if registry.audit is None:
-        raise SettingsError("the gateway needs an audited registry: no request may be served without its record")
-    config = load_config(settings.gateway_config)
-    return Gateway(registry.service, registry.live, registry.audit, build_meter(settings, registry), config, registry.clock)
+    url = app.counters_url
+    if url:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"CLEARANCE_COUNTERS_URL: `{url}` is not a redis:// URL")
+        return RedisCounters(url)
+    return SqlCounters(app.engine) if app.engine is not None else MemoryCounters()
 
 
-def screening_for(service: RegistryService, audit: AuditLog | None = None) -> ScreeningService:
-    """The screening service beside a running registry service (its database, or memory)."""
-    engine = getattr(service.store, "engine", None)
-    if engine is None:
+def _enforcer(app: App) -> Enforcer:
+    from .enforcement import Enforcer, Identities
+    from .enforcement.freshness import Freshness
+
+    if app.audit is None:
+        raise SettingsError("enforcement needs an audited registry: no request may be decided without its record")
+    live = app.live
+    # A SQLite read of max(seq) takes microseconds and never waits on a writer (WAL): cheaper
+    # inline than the thread hop. A PostgreSQL round trip goes to a thread.
+    offload = app.engine is not None and app.engine.dialect.name != "sqlite"
+    freshness = Freshness(app.service.store.latest_seq, lambda: live.seq, live.refresh, offload=offload)
+    return Enforcer(live, app.audit, _counters(app), freshness, Identities(app.service, live))
+
+
+def _screening(app: App) -> ScreeningService:
+    from .screening.service import ScreeningService
+
+    lists: ListSnapshotStore
+    if app.engine is None:
         from .store.screening_memory import MemoryListStore
 
-        lists: ListSnapshotStore = MemoryListStore(service.clock)
+        lists = MemoryListStore(app.clock)
     else:
         from .store.sql.screening import SqlListStore
 
-        lists = SqlListStore(engine, service.clock)
-    return attach_screening(lists, service, audit)
+        lists = SqlListStore(app.engine, app.clock)
+    return ScreeningService(lists, app.service, app.audit)
 
 
 def attach_screening(lists: ListSnapshotStore, service: RegistryService | None, audit: AuditLog | None) -> ScreeningService:
+    """Screening over given parts (tests): it observes ``service``'s writes, once."""
     from .screening.service import ScreeningService
 
     screening = ScreeningService(lists, service, audit)
     if service is not None:
-        # One screening observer per registry service: a second would write every finding twice.
         service.observers[:] = [o for o in service.observers if not isinstance(getattr(o, "__self__", None), ScreeningService)]
         service.observers.append(screening.on_records)
     return screening

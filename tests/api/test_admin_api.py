@@ -7,11 +7,9 @@ from fastapi.testclient import TestClient
 
 from clearance.api.app import create_app
 from clearance.core.instant import parse_instant
-from clearance.registry.live import LiveSnapshot
-from clearance.registry.service import RegistryService
+from clearance.settings import Settings
 from clearance.store.clock import FixedClock
-from clearance.store.memory import MemoryRegistry
-from clearance.store.sql import SqlRegistry, make_engine, migrate
+from clearance.wiring import build_app
 
 NOW = "2026-07-20T08:00:00-04:00"
 LICENCE = {
@@ -26,18 +24,10 @@ LUNA = {"model": "gpt-5.6-luna", "entity": "stripe", "use_case": "general", "per
 
 
 @pytest.fixture
-def env(any_store_url):
+def env(any_store_url, tmp_path):
     clock = FixedClock(int(parse_instant(NOW)))
-    engine = None
-    if any_store_url == "memory:":
-        store = MemoryRegistry(clock)
-    else:
-        migrate(any_store_url)
-        engine = make_engine(any_store_url)
-        store = SqlRegistry(engine, clock)
-    registry = RegistryService(store, clock)
-    live = LiveSnapshot(registry, clock)
-    registry.notify = lambda records: live.refresh()
+    app = build_app(Settings(database_url=any_store_url, audit_keys=str(tmp_path / "keys")), clock)
+    registry = app.service
     tokens = {
         scope: registry.create_credential(scopes, reason="test").token
         for scope, scopes in {
@@ -47,9 +37,8 @@ def env(any_store_url):
             "gateway": ["gateway"],
         }.items()
     }
-    yield TestClient(create_app(registry, live)), tokens, clock
-    if engine is not None:
-        engine.dispose()
+    yield TestClient(create_app(app)), tokens, clock
+    app.close()
 
 
 def auth(token: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ def env(any_store_url, tmp_path):
     scopes = {"admin": ["admin"], "auditor": ["auditor"], "stripe-auditor": ["auditor:stripe"],
               "stripe": ["entity:stripe"], "gateway": ["gateway"]}
     tokens = {name: service.create_credential(s, reason="test").token for name, s in scopes.items()}
-    client = TestClient(create_app(service, built.live, built.audit))
+    client = TestClient(create_app(built))
     yield client, tokens, built, tmp_path
     built.close()
 
@@ -57,6 +57,7 @@ def test_every_decision_and_admin_change_is_in_the_log(env):
     assert permit["outcome"] == "permit" and deny["outcome"] == "deny"
     found = client.get("/v1/audit/records", params={"kind": "decision"}, headers=auth(tokens["auditor"])).json()
     bodies = [r["body"] for r in found["records"]]
+    assert [r["seq"] for r in found["records"]] == [permit.pop("decision_id"), deny.pop("decision_id")]
     assert [b["decision"] for b in bodies] == [permit, deny]
     assert bodies[0]["request"]["at"] == permit["at"]  # filled in, so the request replays exactly
     changes = client.get("/v1/audit/records", params={"kind": "admin-change"}, headers=auth(tokens["auditor"])).json()
@@ -103,6 +104,7 @@ def test_an_entity_scoped_auditor_sees_only_that_entity(env):
     exported = client.get("/v1/audit/export.jsonl", headers=scoped).text.splitlines()
     assert len(exported) == len(seen)
     huawei = built.audit.store.query(entity="huawei")[0].seq
+    built.audit.sign_if_grown()  # the writer's schedule; a GET never signs
     assert client.get("/v1/audit/proofs/inclusion", params={"seq": huawei}, headers=scoped).status_code == 404
     assert client.get("/v1/audit/proofs/inclusion", params={"seq": seen[0]["seq"]}, headers=scoped).status_code == 200
 
@@ -120,13 +122,36 @@ def test_the_interface_is_read_only(env):
     assert built.audit.store.size() == before
 
 
+def test_every_audit_get_route_leaves_the_database_unchanged(env):
+    client, tokens, built, _ = env
+    headers = auth(tokens["auditor"])
+    decide(client, tokens, STRIPE)
+    built.audit.sign_if_grown()
+    decide(client, tokens, HUAWEI)  # the log has grown past the newest head: a GET must not sign another
+    first = built.audit.store.latest_head().size
+    size, heads = built.audit.store.size(), [h.to_dict() for h in built.audit.store.heads()]
+    routes = [("/v1/audit/records", {}), ("/v1/audit/export.jsonl", {}), ("/v1/audit/export.csv", {}),
+              ("/v1/audit/heads", {}), ("/v1/audit/heads/latest", {}), ("/v1/audit/keys", {}),
+              ("/v1/audit/checkpoint", {}), ("/v1/audit/checkpoint/keys", {}),
+              ("/v1/audit/proofs/inclusion", {"seq": 0}), ("/v1/audit/proofs/consistency", {"first": first}),
+              ("/v1/audit/reports/stripe/2026Q3", {}), ("/v1/audit/reports/stripe/2026Q3", {"format": "html"})]
+    paths = {p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/v1/audit")}
+    assert {p.replace("{entity}/{quarter}", "stripe/2026Q3") for p in paths} <= {r for r, _ in routes}
+    for path, params in routes:
+        assert client.get(path, params=params, headers=headers).status_code == 200, path
+    assert built.audit.store.size() == size
+    assert [h.to_dict() for h in built.audit.store.heads()] == heads
+
+
 def test_proofs_verify_against_signed_heads_and_published_keys(env):
     client, tokens, built, tmp_path = env
     headers = auth(tokens["auditor"])
     decide(client, tokens, STRIPE)
+    built.audit.sign_if_grown()
     first = SignedTreeHead.from_dict(client.get("/v1/audit/heads/latest", headers=headers).json())
     for _ in range(5):
         decide(client, tokens, HUAWEI)
+    built.audit.sign_if_grown()
     keys = {kid: pem for kid, pem in client.get("/v1/audit/keys", headers=headers).json().items()}
     public = tmp_path / "published"
     public.mkdir()
@@ -149,11 +174,11 @@ def test_proofs_verify_against_signed_heads_and_published_keys(env):
 
 
 def test_an_export_verifies_offline_with_the_published_keys(env):
-    client, tokens, _, tmp_path = env
+    client, tokens, built, tmp_path = env
     headers = auth(tokens["auditor"])
     for request in (STRIPE, HUAWEI, STRIPE):
         decide(client, tokens, request)
-    client.get("/v1/audit/heads/latest", headers=headers)
+    built.audit.sign_if_grown()
     lines = list(read_jsonl(client.get("/v1/audit/export.jsonl", headers=headers).content.splitlines()))
     heads = [SignedTreeHead.from_dict(h) for h in client.get("/v1/audit/heads", headers=headers).json()]
     public = tmp_path / "published"
@@ -168,3 +193,22 @@ def test_an_export_verifies_offline_with_the_published_keys(env):
     rows = list(csv.reader(io.StringIO(client.get("/v1/audit/export.csv", params={"kind": "decision"}, headers=headers).text)))
     assert rows[0][:3] == ["seq", "at", "kind"] and [r[3] for r in rows[1:]] == ["stripe", "huawei", "stripe"]
     assert json.loads(lines[-1])["kind"] == "decision"
+
+
+def test_the_latest_head_is_served_as_a_c2sp_checkpoint_that_verifies_with_the_published_verifier_keys(env):
+    from clearance.audit.checkpoint import parse_verifier_key, verify_checkpoint
+
+    client, tokens, built, _ = env
+    headers = auth(tokens["auditor"])
+    decide(client, tokens, STRIPE)
+    built.audit.sign_if_grown()
+    published = client.get("/v1/audit/checkpoint/keys", headers=headers).json()
+    note = client.get("/v1/audit/checkpoint", headers=headers)
+    assert note.headers["content-type"].startswith("text/plain")
+    checkpoint = verify_checkpoint(note.text, [parse_verifier_key(k) for k in published["verifier_keys"]],
+                                   origin=published["origin"])
+    head = client.get("/v1/audit/heads/latest", headers=headers).json()
+    assert (checkpoint.size, checkpoint.root.hex()) == (head["size"], head["root"])
+    assert client.get("/v1/audit/checkpoint", headers=headers).text == note.text  # deterministic: a read, not a write
+    for name in ("stripe", "gateway"):
+        assert client.get("/v1/audit/checkpoint", headers=auth(tokens[name])).status_code == 403

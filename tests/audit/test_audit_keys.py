@@ -100,3 +100,29 @@ def test_a_head_from_another_ring_does_not_verify(tmp_path):
     mine, theirs = KeyRing.create(tmp_path / "mine"), KeyRing.create(tmp_path / "theirs")
     with pytest.raises(HeadError):
         verify_head(sign_head(theirs.active(), 0, EMPTY_ROOT, 0), mine.public_keys())
+
+
+def test_a_ring_adopts_a_rotation_made_by_another_process(tmp_path):
+    """``clearance audit rotate-key`` beside a running server: the server signs and publishes the new key."""
+
+    serving = KeyRing.create(tmp_path / "keys")
+    old = serving.active_key_id
+    new = KeyRing.load(tmp_path / "keys").rotate()  # the CLI's own ring
+    assert key_id(serving.active().public_key()) == new
+    assert set(serving.public_keys()) == {old, new}
+
+
+def test_the_head_signed_is_the_head_stored_when_another_writer_signed_that_size_first(tmp_path):
+    from clearance.services.audit_log import AuditLog
+    from clearance.store.audit_memory import MemoryAuditStore
+    from clearance.store.clock import FixedClock
+
+    store, clock = MemoryAuditStore(), FixedClock(10**18)
+    server = AuditLog(store, KeyRing.create(tmp_path / "a"), clock)
+    cli = AuditLog(store, KeyRing.create(tmp_path / "b"), clock)
+    server.append("decision", {"n": 1})
+    first = server.sign_head()
+    printed = cli.sign_head()
+    assert printed == first and store.heads() == [first]
+    server.close()
+    cli.close()

@@ -167,3 +167,25 @@ def test_closing_writes_pending_lazy_records():
     lazy = log.submit_lazy("completion", {"n": 1}, 1)
     log.close()
     assert lazy.result(timeout=5).seq == 0 and store.size() == 1
+
+
+def test_an_async_append_to_a_hung_store_times_out_while_the_commit_still_hangs():
+    release = threading.Event()
+
+    class Hung(MemoryAuditStore):
+        def append_batch(self, entries):
+            release.wait(30)
+            return super().append_batch(entries)
+
+    log = GroupCommitLog(Hung(), timeout_s=0.1)
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            await log.append_async("decision", {}, 1)
+        return release.is_set()
+
+    try:
+        assert asyncio.run(main()) is False  # the reaper failed the caller; the commit had not returned
+    finally:
+        release.set()
+        log.close()

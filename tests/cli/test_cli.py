@@ -103,11 +103,14 @@ def test_policy_diff_lists_changed_fields(runner, tmp_path):
     bundle = tmp_path / "bundle"
     shutil.copytree(default_bundle_path(), bundle)
     path = bundle / "entities.yaml"
-    path.write_text(path.read_text().replace("facts: {cmmc_level: 1,", "facts: {cmmc_level: 3,"))
+    text = path.read_text().replace("facts: {cmmc_level: 1,", "facts: {cmmc_level: 3,")
+    path.write_text(text.replace("    named_use_cases: [financial-risk-management]\n", "", 1))
     result = runner.invoke(app, ["policy", "diff", str(default_bundle_path()), str(bundle), "--exit-code"])
     assert result.exit_code == 1
     assert "~ entities[contoso-bank].facts.cmmc_level: 1 -> 3" in result.stdout
-    assert "1 change(s)" in result.stdout
+    # Values are shown as JSON, as a bundle writes them, never as Python reprs.
+    assert '~ entities[stripe].named_use_cases: ["financial-risk-management"] -> []' in result.stdout
+    assert "2 change(s)" in result.stdout
 
 
 def test_policy_show_json_is_the_canonical_form(runner):
@@ -115,3 +118,13 @@ def test_policy_show_json_is_the_canonical_form(runner):
     shown = json.loads(result.stdout)
     assert shown["policy"]["id"] == "scenario-2026"
     assert {m["id"] for m in shown["policy"]["models"]} >= {"mythos-5", "open-7b"}
+
+
+def test_explain_at_80_columns_never_cuts_an_id(runner):
+    request = dict(REQUEST, entity="preferred-networks", model="gpt-5.6-terra",
+                   person={"id": "p-1", "citizenships": ["JP"], "location": "JP"})
+    result = runner.invoke(app, ["explain", "-", "--width", "80"], input=json.dumps(request))
+    decided = json.loads(runner.invoke(app, ["decide", "-"], input=json.dumps(request)).stdout)
+    assert "…" not in result.stdout
+    joined = "".join(result.stdout.split())
+    assert decided["policy_version"] in joined

@@ -84,3 +84,33 @@ def test_the_quarterly_report_is_written_as_html_and_json(database, tmp_path):
     assert report["totals"]["permits"] == 20 and report["denials_by_code"] == {"license-required": 10}
     assert "<svg" in (tmp_path / "r" / "stripe-2026Q3.html").read_text()
     assert run("report", "--entity", "stripe", "--quarter", "2026Q9").exit_code == 2
+
+
+def test_verify_on_a_log_no_head_covers_yet_says_what_to_do_and_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    monkeypatch.delenv("CLEARANCE_AUDIT_KEYS", raising=False)
+    empty = run("verify")
+    assert empty.exit_code == 0 and "0 records intact" in empty.output
+    log = build_audit(Settings.from_env())
+    log.append("decision", {"request": {"entity": "stripe"}}, AT)
+    log.close()
+    unsigned = run("verify")
+    assert unsigned.exit_code == 2, unsigned.output
+    assert "cannot verify yet" in unsigned.output and "clearance audit head" in unsigned.output
+    assert json.loads(run("verify", "--json").output)["code"] == "no-heads"
+    assert run("head").exit_code == 0
+    assert run("verify").exit_code == 0
+
+
+def test_a_report_never_writes_outside_out_and_an_unknown_entity_is_an_error(database, tmp_path):
+    log = build_audit(Settings.from_env())
+    log.append("decision", {"request": {"entity": "../evil"}, "decision": {"outcome": "deny"}}, AT)
+    log.sign_head()
+    log.close()
+    out = tmp_path / "deep" / "r"
+    result = run("report", "--entity", "../evil", "--quarter", "2026Q3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*evil*"))
+    assert written == [out.relative_to(tmp_path) / "_evil-2026Q3.html", out.relative_to(tmp_path) / "_evil-2026Q3.json"]
+    unknown = run("report", "--entity", "no-such-entity", "--quarter", "2026Q3", "--out", str(out))
+    assert unknown.exit_code == 2 and "--entity" in unknown.output and "no-such-entity" in unknown.output

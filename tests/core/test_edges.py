@@ -71,10 +71,10 @@ def test_a_raise_at_its_threshold_lifts_the_tier_and_stops_at_the_top():
 def test_the_example_bundles_raise_applies_at_its_threshold_in_a_real_bundle(bundle_dir):
     # Fable 5 is S-3 from its evidence; a jailbreak success rate just above 0.10 lifts it to S-4.
     edit(bundle_dir / "models.yaml", "capabilities: {system-penetration: primitives}\n  - id: gpt-5.6-sol",
-         "capabilities: {system-penetration: primitives}\n      guardrails: {harmful_refusal_rate: 0.90}\n"
+         "capabilities: {system-penetration: primitives}\n      guardrails: {harmful_refusal_rate_lower: 0.90}\n"
          "  - id: gpt-5.6-sol")
     assert load_policy(bundle_dir).models["fable-5"].tier == "S-3"  # 0.90 is not below 0.90
-    edit(bundle_dir / "models.yaml", "harmful_refusal_rate: 0.90", "harmful_refusal_rate: 0.89")
+    edit(bundle_dir / "models.yaml", "harmful_refusal_rate_lower: 0.90", "harmful_refusal_rate_lower: 0.89")
     assert load_policy(bundle_dir).models["fable-5"].tier == "S-4"
 
 

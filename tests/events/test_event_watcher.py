@@ -122,7 +122,7 @@ def test_a_failed_on_change_is_retried(wait_until, caplog):
         bus.publish(Event.now(1, "k", ""))
         assert wait_until(lambda: watcher.seen == 1)
     assert calls == [1, 1]
-    assert "on_change(1) failed" in caplog.text
+    assert "applying registry change 1 failed" in caplog.text
     bus.close()
 
 
@@ -136,7 +136,7 @@ def test_a_failing_latest_seq_does_not_stop_the_watcher(wait_until, caplog):
         return store.latest_seq()
 
     with Watcher(bus, latest_seq, calls.append, poll_interval=0.02):
-        assert wait_until(lambda: "latest_seq() failed" in caplog.text)
+        assert wait_until(lambda: "polling the registry's version failed" in caplog.text)
         store.seq, broken[0] = 4, False
         assert wait_until(lambda: calls == [4])
     bus.close()
@@ -165,3 +165,30 @@ def test_stop_is_bounded_and_final(wait_until):
     subscription.close()
     assert calls == [1] and watcher.pending == 1
     bus.close()
+
+
+class Down(Store):
+    """A store that fails every read until ``up`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = threading.Event()
+
+    def latest_seq(self) -> int:
+        self.reads += 1
+        if not self.up.is_set():
+            raise ConnectionError("connection refused\nsecond line of detail")
+        return self.seq
+
+
+def test_an_unreachable_store_is_logged_once_then_summarised_and_its_recovery_once(caplog, wait_until):
+    store = Down()
+    caplog.set_level("WARNING", logger="clearance.events.watcher")
+    with Watcher(MemoryBus(), store.latest_seq, lambda seq: None, poll_interval=0.001, report_every_s=3600) as watcher:
+        assert wait_until(lambda: watcher.failures.count >= 5)
+        failing = [r for r in caplog.records if r.name == "clearance.events.watcher"]
+        assert len(failing) == 1 and failing[0].exc_info is not None  # one traceback, not one per poll
+        store.up.set()
+        assert wait_until(lambda: watcher.failures.count == 0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "clearance.events.watcher"]
+    assert len(lines) == 2 and "works again after" in lines[1]

@@ -99,3 +99,46 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
+
+
+@dataclass
+class Authorizer:
+    """A running ``clearance authz serve`` on the database of a ``clearance serve``."""
+
+    http: str
+    grpc: str
+    process: subprocess.Popen
+
+
+def start_authorizer(server: Server) -> Authorizer:
+    """``clearance authz serve`` beside ``server``: same database, same gateway file, ports of its own."""
+    http_port, grpc_port = free_port(), free_port()
+    env = {**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{server.workdir / 'clearance.db'}",
+           "CLEARANCE_GATEWAY_CONFIG": str(server.workdir / "gateway.yaml"), "CLEARANCE_AUDIT_HEAD_INTERVAL": "0.3"}
+    with open(server.workdir / "authz.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from clearance.cli.main import main; main()", "authz", "serve",
+             "--port", str(http_port), "--grpc-port", str(grpc_port)],
+            cwd=server.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{http_port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("clearance authz serve exited:\n" + (server.workdir / "authz.log").read_text())
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return Authorizer(base, f"127.0.0.1:{grpc_port}", process)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("clearance authz serve did not become healthy:\n" + (server.workdir / "authz.log").read_text())
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

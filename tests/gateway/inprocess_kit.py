@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from clearance.server import create_server
 from clearance.settings import Settings
 from clearance.store.clock import FixedClock
-from clearance.wiring import build_gateway, build_registry
+from clearance.wiring import build_app, build_gateway
 
 TRUSTING_LOOPBACK = """\
 trusted_proxies: [127.0.0.1/32]
@@ -44,11 +44,11 @@ def served(tmp_path: Path, clock: FixedClock, gateway_yaml: str = TRUSTING_LOOPB
     (tmp_path / "gateway.yaml").write_text(gateway_yaml)
     settings = Settings(database_url="memory:", audit_keys=str(tmp_path / "keys"),
                         gateway_config=str(tmp_path / "gateway.yaml"))
-    registry = build_registry(settings, clock)
-    gateway = build_gateway(settings, registry)
-    admin = registry.service.create_credential(["admin"], reason="test").token
+    app = build_app(settings, clock)
+    gateway = build_gateway(settings, app)
+    admin = app.service.create_credential(["admin"], reason="test").token
     try:
-        with TestClient(create_server(gateway), client=("127.0.0.1", 50000)) as client:
+        with TestClient(create_server(gateway, app), client=("127.0.0.1", 50000)) as client:
             yield InProcess(client, clock, admin)
     finally:
-        registry.close()
+        app.close()

@@ -117,24 +117,29 @@ def test_a_call_whose_decision_cannot_be_recorded_is_503_and_never_reaches_the_u
 
 # -- (d) the cap refuses at exactly its limit -------------------------------------------------------
 
-def test_a_usage_cap_refuses_once_the_count_reaches_it_exactly(server, upstream):
-    licence(server, "LIC-EDGE-CAP", "stripe", [{"code": "usage-cap", "tokens_per_day": 40, "per": "entity"}])
+def test_a_usage_cap_serves_a_call_that_fits_exactly_and_refuses_one_token_more(server, upstream):
+    from clearance.gateway.usage import prompt_bound
+
+    ask = {"model": "gpt-5.6-luna", "messages": [{"role": "user", "content": "usage:1"}]}
+    least = prompt_bound(ask) + 1  # a capped call needs room for its prompt and one completion token
+    licence(server, "LIC-EDGE-CAP", "stripe",
+            [{"code": "usage-cap", "tokens_per_day": 30 + least, "per": "entity"}])
     token = member(server, "p-cap-edge", "stripe")
-    assert call(server, token, "usage:39", model="gpt-5.6-luna").status_code == 200
+    assert call(server, token, "usage:30", model="gpt-5.6-luna").status_code == 200  # settles to 30 used
     completions(server, "p-cap-edge", 1)
-    assert call(server, token, "usage:1", model="gpt-5.6-luna").status_code == 200  # 39 < 40: served
+    assert call(server, token, "usage:1", model="gpt-5.6-luna").status_code == 200  # room == least: served
     completions(server, "p-cap-edge", 2)
-    at_cap = call(server, token, "one more", model="gpt-5.6-luna")  # 40 of 40 used
+    at_cap = call(server, token, "usage:1", model="gpt-5.6-luna")  # room == least - 1
     assert at_cap.status_code == 429, at_cap.text
     error = at_cap.json()["error"]
-    assert error["code"] == "usage-cap-exceeded" and error["clearance"]["used"] == 40
+    assert error["code"] == "usage-cap-exceeded" and error["clearance"]["used"] == 31
     assert error["type"] == "rate_limit_error"
     # Retry when the day's counters reset: the next UTC midnight, at most a day away.
     reset = datetime.fromisoformat(at_cap.headers["x-clearance-cap-reset"].replace("Z", "+00:00"))
     assert reset == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) \
         or reset == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # the call crossed midnight
     assert 1 <= int(at_cap.headers["retry-after"]) <= 86_400
-    assert "one more" not in upstream.prompts()
+    assert upstream.prompts().count("usage:1") == 1
 
 
 # -- (c) a stream without upstream usage is metered on what it carried --------------------------------

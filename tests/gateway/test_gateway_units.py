@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import orjson
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearance.gateway.meter import BufferedMeter, MemoryMeter, utc_day
-from clearance.gateway.obligations import duties
+from clearance.enforcement.counters import utc_day
 from clearance.gateway.usage import StreamMeter, estimate
+from clearance.obligations import clause_problems
 
 NS = 1_000_000_000
 
@@ -26,17 +24,17 @@ def test_an_instant_falls_in_its_usage_day_and_the_reset_is_the_next_midnight(no
     assert start * NS <= now_ns < end * NS
 
 
-def test_obligations_become_duties_and_unknown_ones_are_kept_to_refuse():
-    decision = {"authorization": "LIC-1", "obligations": [
-        {"code": "monitoring", "content": True}, {"code": "encryption-required"},
-        {"code": "usage-cap", "tokens_per_day": 100, "per": "entity"},
-        {"code": "usage-cap", "tokens_per_day": 10, "per": "person"},
-        {"code": "usage-cap", "tokens_per_day": "lots"}, {"code": "watermark-outputs"}]}
-    found = duties(decision, "acme", "p-1")
-    assert found.monitor and found.content and found.tls
-    assert [(c.scope, c.tokens_per_day) for c in found.caps] == [("entity:acme/LIC-1", 100), ("person:p-1/LIC-1", 10)]
-    assert found.unknown == ["watermark-outputs"] and len(found.malformed) == 1
-    assert not duties({"obligations": [{"code": "quarterly-audit"}]}, "acme", "p").unknown
+def test_each_obligation_clause_is_checked_by_its_handler():
+    assert clause_problems({"code": "monitoring", "content": True}) == []
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": 100, "per": "person"}) == []
+    assert clause_problems({"code": "quarterly-audit"}) == [] and clause_problems({"code": "encryption-required"}) == []
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": "lots"})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": -5})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "usage-cap", "tokens_per_day": 5, "per": "galaxy"})[0][0] == "per"
+    assert clause_problems({"code": "usage-cap"})[0][0] == "tokens_per_day"
+    assert clause_problems({"code": "monitoring", "contnet": True})[0][0] == "contnet"
+    (field, message), = clause_problems({"code": "watermark-outputs"})
+    assert field == "code" and "unknown obligation" in message and "usage-cap" in message
 
 
 def sse(pieces: list[str], usage: dict | None) -> bytes:
@@ -62,50 +60,6 @@ def test_a_stream_is_counted_the_same_however_it_is_cut_into_chunks(pieces, with
         assert counted and result["completion_tokens"] == estimate(chars) and result["prompt_tokens"] == 10
 
 
-class FlakyMeter(MemoryMeter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-
-    async def add(self, scope: str, day: str, tokens: int) -> int:
-        if self.down:
-            raise ConnectionError("counter store down")
-        return await super().add(scope, day, tokens)
-
-
-async def settles(read, wanted: int, deadline_s: float = 30.0) -> bool:
-    """Whether ``await read()`` comes to equal ``wanted``, polled until a deadline that only bounds failure."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while await read() != wanted:
-        if loop.time() > end:
-            return False
-        await asyncio.sleep(0.005)
-    return True
-
-
-def test_a_buffered_meter_counts_every_token_once_and_sees_other_processes_soon():
-    async def scenario() -> None:
-        shared = FlakyMeter()
-        mine, theirs = BufferedMeter(shared, max_age_s=0.05, flush_s=0.01), BufferedMeter(shared, max_age_s=0.05)
-        assert await mine.used("s", "d") == 0
-        await mine.add("s", "d", 30)
-        assert await mine.used("s", "d") == 30  # its own additions count before they are sent
-        assert await settles(lambda: shared.used("s", "d"), 30)  # sent by the flusher, unasked
-        await theirs.add("s", "d", 5)
-        await theirs.flush()
-        assert await settles(lambda: mine.used("s", "d"), 35)  # another process's spending is seen once its read ages
-        shared.down = True
-        await mine.add("s", "d", 7)
-        await mine.flush()
-        assert await shared.used("s", "d") == 35 and await mine.used("s", "d") == 42
-        shared.down = False
-        await mine.close()
-        assert await shared.used("s", "d") == 42  # kept and sent once the store is back
-
-    asyncio.run(scenario())
-
-
 def test_the_prompt_is_measured_in_every_shape_a_client_sends_it():
     from clearance.gateway.usage import prompt_chars
 
@@ -118,9 +72,17 @@ def test_the_prompt_is_measured_in_every_shape_a_client_sends_it():
 
 
 def test_a_counted_token_is_four_characters_rounded_up():
-    from clearance.gateway.usage import estimate
-
     assert [estimate(n) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+
+
+def test_a_usage_block_keeps_its_zero_counts_and_gets_a_total():
+    from clearance.gateway.usage import from_reply
+
+    reply = b'{"usage": {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}}'
+    assert from_reply(reply) == {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}
+    assert from_reply(b'{"usage": {"prompt_tokens": -1, "completion_tokens": true}}') is None
+    assert from_reply(b'{"usage": {"prompt_tokens": 5}}') == {"prompt_tokens": 5, "total_tokens": 5}
+    assert from_reply(b'{"usage": {"completion_tokens": 2}}') == {"completion_tokens": 2, "total_tokens": 2}
 
 
 def test_without_a_gateway_file_every_model_goes_to_the_demo_and_no_header_is_trusted():
@@ -128,10 +90,12 @@ def test_without_a_gateway_file_every_model_goes_to_the_demo_and_no_header_is_tr
 
     config = load_config(None)
     assert config.default_upstream == "demo" and config.upstreams == [] and config.trusted_proxies == []
-    assert config.location_header is None
+    assert config.location_header is None and config.max_body_bytes == 4 * 1024 * 1024
 
 
-def test_a_gateway_file_with_an_unnamed_upstream_is_refused_naming_the_field(tmp_path):
+def test_a_gateway_file_with_an_unnamed_upstream_or_a_tiny_body_limit_is_refused(tmp_path):
+    import pytest
+
     from clearance.gateway.config import ConfigError, load_config
 
     path = tmp_path / "gateway.yaml"
@@ -139,40 +103,6 @@ def test_a_gateway_file_with_an_unnamed_upstream_is_refused_naming_the_field(tmp
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f"{path}: upstreams.0.name" in str(caught.value)
-
-
-def test_a_usage_block_keeps_its_zero_counts():
-    from clearance.gateway.usage import from_reply
-
-    reply = b'{"usage": {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}}'
-    assert from_reply(reply) == {"prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5}
-    assert from_reply(b'{"usage": {"prompt_tokens": -1, "completion_tokens": true}}') is None
-
-
-def test_a_buffered_meter_closes_before_any_flush_and_after_one():
-    async def scenario() -> None:
-        untouched = BufferedMeter(MemoryMeter())
-        await untouched.close()  # nothing was ever added: no flusher to stop
-        used = BufferedMeter(FlakyMeter(), flush_s=0.001)
-        await used.add("s", "d", 3)
-        await used.close()
-        assert await used.inner.used("s", "d") == 3
-
-    asyncio.run(scenario())
-
-
-def test_a_usage_block_without_a_total_gets_one():
-    from clearance.gateway.usage import from_reply
-
-    assert from_reply(b'{"usage": {"prompt_tokens": 5}}') == {"prompt_tokens": 5, "total_tokens": 5}
-    assert from_reply(b'{"usage": {"completion_tokens": 2}}') == {"completion_tokens": 2, "total_tokens": 2}
-
-
-def test_gateway_file_limits_take_the_documented_defaults_and_bounds(tmp_path):
-    from clearance.gateway.config import ConfigError, load_config
-
-    assert load_config(None).max_body_bytes == 4 * 1024 * 1024
-    path = tmp_path / "gateway.yaml"
     path.write_text("max_body_bytes: 1024\nupstreams:\n  - name: fast\n    base_url: http://127.0.0.1:9/v1\n"
                     "    models: [m]\n    timeout_s: 0.5\n    connect_timeout_s: 0.25\n    max_connections: 1\n")
     config = load_config(path)

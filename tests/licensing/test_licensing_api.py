@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clearance.api.app import create_app
+from clearance.wiring import compose
 
 LUNA_APP = {
     "entity": "stripe",
@@ -24,7 +25,7 @@ def api(world):
         name: reg.create_credential(scopes, reason="test").token
         for name, scopes in {"admin": ["admin"], "auditor": ["auditor"], "stripe": ["entity:stripe"], "nist": ["entity:nist"]}.items()
     }
-    client = TestClient(create_app(reg, world.live, world.audit))
+    client = TestClient(create_app(compose(reg, world.live, world.audit)))
     return client, {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}, world
 
 

@@ -56,3 +56,23 @@ def test_applications_commands_against_a_registry(tmp_path, monkeypatch):
     assert len(runner.invoke(app, ["applications", "history", "APP-CLI"]).output.splitlines()) == 2
     assert json.loads(runner.invoke(app, ["applications", "due"]).output)["overdue"] == []
     assert json.loads(runner.invoke(app, ["applications", "consistency"]).output)["decided"] == 1
+
+
+def test_the_example_prospect_and_application_files_are_accepted(tmp_path, monkeypatch):
+    """examples/prospect.json and examples/application.json document the input formats; they must stay valid."""
+    import json as _json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app as cli
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    runner = CliRunner()
+    checked = runner.invoke(cli, ["self-check", str(examples / "prospect.json"), "--format", "json"])
+    assert checked.exit_code == 3, checked.output  # documented: 3 when not everything would be permitted
+    assert _json.loads(checked.stdout)["organization"]["id"] == "acme-labs"
+    submitted = runner.invoke(cli, ["applications", "submit", str(examples / "application.json")])
+    assert submitted.exit_code == 0, submitted.output
+    assert _json.loads(submitted.stdout)["entity"] == "contoso-bank"

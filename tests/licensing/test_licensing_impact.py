@@ -181,6 +181,116 @@ def test_a_proposed_registry_change_is_replayed_without_being_written(world):
     assert world.registry.history("suspension", "SUS-stripe") == []
     with pytest.raises(InputError) as exc:
         with_changes(world.registry, [{"kind": "authorization", "key": "L", "record": {"models": ["gpt-9"]}}, {"kind": "x", "key": "y"}], 0)
-    assert exc.value.problems == ["[1].kind: must be one of entity, authorization, suspension, restriction"]
+    assert exc.value.problems == ["[1].kind: must be one of entity, authorization, suspension, restriction, evidence"]
     with pytest.raises(InputError, match="registry:proposed"):
         with_changes(world.registry, [{"kind": "authorization", "key": "L", "record": {"models": ["gpt-9"]}}], 0)
+
+
+def test_impact_against_the_live_registry_replays_each_decision_as_of_its_instant(tmp_path, bundle_dir, monkeypatch):
+    """Issue 13: an identical bundle changes nothing, though entities and a licence came through the
+    registry and the licence was retired after the decisions; a real change names exactly its people."""
+    import asyncio
+    import shutil
+
+    from clearance import default_bundle_path
+    from clearance.settings import Settings
+    from clearance.store.clock import FixedClock
+    from clearance.wiring import build_app
+
+    t0 = int(parse_instant("2026-07-20T12:00:00Z"))
+    clock = FixedClock(t0)
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    built = build_app(Settings(database_url=url, audit_keys=str(tmp_path / "keys")), clock)
+    service = built.service
+    service.put("entity", "acme-labs", {"name": "Acme Labs", "country": "US", "kind": "company"}, reason="t")
+    licence = {"kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-07-20T12:00:00Z"},
+               "covers": {"entities": ["acme-labs"]}, "use_cases": {"use_cases": ["general"]},
+               "obligations": [{"code": "monitoring"}]}
+    service.put("authorization", "LIC-ACME", licence, reason="t")
+    outcomes = {}
+    for i, (entity, model, use_case) in enumerate([("acme-labs", "gpt-5.6-luna", "general")] * 3
+                                                  + [("stripe", "mythos-5", "software-engineering")] * 3):
+        clock.set(t0 + (i + 1) * 60 * 10**9)
+        document = {"model": model, "entity": entity, "use_case": use_case,
+                    "person": {"id": f"p-{i}", "citizenships": ["US"], "location": "US"}}
+        enforced, _ = asyncio.run(built.enforcer.enforce_document(document, "test", clock.now_ns()))
+        outcomes[i] = enforced.contract["code"]
+    assert set(outcomes.values()) == {"authorized"}, outcomes
+    clock.set(t0 + 3600 * 10**9)
+    service.retire("authorization", "LIC-ACME", reason="later, after the decisions")
+    built.close()
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARANCE_AUDIT_KEYS", str(tmp_path / "keys"))
+
+    def impact(*args: str) -> dict:
+        result = CliRunner().invoke(app, ["policy", "impact", *args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    same = shutil.copytree(default_bundle_path(), tmp_path / "same")
+    report = impact("--proposed", str(same))
+    assert (report["replayed"], report["gained"], report["lost"], report["recoded"]) == (6, 0, 0, 0), report
+    unrelated = tmp_path / "unrelated.json"
+    unrelated.write_text(json.dumps([{"kind": "restriction", "key": "nobody-we-know", "record": None}]))
+    assert impact("--change", str(unrelated))["lost"] == 0  # the later retirement is not counted
+    retire = tmp_path / "retire.json"
+    retire.write_text(json.dumps([{"kind": "authorization", "key": "LIC-ACME", "record": None}]))
+    report = impact("--change", str(retire))
+    assert (report["lost"], report["lost_entities"], report["gained"]) == (3, ["acme-labs"], 0), report
+    report = impact("--proposed", str(drop_annex_a(bundle_dir)))
+    assert report["lost_entities"] == ["stripe"] and report["lost"] == 3, report
+
+
+def test_decide_and_explain_replay_a_recorded_decision_by_its_id(tmp_path, monkeypatch):
+    """A gateway caller's decision_id, decided again as the server decided it (the registry of that instant)."""
+    import asyncio
+
+    from clearance.settings import Settings
+    from clearance.store.clock import FixedClock
+    from clearance.wiring import build_app
+
+    clock = FixedClock(int(parse_instant("2026-07-20T12:00:00Z")))
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    built = build_app(Settings(database_url=url, audit_keys=str(tmp_path / "keys")), clock)
+    built.service.put("entity", "acme-labs", {"name": "Acme Labs", "country": "US", "kind": "company"}, reason="t")
+    built.service.put("authorization", "LIC-ACME", {
+        "kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-07-20T12:00:00Z"},
+        "covers": {"entities": ["acme-labs"]}, "use_cases": {"use_cases": ["general"]},
+        "obligations": [{"code": "monitoring"}]}, reason="t")
+    clock.set(clock.now_ns() + 60 * 10**9)
+    document = {"model": "gpt-5.6-luna", "entity": "acme-labs", "use_case": "general",
+                "person": {"id": "p-1", "citizenships": ["US"], "location": "US"}}
+    enforced, _ = asyncio.run(built.enforcer.enforce_document(document, "test", clock.now_ns()))
+    clock.set(clock.now_ns() + 60 * 10**9)
+    built.service.retire("authorization", "LIC-ACME", reason="later")
+    built.close()
+    monkeypatch.setenv("CLEARANCE_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARANCE_AUDIT_KEYS", str(tmp_path / "keys"))
+    runner = CliRunner()
+    again = runner.invoke(app, ["decide", "--decision-id", str(enforced.decision_id)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["authorization"] == "LIC-ACME"  # as then, though retired since
+    shown = runner.invoke(app, ["explain", "--decision-id", str(enforced.decision_id), "--width", "100"])
+    assert shown.exit_code == 0 and "PERMIT" in shown.stdout and "LIC-ACME" in shown.stdout
+    missing = runner.invoke(app, ["decide", "--decision-id", "999"])
+    assert missing.exit_code == 2 and "no decision 999" in missing.output
+
+
+def test_the_timeline_state_is_the_stores_bitemporal_state_at_every_instant(world):
+    """RegistryTimeline computes the state from rows read once; it must be the store's ``state`` exactly."""
+    from clearance.licensing.impact import RegistryTimeline
+
+    registry, clock = world.registry, world.clock
+    start = clock.now_ns()
+    registry.put("entity", "e-1", {"name": "E1", "country": "US", "kind": "company"}, reason="t")
+    clock.advance(10)
+    registry.put("entity", "e-1", {"name": "E1 renamed", "country": "US", "kind": "company"},
+                 effective=clock.now_ns() + 100, reason="t")  # takes effect later than recorded
+    clock.advance(10)
+    registry.put("entity", "e-2", {"name": "E2", "country": "CA", "kind": "company"}, reason="t")
+    clock.advance(200)
+    registry.retire("entity", "e-2", reason="t")
+    timeline = RegistryTimeline(registry, registry.sections)
+    for at in [start - 1, *timeline.instants, *(i + 1 for i in timeline.instants), clock.now_ns() + 10**9]:
+        expected = {k: r.seq for k, r in registry.policy_state(at, at).items() if r.op == "put"}
+        assert {k: r.seq for k, r in timeline.state_at(at).items()} == expected, at

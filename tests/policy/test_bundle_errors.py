@@ -577,3 +577,18 @@ def test_a_norwegian_location_is_an_ally_in_the_example(example_snapshot):
     }
     decision = decide_json(example_snapshot, request).to_dict()
     assert (decision["outcome"], decision["authorization"], decision["destinations"]) == ("permit", "annex-a", ["NO"])
+
+
+def test_an_alias_bomb_is_a_located_problem_not_a_hang(bundle_dir):
+    laughs = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    laughs += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    (bundle_dir / "entities.yaml").write_text("\n".join(laughs) + "\n")
+    found = problems(bundle_dir)
+    assert any(p.file == "entities.yaml" and "expands to more than" in p.message for p in found), found
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_deep_nesting_is_a_located_problem_not_a_recursion_error(bundle_dir, depth):
+    (bundle_dir / "entities.yaml").write_text("entities: " + "[" * depth + "]" * depth + "\n")
+    found = problems(bundle_dir)
+    assert any(p.file == "entities.yaml" and "nested" in p.message for p in found), found

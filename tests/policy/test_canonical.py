@@ -259,8 +259,8 @@ CHANGES = {
     ),
     "tiering threshold": (
         "policy.yaml",
-        "{field: guardrails.jailbreak_attack_success_rate, above: 0.10}",
-        "{field: guardrails.jailbreak_attack_success_rate, above: 0.15}",
+        "{field: guardrails.jailbreak_attack_success_rate_upper, above: 0.10}",
+        "{field: guardrails.jailbreak_attack_success_rate_upper, above: 0.15}",
     ),
     "qualification level": ("policy.yaml", "        at_least: 3\n", "        at_least: 2\n"),
     "policy id": ("policy.yaml", "  id: scenario-2026\n", "  id: scenario-2026b\n"),

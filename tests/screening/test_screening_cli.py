@@ -51,13 +51,15 @@ def test_a_file_of_names_is_screened_to_csv_and_json(cli, tmp_path):
     names.write_text("name,country\nAfghan German Construction Co,AF\nStripe Inc,US\nKunlun Bank,US\n", encoding="utf-8")
     cli("screen", str(names), "--out", str(tmp_path / "out.csv"))
     rows = list(csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
-    assert [(r["outcome"], r["entry_uid"][:3]) for r in rows] == [("match", "EL:"), ("no-match", ""), ("match", "OFA")]
+    # A country that differs is contrary evidence: the name alone no longer makes it a match.
+    assert [(r["outcome"], r["entry_uid"][:3]) for r in rows] == [("match", "EL:"), ("no-match", ""),
+                                                                ("possible-match", "OFA")]
     assert rows[0]["agreed"] == "name; country AF" and rows[2]["disagreed"] == "country (US vs CN)"
     cli("screen", str(names), "--out", str(tmp_path / "out.json"), "--exit-code", code=1)
     documents = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert documents[0]["hits"][0]["entry"]["name"] == "Afghan-German Construction Company"
     lines = cli("screen", str(names)).stdout.splitlines()
-    assert [json.loads(line)["outcome"] for line in lines] == ["match", "no-match", "match"]
+    assert [json.loads(line)["outcome"] for line in lines] == ["match", "no-match", "possible-match"]
     missing = tmp_path / "nonames.csv"
     missing.write_text("company\nX\n", encoding="utf-8")
     assert "no `name` column" in cli("screen", str(missing), code=2).stderr
@@ -67,6 +69,22 @@ def test_screening_with_no_list_fails_closed(cli, tmp_path):
     names = tmp_path / "names.csv"
     names.write_text("name\nAnyone\n", encoding="utf-8")
     assert "no restricted-party list has been imported" in cli("screen", str(names), code=1).stderr
+
+
+def test_findings_say_none_when_there_are_none(cli, tmp_path):
+    cli("lists", "import", "csl", str(write_jsonl(tmp_path / "csl.jsonl", CSL_ROWS)))
+    assert cli("lists", "findings").stdout.strip() == "none: no restricted-party findings in force"
+    assert cli("lists", "findings", "--json").stdout == ""
+
+
+def test_evidence_columns_are_used_and_shown(cli, tmp_path):
+    cli("lists", "import", "csl", str(write_jsonl(tmp_path / "csl.jsonl", CSL_ROWS)))
+    names = tmp_path / "people.csv"
+    names.write_text("name,country,kind,nationality\nElena Moiseevna Tsunaeva,RU,individual,RU\n"
+                     "Elena Moiseevna Tsunaeva,,entity,\n", encoding="utf-8")
+    lines = [json.loads(line) for line in cli("screen", str(names)).stdout.splitlines()]
+    assert lines[0]["outcome"] == "match" and "country RU" in lines[0]["hits"][0]["agreed"]
+    assert lines[1]["outcome"] == "no-match"  # a person's name given as a company's: the kinds cannot agree
 
 
 def test_findings_are_cleared_and_confirmed_from_the_command_line(cli, tmp_path):

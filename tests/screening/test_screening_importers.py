@@ -7,7 +7,7 @@ import json
 import pytest
 from screening_kit import CSL_ROWS, SDN, real_lists, write_jsonl
 
-from clearance.screening.importers import ListFileError, read_csl, read_sdn
+from clearance.screening.importers import ListFileError, read_csl, read_sdn, remarks_evidence
 from clearance.screening.lists import diff_entries
 
 SDN_CSV = (
@@ -122,3 +122,26 @@ def test_the_real_lists_import_with_the_published_counts():
     assert sdn.counts["entries"] == 8_976 and sdn.counts["orphan_alt_rows"] == 0 and sdn.counts["orphan_add_rows"] == 0
     sample = read_csl(real / "csl_full_columns_sample_2019.csv")
     assert sample.counts["entries"] == 115
+
+
+def test_the_full_column_csl_gives_dates_of_birth_nationalities_and_identifiers():
+    sample = {e.name: e for e in read_csl(real_lists() / "csl_full_columns_sample_2019.csv").entries}
+    akbari = sample["AKBARI, Mohammadreza Ali"]
+    assert akbari.kind == "individual" and akbari.dates_of_birth == ("1967-10-31",) and akbari.ids == ("Passport: 21795618",)
+    assert sample["AL-'UBAYSI, Mus'id"].nationalities == ("SY",)
+    assert sample["AL MAZIDIH, Ghazy Fezza Hishan"].dates_of_birth == ("1974", "1975")
+    # Notes in the ids column (sanctions directives, websites) are not identifiers of the party.
+    assert sample["GAZPROMBANK OAO"].ids == ("Government Gazette Number: 09807684", "Tax ID No.: 7744001497",
+                                             "Registration ID: 1027700167110", "SWIFT/BIC: GAZPRUMM")
+    assert sample["7-28"].ids == ("Vessel Registration Identification: 8898831",)
+
+
+def test_sdn_remarks_give_dates_of_birth_nationalities_and_identifiers():
+    found = remarks_evidence("DOB 01 Aug 1986; alt. DOB 1987; POB Lebanon; nationality Iran; Gender Male; "
+                             "Passport E0063360 (Sierra Leone); alt. Passport RL-1108616 (Lebanon); "
+                             "Additional Sanctions Information - Subject to Secondary Sanctions; Linked To: X.")
+    assert found == {"dates_of_birth": ("1986-08-01", "1987"), "nationalities": ("IR",),
+                     "ids": ("Passport: E0063360", "Passport: RL-1108616")}
+    vessel = remarks_evidence("Secondary sanctions risk: section 510.201; Vessel Registration Identification IMO 8898831.")
+    assert vessel["ids"] == ("Vessel Registration Identification: 8898831",)
+    assert remarks_evidence("") == {"dates_of_birth": (), "nationalities": (), "ids": ()}

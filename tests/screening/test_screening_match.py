@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearance.screening.evidence import Evidence
 from clearance.screening.index import NameIndex, token_similarity
 from clearance.screening.lists import ListEntry
 from clearance.screening.match import MATCH, NO_MATCH, POSSIBLE, Matcher, Thresholds
@@ -90,8 +91,10 @@ def test_country_and_kind_are_supporting_evidence(matcher):
     other = matcher.screen("Kunlun Bank", ["US"]).best
     assert same is not None and other is not None and same.score > other.score
     assert other.disagreed == ("country (US vs CN)",)
-    person = matcher.screen("Bank of Kunlun", kind="individual").best
-    assert person is not None and any(d.startswith("kind") for d in person.disagreed)
+    # Both sides state kinds that cannot be one party: strong contrary evidence, no hit at all.
+    assert matcher.screen("Bank of Kunlun", kind="individual").outcome == NO_MATCH
+    hit = matcher._score(name_tokens("Bank of Kunlun"), 1, Evidence.of("Bank of Kunlun", kind="individual"), {})
+    assert any(d.startswith("kind") for d in hit.disagreed) and hit.score < matcher.thresholds.possible
 
 
 def test_thresholds_decide_the_outcome():

@@ -56,6 +56,7 @@ def test_the_report_counts_usage_refusals_caps_and_events_of_one_entity_and_quar
     log.append("monitoring", {"entity": "stripe", "event": "cap-exceeded", "authorization": "annex-a"}, inside)
     log.append("guardrail", {"entity": "stripe", "event": "prompt-injection"}, inside)
 
+    log.sign_if_grown()  # the writer's schedule: a report only reads the newest head
     report = quarter_report(log, "stripe", "2026Q3")
 
     assert report["totals"] == {"decisions": 5, "permits": 3, "denials": 1, "reviews": 1, "completions": 2,
@@ -74,7 +75,26 @@ def test_the_report_names_a_signed_head_that_verifies_and_covers_what_it_counted
     at = ns("2026-08-01T12:00:00Z")
     for _ in range(4):
         log.append("decision", decision("stripe", "m", "u", "deny", "license-required"), at)
+    log.sign_if_grown()  # the writer's schedule: a report only reads the newest head
     report = quarter_report(log, "stripe", "2026Q3")
     head = SignedTreeHead.from_dict(report["signed_head"])
     verify_head(head, log.keys.public_keys())
     assert head.size == log.store.size() == report["totals"]["denials"] == 4
+
+
+def test_permits_under_monitoring_count_as_monitored_and_the_report_names_the_entity_and_policy(log):
+    from types import SimpleNamespace
+
+    inside = ns("2026-08-01T12:00:00Z")
+    permit = decision("stripe", "mythos-5", "software-engineering", "permit", "authorized", "annex-a")
+    permit["decision"].update(obligations=[{"code": "monitoring"}], policy_version="sha256:abc")
+    for _ in range(2):
+        log.append("decision", permit, inside)
+    log.append("decision", decision("stripe", "mythos-5", "weapons", "deny", "prohibited-use"), inside)
+    log.sign_if_grown()
+    report = quarter_report(log, "stripe", "2026Q3", SimpleNamespace(name="Stripe, Inc.", country="US"))
+    assert report["events"]["monitoring"] == {"monitored-permit": 2}
+    assert report["policy_versions"] == {"sha256:abc": 2}
+    assert (report["entity_name"], report["entity_country"]) == ("Stripe, Inc.", "US")
+    page = render_html(report)
+    assert "Stripe, Inc. (stripe, US)" in page and "sha256:abc" in page and "monitored-permit" in page

@@ -6,32 +6,45 @@ global state. Errors are mapped to JSON in one place here.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ..core.errors import PolicyError
 from ..ports import StoreUnavailable
-from ..registry.live import LiveSnapshot
-from ..registry.service import RegistryService, WriteRejected
-from ..services.audit_log import AuditLog
-from . import audit_routes, decisions, licensing_routes, registry_routes, screening_routes
+from ..registry.service import WriteRejected
+from ..wiring import App
+from . import audit_routes, decisions, eval_routes, licensing_routes, ops_routes, registry_routes, screening_routes
+from .guard import MAX_BODY_BYTES, BodyGuard
+from .params import printable
 
 
-def create_app(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None = None) -> FastAPI:
+def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The admin API over an assembled application (see :mod:`clearance.wiring`).
+
+    Bodies are read only from authenticated callers, and only up to ``max_body_bytes`` (``guard``).
+    """
     app = FastAPI(
         title="clearance admin API",
         version="1",
         description="Registry of entities, people, licences, suspensions and credentials, with full history.",
+        dependencies=[Depends(printable)],
     )
-    app.state.registry = service
-    app.state.live = live
-    app.state.audit = audit
+    app.state.registry = parts.service
+    app.state.live = parts.live
+    app.state.audit = parts.audit
+    app.state.screening = parts.screening  # built now, so every registration is screened
+    app.state.licensing = parts.licensing
+    if parts.audit is not None:
+        app.state.enforcer = parts.enforcer
     app.include_router(registry_routes.router)
     app.include_router(decisions.router)
     app.include_router(audit_routes.router)
     app.include_router(licensing_routes.router)
+    app.include_router(eval_routes.router)
+    app.include_router(ops_routes.router)
     screening_routes.install(app)
+    app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(WriteRejected)
     async def rejected(_: Request, exc: WriteRejected) -> JSONResponse:

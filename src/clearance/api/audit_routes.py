@@ -1,6 +1,7 @@
 """The remote audit interface: read-only queries, exports, signed heads and proofs.
 
-Every route here is a GET: nothing an auditor can send changes the log. Callers
+Every route here is a GET and only reads: nothing an auditor can send changes the log, not
+even a new signed head (the writer signs those on its schedule, at start-up and at a stop). Callers
 need ``auditor`` (everything) or ``auditor:<entity>`` (only records naming those
 entities). Exports carry each record's exact canonical bytes, so an auditor can
 re-hash them and check them against signed heads with the published keys alone.
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from ..audit.record import AuditRecord, canonical_bytes
 from ..core.instant import InstantError, format_instant, parse_instant
 from ..registry.service import Credential
-from ..services.audit_log import AuditLog
+from ..services.audit_log import AuditLog, NoSignedHead
 from .auth import caller
+from .params import INT64_MAX, in_store_range
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 PAGE = 1000
@@ -45,9 +48,10 @@ def _ns(text: str | None, field: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(parse_instant(text))
+        value = parse_instant(text)
     except InstantError as exc:
         raise HTTPException(422, f"{field}: {exc}") from None
+    return in_store_range(value, field)
 
 
 class Filters:
@@ -63,7 +67,7 @@ class Filters:
         outcome: str | None = None,
         code: str | None = None,
         kind: list[str] | None = Query(None),
-        after_seq: int | None = Query(None, ge=-1),
+        after_seq: int | None = Query(None, ge=-1, le=INT64_MAX),
     ) -> None:
         self.args = {
             "since_ns": _ns(since, "since"),
@@ -104,9 +108,8 @@ def records(request: Request, limit: int = Query(100, ge=1, le=PAGE), filters: F
 
 @router.get("/export.jsonl")
 def export_jsonl(request: Request, filters: Filters = Depends(), who: Credential = Depends(auditor)) -> StreamingResponse:
-    log = _log(request)
-    lines = (canonical_bytes(r) + b"\n" for r in filters.pages(log, who))
-    return StreamingResponse(lines, media_type="application/x-ndjson")
+    lines = (canonical_bytes(r) + b"\n" for r in filters.pages(_log(request), who))
+    return StreamingResponse(_started(lines), media_type="application/x-ndjson")
 
 
 @router.get("/export.csv")
@@ -124,7 +127,14 @@ def export_csv(request: Request, filters: Filters = Depends(), who: Credential =
             buffer.truncate()
         yield buffer.getvalue()
 
-    return StreamingResponse(rows(), media_type="text/csv")
+    return StreamingResponse(_started(rows()), media_type="text/csv")
+
+
+def _started(chunks: Iterator[Any]) -> Iterator[Any]:
+    """``chunks`` with its first item already produced: the first page's query runs before the 200
+    is sent, so a bad filter or an unavailable store is answered with its status, not a cut stream."""
+    first = next(chunks, None)
+    return itertools.chain(() if first is None else (first,), chunks)
 
 
 def _flat(r: AuditRecord) -> list[Any]:
@@ -153,11 +163,30 @@ def heads(request: Request, who: Credential = Depends(auditor)) -> list[dict[str
 
 @router.get("/heads/latest")
 def latest_head(request: Request, who: Credential = Depends(auditor)) -> dict[str, Any]:
-    return _log(request).latest_head().to_dict()
+    try:
+        return _log(request).latest_head().to_dict()
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/checkpoint")
+def checkpoint(request: Request, who: Credential = Depends(auditor)) -> Response:
+    """The latest signed head as a C2SP tlog-checkpoint signed note (text/plain), for standard verifiers and witnesses."""
+    try:
+        return Response(_log(request).checkpoint(), media_type="text/plain; charset=utf-8")
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/checkpoint/keys")
+def checkpoint_keys(request: Request, who: Credential = Depends(auditor)) -> dict[str, Any]:
+    """The checkpoints' origin and verifier keys (``<name>+<hash>+<base64 key>``), retired keys included."""
+    log = _log(request)
+    return {"origin": log.origin, "verifier_keys": log.verifier_keys()}
 
 
 @router.get("/proofs/inclusion")
-def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = None, who: Credential = Depends(auditor)) -> dict[str, Any]:
+def inclusion(request: Request, seq: int = Query(..., ge=0, le=INT64_MAX), size: int | None = Query(None, ge=0, le=INT64_MAX), who: Credential = Depends(auditor)) -> dict[str, Any]:
     log = _log(request)
     scope = who.audit_entities()
     if scope is not None:
@@ -166,15 +195,15 @@ def inclusion(request: Request, seq: int = Query(..., ge=0), size: int | None = 
             raise HTTPException(404, f"no record {seq} within this token's entities")
     try:
         return log.inclusion(seq, size).to_dict()
-    except ValueError as exc:
+    except (ValueError, NoSignedHead) as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/proofs/consistency")
-def consistency(request: Request, first: int = Query(..., ge=0), second: int | None = None, who: Credential = Depends(auditor)) -> dict[str, Any]:
+def consistency(request: Request, first: int = Query(..., ge=0, le=INT64_MAX), second: int | None = Query(None, ge=0, le=INT64_MAX), who: Credential = Depends(auditor)) -> dict[str, Any]:
     try:
         return _log(request).consistency(first, second)
-    except ValueError as exc:
+    except (ValueError, NoSignedHead) as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -183,16 +212,21 @@ def quarterly_report(request: Request, entity: str, quarter: str, format: str = 
                      who: Credential = Depends(auditor)) -> Any:
     from fastapi.responses import HTMLResponse
 
-    from ..services.audit_report import ReportError, quarter_report
+    from ..services.audit_report import ReportError, entity_known, quarter_report
     from ..services.report_html import render_html
 
     scope = who.audit_entities()
     if scope is not None and entity not in scope:
         raise HTTPException(403, f"this token may not read the audit records of `{entity}`")
+    entities = request.app.state.live.current().entities
+    if not entity_known(_log(request), entity, entities):
+        raise HTTPException(404, f"entity `{entity}` is not in the policy and no record names it")
     try:
-        found = quarter_report(_log(request), entity, quarter)
+        found = quarter_report(_log(request), entity, quarter, entities.get(entity))
     except ReportError as exc:
         raise HTTPException(422, str(exc)) from None
+    except NoSignedHead as exc:
+        raise HTTPException(404, str(exc)) from None
     return HTMLResponse(render_html(found)) if format == "html" else found
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..registry.service import Credential, RegistryService
+from .guard import credential_of
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -23,6 +24,9 @@ def service(request: Request) -> RegistryService:
 def caller(
     request: Request, presented: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Credential:
+    checked = credential_of(request.state)
+    if checked is not None:
+        return checked  # the front door (``guard.BodyGuard``) looked this request's token up already
     if presented is None or presented.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     found = service(request).authenticate(presented.credentials)

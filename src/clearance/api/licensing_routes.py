@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from ..core.instant import InstantError, parse_instant
@@ -35,8 +35,7 @@ AUDITOR = require("auditor")
 
 
 def licensing(request: Request) -> LicensingService:
-    state = request.app.state
-    return LicensingService(state.registry, state.live.current, state.audit, state.live.clock)
+    return request.app.state.licensing
 
 
 def _run(action: Callable[[], Any]) -> Any:
@@ -110,7 +109,7 @@ def list_applications(request: Request, state: str | None = None, who: Credentia
 
 
 @router.get("/applications/due")
-def due(request: Request, within_days: float | None = None, who: Credential = Depends(AUDITOR)) -> dict[str, Any]:
+def due(request: Request, within_days: float | None = Query(None, ge=0, le=36500, allow_inf_nan=False), who: Credential = Depends(AUDITOR)) -> dict[str, Any]:
     """Reviewer deadlines overdue or due soon, and applicant windows that have closed."""
     return licensing(request).due(within_days)
 

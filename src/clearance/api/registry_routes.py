@@ -11,6 +11,7 @@ from ..core.model import Entity
 from ..registry.service import Credential, RegistryService, WriteRejected
 from ..registry.view import record_out
 from .auth import check_entity, reader, require, service
+from .params import EARLIEST, INT64_MAX, INT64_MIN, LATEST
 from .wire import CredentialRequest, RetireRequest, WriteRequest
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -31,9 +32,12 @@ def _instant(text: str | None, field: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(parse_instant(text))
+        value = parse_instant(text)
     except InstantError as exc:
         raise WriteRejected(422, [f"{field}: {exc}"]) from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise WriteRejected(422, [f"{field}: outside the instants the registry can hold ({EARLIEST} .. {LATEST})"])
+    return int(value)
 
 
 def _entity_of(svc: RegistryService, kind: str, key: str) -> str | None:
@@ -44,20 +48,30 @@ def _entity_of(svc: RegistryService, kind: str, key: str) -> str | None:
     return None if record is None or record.body is None else record.body.get("entity")
 
 
+# Before the generic `/{resource}/{key}`, which would otherwise take (and 404) this path.
+@router.put("/suspensions/{key}", status_code=201)
+def suspend(key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
+    return record_out(svc.suspend(key, change.record, who.key, change.reason))
+
+
 @router.put("/{resource}/{key}", status_code=201)
-def put_record(resource: str, key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
+def put_record(resource: str, key: str, change: WriteRequest, request: Request, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
     record = svc.put(_kind(resource), key, change.record, _instant(change.effective, "effective"), who.key, change.reason)
-    return record_out(record)
+    return {**record_out(record), **_screened(request, record)}
+
+
+def _screened(request: Request, record: Any) -> dict[str, Any]:
+    """A registration is screened as it is written: say whether it was flagged, and why."""
+    screening = getattr(request.app.state, "screening", None)
+    if screening is None or record.kind not in ("entity", "person"):
+        return {}
+    subject = f"person:{record.key}" if record.kind == "person" else record.key
+    return {"screening": screening.finding_since(subject, record.seq) or {"flagged": False, "subject": subject}}
 
 
 @router.post("/{resource}/{key}/retire")
 def retire_record(resource: str, key: str, change: RetireRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
     return record_out(svc.retire(_kind(resource), key, _instant(change.effective, "effective"), who.key, change.reason))
-
-
-@router.put("/suspensions/{key}", status_code=201)
-def suspend(key: str, change: WriteRequest, svc: RegistryService = Depends(service), who: Credential = Depends(ADMIN)) -> dict[str, Any]:
-    return record_out(svc.suspend(key, change.record, who.key, change.reason))
 
 
 @router.post("/credentials", status_code=201)

@@ -10,9 +10,9 @@ Scopes: screening a name and reading snapshots or findings takes ``admin``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,16 +20,14 @@ from ..registry.service import Credential
 from ..registry.view import record_out
 from ..screening.service import ReviewRejected, ScreeningService, ScreeningUnavailable, snapshot_dict
 from .auth import caller, require
+from .params import INT64_MAX
 
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
 ADMIN = require("admin")
 
 
 def install(app: FastAPI) -> None:
-    """Build the screening service beside ``app.state.registry`` and serve its routes."""
-    from ..wiring import screening_for
-
-    app.state.screening = screening_for(app.state.registry, getattr(app.state, "audit", None))
+    """Serve the screening routes (``app.state.screening`` is the application's screening service)."""
     app.include_router(router)
 
 
@@ -49,6 +47,10 @@ class ScreenRequest(BaseModel):
     countries: list[str] = Field(default=[], max_length=20)
     kind: str | None = Field(None, pattern=r"^(entity|individual|person|vessel|aircraft)$")
     limit: int = Field(5, ge=1, le=50)
+    # Evidence beside the name: each agreement or difference is shown in the hit's explanation.
+    dates_of_birth: list[Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]] = Field([], max_length=10)
+    nationalities: list[str] = Field([], max_length=10)
+    ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field([], max_length=20)
 
 
 class ReviewRequest(BaseModel):
@@ -64,7 +66,8 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def screen(body: ScreenRequest, svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
     """Screen one name: the outcome, and for each hit the entry, the name or alias matched, the score and why."""
     try:
-        result = svc.screen(body.name, body.countries, body.kind, body.limit)
+        result = svc.screen(body.name, body.countries, body.kind, body.limit, dates_of_birth=body.dates_of_birth,
+                            nationalities=body.nationalities, ids=body.ids)
     except ScreeningUnavailable as exc:
         return _error(503, "screening-unavailable", str(exc))
     if not result.tokens:
@@ -79,7 +82,7 @@ def lists(svc: ScreeningService = Depends(screening), _: Credential = Depends(sc
 
 
 @router.get("/lists/diff", response_model=None)
-def diff(old: int, new: int, svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
+def diff(old: int = Query(..., ge=0, le=INT64_MAX), new: int = Query(..., ge=0, le=INT64_MAX), svc: ScreeningService = Depends(screening), _: Credential = Depends(screener)) -> Any:
     try:
         return svc.diff(old, new).to_dict()
     except ScreeningUnavailable as exc:

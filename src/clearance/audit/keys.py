@@ -7,7 +7,10 @@ Layout of a key directory (the only file I/O in the audit package)::
     public/<key id>.pem     SubjectPublicKeyInfo PEM: the directory to hand to auditors
 
 Rotation adds a key and makes it active; retired keys stay so heads they signed still
-verify and the published directory keeps every key ever used. Everything fails closed: a
+verify and the published directory keeps every key ever used. A ring notices a rotation
+made by another process (``clearance audit rotate-key`` beside a running server): before it
+signs or publishes it re-reads the manifest if the file changed, and adopts the new keys
+when the old order is a prefix of the new one. Everything fails closed: a
 missing, unreadable or inconsistent file raises ``KeyRingError`` naming the path, never
 returning a partial ring. Messages and reprs never contain key material.
 """
@@ -92,6 +95,27 @@ class KeyRing:
         self.directory = directory
         self._order = order
         self._private = private
+        self._stamp = self._manifest_stamp()
+
+    def _manifest_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.directory / MANIFEST).stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _follow(self) -> None:
+        """Adopt keys another process added since this ring was read (a stat when nothing changed)."""
+        stamp = self._manifest_stamp()
+        if stamp is None or stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            newer = KeyRing.load(self.directory)
+        except KeyRingError:
+            return  # a half-written or broken ring: keep the keys we hold; the next change is read again
+        if newer._order[: len(self._order)] == self._order:
+            self._order, self._private = newer._order, newer._private
 
     def __repr__(self) -> str:
         return f"KeyRing({str(self.directory)!r}, active={self.active_key_id!r}, keys={len(self._order)})"
@@ -110,11 +134,19 @@ class KeyRing:
         return self.directory / PUBLIC_DIR
 
     def active(self) -> Ed25519PrivateKey:
-        """The private key new heads are signed with."""
+        """The private key new heads are signed with (the newest, also if another process rotated)."""
+        self._follow()
         return self._private[self.active_key_id]
+
+    def signing_key(self, kid: str) -> Ed25519PrivateKey:
+        """The private key with id ``kid`` (retired ones too: checkpoints of their heads are signed by them)."""
+        if kid not in self._private:
+            raise KeyRingError(f"{self.directory}: no key with id {kid!r}")
+        return self._private[kid]
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """Every public key, retired ones included, by key id."""
+        self._follow()
         return {kid: self._private[kid].public_key() for kid in self._order}
 
     @classmethod
@@ -187,4 +219,5 @@ class KeyRing:
         _replace(self.directory / MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
         self._order = order
         self._private[kid] = key
+        self._stamp = self._manifest_stamp()
         return kid

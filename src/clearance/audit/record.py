@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
+
+import orjson
 
 from clearance.audit.errors import RecordError
 
@@ -97,6 +100,23 @@ def canonical_bytes(record: AuditRecord) -> bytes:
     Raises ``RecordError`` naming the field when the body holds something without a canonical
     form (non-string keys, NaN, sets, lone surrogates, ...).
     """
+    # Fastest path: orjson, whose bytes equal the ``json`` encoder's for dicts with string keys,
+    # lists, strings, integers, booleans and null (keys sorted by code point, which is UTF-8
+    # byte order; the same escapes: a test compares both on generated bodies). Taken only when
+    # nothing else is in the body, which two C-speed checks establish without walking it:
+    # - no number token with a fraction or exponent in the output, so no float (orjson spells
+    #   some floats differently from ``repr``: ``0.00001`` for ``1e-05``);
+    # - the output reads back equal to the body, so no NaN or infinity (orjson writes ``null``),
+    #   no tuple, UUID, date, enum or dataclass (orjson writes them, ``json`` refuses or differs).
+    # orjson refuses non-string keys, lone surrogates and integers beyond 64 bits; any doubt
+    # goes on to the paths below, which decide exactly as before.
+    try:
+        data = orjson.dumps(record.to_dict(), option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, RecursionError):
+        pass
+    else:
+        if _FLOAT_TOKEN.search(data) is None and orjson.loads(data)["body"] == record.body:
+            return data
     # Fast path: the C encoder already refuses NaN, infinities, unknown types and lone
     # surrogates; only non-string keys (which it would silently stringify) need a walk, and
     # that walk builds no field paths. Any doubt goes to ``_check``, which names the field.
@@ -105,6 +125,15 @@ def canonical_bytes(record: AuditRecord) -> bytes:
             return _ENCODER.encode(record.to_dict()).encode("utf-8")
     except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
         pass
+    _check(record.body, "body")
+    try:
+        return _ENCODER.encode(record.to_dict()).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError) as exc:
+        raise RecordError("body", f"cannot be encoded canonically: {exc}") from None
+
+
+def canonical_bytes_json(record: AuditRecord) -> bytes:
+    """The canonical encoding by the standard library alone: the reference the fast path must equal."""
     _check(record.body, "body")
     try:
         return _ENCODER.encode(record.to_dict()).encode("utf-8")
@@ -128,6 +157,9 @@ def _keys_are_strings(value: Any) -> bool:
 
 _STR_ONLY = frozenset({str})
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# A JSON number with a fraction or an exponent, where a value starts (a string may match too: it
+# then only costs the slower path).
+_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+[.eE]")
 
 
 def _no_constant(name: str) -> None:

@@ -65,34 +65,40 @@ class VerifyReport:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def _hash_records(records: Iterable[AuditRecord | bytes | str], strict: bool) -> tuple[list[bytes], list[tuple]]:
-    """Leaf hashes in order, and the (index, code, message) of each record-level fault found.
+def _hash_records(records: Iterable[AuditRecord | bytes | str], strict: bool) -> tuple[list[bytes], list[tuple], bool]:
+    """Leaf hashes in order, the (index, code, message) of each record-level fault found, and whether
+    the seqs are still to be checked (``_check_seqs``).
 
     Fast path (the verifier's hot loop): canonical lines as bytes are hashed in one comprehension
-    and their seq checked against the canonical tail in another; only lines that fail the tail
-    check (or any other input) go through ``_hash_one``.
+    and nothing else; their seqs are checked afterwards, and only where no matching signed head
+    already proves them (see ``verify_log``). Any other input goes through ``_hash_one``.
     """
     items = records if isinstance(records, list) else list(records)
     if not strict:
         try:
-            leaves = [sha256(b"\x00" + data).digest() for data in items]
-            odd = [i for i, data in enumerate(items) if not data.endswith(b',"seq":%d,"v":1}' % i)]
+            return [sha256(b"\x00" + data).digest() for data in items], [], True
         except (TypeError, AttributeError):  # not all bytes: take the general path
             pass
-        else:
-            faults = []
-            for index in odd:
-                leaves[index], fault = _hash_one(index, items[index], strict)
-                if fault:
-                    faults.append(fault)
-            return leaves, faults
     leaves, faults = [], []
     for index, item in enumerate(items):
         leaf, fault = _hash_one(index, item, strict)
         leaves.append(leaf)
         if fault:
             faults.append(fault)
-    return leaves, faults
+    return leaves, faults, False
+
+
+def _check_seqs(items: Sequence[bytes], leaves: list[bytes], start: int) -> tuple[list[tuple], bool]:
+    """Seq faults of raw canonical lines from ``start`` on (their tail must read ``"seq":<index>``),
+    and whether a leaf changed (a line with a trailing newline is hashed without it)."""
+    faults, changed = [], False
+    for index in [i for i in range(start, len(items)) if not items[i].endswith(b',"seq":%d,"v":1}' % i)]:
+        leaf, fault = _hash_one(index, items[index], False)
+        changed = changed or leaf != leaves[index]
+        leaves[index] = leaf
+        if fault:
+            faults.append(fault)
+    return faults, changed
 
 
 def _hash_one(index: int, item: AuditRecord | bytes | str, strict: bool) -> tuple[bytes, tuple | None]:
@@ -161,7 +167,8 @@ def verify_log(
     database): it is trusted only as far as the signed heads confirm it, and then pins the first
     altered record exactly. Never raises for a bad log; the report says what is wrong.
     """
-    leaves, problems = _hash_records(records, strict)
+    items = records if isinstance(records, list) else list(records)
+    leaves, problems, seqs_pending = _hash_records(items, strict)
     n = len(leaves)
     heads = sorted(heads, key=lambda sth: sth.size)
     valid: list[SignedTreeHead] = []
@@ -176,6 +183,16 @@ def verify_log(
             problems.append((n, "truncated", f"a signed head covers {sth.size} records but the log holds {n}"))
     good, hi = _prefix_roots_match(leaves, valid)
     covered = max(good, default=0)
+    if seqs_pending:
+        # A valid head whose root matches proves records [0, covered) byte for byte, seqs included,
+        # as the writer stored and signed them: only records beyond it need their seqs read. A
+        # deletion, reordering or insertion inside a head's range breaks its root, so it lies
+        # beyond ``covered`` and is still located exactly here.
+        faults, changed = _check_seqs(items, leaves, covered)
+        problems.extend(faults)
+        if changed:
+            good, hi = _prefix_roots_match(leaves, valid)
+            covered = max(good, default=0)
     bad_range, bounded = None, None
     if hi is not None:
         lo = max((size for size in good if size < hi), default=0)

@@ -33,8 +33,20 @@ def explain_command(
     policy: Annotated[Path | None, typer.Option(help=POLICY_HELP)] = None,  # noqa: UP007
     now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,  # noqa: UP007
     width: Annotated[int | None, typer.Option(help="Render at this width (default: the terminal's).")] = None,  # noqa: UP007
+    decision_id: Annotated[int | None, typer.Option(
+        "--decision-id", help="Explain a recorded decision (a gateway or API answer's decision_id) as the server "
+                              "made it: its audited request under the registry of that instant.")] = None,  # noqa: UP007
 ) -> None:
     """Explain one decision: the rule chain, each authorization considered, and what would change it."""
+    if decision_id is not None:
+        from .recorded import recorded_decision
+
+        found = recorded_decision(decision_id)
+        decision = decide_json(found.policy, found.document, found.at_ns, trace=True)
+        Console(width=width, highlight=False).print(render(decision))
+        if (decision.outcome, decision.code) != (found.recorded.get("outcome"), found.recorded.get("code")):
+            typer.echo(f"note: recorded as {found.recorded.get('outcome')}/{found.recorded.get('code')}", err=True)
+        return
     compiled = policy_or_exit(policy)
     obj, problem = decode(read_text(request))
     if problem is not None:
@@ -52,7 +64,7 @@ def render(decision: Decision) -> Group:
     summary.append(f"rule {primary.rule}", style="dim")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
-    facts.add_column()
+    facts.add_column(overflow="fold")  # ids and hashes wrap whole, never cut to "…" (they are copied)
     facts.add_row("at", format_instant(decision.at) if decision.at is not None else "-")
     facts.add_row("tier", decision.tier or "-")
     facts.add_row("destinations", ", ".join(decision.destinations) or "none (no export)")
@@ -69,10 +81,10 @@ def render(decision: Decision) -> Group:
         parts.append(chain)
     if decision.checks:
         auths = Table(title="Authorizations considered", title_justify="left")
-        auths.add_column("authorization")
+        auths.add_column("authorization", overflow="fold", min_width=12)
         for _, label in _DIMENSIONS:
-            auths.add_column(label, justify="center")
-        auths.add_column("covers", justify="center")
+            auths.add_column(label, justify="center", overflow="fold")
+        auths.add_column("covers", justify="center", overflow="fold")
         for check in decision.checks:
             failed = set(check.failures)
             cells = [Text("✗", style="red") if dim in failed else Text("✓", style="green") for dim, _ in _DIMENSIONS]

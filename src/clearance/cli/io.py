@@ -54,12 +54,37 @@ def read_text(source: str) -> str:
         raise typer.Exit(2) from None
 
 
-def decode(text: str) -> tuple[Any, str | None]:
-    """A JSON document, or ``(None, message)`` saying where it is malformed."""
+def read_bytes(source: str) -> bytes:
+    """The bytes of a file, or of standard input for ``-`` (decoded by the caller, strictly)."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        err.print(f"{source}: cannot read: {exc.strerror}")
+        raise typer.Exit(2) from None
+
+
+def decode(text: str | bytes) -> tuple[Any, str | None]:
+    """A JSON document, or ``(None, message)`` saying where it is malformed.
+
+    Bytes must be UTF-8: invalid bytes are an error naming their offset, never dropped or
+    replaced (the request decided must be the request sent, whatever the locale). Nesting
+    too deep to parse and integers too long to convert are errors too, not tracebacks.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, f"not UTF-8: byte {exc.object[exc.start]:#04x} at offset {exc.start}"
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    except RecursionError:
+        return None, "malformed JSON: nested too deeply to read"
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        return None, f"malformed JSON: {str(exc).splitlines()[0]}"
 
 
 def dumps(obj: Any, pretty: bool = False) -> str:

@@ -34,9 +34,13 @@ Format = Annotated[str, typer.Option("--format", help="json, markdown or html.")
 def _policy(policy: Path | None, registry: bool):
     if registry:
         from ..settings import Settings
-        from ..wiring import build_registry
+        from ..wiring import build_app
 
-        return _run(lambda: build_registry(Settings.from_env()).live.current())
+        def current():
+            with build_app(Settings.from_env(), audited=False) as app:
+                return app.live.current()
+
+        return _run(current)
     return policy_or_exit(policy)
 
 
@@ -112,27 +116,12 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _service():
-    from ..licensing.service import LicensingService
-    from ..settings import Settings
-    from ..wiring import build_audit, build_registry
-
-    settings = Settings.from_env()
-    built = build_registry(settings)
-    return LicensingService(built.service, built.live.current, build_audit(settings), built.clock)
-
-
-def _close(svc) -> None:
-    if svc.audit is not None:
-        svc.audit.close()
-
-
 def _with_service(action):
-    svc = _service()
-    try:
-        return _run(lambda: action(svc))
-    finally:
-        _close(svc)
+    from ..settings import Settings
+    from ..wiring import build_app
+
+    with build_app(Settings.from_env()) as app:  # one audit writer: the application's own
+        return _run(lambda: action(app.licensing))
 
 
 @applications_app.command("submit")
@@ -243,7 +232,13 @@ def _jsonl(path: Path, since: int | None, until: int | None):
 
 
 def run_impact(proposed: Path | None, change: str | None, log: Path | None, since: str | None, until: str | None, examples: int, fmt: str) -> None:
-    from ..licensing.impact import audited, markdown, replay, with_changes
+    """Replay the audit log (or ``log``) under the proposal.
+
+    Replaying the registry's own audit log, each decision is decided against the registry as
+    it was at that decision's instant (``RegistryTimeline``), so an identical bundle changes
+    nothing; a ``--log`` file is replayed offline, against the proposed bundle alone.
+    """
+    from ..licensing.impact import RegistryTimeline, audited, markdown, replay, with_changes
 
     if (proposed is None) == (change is None):
         err.print("give exactly one of --proposed BUNDLE and --change FILE")
@@ -252,29 +247,30 @@ def run_impact(proposed: Path | None, change: str | None, log: Path | None, sinc
         err.print(f"--format: `{fmt}` is not one of markdown, json")
         raise typer.Exit(2)
     lo, hi = _instant(since, "since"), _instant(until, "until")
-    settings = None
-    if proposed is not None:
-        policy = policy_or_exit(proposed)
-    else:
-        from ..settings import Settings
-        from ..wiring import build_registry
+    from ..policy.load import read_bundle
+    from ..settings import Settings
+    from ..wiring import build_app
 
-        settings = Settings.from_env()
-        built = build_registry(settings)
-        document = _document(change)  # type: ignore[arg-type]
-        policy = _run(lambda: with_changes(built.service, document, built.clock.now_ns()))
-    audit = None
-    if log is not None:
-        records = _jsonl(log, lo, hi)
-    else:
-        from ..settings import Settings
-        from ..wiring import build_audit
-
-        audit = build_audit(settings or Settings.from_env())
-        records = audited(audit.store, lo, hi)
+    app = build_app(Settings.from_env()) if proposed is None or log is None else None
     try:
-        report = _run(lambda: replay(policy, records, examples))
+        timeline = None
+        if proposed is not None:
+            policy = policy_or_exit(proposed)
+            if app is not None:
+                timeline = RegistryTimeline(app.service, read_bundle(proposed)[0])
+        else:
+            assert app is not None
+            document = _document(change)  # type: ignore[arg-type]
+            policy = _run(lambda: with_changes(app.service, document, app.clock.now_ns()))  # checked once, as of now
+            timeline = RegistryTimeline(app.service, app.service.sections, document) if log is None else None
+        if log is not None:
+            records = _jsonl(log, lo, hi)
+            timeline = None
+        else:
+            assert app is not None and app.audit is not None
+            records = audited(app.audit.store, lo, hi)
+        report = _run(lambda: replay(policy, records, examples, timeline))
     finally:
-        if audit is not None:
-            audit.close()
+        if app is not None:
+            app.close()
     typer.echo(dumps(report, pretty=True) if fmt == "json" else markdown(report))

@@ -36,14 +36,10 @@ Json = Annotated[bool, typer.Option("--json", help="JSON output.")]
 @contextmanager
 def screening_service() -> Iterator[ScreeningService]:
     from ..settings import Settings
-    from ..wiring import build_registry, screening_for
+    from ..wiring import build_app
 
-    built = build_registry(Settings.from_env())
-    try:
-        # On the registry's own engine: a second one would migrate again and never be closed.
-        yield screening_for(built.service, built.audit)
-    finally:
-        built.close()
+    with build_app(Settings.from_env()) as app:
+        yield app.screening
 
 
 def actor() -> str:
@@ -152,6 +148,8 @@ def findings(all_: Annotated[bool, typer.Option("--all", help="Include cleared f
     """Restricted-party findings in force: listed (denied) and possible (waiting for review)."""
     with screening_service() as screening:
         rows = run(lambda: screening.findings(include_cleared=all_))
+    if not rows and not as_json:
+        typer.echo("none: no restricted-party findings" + ("" if all_ else " in force"))
     for row in rows:
         if as_json:
             typer.echo(dumps(row))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, licensing, lists, policy, registry
+from . import audit, authz, db, evals, licensing, lists, policy, registry
 from .decide import decide_command
 from .explain import explain_command
 from .screen import screen_command
@@ -20,12 +20,16 @@ app.command("explain")(explain_command)
 app.add_typer(policy.app, name="policy")
 app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
+app.add_typer(authz.app, name="authz")
+app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.command("screen")(screen_command)
 app.command("serve")(serve_command)
 app.command("criteria")(licensing.criteria_command)
 app.command("self-check")(licensing.self_check_command)
 app.add_typer(licensing.applications_app, name="applications")
+app.add_typer(evals.app, name="eval")
+app.add_typer(evals.tier_app, name="tier")
 
 
 @app.command("api")

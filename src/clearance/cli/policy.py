@@ -33,7 +33,11 @@ def check_command(bundle: Bundle = None) -> None:
 
 @app.command("hash")
 def hash_command(bundle: Bundle = None) -> None:
-    """Print the policy_version (content hash of the canonical form)."""
+    """Print the bundle's policy_version (content hash of the canonical form).
+
+    A running server's decisions carry the version of the bundle *with the registry's records*,
+    which changes with every registry write; its /healthz shows both (`bundle_version` is this).
+    """
     typer.echo(policy_or_exit(bundle).version)
 
 

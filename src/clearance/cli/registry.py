@@ -16,7 +16,7 @@ import typer
 from ..core.errors import ClearanceError
 from ..registry.service import WriteRejected
 from ..settings import Settings
-from ..wiring import build_registry
+from ..wiring import build_app
 from .io import decode, dumps, err, instant_option, read_text
 
 app = typer.Typer(help="Registry: entities, people, licences, suspensions, credentials, with full history.", no_args_is_help=True)
@@ -29,12 +29,9 @@ Effective = Annotated[str | None, typer.Option(help="When it takes effect (ISO-8
 
 
 def _service():
-    from ..wiring import screening_for
-
-    built = build_registry(Settings.from_env())
-    # Registrations made here are screened like those made through the API.
-    screening_for(built.service, built.audit)
-    return built.service
+    app = build_app(Settings.from_env())
+    app.screening  # noqa: B018 - built now, so registrations made here are screened like those through the API
+    return app.service
 
 
 def _actor() -> str:
@@ -134,9 +131,18 @@ def token_create(
     label: str = "",
     person: Annotated[str | None, typer.Option(help="The person a gateway key acts for.")] = None,
     entity: Annotated[str | None, typer.Option(help="The entity a gateway key acts for.")] = None,
+    default_use_case: Annotated[str | None, typer.Option(
+        help="A model key's use case when a call sends no X-Clearance-Use-Case header.")] = None,
+    default_location: Annotated[str | None, typer.Option(
+        help="A model key's country when no trusted proxy says where the caller is.")] = None,
 ) -> None:
-    """Create a credential and print its token once."""
-    fields = {k: v for k, v in {"label": label, "person": person, "entity": entity}.items() if v}
+    """Create a credential and print its token once.
+
+    A model key (for the gateway's /v1/chat/completions etc.) is `--scope gateway --person ID`,
+    best with `--default-use-case`; admin and auditor tokens are for the admin and audit API.
+    """
+    fields = {k: v for k, v in {"label": label, "person": person, "entity": entity, "default_use_case": default_use_case,
+                                "default_location": default_location}.items() if v}
     issued = _run(lambda: _service().create_credential(list(scope), _actor(), reason, **fields))
     typer.echo(json.dumps({"key": issued.key, "token": issued.token, "scopes": issued.record.scopes}))
     err.print("the token is shown once; it is stored only as a hash")

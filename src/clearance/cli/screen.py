@@ -2,7 +2,10 @@
 
 The input is CSV with a header; the name column (default ``name``) is required,
 a country column (default ``country``, ISO codes or names, ``;``-separated for
-several) and a kind column (``entity``/``individual``) are used when present.
+several) and a kind column (``entity``/``individual``) are used when present, and
+so are evidence columns: ``date_of_birth`` (or ``dob``), ``nationality`` and
+``ids`` (or ``id``), each ``;``-separated. Evidence that agrees or differs is named
+in each hit's explanation.
 Results go to ``--out`` as CSV (one row per input row, the best hit) or JSON
 (every hit with its explanation), chosen by ``--format`` or the file suffix;
 without ``--out``, JSON Lines to standard output. Exit status 2 on bad input;
@@ -25,7 +28,7 @@ from .io import dumps, err
 from .lists import run, screening_service
 
 CSV_FIELDS = ("row", "name", "country", "outcome", "score", "list", "entry_uid", "entry_name", "matched_name",
-              "agreed", "disagreed", "hits")
+              "agreed", "disagreed", "reasons", "hits")
 
 
 def screen_command(
@@ -35,6 +38,9 @@ def screen_command(
     name_column: Annotated[str, typer.Option(help="The column holding names.")] = "name",
     country_column: Annotated[str, typer.Option(help="The column holding countries (optional).")] = "country",
     kind_column: Annotated[str, typer.Option(help="The column holding entity/individual (optional).")] = "kind",
+    dob_column: Annotated[str, typer.Option(help="The column holding dates of birth, YYYY[-MM[-DD]] (optional).")] = "date_of_birth",
+    nationality_column: Annotated[str, typer.Option(help="The column holding nationalities (optional).")] = "nationality",
+    ids_column: Annotated[str, typer.Option(help="The column holding passport, tax or registration numbers (optional).")] = "ids",
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when any name is flagged.")] = False,
 ) -> None:
     """Screen a CSV file of names (and optional countries) against the restricted-party lists."""
@@ -50,8 +56,10 @@ def screen_command(
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("screen", total=len(rows))
             for row in rows:
-                countries = [c for c in (row.get(country_column) or "").split(";") if c.strip()]
-                results.append(matcher.screen(row[name_column], countries, row.get(kind_column) or None))
+                results.append(matcher.screen(
+                    row[name_column], _many(row, country_column), row.get(kind_column) or None,
+                    dates_of_birth=_many(row, dob_column, "dob"), nationalities=_many(row, nationality_column),
+                    ids=_many(row, ids_column, "id")))
                 progress.advance(task)
     _write(rows, results, out, chosen, name_column, country_column)
     unscreenable = [i for i, r in enumerate(results, 1) if not r.tokens]
@@ -64,6 +72,12 @@ def screen_command(
               f"{len(unscreenable)} unscreenable")
     if exit_code and flagged:
         raise typer.Exit(1)
+
+
+def _many(row: dict[str, str], column: str, other: str = "") -> list[str]:
+    """A column's ``;``-separated values (``other``: a shorter header that means the same)."""
+    text = row.get(column) or (row.get(other) if other else "") or ""
+    return [v.strip() for v in text.split(";") if v.strip()]
 
 
 def _read(file: Path, name_column: str) -> list[dict[str, str]]:
@@ -118,5 +132,5 @@ def _flat(i: int, name: str, country: str, result: Screening) -> dict[str, Any]:
         "row": i, "name": name, "country": country, "outcome": result.outcome, "score": f"{best.score:.4f}",
         "list": best.entry.list, "entry_uid": best.entry.uid, "entry_name": best.entry.name,
         "matched_name": best.matched_name, "agreed": "; ".join(best.agreed), "disagreed": "; ".join(best.disagreed),
-        "hits": len(result.hits),
+        "reasons": "; ".join(best.reasons), "hits": len(result.hits),
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 from .countries import is_country
 from .errors import RequestError
-from .instant import Instant, InstantError, instant_key, parse_instant
+from .instant import Instant, InstantError, format_instant, instant_key, parse_instant
 
 ACTIONS = ("inference", "fine-tune", "weights-download")
 
@@ -24,6 +24,15 @@ _PERSON_FIELDS = frozenset(
     {"id", "citizenships", "permanent_residency", "deemed_country", "location", "employer"}
 )
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
+# Control characters never belong in an id, and a NUL cannot even be stored in a PostgreSQL
+# text column: refused here, by field, before any store sees them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def control_character(value: str) -> str | None:
+    """A description of the first control character in ``value`` (``U+0000 at 8``), or ``None``."""
+    found = _CONTROL.search(value)
+    return None if found is None else f"U+{ord(found.group()):04X} at {found.start()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,51 @@ class Request:
         )
 
 
+def request_document(req: Request) -> dict[str, Any]:
+    """The contract's JSON form of ``req`` (what ``parse_request`` would read back as ``req``)."""
+    p = req.person
+    person: dict[str, Any] = {"id": p.id, "citizenships": list(p.citizenships), "location": p.location}
+    for name in ("permanent_residency", "deemed_country", "employer"):
+        value = getattr(p, name)
+        if value is not None:
+            person[name] = value
+    return {"model": req.model, "entity": req.entity, "use_case": req.use_case, "person": person,
+            "action": req.action, "at": format_instant(req.at)}
+
+
+def checked_request(model: Any, entity: Any, use_case: Any, person: PersonRef, at: Instant,
+                    action: str = "inference") -> Request:
+    """A request from typed fields, checked as :func:`parse_request` checks a document.
+
+    For callers that hold the facts already (the gateway's registry records): no document
+    is built and parsed again, but a bad value still raises the same field-named error.
+    """
+    fields = {"model": model, "entity": entity, "use_case": use_case}
+    for name, value in fields.items():
+        if value is None:
+            raise RequestError(name, "missing")
+        if not isinstance(value, str) or not value.strip():
+            raise RequestError(name, f"must be a non-empty string, not {_kind(value)}", value)
+        _no_control(value, name)
+    if person.id is not None and (not isinstance(person.id, str) or not person.id):
+        raise RequestError("person.id", "must be a non-empty string", person.id)
+    if person.id is not None:
+        _no_control(person.id, "person.id")
+    checked = PersonRef(
+        person.id,
+        tuple(_country(c, f"person.citizenships[{i}]") for i, c in enumerate(person.citizenships)),
+        _optional_country(person.permanent_residency, "person.permanent_residency"),
+        _optional_country(person.deemed_country, "person.deemed_country"),
+        _country(person.location, "person.location") if person.location is not None else _missing("person.location"),
+        person.employer,
+    )
+    return Request(model, entity, use_case, checked, at, action)
+
+
+def _missing(where: str) -> str:
+    raise RequestError(where, "missing")
+
+
 def parse_request(obj: Any, now: Instant | None = None) -> Request:
     """Validate a decoded request object against the contract.
 
@@ -117,6 +171,8 @@ def _person(obj: Any) -> PersonRef:
     pid = obj.get("id")
     if pid is not None and (not isinstance(pid, str) or not pid):
         raise RequestError("person.id", "must be a non-empty string", pid)
+    if pid is not None:
+        _no_control(pid, "person.id")
     raw = obj.get("citizenships")
     if raw is None:
         raw = []
@@ -131,6 +187,8 @@ def _person(obj: Any) -> PersonRef:
     employer = obj.get("employer")
     if employer is not None and (not isinstance(employer, str) or not employer):
         raise RequestError("person.employer", "must be a non-empty string", employer)
+    if employer is not None:
+        _no_control(employer, "person.employer")
     return PersonRef(pid, citizenships, residency, deemed, location, employer)
 
 
@@ -140,7 +198,14 @@ def _identifier(obj: dict[str, Any], name: str) -> str:
         raise RequestError(name, "missing")
     if not isinstance(value, str) or not value.strip():
         raise RequestError(name, f"must be a non-empty string, not {_kind(value)}", value)
+    _no_control(value, name)
     return value
+
+
+def _no_control(value: str, where: str) -> None:
+    found = control_character(value)
+    if found is not None:
+        raise RequestError(where, f"must not contain control characters (found {found})", value)
 
 
 def _country(value: Any, where: str) -> str:

@@ -18,6 +18,19 @@ from .model import Condition, Tiering
 
 _MISSING = object()
 
+# Evidence fields a safety evaluation measures (``clearance eval``, accepted as registry
+# ``evidence`` records), by kind: ``rate`` is a share in 0..1 (each rate also has
+# ``_lower`` and ``_upper``, its 95 % Wilson bounds), ``flag`` a boolean, ``count`` a number.
+# A bundle condition on ``guardrails.*`` must name one of these, so a typo is an error at
+# load time rather than a condition that silently never holds.
+_RATES = ("harmful_refusal_rate", "jailbreak_attack_success_rate", "jailbreak_direct_success_rate",
+          "over_refusal_rate", "injection_success_rate")
+MEASURED_FIELDS: dict[str, str] = {
+    **{f"guardrails.{name}{bound}": "rate" for name in _RATES for bound in ("", "_lower", "_upper")},
+    "guardrails.universal_jailbreak": "flag",
+    "guardrails.universal_templates": "count",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TierFinding:

@@ -12,6 +12,10 @@ with the highest ``seq``. If ``on_change`` raises, the ``seq`` is not marked
 seen, so the next event or poll retries it. If it returns an ``int`` (the seq
 it actually rebuilt to, which may be newer), that becomes the seen mark, which
 spares a second rebuild for events it already covered.
+
+A store that stays unreachable is reported, not shouted: the first failure is logged with
+its traceback, repeats at most one line per ``report_every_s`` (with how many there were),
+and the recovery once; polls back off to at most one a second while it lasts.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class Watcher:
         *,
         poll_interval: float = 1.0,
         since: int = 0,
+        report_every_s: float = 30.0,
     ) -> None:
         """``since`` is the seq the caller's current state reflects; the first poll runs at start."""
         self._bus = bus
@@ -48,6 +53,7 @@ class Watcher:
         self._sub: Subscription | None = None
         self._thread = threading.Thread(target=self._run, name="clearance-watcher", daemon=True)
         self.calls = 0
+        self.failures = _Failures(report_every_s)
 
     @property
     def pending(self) -> int:
@@ -70,9 +76,10 @@ class Watcher:
     def _poll(self) -> None:
         try:
             latest = self._latest_seq()
-        except Exception:  # noqa: BLE001 - the store may be briefly unreachable; try again next interval
-            log.exception("latest_seq() failed; will poll again")
+        except Exception as exc:  # noqa: BLE001 - the store may be briefly unreachable; try again next interval
+            self.failures.failed("polling the registry's version", exc)
             return
+        self.failures.succeeded("polling the registry's version")
         with self._cond:
             self._pending = max(self._pending, latest)
 
@@ -87,7 +94,9 @@ class Watcher:
                 target = self._pending
             if target <= self.seen:  # woken by the poll timer
                 self._poll()
-                next_poll = time.monotonic() + self.poll_interval
+                # While the store fails, back off (doubling, at most 1 s) rather than hammer it.
+                backoff = self.poll_interval * 2 ** min(self.failures.count, 16)
+                next_poll = time.monotonic() + min(backoff, max(self.poll_interval, 1.0))
                 continue
             self._call(target)
 
@@ -95,11 +104,12 @@ class Watcher:
         self.calls += 1
         try:
             result = self._on_change(target)
-        except Exception:  # noqa: BLE001 - keep watching; the seq stays unseen and is retried
-            log.exception("on_change(%s) failed; will retry", target)
+        except Exception as exc:  # noqa: BLE001 - keep watching; the seq stays unseen and is retried
+            self.failures.failed(f"applying registry change {target}", exc)
             with self._cond:
                 self._cond.wait(min(self.poll_interval, 1.0))  # do not spin on a persistent failure
             return
+        self.failures.succeeded(f"applying registry change {target}")
         reached = result if isinstance(result, int) and not isinstance(result, bool) else target
         with self._cond:
             self.seen = max(self.seen, reached, target)
@@ -119,3 +129,36 @@ class Watcher:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Failures:
+    """Repeated failures logged as a few lines: the first in full, then a count per period, then the recovery."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.count = 0
+        self._unreported = 0
+        self._next_report = 0.0
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if self.count == 1:
+            log.warning("%s failed; retrying (repeats are summarised every %.0f s)", what, self.every_s, exc_info=exc)
+            self._next_report = now + self.every_s
+        elif now >= self._next_report:
+            log.warning("%s still failing: %d failures in a row, %d since the last report; last: %s: %s",
+                        what, self.count, self._unreported + 1, type(exc).__name__, _first_line(exc))
+            self._unreported, self._next_report = 0, now + self.every_s
+        else:
+            self._unreported += 1
+
+    def succeeded(self, what: str) -> None:
+        if self.count:
+            log.warning("%s works again after %d failures", what, self.count)
+        self.count, self._unreported = 0, 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else ""

@@ -1,15 +1,15 @@
-"""The enforcing proxy: authenticate, decide, enforce obligations, record, forward, meter.
+"""The enforcing proxy: the OpenAI wire format translated to and from the enforcer.
 
 Order matters and is the product's promise:
-1. the bearer key resolves to a person and an entity (401 otherwise);
-2. the core decides the contract request built from them, the model asked for, the use case
-   (``X-Clearance-Use-Case`` or the key's default) and the location (a trusted proxy's
-   header, the key's default, or the person's usual location);
-3. a permit's obligations are enforced before anything is forwarded: an unknown obligation,
-   a plain-HTTP call under ``encryption-required`` or an exhausted ``usage-cap`` refuses it;
-4. the decision record is durable in the audit log before the client hears anything;
-5. only then is the call forwarded; its completion (tokens, duration, upstream status) is
-   recorded and metered when it ends, however it ends.
+1. the bearer key resolves to a person and an entity (401 otherwise), on a registry no older
+   than the call's arrival, so a revocation that has returned is in force;
+2. the enforcer decides (model asked for, use case from ``X-Clearance-Use-Case`` or the key's
+   default, location from a trusted proxy's header, the key's default or the person's usual
+   location), runs the permit's obligations (TLS, caps reserved atomically) and makes the
+   decision record durable before the client hears anything;
+3. only then is the call forwarded, with ``max_tokens`` no larger than the caps reserved;
+   its completion (tokens, duration, upstream status) is recorded and the reservation
+   settled when it ends, however it ends.
 A failure of any store on the way answers 503: never a forward without a record.
 """
 
@@ -18,96 +18,127 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ..core.decide import decide_json
+from ..core.request import control_character
+from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
+from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
-from ..services.audit_trail import decision_body
-from .errors import error, refusal
-from .identity import Identity
-from .meter import utc_day
-from .obligations import Duties, duties
+from .dialects import BadRequest, Dialect
+from .dialects.openai import DIALECT as OPENAI
 from .runtime import Gateway
 from .upstream import UpstreamError, UpstreamReply
-from .usage import StreamMeter, estimate, from_reply, prompt_chars
+from .usage import estimate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-NS = 1_000_000_000
+MAX_DEPTH = 128
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-async def authenticate(gw: Gateway, request: Request, now: int) -> Identity | Response:
-    token = bearer(request)
+async def authenticate(gw: Gateway, headers: Mapping[str, str], now: int, dialect: Dialect = OPENAI) -> Identity | Response:
+    token = dialect.credential(headers)
     if token is None:
-        return error(401, "missing-api-key", "send your clearance key as `Authorization: Bearer <key>`")
-    identity = gw.identities.cached(token, now)
+        return dialect.error(401, "missing-api-key", dialect.missing_key)
+    try:
+        identity = await gw.enforcer.authenticate(token, now)
+    except StoreUnavailable as exc:
+        return dialect.error(503, "store-unavailable", str(exc))
     if identity is None:
-        try:
-            identity = await gw.identities.resolve_once(token, now)
-        except StoreUnavailable as exc:
-            return error(503, "store-unavailable", str(exc))
-    if identity is None:
-        return error(401, "invalid-api-key", "unknown or revoked key")
+        return dialect.error(401, "invalid-api-key", "unknown or revoked key")
     if not identity.credential.allows("gateway") or identity.person_id is None:
-        return error(403, "key-not-for-models", "this key is not a model-use key bound to a person")
+        return dialect.error(403, "key-not-for-models", "this key is not a model-use key bound to a person")
     return identity
 
 
-async def proxy(request: Request, path: str) -> Response:
+async def proxy(request: Request, path: str, dialect: Dialect = OPENAI) -> Response:
+    if tracing.tracer is None:
+        return await _proxy(request, path, dialect)
+    with tracing.tracer.start_as_current_span("clearance " + path, kind=tracing.server_kind) as span:
+        response = await _proxy(request, path, dialect)
+        decision_id = response.headers.get("x-clearance-decision-id")
+        if decision_id is not None:
+            span.set_attribute("clearance.decision_id", int(decision_id))
+        span.set_attribute("http.route", "/v1" + path)
+        span.set_attribute("http.response.status_code", response.status_code)
+        return response
+
+
+async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
     gw: Gateway = request.app.state.gateway
     started = time.perf_counter()
     now = gw.clock.now_ns()
-    identity = await authenticate(gw, request, now)
+    identity = await authenticate(gw, request.headers, now, dialect)
     if isinstance(identity, Response):
         return identity
     raw = await _body(request, gw.config.max_body_bytes)
     if raw is None:
-        return error(413, "body-too-large", f"request body over {gw.config.max_body_bytes} bytes")
+        return dialect.error(413, "body-too-large", f"request body over {gw.config.max_body_bytes} bytes")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return error(400, "invalid-json", f"the request body is not JSON: {exc}")
-    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-        return error(400, "invalid-request", "model: required, a string", param="model")
-    stream = body.get("stream") is True
-    doc = identity.request(body["model"], request.headers.get("x-clearance-use-case"), gw.location(request, identity))
-    decision = decide_json(gw.live.current(), doc, now)
-    out = decision.to_dict()
-    refused: Response | None = None
-    extra: list[tuple[str, dict[str, Any], int]] = []
-    enforcement: dict[str, Any] | None = None
-    chores = Duties()
+        return dialect.error(400, "invalid-json", f"the request body is not JSON: {exc}")
+    if not isinstance(body, dict):
+        return dialect.error(400, "invalid-request", "the request body must be a JSON object")
+    if _deeper_than(body, MAX_DEPTH):
+        # orjson re-encodes at most 255 levels: the forwarded body must stay encodable.
+        return dialect.error(400, "invalid-request", f"the request body is nested deeper than {MAX_DEPTH} levels")
+    parsed = dialect.parse(body, path, gw.config.default_completion_tokens)
+    if isinstance(parsed, BadRequest):
+        return dialect.error(400, "invalid-request", parsed.message, param=parsed.param)
+    bad = control_character(parsed.model)
+    if bad is not None:
+        # Refused before the enforcer: such a value has no place in an id, and never reaches the audit batch.
+        return dialect.error(400, "invalid-request", f"model: must not contain control characters (found {bad})",
+                             param="model")
     tls = gw.secure(request)
-    if out["outcome"] == "permit":
-        chores = duties(out, identity.entity, identity.person_id)
-        enforcement, refused, extra = await _enforce(gw, tls, chores, out, identity, doc["model"], now)
     client = {"address": request.client.host if request.client else None, "tls": tls,
               "user_agent": request.headers.get("user-agent"), "bytes": len(raw)}
-    record = decision_body(doc, decision, "gateway", identity.key, contract=out, path=path, stream=stream, client=client)
-    if enforcement is not None:
-        record["enforcement"] = enforcement
+    use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
+    if use_case is None:
+        return dialect.error(400, "invalid-request", missing_use_case(gw), param="use_case")
+    ask = Ask(identity.subject(), parsed.model, use_case, gw.location(request, identity), now, "gateway", tls,
+              parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client})
     try:
-        seq = (await gw.record([("decision", record, now), *extra]))[0]
-    except (StoreUnavailable, TimeoutError, RuntimeError) as exc:
-        return error(503, "audit-unavailable", f"the decision could not be recorded, so it is not served: {exc}")
-    if refused is not None:
-        refused.headers["x-clearance-decision-id"] = str(seq)
-        return refused
-    if out["outcome"] != "permit":
-        return refusal(403, out, seq)
-    return await _forward(gw, request, path, body, raw, stream, identity, doc, out, chores, seq, started)
+        enforced = await gw.enforcer.enforce(ask, fresh=True)
+    except AuditUnavailable as exc:
+        return dialect.error(503, "audit-unavailable", str(exc))
+    except StoreUnavailable as exc:
+        return dialect.error(503, "store-unavailable", str(exc))
+    seq = enforced.decision_id
+    if enforced.refusal is not None:
+        r = enforced.refusal
+        headers = {**r.headers, "x-clearance-decision-id": str(seq)}
+        return dialect.error(r.status, r.code, r.message, headers=headers, decision_id=seq,
+                             policy_version=enforced.contract.get("policy_version"), **r.details)
+    if not enforced.decision.permitted:
+        denied = dialect.refusal(403, enforced.contract, seq)
+        denied.headers["x-clearance-decision-id"] = str(seq)  # as on every answer with a record: traces key on it
+        return denied
+    return await _forward(gw, request, path, dialect, body, raw, parsed.stream, ask, enforced, started)
+
+
+def missing_use_case(gw: Gateway) -> str:
+    """What to do when neither the call nor the key names a use case (a newcomer's first 4xx)."""
+    known = sorted({u for c in gw.live.current().policy.use_case_classes if not c.prohibited for u in c.use_cases})
+    return ("use_case: missing. Send it as the `X-Clearance-Use-Case` header (one of: " + ", ".join(known)
+            + "), or issue the key with a default (`clearance registry token create --scope gateway --person ID "
+            "--default-use-case USE_CASE`).")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep (iterative: no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [item for v in level if isinstance(v, dict | list)
+                 for item in (v.values() if isinstance(v, dict) else v) if isinstance(item, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 async def _body(request: Request, limit: int) -> bytes | None:
@@ -122,40 +153,6 @@ async def _body(request: Request, limit: int) -> bytes | None:
             return None
         parts.append(chunk)
     return b"".join(parts)
-
-
-async def _enforce(gw: Gateway, tls: bool, chores: Duties, out: dict[str, Any], identity: Identity,
-                   model: str, now: int) -> tuple[dict[str, Any] | None, Response | None, list[tuple[str, dict[str, Any], int]]]:
-    if chores.unknown or chores.malformed:
-        what = ", ".join(chores.unknown + chores.malformed)
-        return ({"status": 403, "code": "unsupported-obligation"},
-                error(403, "unsupported-obligation", f"the permit carries obligations this gateway cannot honour: {what}"),
-                [])
-    if chores.tls and not tls:
-        return ({"status": 403, "code": "encryption-required"},
-                error(403, "encryption-required", "this authorization requires TLS: call the gateway over https"), [])
-    day, reset = utc_day(now)
-    for cap in chores.caps:
-        try:
-            used = await gw.meter.used(cap.scope, day)
-        except StoreUnavailable as exc:
-            return {"status": 503, "code": "store-unavailable"}, error(503, "store-unavailable", str(exc)), []
-        if used >= cap.tokens_per_day:
-            event = {"event": "cap-exceeded", "entity": identity.entity, "person": identity.person_id,
-                     "model": model, "authorization": out.get("authorization"),
-                     "scope": cap.scope, "used": used, "tokens_per_day": cap.tokens_per_day, "day": day}
-            message = f"usage cap of {cap.tokens_per_day:,} tokens a day reached for {cap.scope}; resets {reset}"
-            headers = {"x-clearance-cap-reset": reset, "retry-after": str(_seconds_until(reset, now))}
-            return ({"status": 429, "code": "usage-cap-exceeded"},
-                    error(429, "usage-cap-exceeded", message, headers=headers, reset=reset, used=used,
-                          tokens_per_day=cap.tokens_per_day),
-                    [("monitoring", event, now)])
-    return None, None, []
-
-
-def _seconds_until(reset: str, now: int) -> int:
-    target = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
-    return max(1, int(target - now / NS))
 
 
 async def _until_disconnect(request: Request, work: Awaitable[T]) -> T | None:
@@ -188,47 +185,96 @@ async def _disconnected(request: Request, task: asyncio.Task[Any], gone: asyncio
             return
 
 
-async def _forward(gw: Gateway, request: Request, path: str, body: dict[str, Any], raw: bytes, stream: bool,
-                   identity: Identity, doc: dict[str, Any], out: dict[str, Any], chores: Duties, seq: int,
-                   started: float) -> Response:
-    upstream, upstream_model = gw.upstream_for(body["model"])
+async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, body: dict[str, Any], raw: bytes,
+                   stream: bool, ask: Ask, enforced: Enforced, started: float) -> Response:
+    upstream, upstream_model = gw.upstream_for(ask.model)
     if upstream is None:
-        return error(503, "no-upstream", f"no upstream serves model `{body['model']}`")
-    if upstream_model is not None:
-        body = {**body, "model": upstream_model}
-        raw = orjson.dumps(body)
-    base = {"entity": identity.entity, "person": identity.person_id, "model": doc["model"], "use_case": doc["use_case"],
-            "authorization": out.get("authorization"), "decision_seq": seq, "path": path, "stream": stream,
-            "upstream": upstream.name}
-    if chores.content:
-        base["request_content"] = body.get("messages", body.get("prompt", body.get("input")))
+        return dialect.error(503, "no-upstream", f"no upstream serves model `{ask.model}`")
+    seq = enforced.decision_id
     headers = {"x-clearance-decision-id": str(seq)}
+    if dialect.name not in upstream.dialects:
+        # The decision is recorded; nothing was forwarded, and the completion record says why.
+        _finish(gw, enforced, {"decision_seq": seq, "path": path, "upstream": upstream.name,
+                               "not_forwarded": f"upstream speaks {', '.join(upstream.dialects)}"}, 400, None, False,
+                started)
+        return dialect.error(400, "wrong-format", f"model `{ask.model}` is served in the "
+                             f"{' and '.join(upstream.dialects)} format, not {dialect.name}", headers=headers,
+                             decision_id=seq)
+    call = enforced.call
+    allowance = call.completion_allowance if call is not None else None
+    if upstream_model is not None or allowance is not None:
+        body = {**body, "model": upstream_model or body["model"]}
+        if allowance is not None:
+            # What the caps reserved is all the call may be served: the upstream is told so.
+            body = dialect.capped(body, path, allowance)
+        raw = orjson.dumps(body)
+    content = call is not None and call.record_content
+    base = {"entity": ask.subject.entity, "person": ask.subject.person, "model": ask.model, "use_case": ask.use_case,
+            "authorization": enforced.decision.authorization, "decision_seq": seq, "path": path, "stream": stream,
+            "upstream": upstream.name}
+    if dialect.name != "openai":
+        base["dialect"] = dialect.name
+    if content:
+        base["request_content"] = dialect.request_content(body)
+    passed = dialect.forward_headers(request.headers)
+    sent = time.perf_counter()
     try:
-        reply = await _until_disconnect(request, upstream.send(path, body, raw, stream))
+        reply = await _until_disconnect(request, upstream.send(path, body, raw, stream, passed or None))
     except UpstreamError as exc:
-        gw.finish(base, exc.status, None, False, started, chores)
-        return error(exc.status, "upstream-error", str(exc), headers=headers)
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(exc.status)).inc()
+        _finish(gw, enforced, base, exc.status, None, False, started)
+        return dialect.error(exc.status, "upstream-error", str(exc), headers=headers)
     if reply is None:
-        gw.finish({**base, "cancelled": True}, 499, None, False, started, chores)
+        _finish(gw, enforced, {**base, "cancelled": True}, 499, None, False, started)
         return Response(status_code=499)
+    _upstream_seconds(upstream.name).observe(time.perf_counter() - sent)
+    if reply.status >= 500:
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, str(reply.status)).inc()
     headers.update(reply.headers)
     if not reply.stream:
-        content = reply.content if isinstance(reply.content, bytes) else b""
-        usage = from_reply(content)
+        payload = reply.content if isinstance(reply.content, bytes) else b""
+        usage = dialect.usage(payload)
         counted = usage is None
         if usage is None:
-            p, c = estimate(prompt_chars(body)), estimate(len(content)) if reply.status == 200 else 0
+            p, c = estimate(dialect.prompt_chars(body)), estimate(len(payload)) if reply.status == 200 else 0
             usage = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-        extra = {"response_content": _reply_text(content)} if chores.content else {}
-        gw.finish({**base, **extra}, reply.status, usage if reply.status == 200 else None, counted, started, chores)
-        return Response(content, status_code=reply.status, headers=headers, media_type="application/json")
-    return StreamingResponse(_relay(gw, reply, body, base, chores, started), status_code=reply.status, headers=headers,
-                             media_type="text/event-stream")
+        extra = {"response_content": dialect.reply_text(payload)} if content else {}
+        _finish(gw, enforced, {**base, **extra}, reply.status, usage if reply.status == 200 else None, counted, started)
+        return Response(payload, status_code=reply.status, headers=headers, media_type="application/json")
+    return StreamingResponse(_relay(gw, dialect, reply, body, base, enforced, content, started), status_code=reply.status,
+                             headers=headers, media_type="text/event-stream")
 
 
-async def _relay(gw: Gateway, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any], chores: Duties,
-                 started: float) -> AsyncIterator[bytes]:
-    meter = StreamMeter(keep_text=chores.content)
+_by_upstream: dict[str, Any] = {}
+_by_route: dict[str, Any] = {}
+
+
+def _upstream_seconds(name: str) -> Any:
+    child = _by_upstream.get(name)
+    if child is None:
+        child = _by_upstream[name] = metrics.UPSTREAM_SECONDS.labels(name)
+    return child
+
+
+def _finish(gw: Gateway, enforced: Enforced, base: dict[str, Any], status: int, usage: dict[str, int] | None,
+            counted: bool, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    route = base["path"]
+    child = _by_route.get(route)
+    if child is None:
+        child = _by_route[route] = metrics.REQUEST_SECONDS.labels(route)
+    child.observe(elapsed)
+    body = {**base, "upstream_status": status, "duration_ms": round(elapsed * 1000, 3)}
+    if usage is not None:
+        body["usage"] = usage
+        body["usage_counted"] = counted
+    tokens = usage.get("total_tokens", 0) if usage is not None else (0 if status >= 400 and status != 499 else None)
+    gw.enforcer.complete(enforced, body, status, tokens, gw.clock.now_ns())
+
+
+async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any],
+                 enforced: Enforced, content: bool, started: float) -> AsyncIterator[bytes]:
+    meter = dialect.meter(content)
     status, complete = reply.status, False
     try:
         async for chunk in reply.content:  # type: ignore[union-attr]
@@ -237,21 +283,13 @@ async def _relay(gw: Gateway, reply: UpstreamReply, body: dict[str, Any], base: 
         complete = True
     except UpstreamError as exc:
         status = exc.status
+        closing = dialect.stream_error(exc.status, str(exc))
+        if closing is not None:
+            yield closing
     finally:
         await reply.aclose()
-        usage, counted = meter.result(prompt_chars(body))
+        usage, counted = meter.result(dialect.prompt_chars(body))
         record = {**base, "complete": complete}
-        if chores.content:
+        if content:
             record["response_content"] = "".join(meter.text)
-        gw.finish(record, status if complete else (status if status != 200 else 499), usage, counted, started, chores)
-
-
-def _reply_text(content: bytes) -> Any:
-    try:
-        obj = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
-    choices = obj.get("choices") if isinstance(obj, dict) else None
-    if not isinstance(choices, list):
-        return None
-    return [c.get("message", {}).get("content") if "message" in c else c.get("text") for c in choices if isinstance(c, dict)]
+        _finish(gw, enforced, record, status if complete else (status if status != 200 else 499), usage, counted, started)

@@ -1,4 +1,4 @@
-"""Upstream model servers: any OpenAI-compatible HTTP server, or the built-in demo model.
+"""Upstream model servers: any OpenAI-compatible or Anthropic Messages HTTP server, or the built-in demo model.
 
 ``HttpUpstream`` keeps one pooled aiohttp session per upstream, with connect and read
 timeouts. aiohttp rather than httpx: on this hot path httpx cost 1.5 ms of CPU per call
@@ -18,7 +18,10 @@ from typing import Any, Protocol
 
 import aiohttp
 
-PASS_HEADERS = ("content-type", "retry-after", "x-request-id", "openai-processing-ms")
+PASS_HEADERS = ("content-type", "retry-after", "x-request-id", "openai-processing-ms", "request-id")
+# Headers a client of the Anthropic format may send that change what the upstream does.
+ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
+ANTHROPIC_VERSION = "2023-06-01"
 
 
 class UpstreamError(Exception):
@@ -47,21 +50,32 @@ class UpstreamReply:
 
 class Upstream(Protocol):
     name: str
+    dialects: tuple[str, ...]  # the wire formats it answers
 
-    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply: ...
+    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool,
+                   headers: dict[str, str] | None = None) -> UpstreamReply: ...
 
     async def close(self) -> None: ...
 
 
 class HttpUpstream:
-    """An OpenAI-compatible server at ``base_url`` (for example ``http://127.0.0.1:8000/v1``)."""
+    """A server at ``base_url`` (for example ``http://127.0.0.1:8000/v1``) speaking ``dialect``.
+
+    An OpenAI-format server gets its key as a bearer token; an Anthropic-format one as
+    ``x-api-key``, with an ``anthropic-version`` (the client's, else 2023-06-01).
+    """
 
     def __init__(self, name: str, base_url: str, api_key: str | None = None, *, timeout_s: float = 120.0,
-                 connect_timeout_s: float = 5.0, max_connections: int = 256) -> None:
+                 connect_timeout_s: float = 5.0, max_connections: int = 256, dialect: str = "openai") -> None:
         self.name = name
+        self.dialects = (dialect,)
         self._base = base_url.rstrip("/")
         self._headers = {"content-type": "application/json"}
-        if api_key:
+        if dialect == "anthropic":
+            self._headers["anthropic-version"] = ANTHROPIC_VERSION
+            if api_key:
+                self._headers["x-api-key"] = api_key
+        elif api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=timeout_s)
         self._max_connections = max_connections
@@ -75,9 +89,10 @@ class HttpUpstream:
                                                   auto_decompress=False)
         return self._session
 
-    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool) -> UpstreamReply:
+    async def send(self, path: str, body: dict[str, Any], raw: bytes, stream: bool,
+                   headers: dict[str, str] | None = None) -> UpstreamReply:
         try:
-            response = await self._client().post(self._base + path, data=raw)
+            response = await self._client().post(self._base + path, data=raw, headers=headers)
         except TimeoutError:
             raise UpstreamError(504, f"upstream `{self.name}` timed out") from None
         except aiohttp.ClientError as exc:

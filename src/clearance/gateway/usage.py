@@ -17,14 +17,51 @@ def estimate(text_chars: int) -> int:
     return (text_chars + 3) // 4
 
 
+def prompt_bound(body: dict[str, Any]) -> int:
+    """An upper estimate of the prompt's tokens, reserved against a usage cap before forwarding.
+
+    Byte-level BPE tokenizers give at least two bytes of UTF-8 a token in practice (English
+    averages four characters, CJK three bytes a character and one or two tokens); each message
+    adds a few tokens of framing. Too high costs nothing but an early refusal at the very edge
+    of a cap: the reservation is settled to the real count.
+    """
+    size = 0
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            size += len(content.encode())
+        elif isinstance(content, list):
+            size += sum(len(str(p.get("text", "")).encode()) for p in content if isinstance(p, dict))
+    for key in ("prompt", "input"):
+        value = body.get(key)
+        if isinstance(value, str):
+            size += len(value.encode())
+        elif isinstance(value, list):
+            size += sum(len(str(v).encode()) if isinstance(v, str) else 1 for v in value)
+    framing = 4 * len(messages) if isinstance(messages, list) else 0
+    return (size + 1) // 2 + framing + 1
+
+
+def wanted_completion(body: dict[str, Any], default: int) -> int:
+    """The most completion tokens the caller asked for (``max_completion_tokens``/``max_tokens``), else ``default``."""
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return default
+
+
 def prompt_chars(body: dict[str, Any]) -> int:
+    """Characters of prompt text in ``body``; parts of an unexpected shape count nothing (never raise)."""
     total = 0
-    for message in body.get("messages") or []:
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
             total += len(content)
         elif isinstance(content, list):
-            total += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+            total += sum(len(p["text"]) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     for key in ("prompt", "input"):
         value = body.get(key)
         if isinstance(value, str):

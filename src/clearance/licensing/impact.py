@@ -25,6 +25,14 @@ segment its instant falls in.
 
 Anything the fast path does not recognise is decided by ``decide_json``; a
 property test holds the fast path to ``decide_json`` on arbitrary requests.
+
+Against a live registry (:class:`RegistryTimeline`), each audited request is decided
+under the policy the server would have had *at that record's instant* with the proposal
+applied: the proposed bundle (or the current one plus proposed changes) overlaid with the
+registry's records valid and known at that instant (the store is bitemporal). Registry
+state only changes at the instants its rows were recorded or take effect, so records
+between two such instants share one compiled policy and one replayer: an identical bundle
+replays to zero changes, and a change made after a decision never counts against it.
 """
 
 from __future__ import annotations
@@ -216,25 +224,102 @@ def classify(old: tuple[str, str], new: tuple[str, str]) -> str | None:
     return "recoded"
 
 
+class RegistryTimeline:
+    """The proposed policy as a registry-backed server would have held it at each instant.
+
+    ``sections`` is the proposed bundle's (or the current bundle's); ``changes``, proposed
+    registry changes (``with_changes``' documents, already checked) applied on top of the
+    registry's state at every instant. One :class:`Replayer` per stretch between registry
+    changes; a few are kept, since records of several writers may interleave a little.
+    """
+
+    KEPT = 8
+
+    def __init__(self, service: Any, sections: Any, changes: list[dict[str, Any]] | None = None) -> None:
+        from ..registry.service import POLICY_KINDS
+
+        self.service = service
+        self.sections = sections
+        self.changes = changes or []
+        # Read once: the state at each instant is then computed here, not queried per stretch.
+        self.rows = [r for r in service.store.changes_since(0) if r.kind in POLICY_KINDS]
+        self.instants = sorted({r.recorded_at for r in self.rows} | {r.valid_from for r in self.rows})
+        self._epochs: dict[int, Replayer] = {}
+        self._by_version: dict[str, Replayer] = {}
+        self.epochs = 0  # statistics: policies compiled
+
+    def replayer_at(self, at_ns: int) -> Replayer:
+        epoch = bisect_right(self.instants, at_ns)
+        found = self._epochs.get(epoch)
+        if found is None:
+            if len(self._epochs) >= self.KEPT:
+                self._epochs.pop(next(iter(self._epochs)))
+                self._by_version = {r.policy.version: r for r in self._epochs.values()}
+            policy = self.policy_at(at_ns)
+            self.epochs += 1
+            # A registry change that leaves the proposed policy as it was (same content hash)
+            # keeps the warm replayer: its verdicts still hold.
+            found = self._by_version.get(policy.version) or Replayer(policy)
+            self._epochs[epoch] = self._by_version[policy.version] = found
+        return found
+
+    def state_at(self, at_ns: int) -> dict[tuple[str, str], Any]:
+        """The registry's policy rows valid and known at ``at_ns``: ``RegistryStore.state``'s rule (per key,
+        the greatest ``(valid_from, seq)`` among rows with both instants ``<= at_ns``), over the rows read once."""
+        winners: dict[tuple[str, str], Any] = {}
+        for r in self.rows:
+            if r.valid_from <= at_ns and r.recorded_at <= at_ns:
+                key = (r.kind, r.key)
+                best = winners.get(key)
+                if best is None or (r.valid_from, r.seq) > (best.valid_from, best.seq):
+                    winners[key] = r
+        return {key: r for key, r in winners.items() if r.op == "put"}
+
+    def policy_at(self, at_ns: int) -> CompiledPolicy:
+        """The proposed policy with the registry as valid and as known at ``at_ns``; ``InputError`` if it does not load."""
+        from ..core.errors import PolicyError
+        from ..policy.snapshot import snapshot
+        from ..registry.overlay import Entry, overlay
+        from .record import InputError
+
+        merged = {(r.kind, r.key): Entry(r.kind, r.key, r.body or {}, f"{r.kind}/{r.key}@{r.seq}")
+                  for r in self.state_at(at_ns).values() if r.op == "put"}
+        for i, c in enumerate(self.changes):
+            if c.get("record") is None:
+                merged.pop((c["kind"], c["key"]), None)
+            else:
+                merged[(c["kind"], c["key"])] = Entry(c["kind"], c["key"], c["record"], f"proposed[{i}]")
+        try:
+            return snapshot(overlay(self.sections, merged.values()))
+        except PolicyError as exc:
+            raise InputError([f"with the registry as of {at_ns} ns: {p}" for p in exc.problems]) from None
+
+
 def replay(
-    proposed: CompiledPolicy, records: Iterable[tuple[int, Mapping[str, Any]]], examples: int = 3
+    proposed: CompiledPolicy, records: Iterable[tuple[Any, ...]], examples: int = 3,
+    timeline: RegistryTimeline | None = None,
 ) -> dict[str, Any]:
-    """Compare every audited decision in ``records`` (``(seq, decision body)``) with the proposed policy's."""
-    replayer = Replayer(proposed)
-    outcome = replayer.outcome
+    """Compare every audited decision in ``records`` with the proposed policy's.
+
+    ``records`` yields ``(seq, decision body)``, or ``(seq, body, at_ns)`` (what ``audited``
+    yields); with a ``timeline`` each record is decided under the proposal as of its ``at_ns``.
+    """
+    base = Replayer(proposed)
     totals: Counter[str] = Counter()
     dims: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in ("entity", "model", "use_case")}
     codes: Counter[str] = Counter()
     shown: dict[str, list[dict[str, Any]]] = {"gained": [], "lost": [], "recoded": []}
     replayed = skipped = 0
-    for seq, body in records:
+    for item in records:
+        seq, body = item[0], item[1]
         request, recorded = body.get("request"), body.get("decision")
         if type(recorded) is not dict or type(request) is not dict:
             skipped += 1
             continue
         replayed += 1
+        replayer = base if timeline is None or len(item) < 3 else timeline.replayer_at(item[2])
         old = (recorded.get("outcome"), recorded.get("code"))
-        new = outcome(request)
+        new = replayer.outcome(request)
         if old == new:
             continue
         kind = classify(old, new)  # type: ignore[arg-type]
@@ -245,10 +330,11 @@ def replay(
             dims[dim][value if isinstance(value, str) else "(invalid)"][kind] += 1
         codes[f"{old[0]}/{old[1]} -> {new[0]}/{new[1]}"] += 1
         if len(shown[kind]) < examples:
-            now = decide_json(proposed, request).to_dict()
+            now = decide_json(replayer.policy, request).to_dict()
             shown[kind].append({"seq": seq, "request": request, "recorded": recorded, "proposed": now})
     return {
         "proposed_policy_version": proposed.version,
+        **({"registry_states": timeline.epochs} if timeline is not None else {}),
         "replayed": replayed,
         "skipped": skipped,
         "unchanged": replayed - sum(totals.values()),
@@ -263,13 +349,13 @@ def replay(
     }
 
 
-def audited(store: Any, since_ns: int | None = None, until_ns: int | None = None, page: int = 10_000) -> Iterable[tuple[int, Mapping[str, Any]]]:
-    """Audited decisions of a period, from an :class:`~clearance.ports.AuditStore`, page by page."""
+def audited(store: Any, since_ns: int | None = None, until_ns: int | None = None, page: int = 10_000) -> Iterable[tuple[int, Mapping[str, Any], int]]:
+    """Audited decisions of a period, ``(seq, body, at_ns)``, from an :class:`~clearance.ports.AuditStore`, page by page."""
     after = None
     while True:
         found = store.query(kinds=["decision"], since_ns=since_ns, until_ns=until_ns, after_seq=after, limit=page)
         for record in found:
-            yield record.seq, record.body
+            yield record.seq, record.body, record.at_ns
         if len(found) < page:
             return
         after = found[-1].seq

@@ -4,14 +4,16 @@ Runs after each file has passed its schema. Reports every problem with the file,
 line and field of the offending value: a duplicate id, a reference to an id
 that no section defines, a cycle of country groups, a validity that ends
 before it starts, two control changes of one model at the same instant, a
-declared tier that its own evidence contradicts.
+declared tier that its own evidence contradicts, an obligation no handler knows or
+whose parameters its handler rejects.
 """
 
 from __future__ import annotations
 
 from ..core.errors import Problem
 from ..core.model import Condition, Tiering, TierRaise, TierRule
-from ..core.tiers import tier_from_evidence
+from ..core.tiers import MEASURED_FIELDS, tier_from_evidence
+from ..obligations import clause_problems
 from .load import Item, Sections
 
 REQUIRED = ("policy", "jurisdiction", "tiering")
@@ -51,7 +53,18 @@ def check_sections(sections: Sections) -> list[Problem]:
     _check_models(sections, entities, tiers, problems)
     for item in sections.lists["authorizations"]:
         _check_authorization(item, models, entities, groups, use_cases, classes, problems)
+        _check_clauses(item, item.spec.obligations, problems, "obligations")
+    if "licensing" in sections.single:
+        licensing = sections.single["licensing"]
+        _check_clauses(licensing, licensing.spec.default_conditions, problems, "default_conditions")
     return problems
+
+
+def _check_clauses(item: Item, clauses: list, problems: list[Problem], where: str) -> None:
+    """Obligations are checked against their handlers here, at load, never first at call time."""
+    for i, clause in enumerate(clauses):
+        for field, message in clause_problems(clause.model_dump(mode="python")):
+            problems.append(item.problem(message, where, i, *field.split(".")))
 
 
 def _unique(items: list[Item], problems: list[Problem]) -> set[str]:
@@ -110,7 +123,30 @@ def _check_tiering(item: Item, problems: list[Problem]) -> list[str]:
         problems.append(item.problem("tiers must be distinct", "tiers"))
     for i, rule in enumerate(spec.rules):
         _ref(item, rule.tier, spec.tiers, "tier", problems, "rules", i, "tier")
+    for section, entries in (("rules", spec.rules), ("raises", spec.raises)):
+        for i, entry in enumerate(entries):
+            for j, cond in enumerate(entry.any_of):
+                _check_measured(item, cond, problems, section, i, "any_of", j)
     return list(spec.tiers)
+
+
+def _check_measured(item: Item, cond, problems: list[Problem], *at: str | int) -> None:
+    """A condition on a measured (``guardrails.*``) field must name a known field and compare it sensibly."""
+    if not cond.field.startswith("guardrails."):
+        return
+    kind = MEASURED_FIELDS.get(cond.field)
+    if kind is None:
+        known = ", ".join(sorted(MEASURED_FIELDS))
+        problems.append(item.problem(f"unknown measured field `{cond.field}` (known: {known})", *at, "field"))
+        return
+    bounds = [v for v in (cond.above, cond.below, cond.at_least, cond.at_most) if v is not None]
+    if kind == "flag" and not isinstance(cond.equals, bool):
+        problems.append(item.problem(f"`{cond.field}` is true or false: compare it with `equals: true|false`", *at))
+    elif kind == "rate" and (not bounds or not all(0 <= b <= 1 for b in bounds)):
+        problems.append(item.problem(f"`{cond.field}` is a share in 0..1: compare it with above, below, at_least "
+                                     "or at_most and a bound in 0..1", *at))
+    elif kind == "count" and not bounds:
+        problems.append(item.problem(f"`{cond.field}` is a count: compare it with above, below, at_least or at_most", *at))
 
 
 def tiering_of(item: Item) -> Tiering:

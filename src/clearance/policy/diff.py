@@ -6,6 +6,7 @@ a decision or its text show up; formatting and file layout never do.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,13 @@ class Change:
     def __str__(self) -> str:
         where = f"{self.section}[{self.item}]" if self.item else self.section
         if self.kind == "changed":
-            return f"~ {where}.{self.field}: {self.old!r} -> {self.new!r}" if self.field else f"~ {where}"
+            return f"~ {where}.{self.field}: {_shown(self.old)} -> {_shown(self.new)}" if self.field else f"~ {where}"
         return f"{'+' if self.kind == 'added' else '-'} {where}"
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON (``null``, ``["US", "CA"]``, ``"text"``), the language of the bundles, not Python's repr."""
+    return "(absent)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def diff_policies(old: Policy, new: Policy) -> list[Change]:

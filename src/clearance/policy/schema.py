@@ -84,10 +84,21 @@ class TierRaiseSpec(Strict):
     any_of: list[ConditionSpec] = Field(min_length=1)
 
 
+class UniversalitySpec(Strict):
+    """A jailbreak template is universal when its success rate reaches ``success_rate`` in ``categories`` categories.
+
+    Applied when a jailbreak run is accepted as evidence (``guardrails.universal_jailbreak``).
+    """
+
+    success_rate: float = Field(gt=0, le=1)
+    categories: int = Field(ge=1)
+
+
 class TieringSpec(Strict):
     tiers: list[str] = Field(min_length=1)
     rules: list[TierRuleSpec] = []
     raises: list[TierRaiseSpec] = []
+    universality: UniversalitySpec | None = None
 
 
 class ClauseSpec(BaseModel):

@@ -16,11 +16,14 @@ Record kinds and what they do (``key`` is the record's id):
                           ``entity`` or the whole authorization
 ``restriction``           sets the restriction of entity ``key``, or of person ``id``
                           when the key is ``person:<id>`` (``status: cleared`` removes it)
+``evidence``              merges measured fields into model ``model``'s evidence (key
+                          ``<model>:<measures>``), so its tier is derived from them
 ========================  ===========================================================
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +37,9 @@ from ..policy.check import check_sections
 from ..policy.load import Item, Sections
 from ..policy.schema import AuthorizationSpec, EntitySpec, PersonSpec, RestrictionSpec, SuspensionSpec
 from ..policy.source import Document
+from .records import EvidenceRecord
 
-KINDS = ("entity", "authorization", "suspension", "restriction")
+KINDS = ("entity", "authorization", "suspension", "restriction", "evidence")
 _SECTION = {"entity": "entities", "authorization": "authorizations"}
 _SPEC: dict[str, type[BaseModel]] = {"entity": EntitySpec, "authorization": AuthorizationSpec}
 PERSON_PREFIX = "person:"
@@ -87,6 +91,8 @@ def _apply(sections: Sections, positions: Positions, entry: Entry, doc: Document
     if entry.kind in _SPEC:
         spec = _SPEC[entry.kind].model_validate({**entry.body, "id": entry.key})
         _put(sections, positions, _SECTION[entry.kind], Item(spec, doc, (_SECTION[entry.kind],)))
+    elif entry.kind == "evidence":
+        _evidence(sections, positions, entry)
     elif entry.kind == "suspension":
         body = dict(entry.body)
         target = body.pop("authorization", None)
@@ -103,6 +109,21 @@ def _apply(sections: Sections, positions: Positions, entry: Entry, doc: Document
             return
         item = _find(sections, positions, "entities", entry.key, "entity")
         _put(sections, positions, "entities", Item(item.spec.model_copy(update={"restriction": restriction}), item.doc, item.path))
+
+
+def _evidence(sections: Sections, positions: Positions, entry: Entry) -> None:
+    record = EvidenceRecord.model_validate(entry.body)
+    if entry.key != f"{record.model}:{record.measures}":
+        raise LookupError("key", f"evidence key must be `{record.model}:{record.measures}`, not `{entry.key}`")
+    item = _find(sections, positions, "models", record.model, "model")
+    evidence: dict[str, Any] = copy.deepcopy(item.spec.evidence or {})
+    for name, value in record.fields.items():
+        *parents, leaf = name.split(".")
+        node = evidence
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    _put(sections, positions, "models", Item(item.spec.model_copy(update={"evidence": evidence}), item.doc, item.path))
 
 
 def _find(sections: Sections, positions: Positions, section: str, item_id: Any, what: str) -> Item:

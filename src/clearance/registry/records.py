@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.tiers import MEASURED_FIELDS
 from ..policy.schema import Country, Id
 
-POLICY_KINDS = ("entity", "authorization", "suspension", "restriction")
+POLICY_KINDS = ("entity", "authorization", "suspension", "restriction", "evidence")
 PERSON_PREFIX = "person:"
 KINDS = (*POLICY_KINDS, "person", "credential", "application")
 
 TOKEN_PREFIX = "clr"
-SCOPES = ("admin", "auditor", "gateway")
+SCOPES = ("admin", "auditor", "gateway", "screening", "metrics")
+_SCOPED = re.compile(r"(entity|auditor):[A-Za-z0-9][A-Za-z0-9._:-]*")  # one entity's
 
 
 class PersonRecord(BaseModel):
@@ -39,13 +42,18 @@ class PersonRecord(BaseModel):
     deemed_country: Country | None = None
     location: Country | None = None
     name: str = ""
+    # Evidence for restricted-party screening: set when known, so a namesake is told apart.
+    date_of_birth: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    identifiers: list[str] = Field([], max_length=20)  # passport or national id numbers, "<type>: <number>"
 
 
 class CredentialRecord(BaseModel):
     """A bearer credential: its scopes, whom it acts for, and the SHA-256 of its secret.
 
-    Scopes: ``admin`` (write), ``auditor`` (read everything), ``entity:<id>`` (read
-    one entity), ``gateway`` (use models as ``person``). Secrets are 256-bit
+    Scopes: ``admin`` (write), ``auditor`` (read everything), ``auditor:<id>`` (read one
+    entity's audit records), ``entity:<id>`` (read one entity), ``gateway`` (use models as
+    ``person``; ask for recorded decisions), ``screening`` (screen names). Any other scope is
+    refused at creation, naming the valid ones. Secrets are 256-bit
     random values, so a fast hash is enough: there is nothing to brute-force.
     """
 
@@ -57,6 +65,48 @@ class CredentialRecord(BaseModel):
     entity: Id | None = None
     default_use_case: Id | None = None
     default_location: Country | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str]) -> list[str]:
+        for scope in scopes:
+            if scope in SCOPES or _SCOPED.fullmatch(scope):
+                continue
+            raise ValueError(f"unknown scope `{scope}`; valid scopes: {', '.join(SCOPES)}, entity:<entity id>, auditor:<entity id>")
+        return scopes
+
+
+class EvidenceRecord(BaseModel):
+    """Measured evidence about a model, from an accepted evaluation run; keyed ``<model>:<measures>``.
+
+    ``fields`` maps measured fields (``guardrails.harmful_refusal_rate_lower``...) to values;
+    they are merged into the model's evidence, from which its tier is derived. The rest
+    says where the figures came from, so a tier can always be traced to a run.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: Id
+    measures: Literal["refusal", "jailbreak", "over-refusal", "injection"]
+    fields: dict[str, float | bool | int]
+    run: str = Field(min_length=1)
+    suite: str = Field(min_length=1)
+    suite_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    items_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    judge: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    counts: dict[str, int] = {}
+    universality: dict[str, float] | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _measured(cls, value: dict[str, float | bool | int]) -> dict[str, float | bool | int]:
+        for name, v in value.items():
+            kind = MEASURED_FIELDS.get(name)
+            if kind is None:
+                raise ValueError(f"`{name}` is not a measured field")
+            if (kind == "flag") != isinstance(v, bool) or (kind == "rate" and not 0 <= v <= 1):
+                raise ValueError(f"`{name}`: `{v!r}` is not a valid {kind}")
+        return value
 
 
 @dataclass(frozen=True)

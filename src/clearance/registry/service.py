@@ -95,6 +95,7 @@ class RegistryService:
         if problems:
             raise PolicyError(problems)
         self.sections: Sections = sections
+        self._bundle_version: str | None = None
 
     # -- reads -------------------------------------------------------------------------
 
@@ -107,6 +108,16 @@ class RegistryService:
     def snapshot(self, valid_at: int | None = None, known_at: int | None = None) -> CompiledPolicy:
         """The policy in force at ``valid_at`` (default: now) as known at ``known_at`` (default: everything)."""
         return snapshot(overlay(self.sections, _entries(self.policy_state(valid_at, known_at).values())))
+
+    @property
+    def bundle_version(self) -> str:
+        """The bundle's own hash (what ``clearance policy hash`` prints); the live ``policy_version`` also
+        covers the registry's records, so it changes with every registry write that shapes the policy."""
+        if self._bundle_version is None:
+            from ..policy.canonical import policy_version
+
+            self._bundle_version = policy_version(overlay(self.sections, []))
+        return self._bundle_version
 
     def policy_state(self, valid_at: int | None, known_at: int | None = None) -> dict[tuple[str, str], Record]:
         """Only the records that shape the policy: people and credentials are never read here."""
@@ -152,6 +163,10 @@ class RegistryService:
         for change in changes:
             if change.kind not in KINDS:
                 problems.append(f"{change.kind}: unknown record kind")
+            body_id = change.body.get("id") if isinstance(change.body, dict) else None
+            if body_id is not None and body_id != change.key:
+                problems.append(f"{change.kind} `{change.key}`: the record's id `{body_id}` is not its key; "
+                                "leave `id` out or make it equal")
             if change.valid_from < now - self.grace_ns:
                 problems.append(
                     f"{change.kind} `{change.key}`: effective instant is {(now - change.valid_from) / NS:,.0f} s in the past;"
@@ -251,7 +266,8 @@ class RegistryService:
         try:
             policy = overlay(self.sections, _entries(merged.values()))
         except PolicyError as exc:
-            unknown = any("unknown" in p.message for p in exc.problems)
+            # A dangling reference is "not found"; a clause no handler accepts is a bad body.
+            unknown = any("unknown" in p.message and "unknown obligation" not in p.message for p in exc.problems)
             raise WriteRejected(404 if unknown else 422, [str(p) for p in exc.problems]) from None
         entities = {e.id for e in policy.entities}
         orphans = [
@@ -279,6 +295,8 @@ def _instant(value: Any, field: str) -> int:
         parsed = parse_instant(value)
     except InstantError as exc:
         raise WriteRejected(422, [f"{field}: {exc}"]) from None
+    if not -(2**63) <= parsed < 2**63:  # stored as 64-bit nanoseconds
+        raise WriteRejected(422, [f"{field}: `{value}` is outside the instants the registry can hold (1678..2262)"])
     return int(parsed)
 
 

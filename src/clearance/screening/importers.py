@@ -176,7 +176,68 @@ def _csl_entry(row: Any, taken: set[str], problems: list[str], where: str) -> Li
         addresses=addresses,
         programs=str(programs),
         reference=str(row.get("federal_register_notice") or (f"ent_num {ent_num}" if ent_num else "")),
+        dates_of_birth=_dates(row.get("dates_of_birth")),
+        nationalities=tuple(dict.fromkeys(
+            c for c in (country_code(x) for x in (*_items(row.get("nationalities")), *_items(row.get("citizenships"))))
+            if c)),
+        ids=_ids(row.get("ids")),
     )
+
+
+def _items(value: Any) -> list[str]:
+    """A CSL multi-valued column: a list (JSON) or a ``;``-joined string (CSV)."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    return []
+
+
+_DATE = re.compile(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), 1)}
+_WRITTEN_DATE = re.compile(r"\b(\d{1,2}) ([a-z]{3})[a-z]* (\d{4})\b")
+
+
+def _dates(value: Any) -> tuple[str, ...]:
+    """Dates of birth as ``YYYY[-MM[-DD]]``: the CSL writes ``1962``, ``1962-05-12`` or ``12 May 1962``;
+    a range (``1974 to 1976``) keeps each year it names."""
+    found: list[str] = []
+    for item in _items(value):
+        lowered = item.lower()
+        for day, month, year in _WRITTEN_DATE.findall(lowered):
+            if month in _MONTHS:
+                found.append(f"{year}-{_MONTHS[month]:02d}-{int(day):02d}")
+        if not _WRITTEN_DATE.search(lowered):
+            found += ["-".join(p for p in m if p) for m in _DATE.findall(item)]
+    return tuple(dict.fromkeys(found))
+
+
+# Columns of the CSL ``ids`` field that are notes, not identifiers of the party.
+_NOT_IDS = ("subject to", "secondary sanctions", "additional sanctions", "directive", "website", "email",
+            "former vessel flag", "vessel flag", "gender", "nationality of registration", "organization established",
+            "executive order", "transactions prohibited", "effective date", "listing date", "target type")
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """Identifiers as ``<type>: <number>``: the CSV writes ``country, number, type`` (or ``number, type``)
+    per identifier; trade.gov JSON writes objects with ``type`` and ``number``."""
+    found: list[str] = []
+    raw = value if isinstance(value, list) else _items(value)
+    for item in raw:
+        if isinstance(item, dict):
+            kind, number = str(item.get("type") or ""), str(item.get("number") or "")
+        else:
+            parts = [p.strip() for p in str(item).split(",")]
+            kind = parts[-1] if len(parts) > 1 else ""
+            numbers = [p for p in parts[:-1] if any(ch.isdigit() for ch in p)] or parts[:1]
+            number = numbers[-1] if numbers else ""
+        if not number or any(note in kind.lower() or note in number.lower() for note in _NOT_IDS):
+            continue
+        number = number.removeprefix("IMO ").strip()
+        if sum(ch.isalnum() for ch in number) >= 4:
+            found.append(f"{kind or 'id'}: {number}")
+    return tuple(dict.fromkeys(found))
 
 
 def _addresses(row: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -270,11 +331,43 @@ def read_sdn(sdn: str | Path, alt: str | Path | None = None, add: str | Path | N
             addresses=tuple(row["addresses"]),
             programs=row["programs"],
             reference=f"ent_num {ent_num}",
+            **remarks_evidence(row["remarks"]),
         )
         for ent_num, row in base.items()
     ]
     label = "+".join(Path(p).name for p in (sdn, alt, add) if p is not None)
     return ParsedList("sdn", label, list_date or _date_in(str(sdn_path)), tuple(entries), {**_counts(entries), **counts})
+
+
+# Identifier kinds as OFAC's remarks write them ("Passport E0063360 (Sierra Leone)").
+_REMARK_IDS = (
+    "Passport", "National ID No.", "Cedula No.", "Tax ID No.", "Registration Number", "Registration ID", "NIT #",
+    "RUC #", "SWIFT/BIC", "Identification Number", "D-U-N-S Number", "Vessel Registration Identification IMO",
+    "Company Number IMO", "IMO", "Personal ID Card", "Commercial Registry Number", "Residency Number",
+    "Birth Certificate Number", "Driver's License No.", "Citizen's Card Number", "Trade License No.",
+)
+
+
+def remarks_evidence(remarks: str) -> dict[str, tuple[str, ...]]:
+    """Dates of birth, nationalities and identifiers in an SDN ``Remarks`` field
+    (``DOB 01 Aug 1986; alt. DOB 1987; nationality Iran; Passport E0063360 (Sierra Leone)``)."""
+    dates: list[str] = []
+    nations: list[str] = []
+    ids: list[str] = []
+    for part in (p.strip().removeprefix("alt. ").strip() for p in remarks.split(";")):
+        if part.startswith("DOB "):
+            dates += _dates(part[4:])
+        elif part.startswith(("nationality ", "citizen ")):
+            code = country_code(part.split(" ", 1)[1].strip(" ."))
+            if code:
+                nations.append(code)
+        else:
+            kind = next((k for k in _REMARK_IDS if part.startswith(k + " ")), None)
+            number = part[len(kind):].split(" (", 1)[0].strip(" .") if kind else ""
+            if kind and sum(ch.isalnum() for ch in number) >= 4:
+                ids.append(f"{kind.removesuffix(' IMO')}: {number}")
+    return {"dates_of_birth": tuple(dict.fromkeys(dates)), "nationalities": tuple(dict.fromkeys(nations)),
+            "ids": tuple(dict.fromkeys(ids))}
 
 
 def _legacy_rows(path: Path, width: int, problems: list[str]) -> Iterator[tuple[str, list[str]]]:

@@ -29,7 +29,16 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from .lists import ListEntry
-from .normalize import name_tokens, singular, skeleton
+from .normalize import (
+    CONTEXT_LEGAL_WORDS,
+    FILLER_WORDS,
+    LEGAL_WORDS,
+    NAME_VARIANTS,
+    is_legal_word,
+    name_tokens,
+    singular,
+    skeleton,
+)
 
 MIN_FUZZY_LEN = 4  # shorter tokens must match exactly (or by skeleton): "li" vs "lu" is not a typo
 TOKEN_FLOOR = 0.75  # below this two tokens are different words
@@ -40,6 +49,10 @@ EDIT_COST = 1.0  # similarity lost per edit, times the word's length
 WEIGHT_FLOOR = 3.0
 COMMON_POSTINGS = 400  # tokens on more names than this only reinforce candidates found otherwise
 CANDIDATE_FLOOR = 0.3
+SWAP_SIM = 0.9
+SHORT_EDIT_SIM = 0.75
+ARABIC_PREFIXES = ("al", "el", "abu", "bin", "ibn")
+FUSABLE_FILLERS = tuple(sorted((w for w in FILLER_WORDS if len(w) >= 2), key=len, reverse=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,7 @@ class NameIndex:
                 postings[t_id].append(n_id)
         total = len(raw) + 1
         self.postings: list[tuple[int, ...]] = [tuple(p) for p in postings]
+        self.common_sets = {t_id: frozenset(p) for t_id, p in enumerate(self.postings) if len(p) > COMMON_POSTINGS}
         self.idf: list[float] = [math.log(total / (len(p) + 0.5)) + WEIGHT_FLOOR for p in postings]
         self.max_idf = math.log(total / 0.5) + WEIGHT_FLOOR
         for e_id, text, alias, tokens in raw:
@@ -93,6 +107,8 @@ class NameIndex:
         self.deletions: dict[str, list[int]] = {}
         self.skeletons: dict[str, list[int]] = {}
         self.pairs_only = frozenset(t_id for token, t_id in self.vocab.items() if token not in singles)
+        # Bounded, per index: a long-running process meets the same words ("trading", "bank") again.
+        self._similar = lru_cache(maxsize=65_536)(self.similar_tokens)
         # Joined pairs are found exactly only: their typos are rare and would double the index.
         for token in sorted(singles):
             t_id = self.vocab[token]
@@ -103,9 +119,41 @@ class NameIndex:
             if len(key) >= 2:
                 self.skeletons.setdefault(key, []).append(t_id)
 
+    def unfuse(self, token: str) -> tuple[str, ...]:
+        """An unknown word that is a listed word fused with a filler word ("andtechnology",
+        "logisticsand") as that listed word; any other word as itself."""
+        if token in self.vocab or len(token) < 5:
+            return (token,)
+        for i in range(3, len(token) - 2):
+            if _is_legal_piece(token[:i]) and _is_legal_piece(token[i:]):
+                return ()  # "publicjoint", "jointstock": a legal form run together
+        for prefix in ARABIC_PREFIXES:  # "alhussein" is "al husayn"
+            rest = NAME_VARIANTS.get(token[len(prefix):], token[len(prefix):])
+            if token.startswith(prefix) and len(rest) >= 3 and rest in self.vocab:
+                return ("al" if prefix == "el" else prefix, rest)
+        if self._similar(token):
+            return (token,)  # a misspelt listed word, not two words run together
+        for i in range(4, len(token) - 3):  # "servicesagency", "chamsmoney": two listed words run together
+            first, second = singular(token[:i]), singular(token[i:])
+            if first in self.vocab and second in self.vocab and self.vocab[first] not in self.pairs_only \
+                    and self.vocab[second] not in self.pairs_only:
+                return (first, second)
+        for filler in FUSABLE_FILLERS:
+            for rest in (token.removeprefix(filler), token.removesuffix(filler)):
+                if rest != token and len(rest) >= 3 and singular(rest) in self.vocab:
+                    return (singular(rest),)
+        for i in range(4, len(token) - 1):  # "transdoo", "gruppakompanii": a legal form run onto a word
+            if singular(token[:i]) in self.vocab and is_legal_word(token[i:]):
+                return (singular(token[:i]),)
+        return (token,)
+
     def weight(self, token: str) -> float:
         t_id = self.vocab.get(token)
         return self.max_idf if t_id is None else self.idf[t_id]
+
+    def clear_memos(self) -> None:
+        """Forget the similar words found so far (benchmarks measure cold look-ups)."""
+        self._similar.cache_clear()
 
     def similar_tokens(self, token: str) -> dict[int, float]:
         """List tokens that may be ``token`` misspelt or transliterated, with their similarity."""
@@ -117,6 +165,8 @@ class NameIndex:
         if len(token) >= MIN_FUZZY_LEN:
             for key in (token, *_deletes(token)):
                 near.update(self.deletions.get(key, ()))
+        elif len(token) == MIN_FUZZY_LEN - 1:
+            near.update(self.deletions.get(token, ()))  # a letter left out of a four-letter word
         key = skeleton(token)
         phonetic = set(self.skeletons.get(key, ())) if len(key) >= 2 else set()
         for t_id in sorted(near | phonetic):
@@ -132,11 +182,11 @@ class NameIndex:
         with ``tokens`` over both names' weight, about half the score the name will get."""
         postings, idf = self.postings, self.idf
         matched: dict[int, float] = {}
-        best_of_token: list[int] = []
+        best_of_token: list[tuple[int, str]] = []
         for key in tokens:
-            found = self.similar_tokens(key)
+            found = self._similar(key)
             if found:
-                best_of_token.append(max(found, key=lambda t: (found[t], -len(postings[t]), -t)))
+                best_of_token.append((max(found, key=lambda t: (found[t], -len(postings[t]), -t)), key))
             for t_id, sim in found.items():
                 if sim > matched.get(t_id, 0.0):
                     matched[t_id] = sim
@@ -150,7 +200,9 @@ class NameIndex:
             return []
         # Names are found through rare words; common ones only add weight to names found so,
         # unless the query has no rare word, when its words' best matches are followed anyway.
-        anchored = any(len(postings[t]) <= COMMON_POSTINGS for t in best_of_token)
+        # A word of three letters or fewer (initials, an acronym) finds too much by chance to anchor.
+        anchored = any(len(postings[t]) <= COMMON_POSTINGS for t, key in best_of_token if len(key) > 3)
+        best_of_token = [t for t, _ in best_of_token]
         follow = {t for t in matched if len(postings[t]) <= COMMON_POSTINGS}
         if not anchored:
             follow.update(best_of_token)
@@ -164,10 +216,18 @@ class NameIndex:
             if t_id in follow:
                 continue
             gain = idf[t_id] * sim
+            common = self.common_sets.get(t_id)
+            if common is not None and len(scores) < len(common):
+                for n_id in scores:  # fewer names found than hold this word: look them up instead
+                    if n_id in common:
+                        scores[n_id] += gain
+                continue
             for n_id in postings[t_id]:
                 if n_id in scores:
                     scores[n_id] += gain
-        query_weight = sum(self.weight(t) for t in set(tokens))
+        # A short word may be initials, which stand for names the query weight should not
+        # count as unknown words.
+        query_weight = sum(min(self.weight(t), 2 * WEIGHT_FLOOR) if len(t) <= 3 else self.weight(t) for t in set(tokens))
         # A name sharing less than this much weight with the query cannot reach a possible match
         # (its score is at most about twice the shared weight over both names' weight).
         floor = CANDIDATE_FLOOR * query_weight
@@ -189,15 +249,27 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
         return 1.0
     longest, shortest = max(len(a), len(b)), min(len(a), len(b))
     spelled = 0.0
+    if shortest == MIN_FUZZY_LEN - 1 and longest == MIN_FUZZY_LEN and OSA.distance(a, b, score_cutoff=1) == 1:
+        spelled = SHORT_EDIT_SIM  # "ege"/"edge": weak alone, but other words must carry the name
     if shortest >= MIN_FUZZY_LEN:
         edits = OSA.distance(a, b, score_cutoff=2)
         if edits == 1 or (edits == 2 and shortest >= 7):
             spelled = 1.0 - edits * EDIT_COST / longest
+            if edits == 1 and shortest >= 5 and sorted(a) == sorted(b):
+                # Two neighbours swapped is a slip of the fingers, seldom another name ("Xatser").
+                spelled = max(spelled, SWAP_SIM)
+
     if phonetic is None:
         phonetic = shortest >= 3 and skeleton(a) == skeleton(b)
     if phonetic and (len(skeleton(a)) >= 4 or (shortest >= 4 and OSA.distance(a, b, score_cutoff=2) <= 2)):
         spelled = max(spelled, SKELETON_SIM)
+    elif phonetic and shortest == 3 and OSA.distance(a, b, score_cutoff=1) == 1:
+        spelled = max(spelled, SHORT_EDIT_SIM)  # "uek"/"uec": one sound written two ways
     return spelled if spelled >= TOKEN_FLOOR else 0.0
+
+
+def _is_legal_piece(word: str) -> bool:
+    return word in LEGAL_WORDS or word in CONTEXT_LEGAL_WORDS
 
 
 def _deletes(token: str) -> set[str]:
@@ -217,6 +289,8 @@ def merge_entries(entries: Iterable[ListEntry]) -> list[ListEntry]:
             held.uid, held.list, held.list_name, held.name, held.kind or entry.kind, aliases,
             tuple(dict.fromkeys((*held.countries, *entry.countries))),
             tuple(dict.fromkeys((*held.addresses, *entry.addresses))), held.programs or entry.programs,
-            held.reference or entry.reference,
+            held.reference or entry.reference, tuple(dict.fromkeys((*held.dates_of_birth, *entry.dates_of_birth))),
+            tuple(dict.fromkeys((*held.nationalities, *entry.nationalities))),
+            tuple(dict.fromkeys((*held.ids, *entry.ids))),
         )
     return list(merged.values())

@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+EVIDENCE_FIELDS = ("dates_of_birth", "nationalities", "ids")
 # Lists published by OFAC share one id space (``ent_num``); their entries are keyed by it.
 TREASURY = frozenset({"SDN", "SSI", "PLC", "CMIC", "NS-MBS", "CAP", "FSE"})
 
@@ -30,9 +31,16 @@ class ListEntry:
     addresses: tuple[str, ...] = ()
     programs: str = ""
     reference: str = ""
+    # Evidence beside the name, where the list publishes it (the full CSL columns).
+    dates_of_birth: tuple[str, ...] = ()  # ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, as published
+    nationalities: tuple[str, ...] = ()  # ISO codes: nationalities and citizenships
+    ids: tuple[str, ...] = ()  # ``<type>: <number>`` (passport, tax id, IMO, SWIFT/BIC, ...)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        # Evidence fields are left out when empty, so entries stored before they existed keep
+        # their content hash (an unchanged list re-imported stays ``unchanged``).
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+                if not (k in EVIDENCE_FIELDS and not v)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ListEntry:

@@ -40,21 +40,28 @@ LEGAL_WORDS = frozenset({
     "jsc", "ojsc", "cjsc", "pjsc", "tov", "pp", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy",
     "oyj", "aps", "asa", "pte", "pty", "pvt", "private", "sdn", "bhd", "berhad", "kk", "gk", "yk", "cv", "sapi",
     "fzc", "fze", "fzco", "fzllc", "wll", "est", "sae", "sal", "sak", "ulc", "lc", "ltda", "eirl",
+    "doo", "eood", "ood", "kft", "zrt", "sro", "tbk", "sab", "bvba", "sprl", "kgaa", "eurl", "snc",
 })
 # Words that are legal forms only beside another legal-form word ("Open Joint Stock Company",
 # "Public Company Limited"), and otherwise part of a name ("Open Society", "Public Bank").
 CONTEXT_LEGAL_WORDS = frozenset({
     "joint", "stock", "liability", "public", "open", "closed", "private", "obshchestvo", "aktsionernoe",
     "aktsionernoye", "otkrytoe", "zakrytoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
-    "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo",
+    "otvetstvennostyu", "publichnoe", "kompani", "tovarystvo", "s",
 })
 FUZZY_CONTEXT_WORDS = ("joint", "stock", "liability", "public", "closed", "obshchestvo", "aktsionernoe", "otkrytoe",
-                       "zakrytoe", "publichnoe")
+                       "aktsionernoye", "otkrytoye", "zakrytoye",
+                       "zakrytoe", "publichnoe", "ogranichennoi", "ogranichennoy", "otvetstvennostiu",
+                       "otvetstvennostyu")
 # Long legal-form words are dropped even misspelt ("Limted", "Corporaton"): left in, a typo
 # in a legal form would count as a rare word that the listed name lacks.
 LONG_LEGAL_WORDS = tuple(w for w in LEGAL_WORDS | {"kompaniya", "kompaniia", "liability"} if len(w) >= 6)
 FILLER_WORDS = frozenset({
     "the", "and", "of", "for", "de", "del", "la", "le", "les", "des", "du", "da", "do", "dos", "das", "y", "et", "und",
+})
+PERSONAL_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "sheikh", "shaykh", "shaikh", "haji",
+    "hajji", "mullah", "mulla", "maulana", "jr", "junior", "sr", "senior",
 })
 ABBREVIATIONS = {
     "intl": "international", "int": "international", "natl": "national", "mfg": "manufacturing",
@@ -67,35 +74,79 @@ ABBREVIATIONS = {
     "sys": "system", "trdg": "trading", "imp": "import", "exp": "export", "gen": "general",
     "st": "saint", "mt": "mount", "ft": "fort", "shpg": "shipping", "nav": "navigation",
 }
+# Common romanizations of one Arabic (or Persian) name, each read as the first spelling, on both
+# sides alike: the spellings differ by more than one edit ("mohamed"/"muhammad") or are too short
+# for a typo to be forgiven ("ali"/"aly"), so similarity alone would not join them.
+NAME_VARIANTS = {
+    spelling: group[0]
+    for group in (
+        ("muhammad", "mohammed", "mohamed", "mohammad", "muhammed", "mohamad", "mohamud", "mohd", "muhamad",
+         "mehmet", "mehmed", "mukhammad", "mukhammed", "magomed"),
+        ("ahmad", "ahmed", "akhmad", "akhmed"), ("husayn", "hussein", "hussain", "husain", "hosein", "hossein",
+                                                  "huseyin", "husein", "hossain"),
+        ("hasan", "hassan"), ("yusuf", "youssef", "yousef", "yousif", "yusif", "yousuf", "yussuf", "josef"),
+        ("umar", "omar"), ("uthman", "othman", "osman", "usman"), ("abdullah", "abdallah", "abdulla"),
+        ("abu", "abou"), ("mahmud", "mahmoud", "mahmood"), ("mustafa", "mostafa", "moustafa"),
+        ("khalid", "khaled"), ("sulayman", "suleiman", "sulaiman", "suleyman", "soleiman", "soleyman"),
+        ("ibrahim", "ebrahim"), ("ismail", "esmail", "ismael", "esmaeil"), ("jafar", "jaafar", "djafar"),
+        ("ali", "aly"), ("said", "saeed", "sayed", "sayyed", "sayyid", "sayid", "syed"), ("hamid", "hameed"),
+        ("rashid", "rasheed"), ("majid", "majeed"), ("walid", "waleed"), ("khalil", "khaleel"),
+        ("yahya", "yahia", "yehia"), ("musa", "moussa", "mousa"), ("isa", "issa", "eisa"),
+        ("nasrallah", "nasrullah"), ("abd", "abdu"),
+    )
+    for spelling in group
+}
+# Written joined to the article or apart: "Abdul Aziz", "Abd al-Aziz", "Abdel Aziz" all read "abd al aziz".
+ARTICLE_PREFIXES = ("abdul", "abdel", "abdal", "abdol", "abdoul")
 _APOSTROPHES = re.compile(r"['`\u2018\u2019\u02bc\u02bb]")
 _DOTTED = re.compile(r"\b[a-z](?:\.[a-z])+\.?")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# "M&G", "AT&T", "P & G": letters joined by an ampersand are one acronym, not two letters and "and".
+_LETTER_AMPERSAND = re.compile(r"\b([a-z0-9]{1,2})\s?&\s?([a-z0-9]{1,2})\b")
 _PHRASES = re.compile(r"\b(?:" + "|".join(sorted(LEGAL_PHRASES, key=len, reverse=True)) + r")\b")
 
 
 def fold(text: str) -> str:
     """ASCII, lower case, words separated by single spaces; ``&`` reads as ``and``; ``S.A.`` reads as ``sa``."""
-    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower().replace("&", " and ")
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
     ascii_text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), ascii_text)
+    ascii_text = _LETTER_AMPERSAND.sub(r"\1\2", ascii_text).replace("&", " and ")
     return _NON_WORD.sub(" ", _APOSTROPHES.sub("", ascii_text)).strip()
 
 
 @lru_cache(maxsize=262_144)
 def name_tokens(text: str) -> tuple[str, ...]:
     """The comparison form of a name (see the module docstring); may be empty."""
-    words = _join_letters(fold(text).split())
-    words = [ABBREVIATIONS.get(w, w) for w in words]
+    folded = _articles(fold(text).split())
+    words = _join_letters(folded)
+    # An acronym ("M&T", "S.T.", "M G") never expands into words ("mount", "saint"): only words
+    # written as words are abbreviations.
+    acronyms = set(words) - set(folded) | _written_acronyms(text)
+    words = [w if w in acronyms else ABBREVIATIONS.get(w, w) for w in words]
+    words = [NAME_VARIANTS.get(w, w) for w in words]
     stripped = _PHRASES.sub(" ", " ".join(words)).split()
     legal = [w for w in stripped if _is_legal(w)]
     contextual = len(legal) + sum(_is_context_legal(w) for w in stripped) >= 2 or len(stripped) != len(words)
+    # "y" joins Spanish names ("Gomez y Cia") but ends or starts a name as an initial ("ZHAO, Y").
     kept = [
-        singular(w) for w in stripped
-        if w not in FILLER_WORDS and not _is_legal(w) and not (contextual and _is_context_legal(w))
+        singular(w) for i, w in enumerate(stripped)
+        if (w not in FILLER_WORDS or (w == "y" and i in (0, len(stripped) - 1)))
+        and not _is_legal(w) and not (contextual and _is_context_legal(w))
     ]
+    # Titles and generational suffixes are how a person is addressed, not their name: "Dr. John
+    # Doe", "Sheikh Ahmad", "John Doe Jr." (dropped only while two other words remain).
+    titled = [w for w in kept if w not in PERSONAL_TITLES]
+    if len(titled) >= 2:
+        kept = titled
     if kept:
         return tuple(kept)
     # A name made only of legal-form or filler words ("The Company") is compared as written.
     return tuple(singular(w) for w in words)
+
+
+def is_legal_word(word: str) -> bool:
+    """A legal-form word (``ltd``, ``ooo``, ``gmbh``), long ones also with one typo (``kompanii``)."""
+    return _is_legal(word)
 
 
 @lru_cache(maxsize=65_536)
@@ -110,6 +161,41 @@ def _is_context_legal(word: str) -> bool:
     if word in CONTEXT_LEGAL_WORDS:
         return True
     return len(word) >= 4 and any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in FUZZY_CONTEXT_WORDS)
+
+
+def _written_acronyms(text: str) -> set[str]:
+    if "&" not in text and "." not in text:
+        return set()
+    lowered = anyascii(unicodedata.normalize("NFKC", text)).lower()
+    found = {m.group(0).replace(".", "") for m in _DOTTED.finditer(lowered)}
+    return found | {m.group(1) + m.group(2) for m in _LETTER_AMPERSAND.finditer(lowered)}
+
+
+def _articles(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        if word == "el":
+            out.append("al")
+            continue
+        if word == "allah" and out and out[-1] == "abd":
+            out[-1] = "abdullah"  # "Abd Allah" is "Abdullah"
+            continue
+        prefix = None if word in NAME_VARIANTS else next((p for p in ARTICLE_PREFIXES if word.startswith(p)), None)
+        if prefix is None:
+            out.append(word)
+        elif len(word) == len(prefix):
+            out += ["abd", "al"]
+        elif len(word) - len(prefix) >= 3:
+            out += ["abd", "al", word[len(prefix):]]
+        else:
+            out.append(word)
+    return out
+
+
+def is_organization_name(text: str) -> bool:
+    """Whether a name says it is an organization: it carries a legal form (``Inc.``, ``OOO``, ``GmbH``)."""
+    words = _join_letters(fold(text).split())
+    return bool(_PHRASES.search(" ".join(words))) or any(_is_legal(w) for w in words)
 
 
 def _join_letters(words: list[str]) -> list[str]:
@@ -129,14 +215,14 @@ def _join_letters(words: list[str]) -> list[str]:
 
 def singular(word: str) -> str:
     """``industries`` -> ``industry``, ``systems`` -> ``system``; a crude rule, applied to both sides alike."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ies") and any(ch in "aeiou" for ch in word[:-3]):
+        return word[:-3] + "y"  # not "mnies" (a misspelt "mines"): no vowel would be left
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 
 
-_SKELETON_PAIRS = (("dzh", "j"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"),
+_SKELETON_PAIRS = (("dzh", "j"), ("dj", "j"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"),
                    ("ch", "k"), ("ck", "k"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
 _SKELETON_LETTERS = str.maketrans({"c": "k", "q": "k", "x": "ks", "z": "s", "w": "v", "y": "i"})
 _VOWELS_AND_H = re.compile(r"[aeiouh]")

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ClearanceError
+from ..core.instant import format_instant
+from ..observability import metrics
 from ..ports import ListSnapshotInfo, ListSnapshotStore, Record
 from ..registry.records import PERSON_PREFIX
 from .index import NameIndex
@@ -73,10 +75,26 @@ class Subject:
     name: str
     countries: tuple[str, ...]
     entity: str | None = None  # a person's employer, for scoped audit readers
+    dates_of_birth: tuple[str, ...] = ()
+    nationalities: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
 
     @property
     def screening_kind(self) -> str:
         return "individual" if self.kind == "person" else "entity"
+
+    def screen_with(self, matcher: Matcher) -> Screening:
+        """This subject screened with every fact the registry holds about them as evidence."""
+        return matcher.screen(self.name, self.countries, self.screening_kind, dates_of_birth=self.dates_of_birth,
+                              nationalities=self.nationalities, ids=self.ids)
+
+    def query(self) -> dict[str, Any]:
+        """What was screened, for the audit record."""
+        found: dict[str, Any] = {"name": self.name, "countries": list(self.countries), "kind": self.screening_kind}
+        for field_name in ("dates_of_birth", "nationalities", "ids"):
+            if getattr(self, field_name):
+                found[field_name] = list(getattr(self, field_name))
+        return found
 
 
 @dataclass(frozen=True)
@@ -175,8 +193,24 @@ class ScreeningService:
                 self._matcher = Matcher(NameIndex(entries), self.thresholds, key)
             return self._matcher
 
-    def screen(self, name: str, countries: Iterable[str] = (), kind: str | None = None, limit: int = 5) -> Screening:
-        return self.matcher().screen(name, countries, kind, limit)
+    def screen(
+        self, name: str, countries: Iterable[str] = (), kind: str | None = None, limit: int = 5, *,
+        dates_of_birth: Iterable[str] = (), nationalities: Iterable[str] = (), ids: Iterable[str] = (),
+    ) -> Screening:
+        return self.matcher().screen(name, countries, kind, limit, dates_of_birth=dates_of_birth,
+                                     nationalities=nationalities, ids=ids)
+
+    def finding_since(self, subject_key: str, seq: int) -> dict[str, Any] | None:
+        """The finding screening wrote for ``subject_key`` after registry write ``seq`` (the
+        registration itself), as an API answer shows it; ``None`` when screening found nothing."""
+        if self.registry is None:
+            return None
+        record = self.registry.state(kind="restriction").get(("restriction", subject_key))
+        if record is None or record.seq <= seq or record.body is None or record.body.get("status") == "cleared":
+            return None
+        body = record.body
+        return {"flagged": True, "subject": subject_key, "status": body.get("status"), "list": body.get("list"),
+                "reference": body.get("reference"), "reason": body.get("reason"), "registry_seq": record.seq}
 
     # -- subjects and findings ---------------------------------------------------------------
 
@@ -195,8 +229,7 @@ class ScreeningService:
                 self._fail_closed(subject, exc)
             return
         for subject in subjects:
-            self._reconcile(subject, matcher.screen(subject.name, subject.countries, subject.screening_kind),
-                            "screening", "screening on registration")
+            self._reconcile(subject, subject.screen_with(matcher), "screening", "screening on registration")
 
     def rescreen(self, actor: str = "screening", reason: str = "rescreen") -> list[Finding]:
         """Screen everyone the registry and the bundle know; return the findings written."""
@@ -205,8 +238,7 @@ class ScreeningService:
         matcher = self.matcher()
         found = []
         for subject in self.subjects():
-            finding = self._reconcile(subject, matcher.screen(subject.name, subject.countries, subject.screening_kind),
-                                      actor, reason)
+            finding = self._reconcile(subject, subject.screen_with(matcher), actor, reason)
             if finding is not None:
                 found.append(finding)
         return found
@@ -275,9 +307,10 @@ class ScreeningService:
         body = {"status": status, "list": hit.entry.list_name, "reference": hit.entry.uid,
                 "reason": hit.summary()[:REASON_MAX]}
         record = self.registry.put("restriction", subject.key, body, actor=actor, reason=reason)
+        metrics.SCREENING_FINDINGS.labels(status).inc()
         explained = hit.to_dict()
         self._audit({**_ids(subject.key, subject.entity), "action": "flagged", "status": status,
-                     "query": {"name": subject.name, "countries": list(subject.countries)}, "hit": explained,
+                     "query": subject.query(), "hit": explained,
                      "snapshots": list(result.snapshots), "actor": actor, "reason": reason, "registry_seq": record.seq})
         return Finding(subject, status, explained)
 
@@ -289,6 +322,7 @@ class ScreeningService:
         body = {"status": "possible", "list": "screening unavailable", "reference": "screening-error",
                 "reason": f"screening could not run ({type(exc).__name__}: {exc}); review required"[:REASON_MAX]}
         self.registry.put("restriction", subject.key, body, actor="screening", reason="screening failed: fail closed")
+        metrics.SCREENING_FINDINGS.labels("possible").inc()
 
     def _effective(self, key: str) -> dict[str, Any] | None:
         """The finding in force for ``key``: the registry's, else the bundle's own restriction."""
@@ -335,7 +369,10 @@ def _subject_of(record: Record) -> Subject | None:
         countries = [*body.get("citizenships", []), body.get("permanent_residency"), body.get("location")]
         codes = tuple(dict.fromkeys(c for c in countries if c))
         entity = body.get("entity")
-        return Subject(f"{PERSON_PREFIX}{record.key}", "person", record.key, name, codes, entity) if name else None
+        born = body.get("date_of_birth")
+        return Subject(f"{PERSON_PREFIX}{record.key}", "person", record.key, name, codes, entity,
+                       dates_of_birth=(born,) if born else (), nationalities=tuple(body.get("citizenships", [])),
+                       ids=tuple(body.get("identifiers", []))) if name else None
     return None
 
 
@@ -351,5 +388,6 @@ def _rank(source: str) -> int:
 
 def snapshot_dict(info: ListSnapshotInfo) -> dict[str, Any]:
     return {"id": info.id, "source": info.source, "label": info.label, "list_date": info.list_date,
-            "content_sha256": info.content_sha256, "imported_at": info.imported_at, "actor": info.actor,
+            "content_sha256": info.content_sha256, "imported_at": info.imported_at,
+            "imported": format_instant(info.imported_at), "actor": info.actor,
             "reason": info.reason, "counts": dict(info.counts)}

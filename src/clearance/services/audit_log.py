@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from ..audit.group_commit import GroupCommitLog
 from ..audit.heads import SignedTreeHead, sign_head, verify_head
 from ..audit.keys import KeyRing
@@ -22,6 +23,10 @@ from ..audit.verify import VerifyReport, verify_log
 from ..ports import AuditStore, Clock
 
 VERIFY_CHUNK = 100_000
+
+
+class NoSignedHead(LookupError):
+    """The log has no signed head to answer with yet."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,12 @@ class InclusionProof:
 
 
 class AuditLog:
-    def __init__(self, store: AuditStore, keys: KeyRing, clock: Clock, group: GroupCommitLog | None = None) -> None:
+    def __init__(self, store: AuditStore, keys: KeyRing, clock: Clock, group: GroupCommitLog | None = None,
+                 origin: str | None = None) -> None:
         self.store = store
         self.keys = keys
+        # The log's name in its checkpoints: stable across key rotations, so it defaults to the first key.
+        self.origin = origin or f"clearance.invalid/audit/{keys.key_ids[0]}"
         self.clock = clock
         self.group = group or GroupCommitLog(store)
         self._lock = threading.Lock()
@@ -57,19 +65,47 @@ class AuditLog:
         return self.group.append(kind, body, self.clock.now_ns() if at_ns is None else at_ns)
 
     def sign_head(self) -> SignedTreeHead:
-        """Sign and store a head over everything stored so far."""
+        """Sign and store a head over everything stored so far; return the head stored for that size.
+
+        Heads are kept one per size: when another writer (a server beside this CLI) stored one
+        of the same size first, that is the head returned, so what is printed is what is stored.
+        """
         with self._lock:
             self._catch_up()
             head = sign_head(self.keys.active(), self._tree.size, self._tree.root(), self.clock.now_ns())
             self.store.put_head(head)
-            return head
+            stored = self.store.latest_head()
+            return stored if stored is not None and stored.size == head.size else head
 
     def latest_head(self) -> SignedTreeHead:
-        """The newest stored head, signing one when none covers the current size."""
+        """The newest stored head (it may lag the log by one signing interval); a read, never a write.
+
+        Raises ``NoSignedHead`` when none has been signed yet.
+        """
+        head = self.store.latest_head()
+        if head is None:
+            raise NoSignedHead("no signed tree head yet: the writer signs one at start-up, on its schedule and at a clean stop")
+        return head
+
+    def sign_if_grown(self) -> SignedTreeHead:
+        """The writer's schedule: sign a head when the log has grown past the newest one (else return that one)."""
         head = self.store.latest_head()
         if head is None or head.size < self.store.size():
             head = self.sign_head()
         return head
+
+    def checkpoint(self) -> str:
+        """The latest signed head as a C2SP checkpoint, signed by the key that signed the head; a read.
+
+        Ed25519 is deterministic, so the same head always gives the same bytes. Raises
+        ``NoSignedHead`` when none has been signed yet.
+        """
+        head = self.latest_head()
+        return sign_checkpoint(Checkpoint(self.origin, head.size, head.root), self.keys.signing_key(head.head.key_id))
+
+    def verifier_keys(self) -> list[str]:
+        """Every key's verifier key for the checkpoints (retired keys too, oldest first)."""
+        return [verifier_key(self.origin, key) for key in self.keys.public_keys().values()]
 
     def inclusion(self, seq: int, size: int | None = None) -> InclusionProof:
         """The audit path of record ``seq`` in the tree of a signed head (default: the latest)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +75,7 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
     events: dict[str, Counter[str]] = {"monitoring": Counter(), "guardrail": Counter()}
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, int] = {}
+    versions: Counter[str] = Counter()
     for r in records:
         body = r.body
         month = format_instant(r.at_ns)[:7]
@@ -82,6 +83,9 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
             outcome, code = _get(body, "decision", "outcome"), _get(body, "decision", "code")
             outcomes[str(outcome)] += 1
             by_month[month][str(outcome)] += 1
+            version = _get(body, "decision", "policy_version")
+            if isinstance(version, str):
+                versions[version] += 1
             if outcome != "permit":
                 denials[str(code)] += 1
                 examples.setdefault(str(code), r.seq)
@@ -90,6 +94,10 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
                    str(_get(body, "decision", "authorization") or "-"))
             usage[key][0] += 1
             by_auth[key[2]]["requests"] += 1
+            obligations = _get(body, "decision", "obligations")
+            if isinstance(obligations, list) and any(_get(o, "code") == "monitoring" for o in obligations):
+                # A permit under a monitoring obligation is itself a monitored call (its record is the log).
+                events["monitoring"]["monitored-permit"] += 1
         elif r.kind == "completion":
             key = (str(body.get("model")), str(body.get("use_case")), str(body.get("authorization") or "-"))
             spent = _tokens(body)
@@ -121,11 +129,24 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         "cap_hits": [{"authorization": a, "day": d, "count": n} for (a, d), n in sorted(cap_hits.items())],
         "events": {kind: dict(c.most_common()) for kind, c in events.items()},
         "by_month": {m: dict(sorted(c.items())) for m, c in sorted(by_month.items())},
+        "policy_versions": dict(versions.most_common()),
     }
 
 
-def quarter_report(log: AuditLog, entity: str, quarter_text: str) -> dict[str, Any]:
-    """The report of ``entity`` for ``quarter_text``, tied to a signed head covering every record read."""
+def entity_known(log: AuditLog, entity: str, registered: Container[str]) -> bool:
+    """Whether a report of ``entity`` can mean anything: it is in the policy, or the log names it.
+
+    An unknown name (a typo) would otherwise give an empty report that looks like an idle entity.
+    """
+    return entity in registered or bool(log.store.query(entity=entity, limit=1))
+
+
+def quarter_report(log: AuditLog, entity: str, quarter_text: str, about: Any = None) -> dict[str, Any]:
+    """The report of ``entity`` for ``quarter_text``, tied to a signed head covering every record read.
+
+    ``about``: the entity as the policy knows it (an object with ``name`` and ``country``), for
+    the report's heading; ``None`` when the policy no longer has it.
+    """
     period = quarter(quarter_text)
     head = log.latest_head()
 
@@ -140,6 +161,8 @@ def quarter_report(log: AuditLog, entity: str, quarter_text: str) -> dict[str, A
             after = page[-1].seq
 
     report = summarize(entity, period, records())
+    if about is not None:
+        report["entity_name"], report["entity_country"] = about.name, about.country
     report["signed_head"] = head.to_dict()
     report["generated_at"] = format_instant(log.clock.now_ns())
     return report

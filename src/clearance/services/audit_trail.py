@@ -13,12 +13,10 @@ impact replay can rely on them:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..core.decision import Decision
 from ..ports import Record
-from .audit_log import AuditLog
 
 REDACTED_KINDS = frozenset({"credential"})
 
@@ -60,17 +58,13 @@ def change_body(record: Record) -> dict[str, Any]:
     return body
 
 
-def record_changes(audit: AuditLog) -> Callable[[list[Record]], None]:
-    """A registry observer that appends every committed change, durably, before the write returns.
+def change_entries(records: list[Record]) -> list[tuple[int, str, dict[str, Any]]]:
+    """The ``admin-change`` audit entries ``(at_ns, kind, body)`` of committed registry rows.
 
-    The registry commit stands if the append fails; the error reaches the writer (the API
-    answers 503), who then knows the change is in force but not yet in the audit log.
+    The registry store appends them in the same transaction as the rows themselves, so a
+    change and its record commit together or not at all.
     """
-
-    def observe(records: list[Record]) -> None:
-        audit.group.append_many([("admin-change", change_body(r), r.recorded_at) for r in records])
-
-    return observe
+    return [(r.recorded_at, "admin-change", change_body(r)) for r in records]
 
 
 def _entity_of(record: Record) -> str | None:

@@ -63,7 +63,10 @@ def render_html(report: dict[str, Any]) -> str:
     denials = _table(["code", "count", "example record (seq)"],
                      [[code, n, report["denial_examples"].get(code, "")] for code, n in report["denials_by_code"].items()])
     caps = _table(["authorization", "day", "refusals"], [[c["authorization"], c["day"], c["count"]] for c in report["cap_hits"]])
-    title = f"Audit report: {report['entity']}, {period['quarter']}"
+    named = report.get("entity_name")
+    title = f"Audit report: {named} ({report['entity']}, {report.get('entity_country', '?')}), {period['quarter']}" \
+        if named else f"Audit report: {report['entity']}, {period['quarter']}"
+    versions = _table(["policy version", "decisions"], [[v, n] for v, n in report.get("policy_versions", {}).items()])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>
@@ -82,5 +85,6 @@ Every figure is counted from the audit log records up to the signed tree head of
 <h2>Denials and reviews by code</h2>{bar_chart("Refusals by code", list(report["denials_by_code"].items()))}{denials}
 <h2>Usage-cap hits</h2>{caps}
 <h2>Monitoring and guardrail events</h2>{bar_chart("Events", events)}
+<h2>Policy versions decided under</h2>{versions}
 </body></html>
 """

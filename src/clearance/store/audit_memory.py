@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.errors import RecordError
 from ..audit.heads import SignedTreeHead
 from ..audit.merkle import root
 from ..audit.record import AuditRecord, canonical_bytes, leaf_hash, node_hash
 
+INT64_MAX = 2**63 - 1
 ID_MAX = 200
 COLUMN_MAX = {"entity": ID_MAX, "person": ID_MAX, "model": ID_MAX, "outcome": 32, "code": 64,
               "authorization": ID_MAX}
@@ -37,8 +39,11 @@ _TAIL0 = b',"seq":0,"v":1}'
 
 def _text(value: Any, column: str) -> str | None:
     """``value`` when it can sit in ``column`` (a string that fits), else ``None``: never truncated,
-    since a truncated id could match a query for another id."""
-    if isinstance(value, str) and len(value) <= COLUMN_MAX[column]:
+    since a truncated id could match a query for another id. A NUL cannot be stored in a
+    PostgreSQL text column at all, and one such value would fail its whole group-commit batch;
+    the record itself keeps it (escaped as ``\\u0000`` in the canonical JSON), only the index
+    copy is left out, and queries for values with a NUL are refused before they get here."""
+    if isinstance(value, str) and len(value) <= COLUMN_MAX[column] and "\x00" not in value:
         return value
     return None
 
@@ -84,10 +89,21 @@ class Prepared:
         return AuditRecord(seq, self.at_ns, self.kind, self.body), data, leaf_hash(data)
 
 
-def prepare(entries: Iterable[tuple[int, str, dict[str, Any]]]) -> list[Prepared]:
-    """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one."""
+def prepare(entries: Iterable[tuple[int, str, dict[str, Any]] | Prepared]) -> list[Prepared]:
+    """Validate and encode ``(at_ns, kind, body)`` entries; raises ``RecordError`` on the first bad one.
+
+    Entries already prepared (group commit encodes on the appender's thread, see
+    ``GroupCommitLog``) are passed through.
+    """
     prepared = []
-    for at_ns, kind, body in entries:
+    for entry in entries:
+        if type(entry) is Prepared:
+            prepared.append(entry)
+            continue
+        at_ns, kind, body = entry  # type: ignore[misc]
+        if type(at_ns) is int and at_ns > INT64_MAX:
+            # The record format has no bound, the stores' BIGINT column has: refused before the transaction.
+            raise RecordError("at_ns", "must be below 2^63 to be stored", at_ns)
         data = canonical_bytes(AuditRecord(0, at_ns, kind, body))
         if not data.endswith(_TAIL0):  # cannot happen while seq and v are the last keys
             raise AssertionError("canonical record layout changed: seq is no longer the last field but v")
@@ -192,6 +208,8 @@ class MemoryAuditStore:
         self._heads: dict[int, SignedTreeHead] = {}
         self._lock = threading.Lock()
         self._subtrees = SubtreeCache(self.leaf_hashes)
+
+    prepare = staticmethod(prepare)  # what group commit runs on the appender's thread
 
     def append_batch(self, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
         """See ``AuditStore.append_batch``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,8 +31,11 @@ def json_copy(body: dict[str, Any] | None) -> dict[str, Any] | None:
 class MemoryRegistry:
     """A bitemporal registry log held in a list; thread-safe; lost when the process ends."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, audit: Any | None = None,
+                 journal: Callable[[list[Record]], list[tuple[int, str, dict[str, Any]]]] | None = None) -> None:
         self._clock = clock or SystemClock()
+        self._audit = audit if journal is not None else None
+        self._journal = journal
         self._rows: list[Record] = []
         self._latest: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
@@ -58,6 +62,8 @@ class MemoryRegistry:
                 self._rows.append(record)
                 self._latest[(change.kind, change.key)] = record.seq
                 stored.append(record)
+            if self._audit is not None and self._journal is not None:
+                self._audit.append_batch(self._journal([_out(r) for r in stored]))
         return [_out(r) for r in stored]
 
     def state(

@@ -52,6 +52,8 @@ class SqlAuditStore:
     def engine(self) -> Engine:
         return self._engine
 
+    prepare = staticmethod(prepare)  # what group commit runs on the appender's thread
+
     def close(self) -> None:
         """Close the pooled connections; the store must not be used afterwards."""
         self._engine.dispose()
@@ -95,6 +97,28 @@ class SqlAuditStore:
                 raise
             finally:
                 pooled.close()
+        return out
+
+    def append_in(self, conn: Connection, entries: list[tuple[int, str, dict[str, Any]]]) -> list[AuditRecord]:
+        """Append inside the caller's open write transaction (a registry change and its record commit together).
+
+        The caller's transaction must be on this store's database; the audit writer lock is
+        taken here (SQLite's write lock is already held by the caller's ``BEGIN IMMEDIATE``).
+        Nothing is durable before the caller commits.
+        """
+        prepared = prepare(entries)
+        if not prepared:
+            return []
+        if self._postgres:
+            conn.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
+        start = self._next_seq(conn)
+        rows, out = [], []
+        for offset, entry in enumerate(prepared):
+            record, data, leaf = entry.at(start + offset)
+            rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
+                         *(entry.columns[c] for c in QUERY_COLUMNS)))
+            out.append(record)
+        conn.exec_driver_sql(self._insert_sql, rows)
         return out
 
     def size(self) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...ports import StoreUnavailable
+from ...ports import StoreRejected, StoreUnavailable
 
 DEFAULT_PATH = "clearance.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -95,9 +95,11 @@ def unavailable(engine: Engine, what: str) -> Iterator[None]:
     dbapi = getattr(engine.dialect, "loaded_dbapi", None) or engine.dialect.dbapi
     # Driver errors too: the hot paths talk to the driver's cursor directly.
     errors = (SQLAlchemyError, dbapi.Error) if dbapi is not None else (SQLAlchemyError,)
+    rejected = getattr(dbapi, "DataError", None) if dbapi is not None else None
     try:
         yield
     except errors as exc:
         cause = getattr(exc, "orig", None) or exc
         first = str(cause).splitlines()[0] if str(cause) else ""
-        raise StoreUnavailable(f"{what} ({engine.dialect.name}): {type(cause).__name__}: {first}") from exc
+        kind = StoreRejected if rejected is not None and isinstance(cause, rejected) else StoreUnavailable
+        raise kind(f"{what} ({engine.dialect.name}): {type(cause).__name__}: {first}") from exc

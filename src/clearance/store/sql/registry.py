@@ -8,11 +8,15 @@ commit order (``changes_since`` never skips a row that commits late), ``recorded
 never goes backwards, and the optimistic ``expect`` check cannot race the insert.
 
 Any database failure surfaces as ``StoreUnavailable`` (callers fail closed); a lost
-optimistic race as ``ConflictError``. Bodies are never logged.
+optimistic race as ``ConflictError``. Bodies are never logged. With an audit store and a
+journal, each change's audit record is inserted in the same transaction (under the audit
+writer lock, taken after the registry's, the one order every writer uses): a crash leaves
+both or neither.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -32,10 +36,15 @@ COLUMNS = (T.c.seq, T.c.kind, T.c.key, T.c.op, T.c.body, T.c.valid_from, T.c.rec
 class SqlRegistry:
     """A ``RegistryStore`` on a migrated database (see ``clearance.store.sql.migrate``)."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None, audit: Any | None = None,
+                 journal: Callable[[list[Record]], list[tuple[int, str, dict[str, Any]]]] | None = None) -> None:
+        """``audit`` (a ``SqlAuditStore`` on the same database) and ``journal`` (rows -> audit entries):
+        every change is appended to the audit log in the transaction that stores it."""
         self._engine = engine
         self._clock = clock or SystemClock()
         self._postgres = engine.dialect.name == "postgresql"
+        self._audit = audit if journal is not None else None
+        self._journal = journal
 
     @property
     def engine(self) -> Engine:
@@ -60,6 +69,8 @@ class SqlRegistry:
             floor = conn.scalar(select(func.max(T.c.recorded_at))) or 0
             recorded_at = max(self._clock.now_ns(), floor)
             stored = [self._insert(conn, c, body, recorded_at) for c, body in zip(changes, bodies, strict=True)]
+            if self._audit is not None and self._journal is not None:
+                self._audit.append_in(conn, self._journal(stored))
         return stored
 
     def state(
@@ -88,9 +99,24 @@ class SqlRegistry:
         return self._read(select(*COLUMNS).where(T.c.kind == kind, T.c.key == key).order_by(T.c.seq))
 
     def latest_seq(self) -> int:
-        """See ``RegistryStore.latest_seq``."""
-        with self._unavailable(), self._engine.connect() as conn:
-            return int(conn.scalar(select(func.coalesce(func.max(T.c.seq), 0))) or 0)
+        """See ``RegistryStore.latest_seq``.
+
+        Every gateway call asks this before it is decided (``enforcement.freshness``), so it
+        goes straight to the driver: SQLAlchemy's statement machinery would cost more than the
+        indexed ``max`` itself.
+        """
+        with self._unavailable():
+            pooled = self._engine.raw_connection()
+            try:
+                cursor = pooled.cursor()
+                try:
+                    cursor.execute(f"SELECT max(seq) FROM {T.name}")
+                    found = cursor.fetchone()[0]
+                finally:
+                    cursor.close()
+            finally:
+                pooled.close()  # the pool rolls back whatever the read opened
+        return int(found or 0)
 
     def changes_since(self, seq: int) -> list[Record]:
         """See ``RegistryStore.changes_since``."""

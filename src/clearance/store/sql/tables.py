@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -116,4 +117,45 @@ screening_entries = Table(
     Column("snapshot_id", BigInteger, primary_key=True, autoincrement=False),
     Column("uid", String(200), primary_key=True),
     Column("data", Text, nullable=False),
+)
+
+# Safety evaluation runs (revision 0006). Items are written once, as they are answered;
+# a resumed run sends only the indexes that have no row.
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("suite", String(200), nullable=False),
+    Column("suite_hash", String(64), nullable=False),
+    Column("items_hash", String(64), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("judge", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("counters", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+    Index("ix_eval_runs_created_at", "created_at"),
+)
+
+eval_items = Table(
+    "eval_items",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(400), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("template", String(200), nullable=True),
+    Column("prompt", Text, nullable=False),
+    Column("response", Text, nullable=True),
+    Column("label", String(20), nullable=True),
+    Column("score", Float, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("at_ns", BigInteger, nullable=False),
 )

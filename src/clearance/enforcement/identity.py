@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from ..registry.live import LiveSnapshot
 from ..registry.records import PersonRecord
 from ..registry.service import Credential, RegistryService
+from .ask import Subject
 
 CACHE_LIMIT = 100_000
 
@@ -32,20 +32,13 @@ class Identity:
     def entity(self) -> str | None:
         return self.person.entity if self.person is not None else self.credential.record.entity
 
-    def request(self, model: Any, use_case: str | None, location: str | None) -> dict[str, Any]:
-        """The contract request for a call to ``model`` (a malformed one is the core's to refuse)."""
-        person: dict[str, Any] = {"id": self.person_id}
-        if self.person is not None:
-            p = self.person
-            person.update(citizenships=p.citizenships, permanent_residency=p.permanent_residency,
-                          location=location or p.location)
-            if p.deemed_country is not None:
-                person["deemed_country"] = p.deemed_country
-        else:
-            person["location"] = location
-        doc: dict[str, Any] = {"model": model, "entity": self.entity, "person": person, "action": "inference"}
-        doc["use_case"] = use_case or self.credential.record.default_use_case
-        return doc
+    def subject(self) -> Subject:
+        """The enforcer's view of this caller."""
+        p = self.person
+        if p is None:
+            return Subject(self.key, self.entity, self.person_id, location=self.credential.record.default_location)
+        return Subject(self.key, self.entity, self.person_id, tuple(p.citizenships), p.permanent_residency,
+                       p.deemed_country, p.location)
 
 
 class Identities:

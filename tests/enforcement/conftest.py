@@ -1,0 +1,54 @@
+"""Counters for the enforcement tests: memory, SQLite, PostgreSQL and Redis, each shared by two "processes"."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from clearance.enforcement.counters import MemoryCounters, RedisCounters, SqlCounters
+from clearance.store.sql import make_engine
+from clearance.store.sql.migrate import migrate
+
+REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure: skip, naming why
+        pytest.skip(f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])
+def counter_pair(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[object, object]]:
+    """Two counter clients over one shared store, as two gateway processes would hold them."""
+    kind = request.param
+    engines = []
+    if kind == "memory":
+        shared = MemoryCounters()
+        pair = (shared, shared)
+    elif kind == "redis":
+        url = redis_or_skip()
+        pair = (RedisCounters(url), RedisCounters(url))
+    else:
+        url = str(tmp_path / "c.db") if kind == "sqlite" else request.getfixturevalue("pg_schema_url")
+        migrate(url)
+        engines = [make_engine(url), make_engine(url)]
+        pair = (SqlCounters(engines[0]), SqlCounters(engines[1]))
+    yield pair  # each test closes them on its own event loop (a Redis client belongs to one loop)
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def scope() -> str:
+    return f"entity:test-{uuid.uuid4().hex[:8]}/LIC-1"
