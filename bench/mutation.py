@@ -48,7 +48,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PATHS = ["src/clearance/core", "src/clearance/gateway", "src/clearance/enforcement"]
+DEFAULT_PATHS = ["src/clearance/core", "src/clearance/gateway", "src/clearance/enforcement",
+                 "src/clearance/obligations"]
 # Source directory -> the fast test directories that guard it (longest prefix wins).
 DEFAULT_MAP = {
     "src/clearance/core": ["tests/core", "tests/scenarios", "tests/policy"],
@@ -56,6 +57,8 @@ DEFAULT_MAP = {
     # tests/gateway's other files already check per mutant. Items starting with "-" go to pytest.
     "src/clearance/gateway": ["tests/gateway", "--ignore=tests/gateway/test_gateway_counters.py"],
     "src/clearance/enforcement": ["tests/enforcement", "tests/gateway", "tests/api",
+                                  "--ignore=tests/gateway/test_gateway_counters.py"],
+    "src/clearance/obligations": ["tests/enforcement", "tests/gateway", "tests/policy",
                                   "--ignore=tests/gateway/test_gateway_counters.py"],
 }
 FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
