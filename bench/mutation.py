@@ -8,7 +8,7 @@ index swapped, ``+``/``-`` swapped. Only the text of the changed node is rewritt
 of the file keeps its bytes, so line numbers in the report are the real ones.
 
 The working tree is never written. Each worker (two by default, the machine has two cores)
-owns a copy of ``src`` and ``tests`` in a temporary directory (with ``../shared`` linked
+owns a copy of the checkout (without ``.git``, environments and caches) in a temporary directory (with ``../shared`` linked
 beside it, so the acceptance cases run); a mutant is written into that copy, the fast test
 subset of its source directory runs there with ``PYTHONPATH`` pointing at the copy (servers
 the tests start inherit it), and the file is restored from memory. ``PYTHONDONTWRITEBYTECODE``
@@ -245,12 +245,17 @@ class Workspace:
         self.home = base / f"w{index}"
         self.repo = self.home / "repo"
         self.repo.mkdir(parents=True)
-        for part in ("src", "tests", "pyproject.toml", "examples"):
-            source = ROOT / part
-            if source.is_dir():
-                shutil.copytree(source, self.repo / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            elif source.exists():
-                shutil.copy2(source, self.repo / part)
+        # The whole checkout but its history, environments and caches: tests read files beside
+        # src and tests (examples, deployment files, bench data).
+        skip = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis",
+                                      ".ruff_cache", "*.egg-info", "*.db", "*.db-wal", "*.db-shm", "out")
+        for part in ROOT.iterdir():
+            if skip(str(ROOT), [part.name]):
+                continue
+            if part.is_dir():
+                shutil.copytree(part, self.repo / part.name, ignore=skip)
+            else:
+                shutil.copy2(part, self.repo / part.name)
         shared = ROOT.parent / "shared"
         if shared.exists():
             (self.home / "shared").symlink_to(shared)
