@@ -4,7 +4,7 @@ PostgreSQL comes from ``CLEARANCE_TEST_PG_URL`` (default: the CI service at
 127.0.0.1:5432, database ``test``, user ``postgres``, then ``root``). Every test gets its
 own schema, reached through ``search_path`` in the URL, and dropped afterwards, so tests
 never see each other's rows. When no server answers, PostgreSQL cases are skipped with
-the reason.
+the reason, or fail with it when ``CLEARANCE_TEST_REQUIRE`` names them (see ``needs``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from sqlalchemy.engine import make_url
 from clearance import CompiledPolicy, default_bundle_path, read_policy, snapshot
 from clearance.core.model import Policy
 from clearance.store.sql import make_engine, normalize_url
+from needs import missing, required
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    required()  # an unknown name in CLEARANCE_TEST_REQUIRE stops the run before any test
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +70,7 @@ def pg_url() -> str:
             failures.append(f"{make_url(normalize_url(url)).render_as_string()}: {type(exc).__name__}")
         finally:
             engine.dispose()
-    pytest.skip("PostgreSQL unreachable (" + "; ".join(failures) + "); set CLEARANCE_TEST_PG_URL")
+    missing("postgres", "PostgreSQL unreachable (" + "; ".join(failures) + "); set CLEARANCE_TEST_PG_URL")
 
 
 @pytest.fixture

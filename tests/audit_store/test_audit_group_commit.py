@@ -124,15 +124,20 @@ def test_append_async_awaits_durability_without_blocking_the_loop():
 
 
 def test_a_stuck_store_times_out_rather_than_hanging():
+    release = threading.Event()
+
     class Stuck(MemoryAuditStore):
         def append_batch(self, entries):
-            time.sleep(0.5)
+            release.wait(60)  # stuck until the test has seen the timeout
             return super().append_batch(entries)
 
     log = GroupCommitLog(Stuck(), timeout_s=0.1)
-    with pytest.raises(TimeoutError):
-        log.append("decision", {}, 1)
-    log.close()
+    try:
+        with pytest.raises(TimeoutError):
+            log.append("decision", {}, 1)
+    finally:
+        release.set()
+        log.close()
 
 
 def test_a_lazy_record_is_written_on_its_own_after_its_wait():

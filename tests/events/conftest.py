@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from clearance.events import EventBus, make_bus
+from needs import missing
 
 URLS = {
     "memory": "memory:",
@@ -44,14 +45,14 @@ def unreachable(kind: str) -> str | None:
 
             psycopg.connect(conninfo(url), connect_timeout=2).close()
     except Exception as exc:  # noqa: BLE001 - any failure means "skip", with the reason
-        return f"{kind} not reachable at {url} ({type(exc).__name__}: {exc}); set CLEARANCE_TEST_{kind.upper()}_URL"
+        return f"{kind} not reachable at {url} ({type(exc).__name__}: {exc}); set CLEARANCE_TEST_{'PG' if kind == 'postgres' else 'REDIS'}_URL"
     return None
 
 
 def require_service(kind: str) -> str:
     reason = unreachable(kind)
     if reason:
-        pytest.skip(reason)
+        missing("postgres" if kind == "postgres" else "redis", reason)
     return URLS[kind]
 
 

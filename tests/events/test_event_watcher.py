@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from clearance.events import Event, EventBus, MemoryBus, Watcher
 
@@ -71,8 +70,10 @@ def test_polling_catches_up_when_no_event_is_delivered(wait_until):
 def test_the_first_poll_runs_at_start_and_since_is_respected(wait_until):
     bus = MemoryBus()
     calls: list[int] = []
-    with Watcher(bus, Store(5).latest_seq, calls.append, poll_interval=60, since=5):
-        time.sleep(0.05)
+    current = Store(5)
+    # Polling often: once a second poll has begun, whatever the first one found has been acted on.
+    with Watcher(bus, current.latest_seq, calls.append, poll_interval=0.01, since=5):
+        assert wait_until(lambda: current.reads >= 2)
     assert calls == []  # already current: no rebuild
     with Watcher(bus, Store(8).latest_seq, calls.append, poll_interval=60, since=5):
         assert wait_until(lambda: calls == [8])  # a change between snapshot and subscribe is not missed
@@ -147,18 +148,22 @@ def test_stop_is_bounded_and_final(wait_until):
 
     def stuck(seq: int) -> None:
         calls.append(seq)
-        release.wait(5)
+        release.wait(60)  # far longer than the test waits for stop: only giving up lets stop return
 
     watcher = Watcher(bus, Store().latest_seq, stuck, poll_interval=60).start()
     bus.publish(Event.now(1, "k", ""))
     assert wait_until(lambda: calls == [1])
-    started = time.monotonic()
-    watcher.stop(timeout=0.2)  # on_change is stuck: stop gives up waiting rather than hang
-    assert time.monotonic() - started < 3
+    stopper = threading.Thread(target=watcher.stop, kwargs={"timeout": 0.2})
+    stopper.start()
+    stopper.join(30)  # on_change is stuck: stop gives up waiting rather than hang
+    assert not stopper.is_alive()
     release.set()
+    probe: list[int] = []
+    subscription = bus.subscribe(lambda event: probe.append(event.seq))
     bus.publish(Event.now(2, "k", ""))
-    time.sleep(0.1)
-    assert calls == [1]
+    assert wait_until(lambda: probe == [2])  # the bus delivered it: a watcher still subscribed would have it
+    subscription.close()
+    assert calls == [1] and watcher.pending == 1
     bus.close()
 
 

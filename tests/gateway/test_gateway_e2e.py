@@ -83,9 +83,12 @@ def test_streaming_passes_chunks_through_and_counts_tokens(server):
 
 def test_completions_embeddings_and_models(server):
     c = client(server, server.demo_key)
-    assert "You said" in c.completions.create(model="mythos-5", prompt="hello there").choices[0].text
+    completion = c.completions.create(model="mythos-5", prompt="hello there")
+    assert "You said" in completion.choices[0].text and completion.choices[0].index == 0
+    assert completion.object == "text_completion" and completion.usage.prompt_tokens == 2
     vectors = c.embeddings.create(model="mythos-5", input=["a", "b"])
     assert len(vectors.data) == 2 and len(vectors.data[0].embedding) == 8
+    assert all(-1 <= v <= 1 for d in vectors.data for v in d.embedding)  # unit-scaled, as embedding models give
     listed = {m.id for m in c.models.list()}
     assert "mythos-5" in listed and "fable-5" not in listed  # fable-5 is suspended: not usable now
 
@@ -97,7 +100,6 @@ SCENARIO_DENIALS = [
     ("p-pltr", "palantir", ["US"], "US", "mythos-5", "military-command-control", "prohibited-use"),
     ("p-nwind", "northwind", ["US"], "US", "mythos-5", "software-engineering", "entity-unqualified"),
     ("p-nist", "nist", ["US"], "US", "gpt-5.6-sol", "research", "license-required"),
-    ("p-pfn", "preferred-networks", ["JP"], "JP", "mythos-5", "research", "authorization-suspended"),
     ("p-360", "qihoo-360", ["CN"], "CN", "open-7b", "general", "restricted-party"),
     ("p-fable", "stripe", ["US"], "US", "fable-5", "general", "model-suspended"),
     ("p-cn", "stripe", ["US"], "CN", "mythos-5", "software-engineering", "destination-not-authorized"),
@@ -124,6 +126,25 @@ def test_each_scenario_denial_is_a_403_with_its_code_and_is_audited(server, pers
     assert not [r for r in audit(server, person=person) if r["kind"] == "completion"]  # nothing was forwarded
 
 
+def test_a_suspended_authorization_is_a_403_with_its_code(server):
+    # A licence of the registry's own, without an end date, so the case does not expire with the
+    # bundle's dated ones; its suspension covers the one entity.
+    record = {"kind": "conditional-access", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-01-01T00:00:00Z"},
+              "covers": {"entities": ["preferred-networks"]}, "destinations": {"deemed": {"groups": ["allies"]},
+                                                                               "location": {"groups": ["allies"]}},
+              "use_cases": {"use_cases": ["research"]}, "obligations": [{"code": "monitoring"}],
+              "suspensions": [{"id": "SUS-TEST-PFN", "entity": "preferred-networks", "from": "2026-01-02T00:00:00Z",
+                               "reason": "threat assessment"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-PFN", json={"record": record, "reason": "test"})
+    assert response.status_code == 201, response.text
+    server.person("p-pfn", "preferred-networks", ["JP"], "JP")
+    _, token = server.key("p-pfn")
+    c = client(server, token, **{"X-Clearance-Use-Case": "research", "X-Client-Country": "JP"})
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(c, model="gpt-5.6-luna")
+    assert caught.value.code == "authorization-suspended"
+
+
 def test_a_possible_restricted_party_match_waits_for_review(server):
     server.person("p-review", "darpa", ["US"], "US")
     _, token = server.key("p-review", "software-engineering")
@@ -137,16 +158,23 @@ def test_a_possible_restricted_party_match_waits_for_review(server):
 
 
 def test_encryption_required_is_enforced_unless_a_trusted_proxy_says_https(server):
+    # The bundle's TLS-bound authorization ends on 2026-12-31: a registry licence without an end stands in.
+    record = {"kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2026-01-01T00:00:00Z"},
+              "covers": {"entities": ["vector-institute"]}, "destinations": {"deemed": {"groups": ["allies"]},
+                                                                             "location": {"groups": ["allies"]}},
+              "use_cases": {"use_cases": ["research"]}, "obligations": [{"code": "encryption-required"}]}
+    response = server.admin_call("PUT", "/v1/licences/LIC-TEST-TLS", json={"record": record, "reason": "test"})
+    assert response.status_code == 201, response.text
     server.person("p-vector", "vector-institute", ["CA"], "CA")
     _, token = server.key("p-vector", "research")
     plain = client(server, token, **{"X-Client-Country": "CA"})
     with pytest.raises(openai.PermissionDeniedError) as caught:
-        chat(plain)
+        chat(plain, model="gpt-5.6-luna")
     assert caught.value.code == "encryption-required"
     block = caught.value.body["clearance"]  # every refusal says which decision and which policy
     assert isinstance(block["decision_id"], int) and block["policy_version"].startswith("sha256:")
     tls = client(server, token, **{"X-Client-Country": "CA", "X-Forwarded-Proto": "https"})
-    assert chat(tls).choices[0].message.content
+    assert chat(tls, model="gpt-5.6-luna").choices[0].message.content
 
 
 def test_a_new_licence_with_a_usage_cap_permits_at_once_then_answers_429(server):
@@ -165,8 +193,10 @@ def test_a_new_licence_with_a_usage_cap_permits_at_once_then_answers_429(server)
         for _ in range(30):  # bounded: each call spends about 15 tokens of the 40
             chat(c, model="gpt-5.6-sol")
             served += 1
-            time.sleep(0.05)  # let the previous call's tokens be counted
-    assert 1 <= served <= 4
+            settled(server, "p-capped", {"completion"}, served)  # its tokens are counted once it is recorded
+    spent = [r["body"]["usage"]["total_tokens"] for r in settled(server, "p-capped", {"completion"}, served)]
+    # Served while the cap had room for the call, and never more than the cap in all.
+    assert served >= 1 and len(spent) == served and sum(spent) <= 40
     assert caught.value.code == "usage-cap-exceeded"
     assert caught.value.body["clearance"]["reset"].endswith("T00:00:00Z")
     assert caught.value.response.headers["retry-after"]
@@ -183,21 +213,26 @@ def test_a_revoked_key_stops_working_mid_stream_of_requests(server):
     server.person("p-revoke", "stripe", ["US"], "US")
     key, token = server.key("p-revoke", "software-engineering")
     c = client(server, token)
-    outcomes, revoked_at = [], None
-    for i in range(40):  # bounded
+    outcomes = []
+    for i in range(20):  # bounded
         if i == 10:
             response = server.admin_call("POST", f"/v1/credentials/{key}/revoke", json={"reason": "leaked"})
             assert response.status_code == 200, response.text
-            revoked_at = time.monotonic()
         try:
             chat(c)
             outcomes.append("ok")
         except openai.AuthenticationError:
             outcomes.append("401")
-            if revoked_at is not None and time.monotonic() - revoked_at < 1.0:
-                break
-    assert outcomes[:10] == ["ok"] * 10 and outcomes[-1] == "401"
-    assert time.monotonic() - revoked_at < 1.0
+    # In force when the revoking call returns: the very next call is refused, and every one after.
+    assert outcomes == ["ok"] * 10 + ["401"] * 10
+
+
+def test_health_says_ok_and_names_the_policy_and_registry_state(server):
+    health = httpx.get(server.base + "/healthz", timeout=30)
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["policy_version"].startswith("sha256:") and "snapshot_error" not in body
+    assert body["registry_seq"] >= 0
 
 
 def test_missing_and_wrong_keys_are_refused(server):
@@ -254,3 +289,12 @@ def test_an_oversized_body_is_refused_before_it_is_read_whole(server):
     response = httpx.post(server.base + "/v1/chat/completions", json=huge, timeout=30,
                           headers={"Authorization": f"Bearer {server.demo_key}"})
     assert response.status_code == 413 and response.json()["error"]["code"] == "body-too-large"
+
+
+def test_the_demo_model_counts_prompt_words_and_reads_content_parts(server):
+    c = client(server, server.demo_key)
+    reply = chat(c)  # "Summarise the control regime in one line": 7 words
+    assert reply.usage.prompt_tokens == 7
+    parts = c.chat.completions.create(model="mythos-5", messages=[
+        {"role": "user", "content": [{"type": "text", "text": "two"}, {"type": "text", "text": "parts"}]}])
+    assert parts.choices[0].message.content.endswith("You said: two parts") and parts.usage.prompt_tokens == 2

@@ -109,8 +109,8 @@ def test_a_client_that_goes_away_cancels_the_upstream_request(upstream_server):
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(server.base + "/v1/chat/completions", json=body, timeout=httpx.Timeout(30, read=0.5),
                    headers={"Authorization": f"Bearer {server.demo_key}"})
-    assert upstream.hung_up.wait(5), "the upstream request was not cancelled when the client went away"
-    deadline = time.monotonic() + 5
+    assert upstream.hung_up.wait(30), "the upstream request was not cancelled when the client went away"
+    deadline = time.monotonic() + 30  # bounds a failure only: the loop ends when the record is there
     while time.monotonic() < deadline:
         records = server.admin_call("GET", "/v1/audit/records", params={"kind": "completion"}).json()["records"]
         cancelled = [r for r in records if r["body"].get("cancelled")]

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from clearance import decide_json, load_policy
+from needs import missing
 
 SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios" / "decisions.jsonl"
 
 if not SCENARIOS.exists():
-    pytest.skip(f"acceptance cases not found at {SCENARIOS} (the shared/ folder sits beside the repo)", allow_module_level=True)
+    missing("shared", f"acceptance cases not found at {SCENARIOS} (the shared/ folder sits beside the repo)",
+            module_level=True)
 
 CASES = [json.loads(line) for line in SCENARIOS.read_text().splitlines() if line.strip()]
 

@@ -6,8 +6,6 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
-
 from clearance.registry.live import LiveSnapshot
 from clearance.registry.service import RegistryService
 from clearance.screening.service import ScreeningService
@@ -17,6 +15,7 @@ from clearance.store.clock import FixedClock
 from clearance.store.memory import MemoryRegistry
 from clearance.store.screening_memory import MemoryListStore
 from clearance.wiring import attach_screening
+from needs import missing
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "screening"
 NOW = "2026-07-20T08:00:00-04:00"
@@ -42,7 +41,7 @@ CSL_ROWS = [
 
 def real_lists() -> Path:
     if not REAL.is_dir():
-        pytest.skip(f"the real screening lists are absent ({REAL}); they come with ../shared/data")
+        missing("shared", f"the real screening lists are absent ({REAL}); they come with ../shared/data")
     return REAL
 
 

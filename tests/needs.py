@@ -1,0 +1,35 @@
+"""What the suite may skip without, and what a run that sets ``CLEARANCE_TEST_REQUIRE`` may not.
+
+A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
+Redis, the ``../shared`` folder), naming what is missing. CI sets
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared`` (see ``.ci/run``): each thing it names turns
+that skip into a failure with the same message, so a green CI run means those tests ran.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
+KNOWN = ("postgres", "redis", "shared")
+
+
+def required() -> frozenset[str]:
+    """The names listed in ``CLEARANCE_TEST_REQUIRE``; an unknown name is a usage error."""
+    names = frozenset(n.strip() for n in os.environ.get(REQUIRE_ENV, "").split(",") if n.strip())
+    unknown = sorted(names - set(KNOWN))
+    if unknown:
+        raise pytest.UsageError(f"{REQUIRE_ENV}: unknown {', '.join(unknown)} (known: {', '.join(KNOWN)})")
+    return names
+
+
+def missing(what: str, reason: str, module_level: bool = False) -> NoReturn:
+    """Skip with ``reason``, or fail with it when ``what`` is required."""
+    if what not in KNOWN:
+        raise ValueError(f"unknown requirement {what!r}")
+    if what in required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV} requires {what})", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
