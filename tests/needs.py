@@ -33,3 +33,20 @@ def missing(what: str, reason: str, module_level: bool = False) -> NoReturn:
     if what in required():
         pytest.fail(f"{reason} ({REQUIRE_ENV} requires {what})", pytrace=False)
     pytest.skip(reason, allow_module_level=module_level)
+
+
+REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_url() -> str:
+    """The test Redis URL once it answers a ping; else skip (or fail, when required) naming why."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", with the reason
+        missing("redis", f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
+    finally:
+        client.close()
+    return REDIS_URL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -11,21 +10,11 @@ import pytest
 from clearance.enforcement.counters import MemoryCounters, RedisCounters, SqlCounters
 from clearance.store.sql import make_engine
 from clearance.store.sql.migrate import migrate
-
-REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from needs import redis_url
 
 
 def redis_or_skip() -> str:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure: skip, naming why
-        pytest.skip(f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
-    finally:
-        client.close()
-    return REDIS_URL
+    return redis_url()
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from needs import missing
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PROMPTS = SHARED / "prompts"
 RESPONSES = SHARED / "responses"
@@ -14,12 +16,12 @@ RESPONSES = SHARED / "responses"
 @pytest.fixture(scope="session")
 def prompts_dir() -> Path:
     if not PROMPTS.is_dir():
-        pytest.skip(f"the prompt sets are absent ({PROMPTS}); they come with ../shared/data and are never shipped")
+        missing("shared", f"the prompt sets are absent ({PROMPTS}); they come with ../shared/data and are never shipped")
     return PROMPTS
 
 
 @pytest.fixture(scope="session")
 def responses_dir() -> Path:
     if not RESPONSES.is_dir():
-        pytest.skip(f"the labelled answers are absent ({RESPONSES}); they come with ../shared/data")
+        missing("shared", f"the labelled answers are absent ({RESPONSES}); they come with ../shared/data")
     return RESPONSES

@@ -23,30 +23,20 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 from gateway_kit import Server, start_server, stop_server
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from needs import redis_url
 from tcp_proxy import TcpProxy
 
-REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CLIENTS = 4
 OUTAGE_S = 3.0
 RECOVERY_BOUND_S = 30.0
 
 
 def _redis_or_skip() -> tuple[str, int]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
-    finally:
-        client.close()
-    url = make_url(REDIS_URL)
+    url = make_url(redis_url())
     return url.host or "127.0.0.1", url.port or 6379
 
 

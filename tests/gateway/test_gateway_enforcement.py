@@ -7,7 +7,6 @@ bounded in count and time.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import threading
 import time
 import uuid
@@ -17,21 +16,13 @@ import httpx
 import pytest
 from gateway_kit import Server, start_server, stop_server
 
+from needs import redis_url
+
 CAP = 500
-REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _redis_or_skip() -> str:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
-    finally:
-        client.close()
-    return REDIS_URL
+    return redis_url()
 
 
 @pytest.fixture(params=["sqlite", "postgres", "postgres+redis"])

@@ -7,19 +7,16 @@ and resumes; the machine's services are never touched. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from types import SimpleNamespace
 
-import pytest
 from ops_kit import running
 from sqlalchemy.engine import make_url
 
 from clearance.observability.health import Parts, Readiness
 from clearance.settings import Settings
+from needs import redis_url
 from tcp_proxy import TcpProxy
-
-REDIS_URL = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _through(url: str, proxy: TcpProxy) -> str:
@@ -27,16 +24,7 @@ def _through(url: str, proxy: TcpProxy) -> str:
 
 
 def _redis_or_skip() -> tuple[str, int]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"redis not reachable at {REDIS_URL} ({type(exc).__name__}); set CLEARANCE_TEST_REDIS_URL")
-    finally:
-        client.close()
-    parsed = make_url(REDIS_URL)
+    parsed = make_url(redis_url())
     return parsed.host or "127.0.0.1", parsed.port or 6379
 
 
