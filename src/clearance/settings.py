@@ -96,6 +96,10 @@ class Settings:
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    return _seconds(env, name, default, zero=False)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, zero: bool) -> float:
     text = env.get(name)
     if not text:
         return default
@@ -103,8 +107,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         raise SettingsError(f"{name}: `{text}` is not a number of seconds") from None
-    if value <= 0:
-        raise SettingsError(f"{name}: must be positive")
+    if value < 0 or (value == 0 and not zero):
+        raise SettingsError(f"{name}: must {'not be negative' if zero else 'be positive'}")
     return value
 
 
@@ -112,6 +116,8 @@ def _origin(value: str | None) -> str | None:
     if value is not None and (any(c.isspace() or ord(c) < 0x20 for c in value) or "+" in value):
         raise SettingsError("CLEARANCE_AUDIT_ORIGIN: one token without spaces, control characters or '+'")
     return value
+
+
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
     text = (env.get(name) or default).strip()
     for option in allowed:
@@ -121,16 +127,7 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
 
 
 def _non_negative(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"{name}: `{text}` is not a number of seconds") from None
-    if value < 0:
-        raise SettingsError(f"{name}: must not be negative")
-    return value
+    return _seconds(env, name, default, zero=True)
 
 
 def _port(env: Mapping[str, str], name: str) -> int | None:

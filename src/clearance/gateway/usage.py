@@ -90,15 +90,10 @@ def _clean(usage: Any) -> dict[str, int] | None:
     return out or None
 
 
-class StreamMeter:
-    """Fed every chunk of an SSE stream; knows the usage at the end."""
+class SseEvents:
+    """Splits server-sent events out of chunks cut anywhere, and hands each ``data:`` payload to ``_data``."""
 
-    def __init__(self, keep_text: bool = False) -> None:
-        self._buffer = b""
-        self.usage: dict[str, int] | None = None
-        self.chars = 0
-        self.text: list[str] = []
-        self.keep_text = keep_text
+    _buffer = b""
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -107,6 +102,20 @@ class StreamMeter:
             for line in event.split(b"\n"):
                 if line.startswith(b"data:"):
                     self._data(line[5:].strip())
+
+    def _data(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class StreamMeter(SseEvents):
+    """Fed every chunk of an OpenAI SSE stream; knows the usage at the end."""
+
+    def __init__(self, keep_text: bool = False) -> None:
+        self._buffer = b""
+        self.usage: dict[str, int] | None = None
+        self.chars = 0
+        self.text: list[str] = []
+        self.keep_text = keep_text
 
     def _data(self, data: bytes) -> None:
         if not data or data == b"[DONE]":

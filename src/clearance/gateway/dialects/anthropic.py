@@ -19,7 +19,7 @@ import orjson
 from starlette.responses import Response
 
 from ..upstream import ANTHROPIC_HEADERS
-from ..usage import estimate
+from ..usage import SseEvents, estimate
 from . import BadRequest, Parsed, bearer, refusal_details, refusal_message
 
 # Anthropic's error types by status; the SDKs pick their exception class from the status.
@@ -162,7 +162,7 @@ def normalise(usage: Any) -> dict[str, int] | None:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-class MessagesMeter:
+class MessagesMeter(SseEvents):
     """Reads a Messages stream's events as they pass, without holding a byte back."""
 
     def __init__(self, keep_text: bool = False) -> None:
@@ -172,14 +172,6 @@ class MessagesMeter:
         self.chars = 0
         self._reported: dict[str, int] = {}
         self._final = False  # a message_delta carried the output count
-
-    def feed(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        while b"\n\n" in self._buffer:
-            event, self._buffer = self._buffer.split(b"\n\n", 1)
-            for line in event.split(b"\n"):
-                if line.startswith(b"data:"):
-                    self._data(line[5:].strip())
 
     def _data(self, data: bytes) -> None:
         try:
