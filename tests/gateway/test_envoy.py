@@ -8,11 +8,9 @@ is the README's, with ports filled in.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import httpx
 import pytest
 from aiohttp import web
 from gateway_kit import Authorizer, Server, free_port, start_authorizer, start_server, stop_process, stop_server
+from loopback_app import LoopbackApp
 
 ENVOY = shutil.which("envoy") or (str(Path(sys.executable).parent / "envoy")
                                   if (Path(sys.executable).parent / "envoy").exists() else None)
@@ -76,38 +75,17 @@ def cluster(name: str, port: int, http2: bool = False) -> str:
             f"{{address: 127.0.0.1, port_value: {port}}}}}}}}}]}}]\n")
 
 
-class EchoModel:
+class EchoModel(LoopbackApp):
     """A model server on 127.0.0.1 that answers with the headers it received."""
 
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._answer)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", 0).start())
-        self.port = self._runner.addresses[0][1]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _answer(self, request: web.Request) -> web.Response:
         body = await request.json()
         return web.json_response({"object": "chat.completion", "model": body.get("model"),
                                   "received_headers": {k.lower(): v for k, v in request.headers.items()},
                                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}}]})
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
 
 @pytest.fixture(scope="module")

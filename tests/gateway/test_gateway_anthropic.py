@@ -7,9 +7,7 @@ other model to the built-in demo, which answers both formats.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,12 +17,13 @@ import httpx
 import pytest
 from aiohttp import web
 from gateway_kit import GATEWAY_YAML, Server, start_server, stop_server
+from loopback_app import LoopbackApp
 
 HELLO = [{"role": "user", "content": "Summarise the control regime in one line"}]
 USAGE = {"input_tokens": 11, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 5, "output_tokens": 7}
 
 
-class AnthropicUpstream:
+class AnthropicUpstream(LoopbackApp):
     """An Anthropic-format server on 127.0.0.1, answering as Anthropic's API does and keeping what it got.
 
     The last user message chooses: ``overloaded`` is a 529 with Anthropic's error body; ``cut``
@@ -34,23 +33,10 @@ class AnthropicUpstream:
 
     def __init__(self) -> None:
         self.seen: list[tuple[dict[str, str], dict]] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
+        super().__init__()
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = self._runner.addresses[0][1]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -89,12 +75,6 @@ class AnthropicUpstream:
         await event("message_stop", {"type": "message_stop"})
         await response.write_eof()
         return response
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
 
 @pytest.fixture(scope="module")

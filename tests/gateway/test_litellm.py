@@ -9,14 +9,12 @@ as its custom auth, pre-call hook and success callback. Skips when LiteLLM is no
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,33 +25,22 @@ import openai
 import pytest
 from aiohttp import web
 from gateway_kit import Server, free_port, start_server, stop_process, stop_server
+from loopback_app import LoopbackApp
 
 pytest.importorskip("litellm", reason="LiteLLM is not installed: pip install -e '.[bench]'")
 LITELLM = shutil.which("litellm") or str(Path(sys.executable).parent / "litellm")
 
 
 
-class Model:
+class Model(LoopbackApp):
     """An OpenAI-format model on 127.0.0.1: answers with the ``max_tokens`` it got, and 22 tokens of usage."""
 
     def __init__(self) -> None:
         self.sent: list[int | None] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
+        super().__init__()
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._answer)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", 0).start())
-        self.port = self._runner.addresses[0][1]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _answer(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -63,12 +50,6 @@ class Model:
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": f"The quick brown fox; max_tokens={self.sent[-1]}"}}],
             "usage": {"prompt_tokens": 12, "completion_tokens": 10, "total_tokens": 22}})
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
 TRY = [{"role": "user", "content": "Summarise the control regime"}]
 
