@@ -5,7 +5,7 @@
 Why: a suspension or a revoked licence is only as good as the moment the gateway
 enforces it. A writer process alternately suspends and lifts the coverage of a
 trusted foreign research institute; a follower process (built like a gateway:
-``build_registry`` + a watcher) decides a probe request after every refresh and
+``build_app`` + a watcher) decides a probe request after every refresh and
 prints the instant its answer flips. The lag is that instant minus the instant
 the writer's commit returned (same machine, same wall clock).
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from clearance.core.decide import decide_json
 from clearance.events.watcher import Watcher
 from clearance.settings import Settings
-from clearance.wiring import build_registry
+from clearance.wiring import build_app
 
 PG = os.environ.get("CLEARANCE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("CLEARANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -41,7 +41,7 @@ TIMEOUT_S = 5.0
 
 def follower(database: str, events: str, poll: float) -> None:
     """Print one JSON line each time the probe's decision changes, until stdin closes."""
-    built = build_registry(Settings(database_url=database, events_url=events))
+    built = build_app(Settings(database_url=database, events_url=events))
     last = None
 
     def on_change(_seq: int) -> int:
@@ -60,7 +60,7 @@ def follower(database: str, events: str, poll: float) -> None:
 
 
 def measure(name: str, database: str, events: str, poll: float, changes: int) -> dict:
-    built = build_registry(Settings(database_url=database, events_url=events))
+    built = build_app(Settings(database_url=database, events_url=events))
     child = subprocess.Popen(
         [sys.executable, __file__, "--follower", database, events, str(poll)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -168,7 +168,7 @@ def freshness_cost(database: str, calls: int = 2000) -> dict:
     """
     import asyncio
 
-    with build_registry(Settings(database_url=database)) as app:
+    with build_app(Settings(database_url=database)) as app:
         freshness = app.enforcer.freshness
 
         async def run(concurrency: int) -> tuple[float, int]:

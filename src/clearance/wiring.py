@@ -187,11 +187,6 @@ def compose(service: RegistryService, live: LiveSnapshot, audit: AuditLog | None
     return app
 
 
-# Kept for callers of the earlier names.
-Registry = App
-build_registry = build_app
-
-
 def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
     """The audit log of ``settings`` alone (the audit CLI): its store and its key ring."""
     return _audit(settings, clock or SystemClock(), _engine(settings))

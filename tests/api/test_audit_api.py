@@ -18,7 +18,7 @@ from clearance.audit.verify import read_jsonl, verify_log
 from clearance.core.instant import parse_instant
 from clearance.settings import Settings
 from clearance.store.clock import FixedClock
-from clearance.wiring import build_registry
+from clearance.wiring import build_app
 
 NOW = "2026-07-20T08:00:00-04:00"
 STRIPE = {"model": "mythos-5", "entity": "stripe", "use_case": "software-engineering",
@@ -30,7 +30,7 @@ HUAWEI = {"model": "mythos-5", "entity": "huawei", "use_case": "software-enginee
 @pytest.fixture
 def env(any_store_url, tmp_path):
     clock = FixedClock(int(parse_instant(NOW)))
-    built = build_registry(Settings(database_url=any_store_url, audit_keys=str(tmp_path / "keys")), clock)
+    built = build_app(Settings(database_url=any_store_url, audit_keys=str(tmp_path / "keys")), clock)
     service = built.service
     scopes = {"admin": ["admin"], "auditor": ["auditor"], "stripe-auditor": ["auditor:stripe"],
               "stripe": ["entity:stripe"], "gateway": ["gateway"]}

@@ -10,14 +10,14 @@ import pytest
 from clearance.api.app import create_app
 from clearance.api.guard import MAX_BODY_BYTES
 from clearance.settings import Settings
-from clearance.wiring import build_registry
+from clearance.wiring import build_app
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture
 def admin_app(tmp_path):
-    built = build_registry(Settings(database_url=str(tmp_path / "r.db"), audit_keys=str(tmp_path / "keys")))
+    built = build_app(Settings(database_url=str(tmp_path / "r.db"), audit_keys=str(tmp_path / "keys")))
     token = built.service.create_credential(["admin"], reason="test").token
     yield create_app(built), token
     built.close()

@@ -58,10 +58,10 @@ def _execute(runs: Any, run_id: str, key: str | None, concurrency: int | None, j
 def _tier_preview(runs: Any, run_id: str, model: str) -> None:
     """When the model asked for is a policy model, say which tier this run would give it."""
     from ..evals.evidence import tier_with
-    from ..wiring import build_registry
+    from ..wiring import build_app
 
     try:
-        built = build_registry(Settings.from_env(), audited=False)
+        built = build_app(Settings.from_env(), audited=False)
     except ClearanceError:
         return
     try:
@@ -289,11 +289,11 @@ def accept_command(
     import tempfile
 
     from ..evals.evidence import accept, tier_with
-    from ..wiring import build_registry
+    from ..wiring import build_app
 
     try:
         runs = _runs()
-        built = build_registry(Settings.from_env())
+        built = build_app(Settings.from_env())
     except ClearanceError as exc:
         raise _fail(str(exc)) from None
     try:
@@ -337,10 +337,10 @@ def tier_show_command(
     """A model's tier now: declared or derived, from which evidence (and since when), under which thresholds."""
     from ..core.instant import format_instant
     from ..evals.evidence import tier_of
-    from ..wiring import build_registry
+    from ..wiring import build_app
 
     try:
-        built = build_registry(Settings.from_env(), audited=False)
+        built = build_app(Settings.from_env(), audited=False)
     except ClearanceError as exc:
         raise _fail(str(exc)) from None
     try:
