@@ -145,6 +145,13 @@ class NameIndex:
         for i in range(4, len(token) - 1):  # "transdoo", "gruppakompanii": a legal form run onto a word
             if singular(token[:i]) in self.vocab and is_legal_word(token[i:]):
                 return (singular(token[:i]),)
+        for i in range(len(token) - 2, 2, -1):  # "corporacionacs", "ooogas": a legal form run onto the front
+            if is_legal_word(token[:i]):
+                # The word reached here with its plural "s" stripped ("corporacionacs" -> "...ac").
+                rest = next((r for r in (token[i:], token[i:] + "s") if len(r) >= 3
+                             and r in self.vocab and self.vocab[r] not in self.pairs_only), None)
+                if rest is not None:
+                    return (rest,)
         return (token,)
 
     def weight(self, token: str) -> float:

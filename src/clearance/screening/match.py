@@ -264,12 +264,17 @@ class Matcher:
         # Initials are short by nature: there the listed names they stand for say how long the name is.
         letters = min(_letters(indexed.tokens), _letters(query) if not name.initials else 99)
         if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
-            exact = name.complete and not name.inexact and not contrary
+            # Written joined or apart ("CKID" / "CK ID"), a short name keeps its exact letters.
+            exact = name.complete and not name.respelt and not contrary
             supported = same_id is not None or any(a.startswith("country") for a in agreed)
-            if not exact or (letters <= ACRONYM_LETTERS and not supported):
+            # A legal form of one country's law ("OOO GAS") says where the company is registered.
+            form = "" if supported or ev.countries else _legal_form_agrees(ev, entry)
+            if not exact or (letters <= ACRONYM_LETTERS and not (supported or form)):
                 outcome = NO_MATCH
             limits.append("a short name or acronym: its letters alone are not enough"
-                          + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else "; the country agrees"))
+                          + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else
+                             f"; its legal form is of {form}, where the listed party is" if form and not supported
+                             else "; the country agrees"))
         if outcome != NO_MATCH and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
                 and name.score < SWAP_SIM and not proven and not any(a.startswith("country") for a in agreed):
             # One word that differs by a letter, with nothing else said, is as often another brand
@@ -326,6 +331,10 @@ def _name_limits(name: NameAgreement, person: bool) -> list[str]:
     if name.unpaired_query:
         found.append(f"word(s) `{' '.join(name.unpaired_query)}` are not in the listed name")
     return found
+
+
+def _legal_form_agrees(ev: Evidence, entry: ListEntry) -> str:
+    return ",".join(sorted(set(ev.legal_countries) & set(entry.countries)))
 
 
 def _rank(hit: Hit) -> tuple[int, float]:

@@ -41,6 +41,7 @@ class NameAgreement:
     unpaired_listed: tuple[str, ...]
     initials: bool
     inexact: bool  # some pair is a typo, a variant or a join rather than the same word
+    respelt: bool = False  # some pair is a typo or a variant: not the same letters (a join keeps them)
 
     @property
     def complete(self) -> bool:
@@ -85,12 +86,17 @@ def compare(
     score = covered / total if total else 0.0
     pairs = tuple((q, " ".join(listed[j] for j in q_partner[i]), q_sim[i]) for i, q in enumerate(query))
     initials = bool(q_initials or t_initials)
+    # A word written joined or apart keeps its letters; a typo or a variant does not.
+    joined_q = q_joined | {i for j in t_joined for i in t_partner[j]}
+    joined_t = t_joined | {j for i in q_joined for j in q_partner[i]}
+    respelt = any(0 < s < 1 and i not in joined_q for i, s in enumerate(q_sim)) or any(
+        0 < s < 1 and j not in joined_t for j, s in enumerate(t_sim))
     method = "initials" if initials else "joined" if q_joined or t_joined else "tokens"
     return NameAgreement(
         score, method, pairs,
         tuple(q for q, s in zip(query, q_sim, strict=True) if not s),
         tuple(t for t, s in zip(listed, t_sim, strict=True) if not s),
-        initials, any(0 < s < 1 for s in (*q_sim, *t_sim)),
+        initials, any(0 < s < 1 for s in (*q_sim, *t_sim)), respelt,
     )
 
 

@@ -192,6 +192,27 @@ def _articles(words: list[str]) -> list[str]:
     return out
 
 
+_CIS = ("RU", "BY", "KZ", "KG", "UZ", "TJ", "TM", "AM", "AZ", "MD", "UA", "GE")
+_BALKANS = ("RS", "HR", "SI", "BA", "ME", "MK")
+# Legal forms that exist under one country's law (or a few neighbours'): "OOO GAS" is a company
+# registered where an OOO is, whatever else the query says.
+LEGAL_FORM_COUNTRIES = {
+    **dict.fromkeys(("ooo", "oao", "zao", "pao", "obshchestvo", "aktsionernoe", "aktsionernoye"), _CIS),
+    "tov": ("UA",), "gmbh": ("DE", "AT", "CH", "LI"), "mbh": ("DE", "AT", "CH", "LI"), "kgaa": ("DE",),
+    "sdn": ("MY",), "bhd": ("MY", "BN"), "berhad": ("MY", "BN"), "fze": ("AE",), "fzc": ("AE",), "fzco": ("AE",),
+    "fzllc": ("AE",), "doo": _BALKANS, "eood": ("BG",), "ood": ("BG",), "kft": ("HU",), "zrt": ("HU",),
+    "sro": ("CZ", "SK"), "tbk": ("ID",), "kk": ("JP",), "yk": ("JP",), "sapi": ("MX",), "bvba": ("BE",),
+    "sprl": ("BE",), "oyj": ("FI",), "eirl": ("FR", "PE", "CL"),
+}
+
+
+def legal_form_countries(text: str) -> tuple[str, ...]:
+    """The countries whose law has the legal forms ``text`` is written with (``OOO``: Russia and its
+    neighbours, ``GmbH``: the German-speaking countries); empty for forms found everywhere (``Ltd``)."""
+    words = _join_letters(fold(text).split())
+    return tuple(dict.fromkeys(c for w in words for c in LEGAL_FORM_COUNTRIES.get(w, ())))
+
+
 def is_organization_name(text: str) -> bool:
     """Whether a name says it is an organization: it carries a legal form (``Inc.``, ``OOO``, ``GmbH``)."""
     words = _join_letters(fold(text).split())
