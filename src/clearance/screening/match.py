@@ -45,6 +45,9 @@ ESTIMATE_SLACK = 0.3
 INITIALS_SHARE = 0.5  # a candidate kept for its initials is scored whatever its estimated share
 INITIALS_SCAN = 800  # names read per whole word of a query with initials
 SHORT_NAME_LETTERS = 4  # a name this short (legal forms aside) never matches, and needs its exact letters
+LETTER_DROPPED_LETTERS = 6  # one word a letter longer than another, this long or longer, is a slip to review
+RARE_WORD_NAMES = 10  # a word on this many listed names or fewer is a proper name, not a dictionary word
+SLIP_LETTERS = 3  # ... and with an agreeing country, this long or longer
 ACRONYM_LETTERS = 3  # ... and this short ("LG", "3M", "M&G") also needs an agreeing country or identifier
 # Words that say a listed name is an organization's, for entries the list does not type.
 _ORG_WORDS = frozenset({
@@ -263,9 +266,18 @@ class Matcher:
         outcome = MATCH if score >= t.match else POSSIBLE if score >= t.possible else NO_MATCH
         # Initials are short by nature: there the listed names they stand for say how long the name is.
         letters = min(_letters(indexed.tokens), _letters(query) if not name.initials else 99)
+        # A one-word name a letter short of (or over) a rare listed one in the country it is listed
+        # in ("LOO"/"LOMO", RU) is worth a review, however short: a brand is seldom one letter off
+        # a listed name of its own country.
+        slip = len(query) == 1 and len(indexed.tokens) == 1 and not contrary \
+            and _letter_dropped(query[0], indexed.tokens[0], SLIP_LETTERS) and self._rare(indexed.tokens[0]) \
+            and any(a.startswith("country") for a in agreed)
+        if slip and outcome == NO_MATCH:
+            outcome = POSSIBLE
+            limits.append("one letter left out or added, in the country the listed party is in")
         if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
             # Written joined or apart ("CKID" / "CK ID"), a short name keeps its exact letters.
-            exact = name.complete and not name.respelt and not contrary
+            exact = (name.complete and not name.respelt and not contrary) or slip
             supported = same_id is not None or any(a.startswith("country") for a in agreed)
             # A legal form of one country's law ("OOO GAS") says where the company is registered.
             form = "" if supported or ev.countries else _legal_form_agrees(ev, entry)
@@ -278,9 +290,14 @@ class Matcher:
         if outcome != NO_MATCH and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
                 and name.score < SWAP_SIM and not proven and not any(a.startswith("country") for a in agreed):
             # One word that differs by a letter, with nothing else said, is as often another brand
-            # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt.
-            outcome = NO_MATCH
-            limits.append("one word that differs in spelling, with no other evidence")
+            # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt. A letter left out or
+            # added in a long rare word ("Vertesk"/"Veresk") is a slip more often: it goes to review.
+            # A common word with a letter added is a coined brand ("Entergy"/"energy").
+            if _letter_dropped(query[0], indexed.tokens[0]) and self._rare(indexed.tokens[0]):
+                limits.append("one word that differs in spelling by a letter left out or added, with no other evidence")
+            else:
+                outcome = NO_MATCH
+                limits.append("one word that differs in spelling, with no other evidence")
         if outcome == MATCH and len(query) == 1 and len(indexed.tokens) == 1 and not proven \
                 and not any(a.startswith(("country", "nationality")) for a in agreed):
             # One word ("Citadel", "Forum", "Delta") names many organizations around the world.
@@ -312,6 +329,11 @@ class Matcher:
         found = self.name_agreement(query, listed, person, sims)
         return found.score, found.method, found.pairs
 
+    def _rare(self, token: str) -> bool:
+        """A word on few listed names: a proper name rather than a dictionary word."""
+        t_id = self.index.vocab.get(token)
+        return t_id is not None and len(self.index.postings[t_id]) <= RARE_WORD_NAMES
+
     def _looks_personal(self, entry_id: int) -> bool:
         """An untyped entry (BIS and State lists) whose name reads as a person's: two to four words,
         none of them a legal form or an organization's word."""
@@ -331,6 +353,13 @@ def _name_limits(name: NameAgreement, person: bool) -> list[str]:
     if name.unpaired_query:
         found.append(f"word(s) `{' '.join(name.unpaired_query)}` are not in the listed name")
     return found
+
+
+def _letter_dropped(a: str, b: str, shortest: int = 0) -> bool:
+    """One letter more in one of two words at least ``shortest`` long, the rest the same ("vertesk"/"veresk")."""
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and len(short) >= (shortest or LETTER_DROPPED_LETTERS) and any(
+        long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 def _legal_form_agrees(ev: Evidence, entry: ListEntry) -> str:
