@@ -271,10 +271,11 @@ class Matcher:
         # a listed name of its own country.
         slip = len(query) == 1 and len(indexed.tokens) == 1 and not contrary \
             and _letter_dropped(query[0], indexed.tokens[0], SLIP_LETTERS) and self._rare(indexed.tokens[0]) \
-            and any(a.startswith("country") for a in agreed)
+            and (any(a.startswith("country") for a in agreed) or (not ev.countries and _legal_form_agrees(ev, entry)))
         if slip and outcome == NO_MATCH:
             outcome = POSSIBLE
-            limits.append("one letter left out or added, in the country the listed party is in")
+            limits.append("one letter left out or added, in the country the listed party is in"
+                          + ("" if any(a.startswith("country") for a in agreed) else " (by its legal form)"))
         if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
             # Written joined or apart ("CKID" / "CK ID"), a short name keeps its exact letters.
             exact = (name.complete and not name.respelt and not contrary) or slip
@@ -287,8 +288,8 @@ class Matcher:
                           + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else
                              f"; its legal form is of {form}, where the listed party is" if form and not supported
                              else "; the country agrees"))
-        if outcome != NO_MATCH and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
-                and name.score < SWAP_SIM and not proven and not any(a.startswith("country") for a in agreed):
+        if outcome != NO_MATCH and not slip and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
+                and name.score < SWAP_SIM - 1e-9 and not proven and not any(a.startswith("country") for a in agreed):
             # One word that differs by a letter, with nothing else said, is as often another brand
             # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt. A letter left out or
             # added in a long rare word ("Vertesk"/"Veresk") is a slip more often: it goes to review.
@@ -350,6 +351,8 @@ def _name_limits(name: NameAgreement, person: bool) -> list[str]:
     if name.unpaired_listed:
         what = "listed name(s)" if person else "listed word(s)"
         found.append(f"the query leaves out {what} `{' '.join(name.unpaired_listed)}`")
+    if name.misspelt_forms:
+        found.append(f"`{' '.join(name.misspelt_forms)}` read as a misspelt legal form")
     if name.unpaired_query:
         found.append(f"word(s) `{' '.join(name.unpaired_query)}` are not in the listed name")
     return found

@@ -74,6 +74,15 @@ ABBREVIATIONS = {
     "sys": "system", "trdg": "trading", "imp": "import", "exp": "export", "gen": "general",
     "st": "saint", "mt": "mount", "ft": "fort", "shpg": "shipping", "nav": "navigation",
 }
+# The words an abbreviation stands for, with the abbreviations of four letters or more ("tech",
+# "invest"): a typo in the abbreviation ("tceh", "inviest") is still that word.
+ABBREVIATED = {}
+for _short, _long in ABBREVIATIONS.items():
+    if len(_short) >= 4:
+        ABBREVIATED.setdefault(_long, []).append(_short)
+# Legal forms of four letters or more, the ones a typo can be told from a word in ("cjsc", "gmbh");
+# one letter off a three-letter form is too often a word ("wood"/"ood", "best"/"est").
+_TYPO_LEGAL = tuple(sorted(w for w in LEGAL_WORDS if len(w) >= 4))
 # Common romanizations of one Arabic (or Persian) name, each read as the first spelling, on both
 # sides alike: the spellings differ by more than one edit ("mohamed"/"muhammad") or are too short
 # for a typo to be forgiven ("ali"/"aly"), so similarity alone would not join them.
@@ -154,6 +163,14 @@ def _is_legal(word: str) -> bool:
     if word in LEGAL_WORDS:
         return True
     return len(word) >= 6 and any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in LONG_LEGAL_WORDS)
+
+
+@lru_cache(maxsize=65_536)
+def near_legal_form(word: str) -> bool:
+    """A legal form of four letters or more with one typo ("cnjsc", "ocrp", "gnbh", "fco")."""
+    if len(word) < 3 or not word.isalpha() or word in LEGAL_WORDS:
+        return False
+    return any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in _TYPO_LEGAL)
 
 
 @lru_cache(maxsize=65_536)
