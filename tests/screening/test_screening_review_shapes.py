@@ -25,6 +25,15 @@ ENTRIES = [
     ListEntry("EL:4", "EL", "Entity List", "CK ID CO. LTD", countries=("KH",)),
     ListEntry("EL:5", "EL", "Entity List", "CORPORACION ACS TRADING S.A.S.", countries=("CO",)),
     ListEntry("OFAC:6", "SDN", "SDN", "JSC ENERGIES", "entity", countries=("RU",)),
+    ListEntry("OFAC:7", "SDN", "SDN", "FREGAT OOO", "entity", countries=("RU",)),
+    ListEntry("OFAC:8", "SDN", "SDN", "GAZPROM INVEST, OOO", "entity", countries=("RU",)),
+    ListEntry("EL:9", "EL", "Entity List", "SIGMA TECH COMPANY", countries=("SY",)),
+    ListEntry("EL:10", "EL", "Entity List", "BACKSTREET PALM CORP", countries=("SC",)),
+    ListEntry("EL:11", "EL", "Entity List", "OPERADORA DE EMPRESAS LH S.A. DE C.V.", countries=("MX",)),
+    ListEntry("EL:12", "EL", "Entity List", "EMPRESA CUBANA DE PESCADOS Y MARISCOS", countries=("CU",)),
+    ListEntry("EL:13", "EL", "Entity List", "ADVANCED TECH SOLUTIONS", countries=("SY",)),
+    ListEntry("EL:14", "EL", "Entity List", "CUBA STAR TRADING", countries=("CU",)),
+    ListEntry("EL:15", "EL", "Entity List", "NADE GROUP", countries=("CU",)),
     # "energy" on many names: a dictionary word, not a proper name.
     *(ListEntry(f"EL:e{i}", "EL", "Entity List", f"{w} Energy Company", countries=("CN",))
       for i, w in enumerate(("North", "South", "East", "West", "Green", "Blue", "Solar", "Wind", "Atomic", "Clean",
@@ -57,6 +66,13 @@ def test_a_common_word_with_a_letter_added_is_another_brand():
     assert screen("Entergy Corporation").outcome == NO_MATCH  # not "JSC ENERGIES"
 
 
+def test_a_one_country_legal_form_places_a_one_letter_slip():
+    found = screen("FEGAT OOO")  # "OOO": registered in Russia or a neighbour, where FREGAT is listed
+    assert found.outcome == POSSIBLE and found.best.entry.uid == "OFAC:7"
+    assert screen("FEGAT LTD").outcome == NO_MATCH  # a legal form found everywhere places nothing
+    assert screen("FEGAT GmbH").outcome == NO_MATCH  # nor does a German one
+
+
 def test_a_short_name_a_letter_off_is_reviewed_only_in_the_listed_country():
     found = screen("JSC LOO", "RU")
     assert found.outcome == POSSIBLE and found.best.entry.uid == "OFAC:2"
@@ -86,6 +102,34 @@ def test_a_letter_left_out_of_a_listed_name_is_flagged_in_its_country_and_never_
         assert found.outcome != MATCH  # a one-word name needs an agreeing country to match
 
 
+# -- typos in abbreviations and legal forms ----------------------------------------------------
+
+
+def test_a_typo_in_an_abbreviation_the_list_expanded_is_a_typo_in_that_word():
+    assert screen("GAZPROM INViEST OOO").best.entry.uid == "OFAC:8"  # "invest" reads "investment"
+    assert screen("SIGMA TEmCH COMPANY", "SY").outcome != NO_MATCH  # "tech" reads "technology"
+    assert screen("SIGMA TEmCH COMPANY", "SY").best.entry.uid == "EL:9"
+
+
+def test_another_word_near_an_abbreviation_stays_another_word():
+    assert screen("SIGMA TORCH COMPANY", "SY").outcome == NO_MATCH  # two letters off "tech"
+    assert screen("GAZPROM INVENTOR OOO").outcome == NO_MATCH
+
+
+def test_a_misspelt_legal_form_at_either_end_is_left_out_but_never_matched():
+    found = screen("BACKSTREET PALM OCRP", "SC")
+    assert found.outcome == POSSIBLE and found.best.entry.uid == "EL:10"
+    assert any("misspelt legal form" in r for r in found.best.reasons)
+    assert screen("BACKSTREET PALM CORP", "SC").outcome == MATCH  # the form itself is simply dropped
+
+
+def test_a_word_one_letter_off_a_short_legal_form_is_a_word():
+    # "wood" is a letter changed from the Bulgarian "EOOD", "best" a letter added to "EST": words, not forms.
+    assert screen("BACKSTREET PALM WOOD", "SC").outcome == NO_MATCH
+    assert screen("BACKSTREET PALM BEST", "SC").outcome == NO_MATCH
+    assert screen("BACKSTREET OCRP PALM", "SC").outcome == NO_MATCH  # a form sits at an end, not inside
+
+
 # -- words written joined or apart ------------------------------------------------------------
 
 
@@ -103,6 +147,16 @@ def test_a_legal_form_run_onto_the_front_of_a_word_is_read_apart():
     found = screen("CORPORACIONACS TRADING S.A.S.", "CO")
     assert found.outcome != NO_MATCH and found.best.entry.uid == "EL:5"
     assert screen("OOOGAS", "RU").outcome == POSSIBLE
+
+
+def test_words_run_together_with_a_plural_s_or_an_abbreviation():
+    assert screen("OPERADORA DE EMPRESASLH S.A. DE C.V.", "MX").best.entry.uid == "EL:11"
+    assert screen("ADVANCED TECHSOLUTIONS", "SY").best.entry.uid == "EL:13"
+
+
+def test_a_filler_run_onto_a_word_goes_before_two_listed_words():
+    found = screen("EMPRESA CUBANADE PESCADOS Y MARISCOS")  # "cubana de", not "cuba nade"
+    assert found.outcome != NO_MATCH and found.best.entry.uid == "EL:12"
 
 
 def test_a_word_run_onto_a_legal_form_that_is_not_listed_stays_unflagged():

@@ -167,10 +167,12 @@ def _is_legal(word: str) -> bool:
 
 @lru_cache(maxsize=65_536)
 def near_legal_form(word: str) -> bool:
-    """A legal form of four letters or more with one typo ("cnjsc", "ocrp", "gnbh", "fco")."""
+    """A legal form of four letters or more with a letter left out, added or swapped ("cnjsc",
+    "ocrp", "fco"); a letter changed makes words ("wood"/"eood", "cord"/"corp")."""
     if len(word) < 3 or not word.isalpha() or word in LEGAL_WORDS:
         return False
-    return any(OSA.distance(word, w, score_cutoff=1) <= 1 for w in _TYPO_LEGAL)
+    return any(OSA.distance(word, w, score_cutoff=1) <= 1 and (len(word) != len(w) or sorted(word) == sorted(w))
+               for w in _TYPO_LEGAL)
 
 
 @lru_cache(maxsize=65_536)
