@@ -34,10 +34,15 @@ ENTRIES = [
     ListEntry("EL:13", "EL", "Entity List", "ADVANCED TECH SOLUTIONS", countries=("SY",)),
     ListEntry("EL:14", "EL", "Entity List", "CUBA STAR TRADING", countries=("CU",)),
     ListEntry("EL:15", "EL", "Entity List", "NADE GROUP", countries=("CU",)),
+    ListEntry("EL:16", "EL", "Entity List", "Most Technology Limited", countries=("CN",)),
     # "energy" on many names: a dictionary word, not a proper name.
     *(ListEntry(f"EL:e{i}", "EL", "Entity List", f"{w} Energy Company", countries=("CN",))
       for i, w in enumerate(("North", "South", "East", "West", "Green", "Blue", "Solar", "Wind", "Atomic", "Clean",
-                             "Bright", "Delta")))
+                             "Bright", "Delta"))),
+    # ... and "technology", a word on many names beside a rare one.
+    *(ListEntry(f"EL:t{i}", "EL", "Entity List", f"{w} Technology Limited", countries=("CN",))
+      for i, w in enumerate(("Alpha", "Beta", "Gamma", "Kappa", "Lambda", "Omega", "Zeta", "Theta", "Iota", "Sigma",
+                             "Orion", "Vega", "Lyra", "Nova", "Apex", "Zenith", "Quark", "Photon", "Vector", "Matrix"))),
 ]
 
 
@@ -64,6 +69,17 @@ def test_a_letter_changed_in_one_word_stays_unflagged_without_evidence():
 
 def test_a_common_word_with_a_letter_added_is_another_brand():
     assert screen("Entergy Corporation").outcome == NO_MATCH  # not "JSC ENERGIES"
+
+
+def test_a_short_word_a_letter_off_beside_words_that_agree_goes_to_review():
+    found = screen("Mot Technology Limited")
+    assert found.outcome == POSSIBLE and found.best.entry.uid == "EL:16"
+    assert any("the other words the same" in r for r in found.best.reasons)
+
+
+def test_a_short_word_a_letter_off_beside_other_words_stays_unflagged():
+    assert screen("Mot Energy Limited").outcome == NO_MATCH  # the other word differs
+    assert screen("Mot Energies Technology Limited").outcome == NO_MATCH  # a word the listed name lacks
 
 
 def test_a_one_country_legal_form_places_a_one_letter_slip():

@@ -272,9 +272,14 @@ class Matcher:
         slip = len(query) == 1 and len(indexed.tokens) == 1 and not contrary \
             and _letter_dropped(query[0], indexed.tokens[0], SLIP_LETTERS) and self._rare(indexed.tokens[0]) \
             and (any(a.startswith("country") for a in agreed) or (not ev.countries and _legal_form_agrees(ev, entry)))
+        # In a longer name whose other words agree letter for letter, one rare short word a letter
+        # short or over ("Mot Technology" / "Most Technology") is a slip worth a review.
+        slip = slip or (len(query) >= 2 and not contrary and name.complete and not name.initials
+                        and self._one_word_slip(name.pairs))
         if slip and outcome == NO_MATCH:
             outcome = POSSIBLE
-            limits.append("one letter left out or added, in the country the listed party is in"
+            limits.append("one letter left out or added in a short word, the other words the same"
+                          if len(query) >= 2 else "one letter left out or added, in the country the listed party is in"
                           + ("" if any(a.startswith("country") for a in agreed) else " (by its legal form)"))
         if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
             # Written joined or apart ("CKID" / "CK ID"), a short name keeps its exact letters.
@@ -329,6 +334,11 @@ class Matcher:
         """0..1 with how it was reached and each query token's counterpart (see :mod:`.names`)."""
         found = self.name_agreement(query, listed, person, sims)
         return found.score, found.method, found.pairs
+
+    def _one_word_slip(self, pairs: tuple[tuple[str, str, float], ...]) -> bool:
+        off = [(q, t) for q, t, sim in pairs if sim < 1.0]
+        return len(off) == 1 and " " not in off[0][1] and _letter_dropped(*off[0], SLIP_LETTERS) \
+            and self._rare(off[0][1])
 
     def _rare(self, token: str) -> bool:
         """A word on few listed names: a proper name rather than a dictionary word."""
