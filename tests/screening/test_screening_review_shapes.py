@@ -35,6 +35,8 @@ ENTRIES = [
     ListEntry("EL:14", "EL", "Entity List", "CUBA STAR TRADING", countries=("CU",)),
     ListEntry("EL:15", "EL", "Entity List", "NADE GROUP", countries=("CU",)),
     ListEntry("EL:16", "EL", "Entity List", "Most Technology Limited", countries=("CN",)),
+    ListEntry("OFAC:17", "SDN", "SDN", "ARCTOS SHIPPING AND TRADE DMCC", "entity", countries=("AE",)),
+    ListEntry("OFAC:18", "SDN", "SDN", "ANDRADE, Jose", "individual", countries=("VE",)),
     # "energy" on many names: a dictionary word, not a proper name.
     *(ListEntry(f"EL:e{i}", "EL", "Entity List", f"{w} Energy Company", countries=("CN",))
       for i, w in enumerate(("North", "South", "East", "West", "Green", "Blue", "Solar", "Wind", "Atomic", "Clean",
@@ -173,6 +175,13 @@ def test_words_run_together_with_a_plural_s_or_an_abbreviation():
 def test_a_filler_run_onto_a_word_goes_before_two_listed_words():
     found = screen("EMPRESA CUBANADE PESCADOS Y MARISCOS")  # "cubana de", not "cuba nade"
     assert found.outcome != NO_MATCH and found.best.entry.uid == "EL:12"
+
+
+def test_a_filler_run_onto_a_listed_word_pairs_with_it_even_beside_a_near_spelling():
+    # "andtrade" is a letter off the listed surname "ANDRADE"; beside "ARCTOS SHIPPING" it is "and trade".
+    found = screen("ARCTOS SHIPPING ANDTRADE DMCC", "AE")
+    assert found.outcome != NO_MATCH and found.best.entry.uid == "OFAC:17"
+    assert screen("ARCTOS SHIPPING ANDTRAIN DMCC", "AE").outcome == NO_MATCH  # "train" is not "trade"
 
 
 def test_a_word_run_onto_a_legal_form_that_is_not_listed_stays_unflagged():

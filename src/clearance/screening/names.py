@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .normalize import near_legal_form
+from .normalize import FILLER_WORDS, near_legal_form
 
 JOINED_SIM = 0.95  # a word written joined or apart is the same word, but not written the same
 INITIAL_SIM = 0.85  # an initial stands for a name without saying which
@@ -70,6 +70,7 @@ def compare(
     _pair_ranked([r for r in ranked if r[0] == 1.0], q_sim, t_sim, q_partner, t_partner)
     q_joined = _pair_joined(query, listed, q_sim, t_sim, q_partner, t_partner)
     t_joined = _pair_joined(listed, query, t_sim, q_sim, t_partner, q_partner)
+    q_joined |= _pair_filler(query, listed, q_sim, t_sim, q_partner, t_partner)
     _pair_ranked([r for r in ranked if r[0] < 1.0], q_sim, t_sim, q_partner, t_partner)
     q_initials = _pair_initials(query, listed, q_sim, t_sim, q_partner, t_partner) if person else set()
     t_initials = _pair_initials(listed, query, t_sim, q_sim, t_partner, q_partner) if person else set()
@@ -150,6 +151,27 @@ def _pair_joined(a: tuple[str, ...], b: tuple[str, ...], a_sim: list[float], b_s
                 a_partner[i] += [j, j + 1]
                 b_partner[j].append(i)
                 b_partner[j + 1].append(i)
+                found.add(i)
+                break
+    return found
+
+
+def _pair_filler(a: tuple[str, ...], b: tuple[str, ...], a_sim: list[float], b_sim: list[float],
+                 a_partner: list[list[int]], b_partner: list[list[int]]) -> set[int]:
+    """Pair each unpaired word of ``a`` that is a filler run onto an unpaired word of ``b``
+    ("andtrade" / "and trade", "cubanade" / "cubana de"): the filler itself is dropped on both sides."""
+    found: set[int] = set()
+    for i, word in enumerate(a):
+        if a_sim[i] or len(word) < 5:
+            continue
+        for j, other in enumerate(b):
+            if b_sim[j] or len(other) < 3 or not word.startswith(other) and not word.endswith(other):
+                continue
+            rest = word[len(other):] if word.startswith(other) else word[: len(word) - len(other)]
+            if rest in FILLER_WORDS and len(rest) >= 2:
+                a_sim[i] = b_sim[j] = JOINED_SIM
+                a_partner[i].append(j)
+                b_partner[j].append(i)
                 found.add(i)
                 break
     return found
