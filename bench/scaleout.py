@@ -3,8 +3,9 @@
     python bench/scaleout.py [--duration 5] [--concurrency 16,64] [--processes 1,2,3] [--quick]
 
 Each process runs compose's gateway command and environment (``deploy/local_stack.py``, one
-worker each) on one PostgreSQL schema (a scratch one on ``CLEARANCE_TEST_PG_URL``, default
-``postgresql://postgres@127.0.0.1:5432/test``, dropped at the end) and Redis (events and
+worker each) on one PostgreSQL database (a scratch one beside ``CLEARANCE_TEST_PG_URL``'s, default
+``postgresql://postgres@127.0.0.1:5432/test``, dropped at the end: a database, not a schema, so
+no other session's audit writer shares its advisory lock) and Redis (events and
 usage counters), behind nginx on ``deploy/nginx.conf``, in front of the fast mock model
 (``bench/mock_upstream.py``). Every call is decided, its decision record committed to
 PostgreSQL before it is forwarded, metered against a usage cap on Redis, and its completion
@@ -98,15 +99,17 @@ def main() -> None:
     if args.quick:
         args.duration, args.concurrency = 2.0, "16"
     levels = [int(c) for c in args.concurrency.split(",")]
+    load_before = os.getloadavg()[0]
     counts = [int(n) for n in args.processes.split(",")]
     rows: list[tuple[str, int, Run, float | None, Commits | None]] = []
+    floor: dict[str, list[float]] = {}
 
     def show(name: str, c: int, run: Run, cpu: float | None, done: Commits | None) -> None:
         rows.append((name, c, run, cpu, done))
         print(f"{name:<24} c={c:<3} {run.rps:>8,.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms"
               f"  errors {run.errors}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="clearance-scaleout-") as tmp, stack.scratch_schema(PG, "clearance_scaleout") as db:
+    with tempfile.TemporaryDirectory(prefix="clearance-scaleout-") as tmp, stack.scratch_database(PG, "clearance_scaleout") as db:
         work = Path(tmp)
         upstream_port = free_port()
         mock = start([sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream_port)], work, "mock")
@@ -118,6 +121,7 @@ def main() -> None:
                   f"    models: [{PLAIN_BODY['model']}]\ndefault_upstream: none\n")
             env = stack.compose_env(db, REDIS, work / "keys", work / "gateway.yaml")
             stack.run_init(env, work)
+            floor = pg_commit_ms(db)
             direct = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
             for c in levels:
                 wrk(Target("warm", direct, "none", None), lua(work / "warm.lua", PLAIN_BODY, "none"), 4, 1.0)
@@ -158,6 +162,42 @@ def main() -> None:
         finally:
             stack.stop(mock)
     report(rows, levels, args.duration)
+    for name, times in floor.items():
+        ordered = sorted(times)
+        print(f"one-row commit on the bench database, one client, {name} "
+              f"{'(with the audit writer lock)' if name == 'locked' else '(no lock)'}: "
+              f"p50 {ordered[len(ordered) // 2]:.2f} ms, p99 {ordered[int(0.99 * len(ordered))]:.2f} ms")
+    print(f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+
+
+def pg_commit_ms(database_url: str, rounds: int = 200) -> dict[str, list[float]]:
+    """Milliseconds per one-row durable commit on the bench database, without and with the audit writer's lock.
+
+    The floor every audit commit pays (the WAL flush), to tell it from the cost of taking turns.
+    """
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from clearance.store.sql.audit import AUDIT_WRITER_LOCK
+
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    out: dict[str, list[float]] = {"plain": [], "locked": []}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit (n bigint)"))
+            conn.commit()
+            for i in range(2 * rounds):  # bounded by count
+                locked = i % 2 == 1
+                began = time.perf_counter()
+                if locked:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_WRITER_LOCK})
+                conn.execute(text("INSERT INTO bench_commit VALUES (:n)"), {"n": i})
+                conn.commit()
+                out["locked" if locked else "plain"].append((time.perf_counter() - began) * 1000)
+    finally:
+        engine.dispose()
+    return out
 
 
 def make_key(gateway: stack.Gateway, admin: str) -> str:

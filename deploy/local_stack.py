@@ -132,6 +132,28 @@ def scratch_schema(base_url: str, prefix: str = "clearance_stack") -> Iterator[s
         engine.dispose()
 
 
+@contextmanager
+def scratch_database(base_url: str, prefix: str = "clearance_stack") -> Iterator[str]:
+    """A fresh PostgreSQL database beside ``base_url``'s, dropped afterwards.
+
+    Unlike a schema it has advisory locks of its own: the audit writer lock is one key per
+    database, so deployments in schemas of one database serialise each other's audit commits.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
 def run_init(env: dict[str, str], workdir: Path) -> str:
     """Compose's ``init``: each command in turn; the output of all; raises if one fails."""
     out = []
