@@ -12,7 +12,8 @@ Asserted, and printed:
 - the cap holds across processes: the tokens the 200s of the capped key were given never
   exceed it, and the calls past it are refused with ``usage-cap-exceeded``;
 - a key revoked through one gateway's admin API is refused by all three (asked directly),
-  within a bound; the time each took is printed.
+  within a bound; the time each took is printed;
+- with one gateway stopped, calls through nginx are still answered (by the other two).
 """
 
 from __future__ import annotations
@@ -161,6 +162,11 @@ def test_three_gateways_behind_nginx_keep_one_log_one_cap_and_one_revocation(sev
         after = [_call(client, several.nginx.base, revoked, FREE_MODEL)[0] for _ in range(3 * GATEWAYS)]
     assert set(after) == {401}, after
 
+    stack.stop(several.gateways[-1].process)  # one gateway gone: nginx sends its share to the others
+    with httpx.Client(timeout=10) as client:
+        failover = [_call(client, several.nginx.base, free, FREE_MODEL) for _ in range(30)]
+    assert [a[0] for a in failover] == [200] * 30, failover
+
     for gateway in several.gateways:
         stack.stop(gateway.process)
     engine = create_engine(several.env["CLEARANCE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
@@ -174,7 +180,7 @@ def test_three_gateways_behind_nginx_keep_one_log_one_cap_and_one_revocation(sev
                             capture_output=True, text=True, timeout=120)
 
     ok = [a for a in answers if a[1] == 200]
-    acknowledged = {a[2] for a in ok}
+    acknowledged = {a[2] for a in ok} | {a[1] for a in failover}
     lost = acknowledged - decisions
     capped_tokens = sum(a[3] for a in ok if a[0] == "capped")
     capped_ok = sum(1 for a in ok if a[0] == "capped")
@@ -192,6 +198,7 @@ def test_three_gateways_behind_nginx_keep_one_log_one_cap_and_one_revocation(sev
           f"{cap_refused} refused usage-cap-exceeded")
     print("  revocation through gateway-2, refused by each gateway after "
           + ", ".join(f"{w * 1000:.0f} ms" for w in waits))
+    print(f"  gateway-3 stopped: {len(failover)} calls through nginx, all answered 200")
 
     assert len(answers) == CLIENTS * CALLS_EACH and set(statuses) <= {200, 429}, statuses
     assert None not in acknowledged and lost == set()
