@@ -95,13 +95,12 @@ def smoke(postgres: str, redis_url: str, work: Path) -> None:
                 raise RuntimeError(f"/readyz through nginx: {ready.status_code} {ready.text}")
             step("/readyz through nginx: 200")
         finally:
-            if nginx is not None:
-                stack.stop(nginx.process, signal.SIGQUIT)
-                if "[emerg]" in nginx.errors() or "[crit]" in nginx.errors():
-                    raise RuntimeError(f"nginx error log:\n{nginx.errors()}")
-            codes = [stack.stop(g.process) for g in gateways]
-        if codes != [0, 0]:
-            raise RuntimeError(f"gateways exited {codes}:\n" + "\n".join(g.log.read_text()[-2000:] for g in gateways))
+            codes = [stack.stop(nginx.process, signal.SIGQUIT)] if nginx is not None else []
+            codes += [stack.stop(g.process) for g in gateways]
+        if nginx is not None and ("[emerg]" in nginx.errors() or "[crit]" in nginx.errors()):
+            raise RuntimeError(f"nginx error log:\n{nginx.errors()}")
+        if codes != [0, 0, 0]:
+            raise RuntimeError(f"nginx and the gateways exited {codes}:\n" + "\n".join(g.log.read_text()[-2000:] for g in gateways))
         step("clean stop: nginx and both gateways exited 0")
         verify = subprocess.run([*stack.CLI, "audit", "verify"], env={**os.environ, **env}, cwd=work,
                                 capture_output=True, text=True, timeout=120)
