@@ -127,3 +127,33 @@ def test_the_section_is_part_of_the_policy_version(bundle_dir):
     (bundle_dir / "guardrails.yaml").unlink()
     without = snapshot(read_policy(bundle_dir)).version
     assert len({before, after, without}) == 3
+
+
+def test_the_quarterly_report_counts_guardrail_blocks_and_flags(tmp_path):
+    from clearance.audit.keys import KeyRing
+    from clearance.core.instant import parse_instant
+    from clearance.services.audit_log import AuditLog
+    from clearance.services.audit_report import quarter_report
+    from clearance.services.report_html import render_html
+    from clearance.store.audit_memory import MemoryAuditStore
+    from clearance.store.clock import FixedClock
+
+    at = int(parse_instant("2026-08-01T12:00:00Z"))
+    log = AuditLog(MemoryAuditStore(), KeyRing.create(tmp_path / "keys"), FixedClock(at))
+    try:
+        for stage, label, action, entity in [("prompt", "jailbreak", "block", "stripe"),
+                                             ("prompt", "jailbreak", "block", "stripe"),
+                                             ("prompt", "harmful", "flag", "stripe"),
+                                             ("answer", "harmful", "block", "stripe"),
+                                             ("prompt", "jailbreak", "block", "huawei")]:
+            log.append("guardrail", {"entity": entity, "event": f"{stage}-{action}ed", "stage": stage,
+                                     "label": label, "action": action}, at)
+        log.sign_if_grown()
+        report = quarter_report(log, "stripe", "2026Q3")
+    finally:
+        log.close()
+    assert report["guardrails"] == {"blocked": 3, "flagged": 1, "by_label": [
+        {"stage": "answer", "label": "harmful", "action": "block", "count": 1},
+        {"stage": "prompt", "label": "harmful", "action": "flag", "count": 1},
+        {"stage": "prompt", "label": "jailbreak", "action": "block", "count": 2}]}
+    assert "3 blocked, 1 flagged" in render_html(report)

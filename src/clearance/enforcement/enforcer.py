@@ -120,7 +120,7 @@ class Enforcer:
         _observe(enforced, started)
         return enforced
 
-    def check_answer(self, enforced: Enforced, answer: str) -> Hit | None:
+    def check_answer(self, enforced: Enforced, answer: str, at_ns: int) -> Hit | None:
         """Judge a forwarded call's answer (or its stream so far); a block or flag is recorded (queued).
 
         ``None`` when no answer guard acts on the call or the answer is below every threshold.
@@ -133,7 +133,7 @@ class Enforcer:
         if hit is not None:
             kind, body = guard_record(screening, hit, answer, enforced.decision_id)
             try:
-                self.audit.group.submit_lazy(kind, body, enforced.call.at_ns if enforced.call else 0)
+                self.audit.group.submit_lazy(kind, body, at_ns)
             except Exception:  # noqa: BLE001 - the cut or flag stands; the failure is logged, not hidden
                 log.exception("guardrail record for decision %s could not be queued", enforced.decision_id)
         return hit

@@ -265,7 +265,7 @@ def _judge_answer(gw: Gateway, enforced: Enforced, answer: Any, record: dict[str
         return None
     text = "\n\n".join(t for t in answer if isinstance(t, str)) if isinstance(answer, list) else ""
     try:
-        hit = gw.enforcer.check_answer(enforced, text)
+        hit = gw.enforcer.check_answer(enforced, text, gw.clock.now_ns())
     except GuardFailed as exc:
         record["guardrail"] = {"stage": "answer", "error": str(exc), "withheld": True}
         return 503, "guardrail-unavailable", str(exc)
@@ -356,7 +356,7 @@ class _Watch:
             return None
         self.checked = self.seen
         try:
-            hit = self.gw.enforcer.check_answer(self.enforced, "".join(pieces))
+            hit = self.gw.enforcer.check_answer(self.enforced, "".join(pieces), self.gw.clock.now_ns())
         except GuardFailed as exc:
             self.note = {"stage": "answer", "error": str(exc), "cut_at_chars": self.seen}
             return 503, "guardrail-unavailable", str(exc)
