@@ -168,6 +168,7 @@ def test_a_stream_that_turns_harmful_is_cut_with_an_error_event(tmp_path):
         assert "word0" in streamed and "word39 EVILANSWER word0" not in streamed  # cut near the turn, not at the end
         [completion] = g.records("completion", 1)
         assert completion["complete"] is False and completion["guardrail"]["action"] == "block"
+        assert completion["upstream_status"] == 200  # cut by the gateway, not a client hang-up (499)
         assert completion["guardrail"]["cut_at_chars"] > 0
         assert g.records("guardrail", 1)[0]["stage"] == "answer"
 

@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ..core.request import control_character
 from ..enforcement import Ask, AuditUnavailable, Enforced, GuardFailed, Identity
+from ..enforcement.guarding import REMEDIES
 from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
 from .dialects import BadRequest, Dialect
@@ -255,7 +256,6 @@ async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, b
                              headers=headers, media_type="text/event-stream")
 
 
-REMEDIES = [{"code": "rephrase-request"}, {"code": "request-review"}]
 BLOCKED_ANSWER = "the gateway's guardrail withheld this answer as harmful; rephrase the request, or ask for a review"
 
 
@@ -332,7 +332,9 @@ async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict
             record["response_content"] = "".join(meter.text)
         if watch is not None and watch.note is not None:
             record["guardrail"] = watch.note
-        _finish(gw, enforced, record, status if complete else (status if status != 200 else 499), usage, counted, started)
+        # A stream the guard cut ended as the upstream sent it (200); one that stopped otherwise was the client's doing.
+        ended = status if complete or cut is not None or status != 200 else 499
+        _finish(gw, enforced, record, ended, usage, counted, started)
 
 
 class _Watch:
