@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from clearance import default_bundle_path
 from clearance.core.instant import parse_instant
+from clearance.gateway.authz_http import envoy
 from clearance.guardrails.policy import Guards
 from clearance.guardrails.verdict import AnswerVerdict, PromptVerdict
 from clearance.server import create_server
@@ -143,8 +144,11 @@ def gate(tmp_path: Path, guardrails: str | None = EVERY_CALL, edits: dict[str, t
     prompts, answers = prompt_guard or MarkerPromptGuard(), MarkerAnswerGuard()
     gateway = build_gateway(settings, app, Guards(prompts, answers) if guarded else None)
     admin = app.service.create_credential(["admin"], reason="test").token
+    server = create_server(gateway, app)
+    # Envoy's HTTP external authorization, on the same app and loop as the gateway it asks.
+    server.admin.add_route("/ext_authz/{path:path}", envoy, methods=["POST"])
     try:
-        with TestClient(create_server(gateway, app), client=("127.0.0.1", 50000)) as client:
+        with TestClient(server, client=("127.0.0.1", 50000)) as client:
             yield Gate(client, admin, prompts, answers, app)
     finally:
         app.close()

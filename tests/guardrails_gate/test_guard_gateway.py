@@ -236,3 +236,13 @@ def test_without_guards_the_rules_are_not_applied(tmp_path, path):
     with gate(tmp_path, guarded=False) as g:
         body = chat("JBMARK") if path.endswith("completions") else anthropic("JBMARK")
         assert g.client.post(path, json=body, headers=headers(g.key())).status_code == 200
+
+
+def test_envoy_ext_authz_with_the_body_judges_the_prompt_like_the_gateway(tmp_path):
+    with gate(tmp_path) as g:
+        token = g.key()
+        refused = g.client.post("/ext_authz/v1/chat/completions", json=chat("JBMARK"), headers=headers(token))
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "guardrail-blocked"
+        allowed = g.client.post("/ext_authz/v1/chat/completions", json=chat("hello"), headers=headers(token))
+        assert allowed.status_code == 200, allowed.text
+        assert [r["decision_seq"] for r in g.records("guardrail", 1)] == [int(refused.headers["x-clearance-decision-id"])]

@@ -41,7 +41,7 @@ class Ask:
     prompt_tokens: int = 0  # an upper estimate, reserved against usage caps
     completion_tokens: int | None = None  # at most this many completion tokens are wanted
     metadata: dict[str, Any] = field(default_factory=dict)  # recorded with the decision
-    prompt: str | None = None  # every message's text, joined, for the prompt guard (None: nothing to judge)
+    prompt: str | None = None  # every message's text, joined, for the prompt guard (None: the text is not known)
 
 
 @dataclass

@@ -96,7 +96,8 @@ class Enforcer:
         call, duties, refusal, screening, hit = None, (), None, None, None
         if decision.permitted:
             call, duties = self._call(ask, decision)
-            call.guarded = guards is not None and guards.prompt is not None
+            # A `guardrail` obligation is honoured only where the prompt itself is judged (not by a bodiless authorizer).
+            call.guarded = guards is not None and guards.prompt is not None and ask.prompt is not None
             who = {"entity": s.entity, "person": s.person, "model": ask.model, "use_case": ask.use_case,
                    "authorization": decision.authorization}
             screening = screening_for(policy.policy.meta, decision, ask.use_case, ask.prompt, duties, guards, who)

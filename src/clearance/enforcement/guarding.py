@@ -70,7 +70,7 @@ def screening_for(meta: tuple[tuple[str, Any], ...], decision: Decision, use_cas
 
 def check_prompt(screening: Screening) -> Hit | None:
     guard = screening.guards.prompt
-    if guard is None or not screening.plan.prompt_active:
+    if guard is None or not screening.plan.prompt_active or not screening.prompt:
         return None
     try:
         verdict = guard.check_prompt(screening.prompt)

@@ -105,7 +105,7 @@ async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
     use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
     if use_case is None:
         return dialect.error(400, "invalid-request", missing_use_case(gw), param="use_case")
-    prompt = dialect.prompt_text(body, path) or None if gw.guards is not None else None
+    prompt = dialect.prompt_text(body, path) if gw.guards is not None else None
     ask = Ask(identity.subject(), parsed.model, use_case, gw.location(request, identity), now, "gateway", tls,
               parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client},
               prompt)
