@@ -157,3 +157,13 @@ def test_the_quarterly_report_counts_guardrail_blocks_and_flags(tmp_path):
         {"stage": "prompt", "label": "harmful", "action": "flag", "count": 1},
         {"stage": "prompt", "label": "jailbreak", "action": "block", "count": 2}]}
     assert "3 blocked, 1 flagged" in render_html(report)
+
+
+def test_policy_diff_names_a_changed_guard_threshold(bundle_dir):
+    from clearance.policy.diff import diff_policies
+
+    write(bundle_dir, RULES)
+    old = read_policy(bundle_dir)
+    write(bundle_dir, RULES.replace("threshold: 0.7", "threshold: 0.8"))
+    changes = [str(c) for c in diff_policies(old, read_policy(bundle_dir))]
+    assert changes == ["~ guardrails.rules[frontier].prompt.jailbreak.threshold: 0.7 -> 0.8"], changes
