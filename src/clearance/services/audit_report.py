@@ -76,6 +76,7 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, int] = {}
     versions: Counter[str] = Counter()
+    guarded: Counter[tuple[str, str, str]] = Counter()  # (stage, label, action) of the gateway's guard records
     for r in records:
         body = r.body
         month = format_instant(r.at_ns)[:7]
@@ -109,6 +110,8 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         elif r.kind in events:
             name = str(body.get("event", "unspecified"))
             events[r.kind][name] += 1
+            if r.kind == "guardrail" and "action" in body:
+                guarded[(str(body.get("stage")), str(body.get("label")), str(body.get("action")))] += 1
             if r.kind == "monitoring" and name == "cap-exceeded":
                 cap_hits[(str(body.get("authorization") or "-"), format_instant(r.at_ns)[:10])] += 1
     return {
@@ -130,6 +133,11 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         "events": {kind: dict(c.most_common()) for kind, c in events.items()},
         "by_month": {m: dict(sorted(c.items())) for m, c in sorted(by_month.items())},
         "policy_versions": dict(versions.most_common()),
+        "guardrails": {
+            "blocked": sum(n for (_, _, a), n in guarded.items() if a == "block"),
+            "flagged": sum(n for (_, _, a), n in guarded.items() if a == "flag"),
+            "by_label": [{"stage": st, "label": lb, "action": a, "count": n} for (st, lb, a), n in sorted(guarded.items())],
+        },
     }
 
 
