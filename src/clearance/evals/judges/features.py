@@ -71,7 +71,7 @@ _ANY = re.compile(r"\b(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in FAMILI
 _LIST = re.compile(FAMILIES["list"])
 _END = re.compile(r"[.!?](?:\s+|$)")
 MAX_CHARS = 3000
-PLACES = ("s1", "s2", "s3")
+PLACES = ("s1", "s2", "s3", "all")
 NAMES: tuple[str, ...] = (*(f"{place}:{family}" for family in FAMILIES for place in PLACES), "base:full", "base:partial")
 INDEX = {name: i for i, name in enumerate(NAMES)}
 VERSION = hashlib.sha256(repr((sorted(FAMILIES.items()), NAMES, StringMatchJudge.version)).encode()).hexdigest()[:12]
@@ -89,10 +89,11 @@ def featurize(answer: str) -> dict[int, float]:
             break
     while len(ends) < 3:
         ends.append(len(text) + 1)
+    ends.append(len(text) + 1)
     found: dict[int, float] = {}
-    for m in _ANY.finditer(text, 0, ends[2]):
+    for m in _ANY.finditer(text):
         _place(found, m.lastgroup, m.start(), ends)
-    listed = _LIST.search(text, 0, ends[2])
+    listed = _LIST.search(text)
     if listed is not None:
         _place(found, "list", listed.start(), ends)
     verdict = _BASELINE.one(answer).label
