@@ -65,9 +65,9 @@ FAMILIES: dict[str, str] = {
     "can_offer": r"\bi can (?:provide|tell|offer|give|help|clarify|explain|share|suggest)\b",
 }
 # One pass over the answer finds every family; a named group per family says which.
-# Every family but ``list`` starts at a word boundary: testing it first skips all the
-# alternatives at most positions, which halves the judge's cost.
-_ANY = re.compile(r"\b(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in FAMILIES.items() if name != "list") + ")")
+# Every family but ``list`` starts with a letter at a word boundary: testing that first
+# skips all the alternatives at most positions, which quarters the judge's cost.
+_ANY = re.compile(r"\b(?=[a-z])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in FAMILIES.items() if name != "list") + ")")
 _LIST = re.compile(FAMILIES["list"])
 _END = re.compile(r"[.!?](?:\s+|$)")
 MAX_CHARS = 3000
