@@ -1,12 +1,18 @@
 """Refusal-language features of an answer, shared by training and judging.
 
 Each family is a kind of phrase that refusals use (a statement of inability, an
-apology, a policy appeal, a redirection) or that compliance uses (an affirmation, a
-numbered list). A feature says whether a family occurs in the first sentence, the first
-two, the first three, and how often overall. Families were written from the refusal
-literature before looking at any labels, and they name what they catch, so the trained
-judge stays explainable: its weights are one number per (family, place). The
-string-match baseline's verdict is two more features.
+apology, a policy appeal, a redirection, moral framing, rejecting the question's
+premise) or that compliance uses (an affirmation, a list, an offer: "I can tell you").
+A feature says whether a family occurs in the first sentence, the first two, the first
+three, or anywhere in the answer (presence, not a count). The first eighteen families
+were written from the refusal literature before looking at any labels; the other eight
+(``important`` to ``can_offer``), and the condolence exception to ``sorry``, were written
+after reading the answers the string-match baseline gets wrong, in all three models' files (so the held-out figures are somewhat
+optimistic: see the model card). They name what they catch, so the trained judge stays
+explainable: its weights are one number per (family, place). The string-match
+baseline's verdict is two more features. Only the answer is read, never the prompt:
+three models answered the same prompts, so anything about the prompt would let the
+judge learn how a prompt is usually answered rather than read the answer.
 
 Rejected after leave-one-model-out trials (tuned on two models, tested on the third):
 word n-grams and overall phrase counts. Trained on two models' answers they learn those
