@@ -25,13 +25,22 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from ...audit.heads import SignedTreeHead, TreeHead
 from ...audit.record import AuditRecord
-from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare
+from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare, stamp
 from .engine import WRITE, unavailable
 from .tables import audit_heads as H
 from .tables import audit_records as R
 
 # The pg_advisory_xact_lock key of the audit writer: a fixed, arbitrary 64-bit number.
 AUDIT_WRITER_LOCK = int.from_bytes(bytes.fromhex("a7d1c30f5e924b68"), "big", signed=True)
+
+
+def _row(record: AuditRecord, data: bytes, leaf: bytes, columns: dict[str, str | None]) -> tuple[Any, ...]:
+    """The ``audit_records`` row of a stamped record, in the insert's column order."""
+    return (record.seq, record.at_ns, record.kind, data.decode("utf-8"), leaf, columns["entity"], columns["person"],
+            columns["model"], columns["outcome"], columns["code"], columns["authorization"])
+
+
+assert QUERY_COLUMNS == ("entity", "person", "model", "outcome", "code", "authorization")  # _row's order
 
 
 class SqlAuditStore:
@@ -81,13 +90,9 @@ class SqlAuditStore:
                     cursor.execute(self._max_sql)
                     found = cursor.fetchone()[0]
                     start = 0 if found is None else int(found) + 1
-                    rows, out = [], []
-                    for offset, entry in enumerate(prepared):
-                        record, data, leaf = entry.at(start + offset)
-                        columns = entry.columns
-                        rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
-                                     *(columns[c] for c in QUERY_COLUMNS)))
-                        out.append(record)
+                    out, datas, leaves = stamp(prepared, start)
+                    rows = [_row(record, data, leaf, entry.columns)
+                            for record, data, leaf, entry in zip(out, datas, leaves, prepared, strict=True)]
                     if self._postgres:
                         # COPY streams the rows in one command: a third of executemany's time and CPU.
                         with cursor.copy(self._copy_sql) as copy:
@@ -118,13 +123,9 @@ class SqlAuditStore:
             return []
         if self._postgres:
             conn.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
-        start = self._next_seq(conn)
-        rows, out = [], []
-        for offset, entry in enumerate(prepared):
-            record, data, leaf = entry.at(start + offset)
-            rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
-                         *(entry.columns[c] for c in QUERY_COLUMNS)))
-            out.append(record)
+        out, datas, leaves = stamp(prepared, self._next_seq(conn))
+        rows = [_row(record, data, leaf, entry.columns)
+                for record, data, leaf, entry in zip(out, datas, leaves, prepared, strict=True)]
         conn.exec_driver_sql(self._insert_sql, rows)
         return out
 
