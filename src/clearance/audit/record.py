@@ -116,11 +116,14 @@ def canonical_bytes(record: AuditRecord) -> bytes:
     except (orjson.JSONEncodeError, RecursionError):
         pass
     else:
+        text = data.decode("utf-8")
         try:
-            if _READ_BACK(data.decode("utf-8"))["body"] == record.body:
-                return data
-        except (_FloatSeen, RecursionError):
+            back, end = _READ_BACK(text, 0)
+        except (_FloatSeen, StopIteration, ValueError, RecursionError):
             pass
+        else:
+            if end == len(text) and back["body"] == record.body:
+                return data
     # Fast path: the C encoder already refuses NaN, infinities, unknown types and lone
     # surrogates; only non-string keys (which it would silently stringify) need a walk, and
     # that walk builds no field paths. Any doubt goes to ``_check``, which names the field.
@@ -171,8 +174,9 @@ def _decline_float(token: str) -> float:
     raise _FloatSeen(token)
 
 
-# Decodes the fast path's output; a regex search for float tokens cost more than orjson itself.
-_READ_BACK = json.JSONDecoder(parse_float=_decline_float).decode
+# Decodes the fast path's output (the scanner itself: orjson writes no whitespace for ``decode``
+# to skip). A regex search for float tokens, the guard before, cost more than orjson itself.
+_READ_BACK = json.JSONDecoder(parse_float=_decline_float).scan_once
 
 
 def _no_constant(name: str) -> None:
