@@ -121,3 +121,20 @@ def test_an_export_refuses_a_directory_holding_another_export(log, tmp_path):
 def test_an_empty_log_exports_no_files(tmp_path):
     done = export_parquet(MemoryAuditStore(), tmp_path / "empty")
     assert (done.records, done.files, done.days) == (0, 0, 0)
+
+
+def test_the_export_reads_the_log_a_page_at_a_time(log, tmp_path):
+    reads: list[int] = []
+
+    class Paged:
+        """The log's store, recording how many records each read asks for."""
+
+        def size(self) -> int:
+            return log.store.size()
+
+        def raw(self, start: int, end: int) -> list[bytes]:
+            reads.append(end - start)
+            return log.store.raw(start, end)
+
+    done = export_parquet(Paged(), tmp_path / "parquet", page=64)
+    assert max(reads) == 64 and sum(reads) == done.records == log.store.size()
