@@ -16,7 +16,7 @@ from clearance.audit.keys import KeyRing
 from clearance.audit.merkle import root
 from clearance.audit.record import canonical_bytes, canonical_bytes_json, leaf_hash, parse_record
 from clearance.audit.verify import read_jsonl, verify_log
-from clearance.store.audit_memory import prepare
+from clearance.store.audit_memory import prepare, stamp
 
 GOLDEN = Path(__file__).parent / "golden" / "log-v1.jsonl"
 ROOT_V1 = "34aa16648f277c665860d344f204f123cfbb683335a063d765536c06266f38ee"
@@ -41,9 +41,9 @@ def test_every_golden_record_re_encodes_to_the_stored_bytes():
 def test_the_writer_path_produces_the_stored_bytes_and_leaves():
     for line in lines():
         record = parse_record(line)
-        (entry,) = prepare([(record.at_ns, record.kind, dict(record.body))])
-        _, data, leaf = entry.at(record.seq)
-        assert data == line and leaf == leaf_hash(line)
+        prepared = prepare([(record.at_ns, record.kind, dict(record.body))])
+        (stamped,), (data,), (leaf,) = stamp(prepared, record.seq)
+        assert data == line and leaf == leaf_hash(line) and stamped == record
 
 
 def test_the_golden_log_verifies_against_a_head_over_its_root(tmp_path):

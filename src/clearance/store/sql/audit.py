@@ -10,8 +10,9 @@ durable (SQLite ``synchronous=FULL``, PostgreSQL's default synchronous commit).
 
 Encoding happens before the lock (see ``clearance.store.audit_memory.prepare``); under it
 only seqs are spliced in and the rows inserted in one command (PostgreSQL: ``COPY``; SQLite:
-``executemany``), which is what makes group commit (``clearance.audit.group_commit``) pay off. Any database failure surfaces as
-``StoreUnavailable`` (callers fail closed). Bodies are never logged.
+``executemany``), which is what makes group commit (``clearance.audit.group_commit``) pay
+off. Any database failure surfaces as ``StoreUnavailable`` (callers fail closed). Bodies are
+never logged.
 """
 
 from __future__ import annotations
