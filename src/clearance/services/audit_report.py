@@ -57,7 +57,8 @@ def _get(mapping: Any, *path: str) -> Any:
     return mapping
 
 
-def _tokens(body: Any) -> int:
+def tokens_used(body: Any) -> int:
+    """The tokens a completion record spent: ``usage.total_tokens``, else prompt plus completion tokens."""
     total = _get(body, "usage", "total_tokens")
     if isinstance(total, int) and not isinstance(total, bool):
         return total
@@ -101,7 +102,7 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
                 events["monitoring"]["monitored-permit"] += 1
         elif r.kind == "completion":
             key = (str(body.get("model")), str(body.get("use_case")), str(body.get("authorization") or "-"))
-            spent = _tokens(body)
+            spent = tokens_used(body)
             usage[key][1] += 1
             usage[key][2] += spent
             by_auth[key[2]]["completions"] += 1
