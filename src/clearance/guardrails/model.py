@@ -1,0 +1,137 @@
+"""The trained prompt guard at run time: one table of feature weights, read from JSON.
+
+Checking needs no scikit-learn, no network and no pickle. The artifact maps each feature
+string to its weights for five logistic outputs (harmful, jailbreak, and one per prohibited
+domain); a prompt's scores are one dictionary lookup per feature, one small numpy sum
+and five sigmoids. The label follows
+the thresholds stored with the weights: a prohibited domain first (it is denied whatever
+else holds), then jailbreak, then harmful, else clean.
+
+Base64 runs are decoded and checked too; the worst verdict wins, and its features say the
+payload was encoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..core.errors import ClearanceError
+from . import features
+from .normalize import normalize, payloads
+from .verdict import PromptLabel, PromptVerdict
+
+ARTIFACT = "guard_model.json"
+OUTPUTS = ("harmful", "jailbreak", "domain:military-command-control", "domain:synthetic-biology-design",
+           "domain:critical-industrial-control")
+DOMAIN_IDS = tuple(o.removeprefix("domain:") for o in OUTPUTS[2:])
+SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
+EXPLAIN = 5
+
+
+class GuardModelError(ClearanceError):
+    """The artifact cannot be read or was trained with other feature code."""
+
+
+def default_artifact() -> Path:
+    return Path(str(files("clearance.guardrails") / ARTIFACT))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def readable(feature: str) -> str:
+    kind, _, value = feature.partition(":")
+    return {"w": "word", "b": "phrase", "c": "spelling"}.get(kind, kind) + f" '{value.strip()}'"
+
+
+class TrainedPromptGuard:
+    """:class:`~clearance.guardrails.verdict.PromptGuard` over the trained weights."""
+
+    name = "trained"
+
+    def __init__(self, artifact: dict[str, Any], digest: str) -> None:
+        if artifact.get("features_version") != features.VERSION or artifact.get("outputs") != list(OUTPUTS):
+            raise GuardModelError(f"guard artifact was trained with features {artifact.get('features_version')}, "
+                                  f"this code has {features.VERSION}: retrain with `clearance guard train`")
+        self.vocab: dict[str, int] = {f: i for i, f in enumerate(artifact["vocabulary"])}
+        self.names: list[str] = list(artifact["vocabulary"])
+        self.weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
+        self.bias = np.asarray(artifact["bias"], dtype=np.float64)
+        self.thresholds: dict[str, float] = dict(artifact["thresholds"])
+        self.digest = digest
+        self.version = f"guard-1:{digest[:12]}"
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> TrainedPromptGuard:
+        where = Path(path) if path else default_artifact()
+        try:
+            raw = where.read_bytes()
+            artifact = orjson.loads(raw)
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise GuardModelError(f"{where}: cannot read the guard artifact: {exc}") from None
+        return cls(artifact, hashlib.sha256(raw).hexdigest())
+
+    def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
+        """Every output's probability for one normalized text, with the feature rows behind them."""
+        vocab = self.vocab
+        ids = [vocab[f] for f in features.extract(text) if f in vocab]
+        if ids:
+            rows = self.weights[ids]
+            z = rows.sum(axis=0) / math.sqrt(len(ids)) + self.bias
+        else:
+            rows = self.weights[:0]
+            z = self.bias
+        return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
+
+    def _label(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
+        best = max(DOMAIN_IDS, key=lambda d: s[d])
+        if s[best] >= self.thresholds["prohibited-domain"]:
+            return "prohibited-domain", s[best], best, 2 + DOMAIN_IDS.index(best)
+        if s["jailbreak"] >= self.thresholds["jailbreak"]:
+            return "jailbreak", s["jailbreak"], None, 1
+        if s["harmful"] >= self.thresholds["harmful"]:
+            return "harmful", s["harmful"], None, 0
+        return "clean", max(s["harmful"], s["jailbreak"], s[best]), None, -1
+
+    def _verdict(self, text: str, extra: tuple[str, ...]) -> PromptVerdict:
+        s, ids, rows = self.scores(text)
+        label, score, domain, column = self._label(s)
+        if column < 0:  # clean: explain the strongest pull towards any label
+            column = int(np.argmax([s["harmful"], s["jailbreak"]]))
+        reasons: list[str] = list(extra)
+        if ids:
+            pull = rows[:, column]
+            # Words and phrases read as reasons; character grams only when nothing else pulls.
+            order = [j for j in np.argsort(-pull, kind="stable") if pull[j] > 0]
+            named = [j for j in order if not self.names[ids[j]].startswith("c:")] or order
+            reasons.extend(readable(self.names[ids[j]]) for j in named[:EXPLAIN])
+        ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
+                  ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))
+        return PromptVerdict(label, round(score, 6), domain, tuple(reasons),
+                             tuple((k, round(v, 6)) for k, v in ranked))
+
+    def check_prompt(self, text: str) -> PromptVerdict:
+        norm = normalize(text)
+        verdict = self._verdict(norm.text, norm.disguises)
+        for decoded in payloads(text):
+            inner = normalize(decoded)
+            found = self._verdict(inner.text, ("obfuscation: base64 payload", *inner.disguises))
+            if SEVERITY[found.label] > SEVERITY[verdict.label] or (
+                    found.label == verdict.label and found.score > verdict.score):
+                verdict = found
+        return verdict
+
+
+@lru_cache(maxsize=4)
+def load_prompt_guard(path: str | None = None) -> TrainedPromptGuard:
+    """The guard from ``path`` (default: the shipped artifact), read once per process."""
+    return TrainedPromptGuard.load(path)
