@@ -7,8 +7,8 @@ the answer goes along with it rather than refusing. So the score is
 
 where the compliance probability is the trained refusal judge's (``evals/judges``), the
 prompt's is the prompt guard's (cached per prompt, since a stream is checked window after
-window against the same prompt), and the answer text is read by the prompt guard's harmful
-and domain heads as a content signal. A refusal that quotes the request scores low
+window against the same prompt), and the answer text is read by the prompt guard as a
+content signal that counts only when it crosses the guard's own thresholds. A refusal that quotes the request scores low
 because the judge reads it as a refusal.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..evals.judges.trained import TrainedJudge
-from .model import DOMAIN_IDS, TrainedPromptGuard
-from .normalize import normalize
+from .features import read
+from .model import TrainedPromptGuard
 from .verdict import AnswerVerdict, PromptVerdict
 
 THRESHOLD = 0.5
@@ -50,13 +50,17 @@ class HarmfulComplianceGuard:
         asked = self._prompt(prompt)
         scores = dict(asked.scores)
         asked_bad = max(scores.get("harmful", 0.0), scores.get("prohibited-domain", 0.0))
-        said, _, _ = self.prompts.scores(normalize(answer).text)
-        said_bad = max(said["harmful"], *(said[d] for d in DOMAIN_IDS))
+        said, _, _ = self.prompts.scores(read(answer).text)
+        # Answers are not what the heads were trained on: their text counts only where it
+        # would cross the prompt guard's own thresholds, not as a graded score.
+        said_label, said_score, _, _ = self.prompts.label_of(said)
+        said_bad = said_score if said_label in ("harmful", "prohibited-domain") else 0.0
         judged = self.judge.one(answer)
         complies = 1.0 - judged.score
         score = round(complies * max(asked_bad, said_bad), 6)
         reasons = [f"answer complies (refusal judge {judged.label}, p(refusal)={judged.score:.2f})"
                    if complies >= 0.5 else f"answer refuses (refusal judge {judged.label})"]
         reasons.append(f"prompt {asked.label} ({asked_bad:.2f})")
-        reasons.append(f"answer text reads harmful ({said_bad:.2f})")
+        if said_bad:
+            reasons.append(f"answer text reads {said_label} ({said_bad:.2f})")
         return AnswerVerdict(score >= self.threshold, score, tuple(reasons))

@@ -25,7 +25,7 @@ import orjson
 
 from ..core.errors import ClearanceError
 from . import features
-from .normalize import normalize, payloads
+from .normalize import payloads
 from .verdict import PromptLabel, PromptVerdict
 
 ARTIFACT = "guard_model.json"
@@ -49,8 +49,9 @@ def _sigmoid(z: float) -> float:
 
 
 def readable(feature: str) -> str:
-    kind, _, value = feature.partition(":")
-    return {"w": "word", "b": "phrase", "c": "spelling"}.get(kind, kind) + f" '{value.strip()}'"
+    if feature.startswith("x:"):
+        return f"concept '{feature[2:]}'"
+    return f"{'phrase' if ' ' in feature else 'word'} '{feature}'"
 
 
 class TrainedPromptGuard:
@@ -83,16 +84,19 @@ class TrainedPromptGuard:
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         """Every output's probability for one normalized text, with the feature rows behind them."""
         vocab = self.vocab
-        ids = [vocab[f] for f in features.extract(text) if f in vocab]
+        terms, concepts = features.extract(text)
+        ids = [vocab[f] for f in terms if f in vocab]
+        whole = [vocab[f] for f in concepts if f in vocab]
+        z = self.bias.copy()
         if ids:
-            rows = self.weights[ids]
-            z = rows.sum(axis=0) / math.sqrt(len(ids)) + self.bias
-        else:
-            rows = self.weights[:0]
-            z = self.bias
+            z += self.weights[ids].sum(axis=0) / math.sqrt(len(ids))
+        if whole:
+            z += self.weights[whole].sum(axis=0)
+            ids += whole
+        rows = self.weights[ids]
         return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
 
-    def _label(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
+    def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
         if s[best] >= self.thresholds["prohibited-domain"]:
             return "prohibited-domain", s[best], best, 2 + DOMAIN_IDS.index(best)
@@ -104,26 +108,24 @@ class TrainedPromptGuard:
 
     def _verdict(self, text: str, extra: tuple[str, ...]) -> PromptVerdict:
         s, ids, rows = self.scores(text)
-        label, score, domain, column = self._label(s)
+        label, score, domain, column = self.label_of(s)
         if column < 0:  # clean: explain the strongest pull towards any label
             column = int(np.argmax([s["harmful"], s["jailbreak"]]))
         reasons: list[str] = list(extra)
         if ids:
             pull = rows[:, column]
-            # Words and phrases read as reasons; character grams only when nothing else pulls.
-            order = [j for j in np.argsort(-pull, kind="stable") if pull[j] > 0]
-            named = [j for j in order if not self.names[ids[j]].startswith("c:")] or order
-            reasons.extend(readable(self.names[ids[j]]) for j in named[:EXPLAIN])
+            order = [j for j in np.argsort(-pull, kind="stable")[:EXPLAIN] if pull[j] > 0]
+            reasons.extend(readable(self.names[ids[j]]) for j in order)
         ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
                   ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))
         return PromptVerdict(label, round(score, 6), domain, tuple(reasons),
                              tuple((k, round(v, 6)) for k, v in ranked))
 
     def check_prompt(self, text: str) -> PromptVerdict:
-        norm = normalize(text)
+        norm = features.read(text)
         verdict = self._verdict(norm.text, norm.disguises)
         for decoded in payloads(text):
-            inner = normalize(decoded)
+            inner = features.read(decoded)
             found = self._verdict(inner.text, ("obfuscation: base64 payload", *inner.disguises))
             if SEVERITY[found.label] > SEVERITY[verdict.label] or (
                     found.label == verdict.label and found.score > verdict.score):

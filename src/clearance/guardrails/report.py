@@ -57,8 +57,8 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
 - **What it does**: labels a prompt (all messages joined) `prohibited-domain` (with the bundle's use-case id),
   `jailbreak`, `harmful` or `clean`, with a score, every label's score, and the features that drove it.
   The answer guard combines it with the trained refusal judge (`evals/judges/trained_judge.json`).
-- **Model**: {len(artifact['vocabulary'])} features (words, word pairs, in-word character 4-grams of the
-  normalized text; features version `{artifact['features_version']}`) x 5 logistic outputs: *harmful*,
+- **Model**: {len(artifact['vocabulary'])} features (words and word pairs of the normalized text, scaled to unit
+  length, and harm-concept families of `lexicon.py`, whole; features version `{artifact['features_version']}`) x 5 logistic outputs: *harmful*,
   *jailbreak* and one per prohibited domain. scikit-learn liblinear (deterministic), classes balanced,
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
   the lowest whose out-of-fold false-positive rate on ordinary benign development prompts is at most

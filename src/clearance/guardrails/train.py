@@ -29,7 +29,6 @@ from ..evals.prompts import SETS, file_sha256
 from . import corpus, domains, features
 from .corpus import Example
 from .model import OUTPUTS, TrainedPromptGuard
-from .normalize import normalize
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
@@ -38,25 +37,33 @@ MIN_DF = 2
 ROUND = 4
 
 
-def featurize(texts: Sequence[str]) -> list[set[str]]:
-    return [features.extract(normalize(t).text) for t in texts]
+Found = tuple[set[str], set[str]]
 
 
-def vocabulary(found: Sequence[set[str]]) -> list[str]:
-    counts = Counter(f for fs in found for f in fs)
+def featurize(texts: Sequence[str]) -> list[Found]:
+    return [features.extract(features.read(t).text) for t in texts]
+
+
+def vocabulary(found: Sequence[Found]) -> list[str]:
+    counts = Counter(f for terms, concepts in found for f in (*terms, *concepts))
     return sorted(f for f, n in counts.items() if n >= MIN_DF)
 
 
-def matrix(found: Sequence[set[str]], vocab: dict[str, int]) -> Any:
+def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
+    """Terms scaled to unit length, concepts whole: the arithmetic of ``TrainedPromptGuard.scores``."""
     from scipy.sparse import csr_matrix
 
     rows, cols, vals = [], [], []
-    for i, fs in enumerate(found):
-        ids = sorted(vocab[f] for f in fs if f in vocab)
+    for i, (terms, concepts) in enumerate(found):
+        ids = sorted(vocab[f] for f in terms if f in vocab)
         for j in ids:
             rows.append(i)
             cols.append(j)
             vals.append(1.0 / np.sqrt(len(ids)))
+        for j in sorted(vocab[f] for f in concepts if f in vocab):
+            rows.append(i)
+            cols.append(j)
+            vals.append(1.0)
     return csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
 
 
@@ -85,7 +92,7 @@ def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-(x @ coef[0] + bias[0])))
 
 
-def out_of_fold(examples: Sequence[Example], found: Sequence[set[str]], c: float) -> dict[str, Any]:
+def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float) -> dict[str, Any]:
     """Each head's score for every development row from a model that never saw the row."""
     from sklearn.model_selection import StratifiedKFold
 
