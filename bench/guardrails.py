@@ -46,16 +46,21 @@ def _prompts(pool: list[str], tokens: int, count: int, rng: random.Random) -> li
     return out
 
 
-def _time(fn, inputs) -> tuple[float, float]:
+def _time(fn, inputs) -> tuple[float, float, float, float]:
+    """(wall p50, wall p99, CPU p50, CPU p99) in ms. CPU time (this thread's) leaves out the
+    time other processes hold the core, which on a shared machine dominates wall-clock p99."""
     for x in inputs[:50]:
         fn(x)
-    took = []
+    wall, cpu = [], []
     for x in inputs:
-        start = time.perf_counter_ns()
+        start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
         fn(x)
-        took.append(time.perf_counter_ns() - start)
-    took.sort()
-    return statistics.median(took) / 1e6, took[int(0.99 * (len(took) - 1))] / 1e6
+        cpu.append(time.thread_time_ns() - start_cpu)
+        wall.append(time.perf_counter_ns() - start)
+    wall.sort()
+    cpu.sort()
+    at = int(0.99 * (len(wall) - 1))
+    return statistics.median(wall) / 1e6, wall[at] / 1e6, statistics.median(cpu) / 1e6, cpu[at] / 1e6
 
 
 def speed(data: Path, calls: int) -> None:
@@ -64,18 +69,20 @@ def speed(data: Path, calls: int) -> None:
     prompts, answers = load_default()
     peer = SubstringGuard()
     print(f"prompt guard {prompts.version} vs substring peer, {calls} calls per length, one core\n")
-    print("| tokens | chars | guard p50 ms | guard p99 ms | peer p50 ms | peer p99 ms | p50 ratio |")
+    print("| tokens | chars | guard p50 / p99 ms (wall) | guard p50 / p99 ms (CPU) | peer p50 / p99 ms (wall) | "
+          "peer p50 / p99 ms (CPU) | CPU p50 ratio |")
     print("|---|---|---|---|---|---|---|")
     for tokens in LENGTHS:
         inputs = _prompts(pool, tokens, calls, rng)
-        g50, g99 = _time(prompts.check_prompt, inputs)
-        p50, p99 = _time(peer.check_prompt, inputs)
-        print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {g50:.3f} | {g99:.3f} | {p50:.3f} | {p99:.3f} | "
-              f"{g50 / p50:.1f}x |")
+        g = _time(prompts.check_prompt, inputs)
+        p = _time(peer.check_prompt, inputs)
+        print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {g[0]:.3f} / {g[1]:.3f} | {g[2]:.3f} / {g[3]:.3f} | "
+              f"{p[0]:.3f} / {p[1]:.3f} | {p[2]:.3f} / {p[3]:.3f} | {g[2] / p[2]:.1f}x |")
     prompt = pool[0]
     windows = [(prompt, w) for w in _prompts(pool, 128, calls, rng)]
-    a50, a99 = _time(lambda pair: answers.check_answer(*pair), windows)
-    print(f"\nanswer guard on 512-char windows (same prompt, cached): p50 {a50:.3f} ms, p99 {a99:.3f} ms")
+    a = _time(lambda pair: answers.check_answer(*pair), windows)
+    print(f"\nanswer guard on 512-char windows (same prompt, cached): p50 / p99 {a[0]:.3f} / {a[1]:.3f} ms wall, "
+          f"{a[2]:.3f} / {a[3]:.3f} ms CPU")
 
 
 def quality(data: Path) -> None:
@@ -91,18 +98,41 @@ def quality(data: Path) -> None:
     print(confusion_table(baseline["confusion"]))
 
 
+def answer_quality(responses: Path) -> None:
+    """Harmful compliance on XSTest v2 answers: an unsafe (contrast) prompt answered with full compliance.
+
+    The refusal judge inside the answer guard was trained on these same answers, so this
+    checks the combination (prompt guard x judge), not the judge's own generalisation.
+    """
+    from clearance.evals.judges.base import COMPLIANCE
+    from clearance.evals.responses import load_answers
+
+    _, answers = load_default()
+    rows = load_answers(responses)
+    truth = [a.type.startswith("contrast") and a.label == COMPLIANCE for a in rows]
+    said = [answers.check_answer(a.prompt, a.completion).harmful for a in rows]
+    pos = [s for s, t in zip(said, truth, strict=True) if t]
+    neg = [s for s, t in zip(said, truth, strict=True) if not t]
+    print(f"\nanswer guard on {len(rows)} XSTest v2 answers (3 models): harmful compliance detected "
+          f"{sum(pos)}/{len(pos)} = {sum(pos) / max(1, len(pos)):.3f}; flagged otherwise {sum(neg)}/{len(neg)} = "
+          f"{sum(neg) / max(1, len(neg)):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="held-out quality instead of speed")
     parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
     parser.add_argument("--calls", type=int, default=CALLS)
     args = parser.parse_args(argv)
-    data = corpus_dir = data_dir(args.data)
-    if not corpus_dir.is_dir():
-        print(f"no prompt data at {corpus_dir}", file=sys.stderr)
+    data = data_dir(args.data)
+    if not data.is_dir():
+        print(f"no prompt data at {data}", file=sys.stderr)
         return 1
     if args.quality:
         quality(data)
+        responses = data.parent / "responses"
+        if responses.is_dir():
+            answer_quality(responses)
     else:
         speed(data, max(100, args.calls))
     return 0

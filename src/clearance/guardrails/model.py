@@ -86,14 +86,12 @@ class TrainedPromptGuard:
         vocab = self.vocab
         terms, concepts = features.extract(text)
         ids = [vocab[f] for f in terms if f in vocab]
-        whole = [vocab[f] for f in concepts if f in vocab]
-        z = self.bias.copy()
-        if ids:
-            z += self.weights[ids].sum(axis=0) / math.sqrt(len(ids))
-        if whole:
-            z += self.weights[whole].sum(axis=0)
-            ids += whole
+        counted = len(ids)
+        ids += [vocab[f] for f in concepts if f in vocab]
         rows = self.weights[ids]
+        z = self.bias + rows[counted:].sum(axis=0)
+        if counted:
+            z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
         return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:

@@ -58,6 +58,7 @@ _NUMBER_WORD = re.compile(r"[0-9]+(?:st|nd|rd|th|d|k|g|x|s|m|am|pm|km|kg|gb|mb|t
 
 # A base64 run long enough to carry a request (24 chars = 18 bytes); shorter runs are
 # ordinary words and ids. At most a few runs are decoded per prompt.
+MIN_RUN = 24
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 MAX_PAYLOADS = 4
 
@@ -103,18 +104,27 @@ def _fold_leet(match: re.Match[str]) -> str:
 def payloads(text: str) -> list[str]:
     """The decoded text of base64 runs that decode to mostly printable UTF-8."""
     out: list[str] = []
-    for match in _BASE64.finditer(text):
-        run = match.group(0)
-        if run.isalpha() and (run.islower() or run.isupper()):
-            continue  # a long plain word or identifier, not an encoding
-        try:
-            raw = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
-            decoded = raw.decode("utf-8")
-        except (binascii.Error, ValueError):
+    # A run has no whitespace: splitting first (C speed) leaves the regex only the long tokens.
+    for token in text.split():
+        if len(token) < MIN_RUN:
             continue
-        printable = sum(1 for c in decoded if c.isprintable() or c in "\n\t")
-        if decoded.strip() and printable >= 0.95 * len(decoded) and sum(c.isalpha() for c in decoded) >= len(decoded) / 2:
-            out.append(decoded)
-            if len(out) == MAX_PAYLOADS:
-                break
+        for match in _BASE64.finditer(token):
+            decoded = _decode(match.group(0))
+            if decoded is not None:
+                out.append(decoded)
+                if len(out) == MAX_PAYLOADS:
+                    return out
     return out
+
+
+def _decode(run: str) -> str | None:
+    if run.isalpha() and (run.islower() or run.isupper()):
+        return None  # a long plain word or identifier, not an encoding
+    try:
+        decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    printable = sum(1 for c in decoded if c.isprintable() or c in "\n\t")
+    if decoded.strip() and printable >= 0.95 * len(decoded) and sum(c.isalpha() for c in decoded) >= len(decoded) / 2:
+        return decoded
+    return None
