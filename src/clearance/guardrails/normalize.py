@@ -59,8 +59,10 @@ _NUMBER_WORD = re.compile(r"[0-9]+(?:st|nd|rd|th|d|k|g|x|s|m|am|pm|km|kg|gb|mb|t
 # A base64 run long enough to carry a request (24 chars = 18 bytes); shorter runs are
 # ordinary words and ids. At most a few runs are decoded per prompt.
 MIN_RUN = 24
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
+_BASE64_BYTES = bytes(0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 0x20 for b in range(256))
+_RUN = b"a" * MIN_RUN
 MAX_PAYLOADS = 4
+MAX_TRIES = 16  # bounds the work on a prompt made of many long runs that decode to nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +106,20 @@ def _fold_leet(match: re.Match[str]) -> str:
 def payloads(text: str) -> list[str]:
     """The decoded text of base64 runs that decode to mostly printable UTF-8."""
     out: list[str] = []
-    # A run has no whitespace: splitting first (C speed) leaves the regex only the long tokens.
-    for token in text.split():
-        if len(token) < MIN_RUN:
-            continue
-        for match in _BASE64.finditer(token):
-            decoded = _decode(match.group(0))
-            if decoded is not None:
-                out.append(decoded)
-                if len(out) == MAX_PAYLOADS:
-                    return out
+    # Map every byte to "is a base64 character" and search the map for runs: C-speed passes,
+    # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
+    raw = text.encode("utf-8", "replace")
+    mapped = raw.translate(_BASE64_BYTES)
+    at = mapped.find(_RUN)
+    tries = 0
+    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
+        tries += 1
+        end = mapped.find(b" ", at)
+        end = len(raw) if end == -1 else end
+        decoded = _decode(raw[at:end].decode("ascii"))
+        if decoded is not None:
+            out.append(decoded)
+        at = mapped.find(_RUN, end)
     return out
 
 
