@@ -71,3 +71,12 @@ def test_an_artifact_from_other_feature_code_is_refused(tmp_path):
         TrainedPromptGuard.load(path)
     with pytest.raises(GuardModelError, match="cannot read"):
         TrainedPromptGuard.load(tmp_path / "missing.json")
+    from clearance.guardrails import features
+    from clearance.guardrails.model import OUTPUTS
+
+    path.write_text(f'{{"features_version": "{features.VERSION}", "outputs": {list(OUTPUTS)!r}}}'.replace("'", '"'))
+    with pytest.raises(GuardModelError, match="malformed"):
+        TrainedPromptGuard.load(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(GuardModelError, match="not a JSON object"):
+        TrainedPromptGuard.load(path)

@@ -79,7 +79,12 @@ class TrainedPromptGuard:
             artifact = orjson.loads(raw)
         except (OSError, orjson.JSONDecodeError) as exc:
             raise GuardModelError(f"{where}: cannot read the guard artifact: {exc}") from None
-        return cls(artifact, hashlib.sha256(raw).hexdigest())
+        if not isinstance(artifact, dict):
+            raise GuardModelError(f"{where}: the guard artifact is not a JSON object")
+        try:
+            return cls(artifact, hashlib.sha256(raw).hexdigest())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
 
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         """Every output's probability for one normalized text, with the feature rows behind them."""
