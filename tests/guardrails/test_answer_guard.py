@@ -44,3 +44,12 @@ def test_windows_of_a_stream_are_judged_against_the_same_prompt(answer_guard):
         scores.append(answer_guard.check_answer(ASK, so_far).score)
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert answer_guard.check_answer(ASK, so_far).harmful
+
+
+def test_checks_from_many_threads_agree_with_one(answer_guard):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [(f"{ASK} ({i % 300})", COMPLY if i % 2 else REFUSE) for i in range(600)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda pair: answer_guard.check_answer(*pair), pairs))
+    assert threaded == [answer_guard.check_answer(*pair) for pair in pairs]

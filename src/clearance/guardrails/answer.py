@@ -16,6 +16,7 @@ because the judge reads it as a refusal.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from ..evals.judges.trained import TrainedJudge
@@ -39,14 +40,17 @@ class HarmfulComplianceGuard:
         self.threshold = threshold
         self.version = f"{prompts.version}+{judge.version}"
         self._seen: OrderedDict[str, PromptVerdict] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _prompt(self, prompt: str) -> PromptVerdict:
-        found = self._seen.get(prompt)
+        with self._lock:  # the gateway may check streams from several threads
+            found = self._seen.get(prompt)
         if found is None:
             found = self.prompts.check_prompt(prompt)
-            self._seen[prompt] = found
-            if len(self._seen) > PROMPT_CACHE:
-                self._seen.popitem(last=False)
+            with self._lock:
+                self._seen[prompt] = found
+                if len(self._seen) > PROMPT_CACHE:
+                    self._seen.popitem(last=False)
         return found
 
     def check_answer(self, prompt: str, answer: str) -> AnswerVerdict:
