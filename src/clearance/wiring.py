@@ -194,10 +194,16 @@ def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
 
 
 def build_gateway(settings: Settings, app: App, guards: Guards | None = None) -> Gateway:
-    """The enforcing gateway over ``app`` (which must be audited), judging calls with ``guards``."""
+    """The enforcing gateway over ``app`` (which must be audited), judging calls with ``guards``.
+
+    Without ``guards``, the shipped trained guards judge calls unless ``settings.guards`` is
+    ``off``; the policy's `guardrails` rules say what their verdicts do.
+    """
     from .gateway.config import load_config
     from .gateway.runtime import Gateway
 
+    if guards is None and settings.guards == "trained":
+        guards = _trained_guards()
     gateway = Gateway(app.enforcer, load_config(settings.gateway_config), app.clock, guards)
     if gateway.guards is None and "guardrails" in dict(app.live.current().policy.meta):
         log.warning("the policy has `guardrails` rules but the gateway has no guard: they are not applied, "
@@ -206,6 +212,13 @@ def build_gateway(settings: Settings, app: App, guards: Guards | None = None) ->
 
 
 # -- adapters, chosen by configuration -------------------------------------------------------
+
+
+def _trained_guards() -> Guards:
+    from .guardrails import load_default
+    from .guardrails.policy import Guards
+
+    return Guards(*load_default())
 
 
 def _engine(settings: Settings) -> Engine | None:

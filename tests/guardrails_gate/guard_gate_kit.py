@@ -139,7 +139,8 @@ def gate(tmp_path: Path, guardrails: str | None = EVERY_CALL, edits: dict[str, t
     (tmp_path / "gateway.yaml").write_text(GATEWAY_YAML)
     settings = Settings(database_url="memory:", audit_keys=str(tmp_path / "keys"),
                         gateway_config=str(tmp_path / "gateway.yaml"),
-                        bundle=str(bundle_with(tmp_path, guardrails, edits)))
+                        bundle=str(bundle_with(tmp_path, guardrails, edits)),
+                        guards="trained" if guarded else "off")
     app = build_app(settings, FixedClock(int(parse_instant(AT))))
     prompts, answers = prompt_guard or MarkerPromptGuard(), MarkerAnswerGuard()
     gateway = build_gateway(settings, app, Guards(prompts, answers) if guarded else None)
