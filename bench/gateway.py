@@ -1,11 +1,12 @@
 """What the enforcing gateway costs, side by side with LiteLLM proxy, against a fast mock upstream.
 
-    python bench/gateway.py [--duration 5] [--quick] [--no-litellm] [--no-revocation] [--no-authz]
+    python bench/gateway.py [--duration 5] [--quick] [--no-litellm] [--no-revocation] [--no-authz] [--no-unguarded]
 
 The same load (wrk, one connection per client: concurrency 1, 16 and 64; streaming and not)
 is sent straight to the mock upstream, through ``clearance serve`` and through LiteLLM proxy,
 in one run on the same cores. Added latency is a proxy's percentile minus the direct one.
-Clearance runs with enforcement and durable audit on: every request is decided, its decision
+Clearance runs with enforcement, its trained prompt and answer guards and durable audit on
+(and once more with the guards off, as ``unguarded``, to show what they cost): every request is decided, its decision
 record committed (SQLite, synchronous=FULL) before it is forwarded, a usage cap is checked
 and metered (Redis counters), and its completion recorded. LiteLLM runs without a database
 (its Prisma engines cannot be downloaded here) behind a custom-auth hook that gives every key
@@ -108,7 +109,8 @@ def start(cmd: list[str], workdir: Path, name: str, env: dict[str, str] | None =
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_clearance(workdir: Path, upstream_port: int, workers: int = 1, tag: str = "clearance") -> tuple[Target, str]:
+def start_clearance(workdir: Path, upstream_port: int, workers: int = 1, tag: str = "clearance",
+                    guards: str = "trained") -> tuple[Target, str]:
     home = workdir / tag
     home.mkdir()
     (home / "gateway.yaml").write_text(
@@ -117,7 +119,7 @@ def start_clearance(workdir: Path, upstream_port: int, workers: int = 1, tag: st
     port = free_port()
     env = {"CLEARANCE_DATABASE_URL": f"sqlite:///{home / 'clearance.db'}",
            "CLEARANCE_GATEWAY_CONFIG": str(home / "gateway.yaml"), "CLEARANCE_COUNTERS_URL": REDIS,
-           "CLEARANCE_EVENTS_URL": REDIS}
+           "CLEARANCE_EVENTS_URL": REDIS, "CLEARANCE_GUARDS": guards}
     process = start([sys.executable, "-c", "from clearance.cli.main import main; main()", "serve", "--port", str(port),
                      "--workers", str(workers)], home, "serve", env)
     wait_http(f"http://127.0.0.1:{port}/healthz", process, 60, home / "serve.log")
@@ -337,6 +339,8 @@ def main() -> None:
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--no-revocation", action="store_true")
     ap.add_argument("--no-authz", action="store_true")
+    ap.add_argument("--no-unguarded", action="store_true",
+                    help="leave out clearance with its prompt and answer guards off (CLEARANCE_GUARDS=off)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/gateway.py needs wrk (Debian: apt-get install wrk)")
@@ -354,6 +358,8 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{upstream_port}/v1/models", mock, 20, work / "mock.log")
             starters = [lambda: Target("direct", f"http://127.0.0.1:{upstream_port}/v1/chat/completions", "none", mock),
                         lambda: start_clearance(work, upstream_port)[0]]
+            if not args.no_unguarded:
+                starters.append(lambda: start_clearance(work, upstream_port, tag="unguarded", guards="off")[0])
             if not args.no_litellm:
                 starters.append(lambda: start_litellm(work, upstream_port))
             # One proxy runs at a time: an idle peer's background work must not tax the one measured.
