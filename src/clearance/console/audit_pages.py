@@ -1,0 +1,136 @@
+"""Audit (signed heads, verification, quarterly reports as charts, exports) and evaluations (runs, tiers).
+
+Read-only pages: what the remote audit interface (``/v1/audit``) and ``clearance tier show``
+give, for a signed-in reader, scoped to their entities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response, StreamingResponse
+
+from ..audit.record import canonical_bytes
+from .charts import bars
+from .overview import audit_log, get, scope_of
+from .sessions import Session, Viewer
+from .web import headers, page, router, signed_in
+
+EXPORT_PAGE = 1000
+HEADS_SHOWN = 20
+
+
+@router.get("/audit")
+def audit(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), verify: bool = False,
+          entity: str = "", quarter: str = "") -> Response:
+    from ..services.audit_log import NoSignedHead
+    from ..services.audit_report import ReportError, quarter_report
+
+    viewer, session = who
+    log = audit_log(request)
+    heads = log.store.heads()[-HEADS_SHOWN:]
+    checked = log.verify() if verify else None
+    live = request.app.state.live.current()
+    entities = sorted(e for e in live.entities if viewer.sees(e))
+    report, problem = None, None
+    if entity and quarter:
+        if not viewer.sees(entity):
+            problem = f"this session may not read the audit records of `{entity}`"
+        else:
+            try:
+                report = quarter_report(log, entity, quarter, live.entities.get(entity))
+            except (ReportError, NoSignedHead) as exc:
+                problem = str(exc)
+    charts = {}
+    if report is not None:
+        by_model: dict[str, int] = {}
+        for u in report["usage"]:
+            by_model[u["model"]] = by_model.get(u["model"], 0) + u["requests"]
+        charts = {"models": bars("Permitted requests by model", sorted(by_model.items(), key=lambda kv: -kv[1])),
+                  "denials": bars("Refusals by code", list(report["denials_by_code"].items())),
+                  "months": bars("Decisions by month", [(m, sum(v for k, v in c.items() if k != "tokens"))
+                                                        for m, c in report["by_month"].items()])}
+    return page(request, "audit.html", viewer=viewer, session=session, section="audit", heads=list(reversed(heads)),
+                size=log.store.size(), checked=checked, entities=entities[:500], entity=entity, quarter=quarter,
+                report=report, charts=charts, problem=problem)
+
+
+def _pages(log: Any, viewer: Viewer, kinds: list[str] | None) -> Iterator[Any]:
+    after = -1
+    while True:
+        batch = log.store.query(kinds=kinds, entities=scope_of(viewer), after_seq=after, limit=EXPORT_PAGE)
+        yield from batch
+        if len(batch) < EXPORT_PAGE:
+            return
+        after = batch[-1].seq
+
+
+@router.get("/audit/export.jsonl")
+def export_jsonl(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), kind: str = "") -> Response:
+    """Every record this session may read, as its exact canonical bytes (re-hashable against signed heads)."""
+    records = _pages(audit_log(request), who[0], [kind] if kind else None)
+    response = StreamingResponse((canonical_bytes(r) + b"\n" for r in records), media_type="application/x-ndjson")
+    response.headers["content-disposition"] = "attachment; filename=audit.jsonl"
+    return headers(response)
+
+
+@router.get("/audit/export.csv")
+def export_csv(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), kind: str = "decision") -> Response:
+    records = _pages(audit_log(request), who[0], [kind] if kind else None)
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(("seq", "at_ns", "kind", "entity", "person", "model", "use_case", "outcome", "code"))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        for r in records:
+            body = r.body
+            writer.writerow((r.seq, r.at_ns, r.kind, get(body, "request", "entity") or body.get("entity", ""),
+                             get(body, "request", "person", "id") or body.get("person", ""),
+                             get(body, "request", "model") or body.get("model", ""), get(body, "request", "use_case") or "",
+                             get(body, "decision", "outcome") or "", get(body, "decision", "code") or ""))
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    response = StreamingResponse(rows(), media_type="text/csv")
+    response.headers["content-disposition"] = "attachment; filename=audit.csv"
+    return headers(response)
+
+
+class _Now:
+    """The registry service seen through the live snapshot: ``tier_of`` without recompiling the policy per model."""
+
+    def __init__(self, service: Any, live: Any) -> None:
+        self.service, self.live = service, live
+
+    def snapshot(self, valid_at: int | None = None) -> Any:
+        return self.live
+
+    def state(self, valid_at: int | None = None, known_at: int | None = None, kind: str | None = None) -> Any:
+        return self.service.state(valid_at, known_at, kind)
+
+
+@router.get("/evals")
+def evals(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)) -> Response:
+    from ..evals.evidence import tier_of
+
+    viewer, session = who
+    service = request.app.state.registry
+    live = request.app.state.live.current()
+    now = _Now(service, live)
+    tiers = [tier_of(now, m.id) for m in live.policy.models]
+    runs: list[dict[str, Any]] | None = None
+    engine = getattr(service.store, "engine", None)
+    if engine is not None:
+        from ..evals.runs import Runs
+        from ..store.sql.evals import SqlEvalStore
+
+        runs = Runs(SqlEvalStore(engine), request.app.state.live.clock.now_ns).list(50)
+    return page(request, "evals.html", viewer=viewer, session=session, section="evals", tiers=tiers, runs=runs)
