@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +23,13 @@ from .web import headers, page, router, signed_in
 
 EXPORT_PAGE = 1000
 HEADS_SHOWN = 20
+RECENT_WINDOW, RECENT_SHOWN = 5000, 30
+KINDS = ("decision", "completion", "monitoring", "screening", "admin-change", "licensing", "guardrail")
 
 
 @router.get("/audit")
 def audit(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), verify: bool = False,
-          entity: str = "", quarter: str = "") -> Response:
+          entity: str = "", quarter: str = "", kind: str = "") -> Response:
     from ..services.audit_log import NoSignedHead
     from ..services.audit_report import ReportError, quarter_report
 
@@ -54,8 +57,13 @@ def audit(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), ve
                   "denials": bars("Refusals by code", list(report["denials_by_code"].items())),
                   "months": bars("Decisions by month", [(m, sum(v for k, v in c.items() if k != "tokens"))
                                                         for m, c in report["by_month"].items()])}
+    size = log.store.size()
+    window = log.store.query(kinds=[kind] if kind else None, entities=scope_of(viewer),
+                             after_seq=max(-1, size - RECENT_WINDOW - 1), limit=RECENT_WINDOW)
+    recent = [{"seq": r.seq, "at": r.at_ns, "kind": r.kind, "body": json.dumps(r.body, sort_keys=True)[:600]}
+              for r in reversed(window[-RECENT_SHOWN:])]
     return page(request, "audit.html", viewer=viewer, session=session, section="audit", heads=list(reversed(heads)),
-                size=log.store.size(), checked=checked, entities=entities[:500], entity=entity, quarter=quarter,
+                size=size, checked=checked, recent=recent, kind=kind, kinds=KINDS, recent_window=RECENT_WINDOW, entities=entities[:500], entity=entity, quarter=quarter,
                 report=report, charts=charts, problem=problem)
 
 

@@ -97,7 +97,7 @@ def console(request: Request) -> Console:
 def headers(response: Response) -> Response:
     response.headers["content-security-policy"] = CSP
     response.headers["x-content-type-options"] = "nosniff"
-    response.headers["referrer-policy"] = "no-referrer"
+    response.headers["referrer-policy"] = "same-origin"  # "no-referrer" would make browsers send `Origin: null`
     response.headers["x-frame-options"] = "DENY"
     response.headers.setdefault("cache-control", "no-store")
     return response
