@@ -17,13 +17,13 @@ from fastapi.responses import Response, StreamingResponse
 
 from ..audit.record import canonical_bytes
 from .charts import bars
-from .overview import audit_log, get, scope_of
+from .overview import audit_log, get, latest, scope_of
 from .sessions import Session, Viewer
 from .web import headers, page, router, signed_in
 
 EXPORT_PAGE = 1000
 HEADS_SHOWN = 20
-RECENT_WINDOW, RECENT_SHOWN = 5000, 30
+RECENT_SHOWN = 30
 KINDS = ("decision", "completion", "monitoring", "screening", "admin-change", "licensing", "guardrail")
 
 
@@ -58,12 +58,11 @@ def audit(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), ve
                   "months": bars("Decisions by month", [(m, sum(v for k, v in c.items() if k != "tokens"))
                                                         for m, c in report["by_month"].items()])}
     size = log.store.size()
-    window = log.store.query(kinds=[kind] if kind else None, entities=scope_of(viewer),
-                             after_seq=max(-1, size - RECENT_WINDOW - 1), limit=RECENT_WINDOW)
+    found = latest(log, RECENT_SHOWN, kinds=[kind] if kind else None, entities=scope_of(viewer))
     recent = [{"seq": r.seq, "at": r.at_ns, "kind": r.kind, "body": json.dumps(r.body, sort_keys=True)[:600]}
-              for r in reversed(window[-RECENT_SHOWN:])]
+              for r in found]
     return page(request, "audit.html", viewer=viewer, session=session, section="audit", heads=list(reversed(heads)),
-                size=size, checked=checked, recent=recent, kind=kind, kinds=KINDS, recent_window=RECENT_WINDOW, entities=entities[:500], entity=entity, quarter=quarter,
+                size=size, checked=checked, recent=recent, kind=kind, kinds=KINDS, entities=entities[:500], entity=entity, quarter=quarter,
                 report=report, charts=charts, problem=problem)
 
 

@@ -135,11 +135,23 @@ def decisions(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
 
 
 def _latest(log: Any, viewer: Viewer) -> list[dict[str, Any]]:
-    """The newest decisions (the store lists in seq order, so read back from the end of the log)."""
+    return [row(r) for r in latest(log, PAGE, kinds=["decision"], entities=scope_of(viewer))]
+
+
+def latest(log: Any, want: int, **filters: Any) -> list[Any]:
+    """The newest ``want`` records matching ``filters``, newest first.
+
+    The store lists in seq order only, so look back from the end of the log through windows
+    that grow fourfold until enough match: only records in the last window are decoded.
+    """
     size = log.store.size()
-    scope = scope_of(viewer)
-    found = log.store.query(kinds=["decision"], entities=scope, after_seq=max(-1, size - 2000), limit=2000)
-    return [row(r) for r in reversed(found[-PAGE:])]
+    window = 4 * want
+    while True:
+        start = max(-1, size - window - 1)
+        found = log.store.query(after_seq=start, limit=window + 1, **filters)
+        if len(found) >= want or start < 0:
+            return list(reversed(found[-want:]))
+        window *= 4
 
 
 @router.get("/decisions/{seq}")

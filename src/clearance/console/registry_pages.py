@@ -20,6 +20,7 @@ from .sessions import Session, Viewer
 from .web import Posted, act, need, page, posted, router, signed_in
 
 PAGE = 100
+STATE_TTL_NS = 30 * 1_000_000_000
 TABS = (("entities", "Entities"), ("people", "People"), ("keys", "Keys"), ("licences", "Licences"),
         ("suspensions", "Suspensions"), ("restrictions", "Restrictions"))
 KIND = {"entities": "entity", "people": "person", "keys": "credential", "licences": "authorization",
@@ -78,12 +79,24 @@ def _rows(request: Request, viewer: Viewer, tab: str, q: str) -> list[dict[str, 
                 if _visible(viewer, "authorization", a.id, None, live) and (not q or q in a.id.lower())]
     kind = KIND[tab]
     out = []
-    for (_, key), record in sorted(svc(request).state(kind=kind).items()):
+    for key, record in _state(request, kind):
         body = record.body or {}
         if not _visible(viewer, kind, key, body, live) or (q and q not in key.lower() and q not in json.dumps(body).lower()):
             continue
         out.append({"key": key, "cells": _cells(kind, body, record)})
     return out
+
+
+def _state(request: Request, kind: str) -> list[tuple[str, Any]]:
+    """The records of ``kind`` in force now, sorted, read once per registry change (and at most every
+    ``STATE_TTL_NS``, as records dated ahead come into force): listing 10,000 people must not re-read them all."""
+    service = svc(request)
+    seq, now = service.store.latest_seq(), service.clock.now_ns()
+    cache = request.app.state.console.cache
+    held = cache.get(kind)
+    if held is None or held[0] != seq or now - held[1] > STATE_TTL_NS:
+        held = cache[kind] = (seq, now, [(k, r) for (_, k), r in sorted(service.state(now, kind=kind).items())])
+    return held[2]
 
 
 def _cells(kind: str, body: dict[str, Any], record: Any) -> list[str]:

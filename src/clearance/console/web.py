@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,7 @@ class Console:
     """What the console keeps per application: its sessions (``app.state.console``)."""
 
     sessions: SessionStore
+    cache: dict[str, Any] = field(default_factory=dict)  # registry listings, keyed by kind (see registry_pages)
 
 
 def console(request: Request) -> Console:
