@@ -180,8 +180,8 @@ def replay(request: Request, record: Any) -> tuple[Any, str]:
     """The recorded request decided again under the policy of its instant, as ``clearance explain --decision-id``."""
     from rich.console import Console
 
-    from ..cli.explain import render
     from ..core.decide import decide_json
+    from ..services.explanation import render
 
     live = request.app.state.live.current()
     version = get(record.body, "decision", "policy_version")
