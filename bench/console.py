@@ -89,6 +89,12 @@ def seed(app, entities: int, records: int) -> dict:
     return {"decision": last.seq, "entity": last.body["request"]["entity"]}
 
 
+def reused(app) -> dict:
+    store = app.audit.store
+    last = store.query(kinds=["decision"], after_seq=store.size() - 1000, limit=1000)[-1]
+    return {"decision": last.seq, "entity": last.body["request"]["entity"]}
+
+
 async def timed(client: httpx.AsyncClient, path: str, n: int, headers: dict | None = None) -> list[float]:
     for _ in range(3):  # warm: templates compiled, caches filled
         (await client.get(path, headers=headers)).raise_for_status()
@@ -146,8 +152,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--keep", type=Path, help="SQLite only: seed into this directory once and reuse it after")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="clearance-console-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="clearance-console-bench-") as scratch:
+        tmp = str(args.keep) if args.keep else scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        reuse = args.keep is not None and (Path(tmp) / "console.db").exists()
         schema = f"bench_console_{uuid.uuid4().hex[:10]}"
         if args.backend == "sqlite":
             url = f"sqlite:///{Path(tmp) / 'console.db'}"
@@ -160,7 +170,7 @@ def main() -> None:
         try:
             app = build_app(Settings(database_url=url, audit_keys=str(Path(tmp) / "keys")))
             t0 = time.perf_counter()
-            ids = seed(app, args.entities, args.records)
+            ids = reused(app) if reuse else seed(app, args.entities, args.records)
             admin = app.service.create_credential(["admin"], reason="bench").token
             print(f"seeded {args.entities:,} entities, {args.entities:,} people and {app.audit.store.size():,} audit "
                   f"records on {args.backend} in {time.perf_counter() - t0:.1f} s; {args.requests} requests per page")

@@ -75,9 +75,13 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_find_a_denied_decision_and_read_why(browser, server):
+    permitted = {**LUNA, "model": "mythos-5", "use_case": "software-engineering"}
+    for document in (permitted, permitted, LUNA, permitted, {**permitted, "use_case": "synthetic-biology-design"}, permitted):
+        assert server.admin_call("POST", "/v1/decisions", json=document).status_code == 200
     decided = server.admin_call("POST", "/v1/decisions", json=LUNA).json()
     assert decided["outcome"] == "deny", decided
     page = sign_in(browser, server, server.admin)
+    expect(page.locator(".cards .card").first).to_contain_text("7")
     shot(page, "dashboard")
     page.get_by_role("link", name="Decisions").click()
     page.get_by_label("Decision id").fill(str(decided["decision_id"]))

@@ -54,8 +54,7 @@ def dashboard(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
     log = audit_log(request)
     now = log.clock.now_ns()
     start = now - WINDOW_MIN * 60 * NS
-    found = log.store.query(kinds=["decision", "monitoring", "guardrail"], since_ns=start, entities=scope_of(viewer),
-                            limit=WINDOW_CAP)
+    found = since(log, start, WINDOW_CAP, kinds=["decision", "monitoring", "guardrail"], entities=scope_of(viewer))
     per_minute: dict[int, Counter[str]] = defaultdict(Counter)
     codes: Counter[str] = Counter()
     caps: Counter[str] = Counter()
@@ -78,6 +77,23 @@ def dashboard(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
                 by_code=bars("Refusals by code, last hour", codes.most_common(12)),
                 refusals=sum(codes.values()), denials=list(reversed(denials))[:10],
                 caps=caps.most_common(), cap_total=sum(caps.values()), health=health, now=now)
+
+
+def since(log: Any, start_ns: int, cap: int, **filters: Any) -> list[Any]:
+    """Records from ``start_ns`` on (at most ``cap``), found from the end of the log.
+
+    A time filter alone leaves the store to walk the log in seq order from its start; records are
+    appended in time order (within a writer's batch), so the seq range is found first by looking back
+    through growing windows until one begins before ``start_ns``.
+    """
+    size = log.store.size()
+    window = 1024
+    while True:
+        low = max(-1, size - window - 1)
+        first = log.store.records(low + 1, low + 2) if low >= 0 else []
+        if low < 0 or (first and first[0].at_ns < start_ns):
+            return log.store.query(after_seq=low, since_ns=start_ns, limit=cap, **filters)
+        window *= 4
 
 
 def _writer_health(log: Any, now: int) -> dict[str, Any]:

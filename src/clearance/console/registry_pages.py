@@ -16,11 +16,11 @@ from fastapi.responses import Response
 from ..core.instant import InstantError, format_instant, parse_instant
 from ..registry.service import RegistryService
 from ..registry.view import record_out
+from .listings import Listing
 from .sessions import Session, Viewer
 from .web import Posted, act, need, page, posted, router, signed_in
 
 PAGE = 100
-STATE_TTL_NS = 30 * 1_000_000_000
 TABS = (("entities", "Entities"), ("people", "People"), ("keys", "Keys"), ("licences", "Licences"),
         ("suspensions", "Suspensions"), ("restrictions", "Restrictions"))
 KIND = {"entities": "entity", "people": "person", "keys": "credential", "licences": "authorization",
@@ -63,43 +63,57 @@ def _authorization(policy: Any, key: str) -> Any:
     return next((a for a in policy.policy.authorizations if a.id == key), None)
 
 
-def _rows(request: Request, viewer: Viewer, tab: str, q: str) -> list[dict[str, Any]]:
+def _rows(request: Request, viewer: Viewer, tab: str, q: str, start: int) -> tuple[int, list[dict[str, Any]]]:
+    """How many records of ``tab`` match, and the page of them from ``start`` (only those are formatted)."""
     live = request.app.state.live.current()
     q = q.lower()
     if tab == "entities":
-        return [{"key": e.id, "cells": [e.name, e.country, e.kind,
-                                        "restricted: " + e.restriction.status if e.restriction else ""]}
-                for e in live.policy.entities
-                if viewer.sees(e.id) and (not q or q in e.id.lower() or q in e.name.lower())]
-    if tab == "licences":
-        return [{"key": a.id, "cells": [a.title or a.kind, ", ".join(sorted(a.models)),
-                                        format_instant(a.start)[:10] + " – " + (format_instant(a.end)[:10] if a.end else "open"),
-                                        f"{len(a.suspensions)} suspension(s)" if a.suspensions else ""]}
-                for a in live.policy.authorizations
-                if _visible(viewer, "authorization", a.id, None, live) and (not q or q in a.id.lower())]
-    kind = KIND[tab]
-    out = []
-    for key, record in _state(request, kind):
-        body = record.body or {}
-        if not _visible(viewer, kind, key, body, live) or (q and q not in key.lower() and q not in json.dumps(body).lower()):
-            continue
-        out.append({"key": key, "cells": _cells(kind, body, record)})
-    return out
+        found: list[Any] = [e for e in live.policy.entities
+                            if viewer.sees(e.id) and (not q or q in e.id.lower() or q in e.name.lower())]
+        cells = _entity_cells
+    elif tab == "licences":
+        found = [a for a in live.policy.authorizations
+                 if _visible(viewer, "authorization", a.id, None, live) and (not q or q in a.id.lower())]
+        cells = _licence_cells
+    else:
+        kind = KIND[tab]
+        held = _state(request, kind)
+        if viewer.entities is None and not q:
+            found = held  # the cached listing itself: nothing is built per request for 10,000 records
+        else:
+            found = [item for item in held if (not q or q in item[2])
+                     and _visible(viewer, kind, item[0], item[1].body or {}, live)]
+
+        def cells(item: tuple[str, Any, str]) -> dict[str, Any]:
+            return {"key": item[0], "cells": _cells(kind, item[1].body or {})}
+
+    start = max(0, min(start, max(0, len(found) - 1)))
+    return len(found), [cells(item) for item in found[start:start + PAGE]]
 
 
-def _state(request: Request, kind: str) -> list[tuple[str, Any]]:
-    """The records of ``kind`` in force now, sorted, read once per registry change (and at most every
-    ``STATE_TTL_NS``, as records dated ahead come into force): listing 10,000 people must not re-read them all."""
+def _entity_cells(e: Any) -> dict[str, Any]:
+    return {"key": e.id, "cells": [e.name, e.country, e.kind, "restricted: " + e.restriction.status if e.restriction else ""]}
+
+
+def _licence_cells(a: Any) -> dict[str, Any]:
+    valid = format_instant(a.start)[:10] + " – " + (format_instant(a.end)[:10] if a.end else "open")
+    return {"key": a.id, "cells": [a.title or a.kind, ", ".join(sorted(a.models)), valid,
+                                   f"{len(a.suspensions)} suspension(s)" if a.suspensions else ""]}
+
+
+def _state(request: Request, kind: str) -> list[tuple[str, Any, str]]:
+    """The records of ``kind`` in force now, sorted, with their search text (see :mod:`.listings`)."""
     service = svc(request)
-    seq, now = service.store.latest_seq(), service.clock.now_ns()
+    now = service.clock.now_ns()
     cache = request.app.state.console.cache
-    held = cache.get(kind)
-    if held is None or held[0] != seq or now - held[1] > STATE_TTL_NS:
-        held = cache[kind] = (seq, now, [(k, r) for (_, k), r in sorted(service.state(now, kind=kind).items())])
-    return held[2]
+    listing = cache.get(kind)
+    if listing is None:
+        listing = cache[kind] = Listing(kind, service, now)
+        return listing.items
+    return listing.current(service, now)
 
 
-def _cells(kind: str, body: dict[str, Any], record: Any) -> list[str]:
+def _cells(kind: str, body: dict[str, Any]) -> list[str]:
     if kind == "person":
         return [body.get("entity", ""), ", ".join(body.get("citizenships", [])), body.get("location", "")]
     if kind == "credential":
@@ -122,10 +136,10 @@ def registry(request: Request, who: tuple[Viewer, Session] = Depends(signed_in),
              start: int = 0) -> Response:
     viewer, session = who
     tab = tab if tab in KIND else "entities"
-    rows = _rows(request, viewer, tab, q.strip())
-    start = max(0, min(start, max(0, len(rows) - 1)))
+    total, rows = _rows(request, viewer, tab, q.strip(), start)
+    start = max(0, min(start, max(0, total - 1)))
     return page(request, "registry.html", viewer=viewer, session=session, section="registry", tabs=TABS, tab=tab,
-                q=q, rows=rows[start:start + PAGE], total=len(rows), start=start, page_size=PAGE, headers=HEADERS[tab],
+                q=q, rows=rows, total=total, start=start, page_size=PAGE, headers=HEADERS[tab],
                 scopes=SCOPES, kind=KIND[tab])
 
 
