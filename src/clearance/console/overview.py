@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -145,7 +146,7 @@ def decisions(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
         rows = _latest(log, viewer)
     form = {"person": person, "entity": entity, "model": model, "outcome": outcome, "code": code, "since": since,
             "until": until}
-    query = "&".join(f"{k}={v}" for k, v in form.items() if v)
+    query = urlencode({k: v for k, v in form.items() if v})
     return page(request, "decisions.html", viewer=viewer, session=session, section="decisions", rows=rows,
                 form=form, problems=problems, searched=searched, next_after=next_after, query=query)
 

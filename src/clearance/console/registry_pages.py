@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from ..core.instant import InstantError, format_instant, parse_instant
@@ -26,6 +26,7 @@ TABS = (("entities", "Entities"), ("people", "People"), ("keys", "Keys"), ("lice
 KIND = {"entities": "entity", "people": "person", "keys": "credential", "licences": "authorization",
         "suspensions": "suspension", "restrictions": "restriction"}
 SCOPES = ("admin", "auditor", "gateway", "metrics", "screening")
+RETIRABLE = ("entity", "person", "authorization", "restriction")  # what `POST /v1/{resource}/{key}/retire` retires
 
 
 def svc(request: Request) -> RegistryService:
@@ -92,7 +93,7 @@ def _rows(request: Request, viewer: Viewer, tab: str, q: str, start: int) -> tup
 
 
 def _entity_cells(e: Any) -> dict[str, Any]:
-    return {"key": e.id, "cells": [e.name, e.country, e.kind, "restricted: " + e.restriction.status if e.restriction else ""]}
+    return {"key": e.id, "cells": [e.name, e.country, e.kind, "restricted: " + e.restriction.status if e.restriction else "none"]}
 
 
 def _licence_cells(a: Any) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def record(kind: str, key: str, request: Request, who: tuple[Viewer, Session] = 
     return page(request, "record.html", viewer=viewer, session=session, section="registry", kind=kind, key=key,
                 history=list(reversed(history)), current=current, in_policy=in_policy,
                 body=json.dumps(body, indent=2, sort_keys=True) if body is not None else None,
-                retired=current is not None and current["op"] == "retire")
+                retired=current is not None and current["op"] == "retire", retirable=kind in RETIRABLE)
 
 
 def _instant(text: str, name: str) -> str | None:
@@ -194,6 +195,8 @@ def revoke(key: str, request: Request, done: Posted = Depends(posted)) -> Respon
 
 @router.post("/registry/{kind}/{key}/retire")
 def retire(kind: str, key: str, request: Request, done: Posted = Depends(posted)) -> Response:
+    if kind not in RETIRABLE:
+        raise HTTPException(404, f"`{kind}` records are not retired here")
     reason = need(done.get("reason"), "reason")
 
     def call() -> Any:

@@ -258,6 +258,7 @@ async def login(request: Request) -> Response:
         response = page(request, "login.html", status=401, next=_safe_next(fields.get("next")), login_csrf=expected,
                         problem=why)
         return response
+    console(request).sessions.end(request.cookies.get(COOKIE))  # a new id at every sign-in: no fixation
     session_id, _ = console(request).sessions.start(viewer.key, _now())
     response = redirect(_safe_next(fields.get("next")))
     _cookie(request, response, COOKIE, session_id, None)
