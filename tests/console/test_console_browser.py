@@ -3,7 +3,9 @@
 What staff and auditors rely on: signing in, reading why a call was denied, revoking a key so the
 next gateway call is refused, clearing a screening finding with a reason that lands in the audit
 log, moving an application through review, and an entity-scoped auditor seeing only their entity.
-Screenshots of the main pages (1280 px and phone width) go to docs/screenshots/ for the README.
+Screenshots of the main pages (1280 px and phone width) are taken on every run; with
+``CLEARANCE_CONSOLE_SCREENSHOTS=docs/screenshots`` they replace the README's (a plain run leaves
+the committed ones alone, so running the suite never changes the working tree).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gateway_kit import Server, start_server, stop_server  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS_ENV = "CLEARANCE_CONSOLE_SCREENSHOTS"
 LUNA = {"model": "gpt-5.6-luna", "entity": "stripe", "use_case": "general",
         "person": {"citizenships": ["US"], "location": "US"}}
 APPLICATION = {"entity": "stripe", "models": ["gpt-5.6-luna"], "use_cases": ["general"],
@@ -69,12 +71,19 @@ def sign_in(browser: Browser, server: Server, token: str, width: int = 1280) -> 
     return page
 
 
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    return Path(os.environ.get(SHOTS_ENV) or tmp_path_factory.mktemp("screenshots"))
 
 
-def test_find_a_denied_decision_and_read_why(browser, server):
+def shot(page: Page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000, f"{name}: an empty page?"
+
+
+def test_find_a_denied_decision_and_read_why(browser, server, shots):
     permitted = {**LUNA, "model": "mythos-5", "use_case": "software-engineering"}
     for document in (permitted, permitted, LUNA, permitted, {**permitted, "use_case": "synthetic-biology-design"}, permitted):
         assert server.admin_call("POST", "/v1/decisions", json=document).status_code == 200
@@ -82,7 +91,7 @@ def test_find_a_denied_decision_and_read_why(browser, server):
     assert decided["outcome"] == "deny", decided
     page = sign_in(browser, server, server.admin)
     expect(page.locator(".cards .card").first).to_contain_text("7")
-    shot(page, "dashboard")
+    shot(page, shots, "dashboard")
     page.get_by_role("link", name="Decisions").click()
     page.get_by_label("Decision id").fill(str(decided["decision_id"]))
     page.get_by_role("button", name="Explain").click()
@@ -95,7 +104,7 @@ def test_find_a_denied_decision_and_read_why(browser, server):
     # Times are shown in the viewer's zone; the UTC instant stays on hover.
     stamp = page.locator("dl.facts time").first
     assert stamp.get_attribute("title").startswith("UTC ") and not stamp.inner_text().endswith("Z")
-    shot(page, "decision")
+    shot(page, shots, "decision")
     page.get_by_role("link", name="Decisions").click()
     page.get_by_label("Entity").fill("stripe")
     page.get_by_label("Outcome").select_option("deny")
@@ -104,7 +113,7 @@ def test_find_a_denied_decision_and_read_why(browser, server):
     page.context.close()
 
 
-def test_revoke_a_key_and_the_next_gateway_call_is_refused(browser, server):
+def test_revoke_a_key_and_the_next_gateway_call_is_refused(browser, server, shots):
     call = {"model": "mythos-5", "messages": [{"role": "user", "content": "Hello"}]}
     first = httpx.post(server.base + "/v1/chat/completions", json=call, timeout=30,
                        headers={"Authorization": f"Bearer {server.demo_key}"})
@@ -118,14 +127,14 @@ def test_revoke_a_key_and_the_next_gateway_call_is_refused(browser, server):
     page.get_by_role("button", name="Revoke key").click()
     expect(page.get_by_role("status")).to_contain_text(f"key {key} revoked")
     expect(page.locator(".timeline li").first).to_contain_text("laptop reported stolen")
-    shot(page, "registry-key")
+    shot(page, shots, "registry-key")
     refused = httpx.post(server.base + "/v1/chat/completions", json=call, timeout=30,
                          headers={"Authorization": f"Bearer {server.demo_key}"})
     assert refused.status_code in (401, 403), refused.text
     page.context.close()
 
 
-def test_clear_a_screening_finding_with_a_reason_and_see_the_audit_record(browser, server, tmp_path):
+def test_clear_a_screening_finding_with_a_reason_and_see_the_audit_record(browser, server, shots, tmp_path):
     listed = tmp_path / "csl_2026-07-31.jsonl"
     listed.write_text(json.dumps(LIST_ROW) + "\n", encoding="utf-8")
     env = {**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{server.workdir / 'clearance.db'}"}
@@ -142,7 +151,7 @@ def test_clear_a_screening_finding_with_a_reason_and_see_the_audit_record(browse
     finding = page.locator("section.finding", has_text="kunlun-trading")
     expect(finding.get_by_role("heading", name="List entry")).to_be_visible()
     expect(finding).to_contain_text("BANK OF KUNLUN CO LTD")
-    shot(page, "screening")
+    shot(page, shots, "screening")
     finding.get_by_label("Reason to clear").fill("different bank: US-registered, no link to Karamay")
     finding.get_by_role("button", name="Clear finding").click()
     expect(page.get_by_role("status")).to_contain_text("kunlun-trading: finding cleared")
@@ -151,11 +160,11 @@ def test_clear_a_screening_finding_with_a_reason_and_see_the_audit_record(browse
     page.get_by_role("button", name="Show records").click()
     record = page.locator("#recent tbody tr", has_text="cleared").first
     expect(record).to_contain_text("different bank: US-registered, no link to Karamay")
-    shot(page, "audit")
+    shot(page, shots, "audit")
     page.context.close()
 
 
-def test_move_an_application_through_review(browser, server):
+def test_move_an_application_through_review(browser, server, shots):
     made = server.admin_call("POST", "/v1/applications", json=APPLICATION)
     assert made.status_code == 201, made.text
     app_id = made.json()["id"]
@@ -171,12 +180,12 @@ def test_move_an_application_through_review(browser, server):
         expect(page.locator("#app-state")).to_have_text(state)
         if state == "awaiting-applicant":
             expect(page.get_by_role("cell", name="paused (waiting on the applicant)")).to_be_visible()
-            shot(page, "application")
+            shot(page, shots, "application")
     expect(page.locator(".timeline")).to_contain_text("console: approve")
     licence = server.admin_call("GET", f"/v1/applications/{app_id}").json()["licence"]
     expect(page.get_by_role("link", name=licence)).to_be_visible()
     page.get_by_role("link", name="Applications").click()
-    shot(page, "applications")
+    shot(page, shots, "applications")
     page.context.close()
 
 
@@ -213,16 +222,16 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(browser, server):
     page.context.close()
 
 
-def test_main_pages_at_phone_width(browser, server):
+def test_main_pages_at_phone_width(browser, server, shots):
     page = sign_in(browser, server, server.admin, width=390)
     for path, name in (("/console", "dashboard-phone"), ("/console/registry", "registry-phone")):
         page.goto(server.base + path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390 + 1, f"{path} scrolls sideways at phone width ({width} px)"
-        shot(page, name)
+        shot(page, shots, name)
     page.context.close()
     wide = sign_in(browser, server, server.admin)
     for path, name in (("/console/registry", "registry"), ("/console/evals", "evals"), ("/console/criteria", "criteria")):
         wide.goto(server.base + path)
-        shot(wide, name)
+        shot(wide, shots, name)
     wide.context.close()
