@@ -59,7 +59,11 @@ def when(ns: int | None, short: bool = False) -> Any:
     if ns is None:
         return Markup("<span class='dim'>-</span>")
     utc = format_instant(ns)
-    machine = datetime.fromtimestamp(ns // 1_000_000 / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        machine = datetime.fromtimestamp(ns // 1_000_000 / 1000, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError, OSError):  # past what a browser's Date holds: shown as stored
+        return Markup(f"<span title='UTC {escape(utc)}'>{escape(utc)}</span>")
+    machine = machine.replace("+00:00", "Z")
     text = machine[:16].replace("T", " ") + "Z" if short else machine[:19].replace("T", " ") + "Z"
     return Markup(f"<time datetime='{machine}' title='UTC {escape(utc)}'>{escape(text)}</time>")
 
@@ -285,7 +289,3 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
 
 def login_redirect(exc: SignIn) -> Response:
     return redirect("/console/login?next=" + quote(_safe_next(exc.next_path), safe="/"))
-
-
-def utc_now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
