@@ -247,3 +247,25 @@ def test_console_roles_follow_the_credential_scopes():
     assert scoped.entities == frozenset({"stripe"}) and scoped.sees("stripe") and not scoped.sees("contoso-bank")
     for machine in (["gateway"], ["metrics"], ["entity:stripe"], ["screening"], ["auditor:"]):
         assert viewer_of("k", machine) is None
+
+
+def test_a_change_made_in_the_console_is_audited_as_the_same_change_through_the_api(env):
+    api, app, tokens = env
+    c = client(api)
+    sign_in(c, tokens["admin"])
+    by_api = app.service.create_credential(["gateway"], reason="test")
+    by_console = app.service.create_credential(["gateway"], reason="test")
+    answer = c.post(f"/v1/credentials/{by_api.key}/revoke", json={"reason": "rotated"},
+                    headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert answer.status_code == 200, answer.text
+    page = c.get(f"/console/registry/credential/{by_console.key}")
+    c.post(f"/console/registry/credential/{by_console.key}/revoke", data={"reason": "rotated", "csrf": csrf_of(page.text)})
+    changes = app.audit.store.query(kinds=["admin-change"], limit=10**6)
+    bodies = {r.body["change"]["key"]: r.body for r in changes if r.body["change"]["op"] == "retire"}
+
+    def shape(body: dict) -> dict:
+        return {**body, "change": {k: v for k, v in body["change"].items() if k not in ("seq", "key", "valid_from",
+                                                                                      "recorded_at")}}
+
+    assert shape(bodies[by_console.key]) == shape(bodies[by_api.key])
+    assert bodies[by_console.key]["actor"] == app.service.authenticate(tokens["admin"]).key
