@@ -219,6 +219,13 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(browser, server):
     outline = page.evaluate("() => { const a = document.querySelector('nav a'); a.focus(); "
                             "return getComputedStyle(a).outlineStyle; }")
     assert outline != "none"
+    unlabelled = "() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]" \
+                 ".filter(e => e.labels.length === 0).map(e => e.name)"
+    for path in ("/console", "/console/decisions", "/console/registry?tab=keys", "/console/registry/authorization/annex-a",
+                 "/console/screening", "/console/applications", "/console/audit", "/console/evals", "/console/login"):
+        page.goto(server.base + path)
+        assert page.evaluate(unlabelled) == [], path
+        assert page.locator("h1").count() == 1, path
     page.context.close()
 
 

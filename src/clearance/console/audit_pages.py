@@ -124,6 +124,34 @@ class _Now:
         return self.service.state(valid_at, known_at, kind)
 
 
+def _runs(request: Request) -> Any:
+    engine = getattr(request.app.state.registry.store, "engine", None)
+    if engine is None:
+        return None
+    from ..evals.runs import Runs
+    from ..store.sql.evals import SqlEvalStore
+
+    return Runs(SqlEvalStore(engine), request.app.state.live.clock.now_ns)
+
+
+@router.get("/evals/{run_id}")
+def eval_run(run_id: str, request: Request, who: tuple[Viewer, Session] = Depends(signed_in)) -> Response:
+    """One run as ``GET /v1/evals/{id}`` reports it: provenance, counts, the headline rate with its interval."""
+    from ..evals.errors import EvalError
+
+    viewer, session = who
+    runs = _runs(request)
+    try:
+        report = runs.report(run_id) if runs is not None else None
+    except EvalError:
+        report = None
+    if report is None:
+        return page(request, "missing.html", status=404, viewer=viewer, session=session, section="evals",
+                    what=f"evaluation run `{run_id}`")
+    labels = bars("Judge labels", list(report["counts"]["labels"].items()))
+    return page(request, "eval_run.html", viewer=viewer, session=session, section="evals", r=report, labels=labels)
+
+
 @router.get("/evals")
 def evals(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)) -> Response:
     from ..evals.evidence import tier_of
@@ -133,11 +161,6 @@ def evals(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)) ->
     live = request.app.state.live.current()
     now = _Now(service, live)
     tiers = [tier_of(now, m.id) for m in live.policy.models]
-    runs: list[dict[str, Any]] | None = None
-    engine = getattr(service.store, "engine", None)
-    if engine is not None:
-        from ..evals.runs import Runs
-        from ..store.sql.evals import SqlEvalStore
-
-        runs = Runs(SqlEvalStore(engine), request.app.state.live.clock.now_ns).list(50)
+    found = _runs(request)
+    runs = found.list(50) if found is not None else None
     return page(request, "evals.html", viewer=viewer, session=session, section="evals", tiers=tiers, runs=runs)
