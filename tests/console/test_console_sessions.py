@@ -269,3 +269,19 @@ def test_a_change_made_in_the_console_is_audited_as_the_same_change_through_the_
 
     assert shape(bodies[by_console.key]) == shape(bodies[by_api.key])
     assert bodies[by_console.key]["actor"] == app.service.authenticate(tokens["admin"]).key
+
+
+def test_a_decision_is_explained_under_the_registry_of_its_instant_not_todays(env):
+    api, app, tokens = env
+    c = client(api)
+    seq = decide(c, tokens["gateway"], "stripe")
+    licence = {"kind": "individual-licence", "models": ["gpt-5.6-luna"], "valid": {"from": "2020-01-01T00:00:00Z"},
+               "covers": {"entities": ["stripe"]}, "use_cases": {"use_cases": ["general"]}}
+    app.service.put("authorization", "LIC-1", licence, reason="approved")
+    now = c.post("/v1/decisions", json={**LUNA, "entity": "stripe"}, headers={"Authorization": f"Bearer {tokens['gateway']}"})
+    assert now.json()["code"] == "authorized"  # today's registry permits it, under the licence
+    sign_in(c, tokens["auditor"])
+    for _ in range(2):  # the second time from the kept policy of that version
+        page = c.get(f"/console/decisions/{seq}").text
+        assert "license-required" in page and "Recorded as" not in page
+    assert len(api.state.console.cache["policies"]) == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,8 @@ NS = 1_000_000_000
 WINDOW_MIN = 60
 WINDOW_CAP = 5000  # records read for the dashboard's hour; beyond it the figures say "at least"
 PAGE = 50
+KEPT_POLICIES = 2  # replayed policies of past versions kept for the decision explainer
+_KEPT_LOCK = threading.Lock()
 
 
 def audit_log(request: Request) -> Any:
@@ -202,7 +205,20 @@ def replay(request: Request, record: Any) -> tuple[Any, str]:
 
     live = request.app.state.live.current()
     version = get(record.body, "decision", "policy_version")
-    policy = live if version == live.version else request.app.state.registry.snapshot(record.at_ns, record.at_ns)
+    kept: OrderedDict[str, Any] = request.app.state.console.cache.setdefault("policies", OrderedDict())
+    with _KEPT_LOCK:
+        policy = live if version == live.version else kept.get(version)
+        if policy is not None and version in kept:
+            kept.move_to_end(version)
+    if policy is None:
+        # Rebuilding the registry of an instant is the costly part (seconds over 10,000 entities); the
+        # policy version is a content hash, so a rebuilt policy serves every decision made under it.
+        policy = request.app.state.registry.snapshot(record.at_ns, record.at_ns)
+        if policy.version == version:
+            with _KEPT_LOCK:
+                kept[version] = policy
+                while len(kept) > KEPT_POLICIES:
+                    kept.popitem(last=False)
     decision = decide_json(policy, record.body["request"], record.at_ns, trace=True)
     out = Console(record=True, width=110, file=io.StringIO(), highlight=False, color_system=None)
     out.print(render(decision))
