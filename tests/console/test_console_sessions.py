@@ -285,3 +285,19 @@ def test_a_decision_is_explained_under_the_registry_of_its_instant_not_todays(en
         page = c.get(f"/console/decisions/{seq}").text
         assert "license-required" in page and "Recorded as" not in page
     assert len(api.state.console.cache["policies"]) == 1
+
+
+def test_a_form_sent_without_a_live_session_leads_to_the_login_and_back(env):
+    api, app, tokens = env
+    victim = app.service.create_credential(["gateway"], reason="test")
+    c = client(api)
+    url = f"/console/registry/credential/{victim.key}/revoke"
+    answer = c.post(url, data={"reason": "x", "csrf": "x"}, headers={"Referer": f"http://testserver/console/registry/credential/{victim.key}"},
+                    follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/console/login?next=/console/registry/credential/{victim.key}"
+    assert app.service.authenticate(victim.token) is not None
+    sign_in(c, tokens["admin"])
+    refused = c.post(url, data={"reason": "x", "csrf": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert "CSRF token does not match" in refused.text

@@ -18,7 +18,7 @@ PREFIX = "/console"
 def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     """Serve the console in ``app`` (an admin API made by ``clearance.api.app.create_app``)."""
     from . import audit_pages, overview, registry_pages, review_pages  # noqa: F401 - they register their routes
-    from .web import Console, SignIn, login_redirect, router
+    from .web import Console, Refused, SignIn, login_redirect, refused_page, router
 
     app.state.console = Console(sessions or SessionStore())
     app.include_router(router)
@@ -26,3 +26,7 @@ def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     @app.exception_handler(SignIn)
     async def sign_in(_: Request, exc: SignIn) -> Response:
         return login_redirect(exc)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return refused_page(request, exc)

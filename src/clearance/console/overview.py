@@ -8,13 +8,13 @@ from collections import Counter, OrderedDict, defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from ..core.instant import InstantError, parse_instant
 from .charts import bars, minute_chart
 from .sessions import Session, Viewer
-from .web import page, redirect, router, signed_in
+from .web import Refused, page, redirect, router, signed_in
 
 NS = 1_000_000_000
 WINDOW_MIN = 60
@@ -27,7 +27,7 @@ _KEPT_LOCK = threading.Lock()
 def audit_log(request: Request) -> Any:
     log = request.app.state.audit
     if log is None:
-        raise HTTPException(503, "the audit log is not configured")
+        raise Refused(503, "the audit log is not configured")
     return log
 
 

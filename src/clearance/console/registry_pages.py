@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from ..core.instant import InstantError, format_instant, parse_instant
@@ -18,7 +18,7 @@ from ..registry.service import RegistryService
 from ..registry.view import record_out
 from .listings import Listing
 from .sessions import Session, Viewer
-from .web import Posted, act, need, page, posted, router, signed_in
+from .web import Posted, Refused, act, need, page, posted, router, signed_in
 
 PAGE = 100
 TABS = (("entities", "Entities"), ("people", "People"), ("keys", "Keys"), ("licences", "Licences"),
@@ -196,7 +196,7 @@ def revoke(key: str, request: Request, done: Posted = Depends(posted)) -> Respon
 @router.post("/registry/{kind}/{key}/retire")
 def retire(kind: str, key: str, request: Request, done: Posted = Depends(posted)) -> Response:
     if kind not in RETIRABLE:
-        raise HTTPException(404, f"`{kind}` records are not retired here")
+        raise Refused(404, f"`{kind}` records are not retired here")
     reason = need(done.get("reason"), "reason")
 
     def call() -> Any:

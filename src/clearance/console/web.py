@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +39,15 @@ STATIC = {name: (HERE / "static" / name).read_bytes() for name in ("console.css"
 TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+class Refused(Exception):  # noqa: N818 - answered as a page saying why
+    """A console request refused with ``status``: answered as an HTML page with ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
 
 
 class SignIn(Exception):  # noqa: N818 - a redirect, not an error
@@ -169,14 +178,14 @@ class Posted:
 async def _form(request: Request) -> dict[str, str]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "console forms are sent as application/x-www-form-urlencoded")
+        raise Refused(415, "console forms are sent as application/x-www-form-urlencoded")
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(413, f"form over {MAX_FORM_BYTES} bytes")
+        raise Refused(413, f"form over {MAX_FORM_BYTES} bytes")
     try:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200))
     except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "the form is not valid urlencoded UTF-8") from None
+        raise Refused(400, "the form is not valid urlencoded UTF-8") from None
 
 
 def _same_origin(request: Request) -> bool:
@@ -190,16 +199,16 @@ def _same_origin(request: Request) -> bool:
 async def posted(request: Request) -> Posted:
     """A form's dependency: signed in, same origin, the session's CSRF token, and a viewer who may write."""
     if not _same_origin(request):
-        raise HTTPException(403, "cross-origin form refused")
+        raise Refused(403, "cross-origin form refused")
     found = await run_in_threadpool(_resolve, request)
     if found is None:
-        raise HTTPException(401, "sign in again: no live console session")
+        raise SignIn(_back(request))  # the session expired or was revoked: sign in, then back to the page
     viewer, session = found
     fields = await _form(request)
     if not same(fields.get("csrf", ""), session.csrf):
-        raise HTTPException(403, "the form's CSRF token does not match this session; reload the page")
+        raise Refused(403, "the form's CSRF token does not match this session; reload the page")
     if not viewer.writer:
-        raise HTTPException(403, "this console session is read-only")
+        raise Refused(403, "this console session is read-only")
     return Posted(viewer, session, fields)
 
 
@@ -225,14 +234,14 @@ def act(done: Posted, to: str, call: Callable[[], Any], ok: str) -> Response:
 
 def need(value: str, name: str) -> str:
     if not value:
-        raise HTTPException(422, f"{name}: required")
+        raise Refused(422, f"{name}: required")
     return value
 
 
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     if name not in STATIC:
-        raise HTTPException(404, "no such asset")
+        raise Refused(404, "no such asset")
     response = Response(STATIC[name], media_type=TYPES[name.rsplit(".", 1)[1]])
     response.headers["cache-control"] = "public, max-age=3600"
     return headers(response)
@@ -253,7 +262,7 @@ async def login(request: Request) -> Response:
     fields = await _form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not _same_origin(request) or not expected or not same(fields.get("csrf", ""), expected):
-        raise HTTPException(403, "the login form expired or came from another site; reload it")
+        raise Refused(403, "the login form expired or came from another site; reload it")
     token = fields.get("token", "").strip()
     found = await run_in_threadpool(request.app.state.registry.authenticate, token) if token else None
     viewer = viewer_of(found.key, found.record.scopes, found.record.label) if found is not None else None
@@ -275,7 +284,7 @@ async def logout(request: Request) -> Response:
     found = await run_in_threadpool(_resolve, request)
     fields = await _form(request)
     if found is not None and not same(fields.get("csrf", ""), found[1].csrf):
-        raise HTTPException(403, "the form's CSRF token does not match this session; reload the page")
+        raise Refused(403, "the form's CSRF token does not match this session; reload the page")
     console(request).sessions.end(request.cookies.get(COOKIE))
     response = redirect("/console/login")
     response.delete_cookie(COOKIE, path="/console")
@@ -285,6 +294,18 @@ async def logout(request: Request) -> Response:
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
     secure = request.url.scheme == "https"
     response.set_cookie(name, value, max_age=max_age, path="/console", httponly=True, samesite="strict", secure=secure)
+
+
+def _back(request: Request) -> str:
+    """The console page a form was posted from (its Referer, same origin), else the dashboard."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.headers.get("host", ""):
+        return "/console"
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+def refused_page(request: Request, exc: Refused) -> Response:
+    return page(request, "refused.html", status=exc.status, message=exc.message)
 
 
 def login_redirect(exc: SignIn) -> Response:
