@@ -64,3 +64,17 @@ def test_refused_changes_say_why_and_store_nothing(admin):
     missing_reason = client.post("/console/registry/entity/stripe/retire", data={"csrf": csrf}, follow_redirects=False)
     assert missing_reason.status_code == 422
     assert app.service.store.latest_seq() == before
+
+
+def test_console_forms_skip_the_bearer_check_but_not_the_size_limit(tmp_path):
+    app = build_app(Settings(database_url="memory:", audit_keys=str(tmp_path / "keys")))
+    try:
+        client = TestClient(create_app(app, max_body_bytes=1000))
+        big = client.post("/console/login", content=b"token=" + b"x" * 5000,
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+        assert big.status_code == 413
+        # Only the console's own paths: a REST write without a token is still refused before its body is read.
+        assert client.post("/v1/credentials", json={"scopes": ["admin"], "reason": "x"}).status_code == 401
+        assert client.post("/consolex/login", content=b"x").status_code == 401
+    finally:
+        app.close()
