@@ -98,10 +98,11 @@ ENV.globals["nav"] = NAV
 
 @dataclass
 class Console:
-    """What the console keeps per application: its sessions (``app.state.console``)."""
+    """What the console keeps per application (``app.state.console``): its sessions, and what is costly to
+    read again: registry listings by kind (:mod:`.listings`) and replayed policies by version (``overview``)."""
 
     sessions: SessionStore
-    cache: dict[str, Any] = field(default_factory=dict)  # registry listings, keyed by kind (see registry_pages)
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 def console(request: Request) -> Console:
@@ -212,7 +213,7 @@ async def posted(request: Request) -> Posted:
     return Posted(viewer, session, fields)
 
 
-def act(done: Posted, to: str, call: Callable[[], Any], ok: str) -> Response:
+def act(done: Posted, to: str, call: Callable[[], Any], ok: str | Callable[[Any], str]) -> Response:
     """Run a service call for a form and redirect back, saying what happened or why it was refused."""
     from ..core.errors import ClearanceError
     from ..licensing.record import InputError
@@ -267,10 +268,9 @@ async def login(request: Request) -> Response:
     found = await run_in_threadpool(request.app.state.registry.authenticate, token) if token else None
     viewer = viewer_of(found.key, found.record.scopes, found.record.label) if found is not None else None
     if viewer is None:
-        why = "that token is not a live admin or auditor credential" if found is None or token else "paste a token"
-        response = page(request, "login.html", status=401, next=_safe_next(fields.get("next")), login_csrf=expected,
-                        problem=why)
-        return response
+        why = "that token is not a live admin or auditor credential" if token else "paste a token"
+        return page(request, "login.html", status=401, next=_safe_next(fields.get("next")), login_csrf=expected,
+                    problem=why)
     console(request).sessions.end(request.cookies.get(COOKIE))  # a new id at every sign-in: no fixation
     session_id, _ = console(request).sessions.start(viewer.key, _now())
     response = redirect(_safe_next(fields.get("next")))
