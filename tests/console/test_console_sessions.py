@@ -301,3 +301,23 @@ def test_a_form_sent_without_a_live_session_leads_to_the_login_and_back(env):
     refused = c.post(url, data={"reason": "x", "csrf": "forged"}, follow_redirects=False)
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
     assert "CSRF token does not match" in refused.text
+
+
+def test_quarterly_reports_as_charts_and_as_the_full_page_for_the_entities_a_session_may_read(env):
+    from datetime import UTC, datetime
+
+    api, app, tokens = env
+    c = client(api)
+    decide(c, tokens["gateway"], "stripe")
+    decide(c, tokens["gateway"], "contoso-bank")
+    app.audit.sign_head()
+    today = datetime.now(UTC)
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    sign_in(c, tokens["stripe-auditor"])
+    charts = c.get(f"/console/audit?entity=stripe&quarter={quarter}").text
+    assert "<svg role='img' aria-label='Refusals by code'" in charts and "license-required" in charts
+    full = c.get(f"/console/audit/report.html?entity=stripe&quarter={quarter}")
+    assert full.status_code == 200 and "Audit report" in full.text and "<script" not in full.text
+    assert "script-src" not in full.headers["content-security-policy"]
+    assert c.get(f"/console/audit/report.html?entity=contoso-bank&quarter={quarter}").status_code == 403
+    assert c.get("/console/audit/report.html?entity=stripe&quarter=bad").status_code == 422

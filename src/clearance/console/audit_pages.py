@@ -19,7 +19,7 @@ from ..audit.record import canonical_bytes
 from .charts import bars
 from .overview import audit_log, get, latest, scope_of
 from .sessions import Session, Viewer
-from .web import headers, page, router, signed_in
+from .web import Refused, headers, page, router, signed_in
 
 EXPORT_PAGE = 1000
 HEADS_SHOWN = 20
@@ -64,6 +64,32 @@ def audit(request: Request, who: tuple[Viewer, Session] = Depends(signed_in), ve
     return page(request, "audit.html", viewer=viewer, session=session, section="audit", heads=list(reversed(heads)),
                 size=size, checked=checked, recent=recent, kind=kind, kinds=KINDS, entities=entities[:500], entity=entity, quarter=quarter,
                 report=report, charts=charts, problem=problem)
+
+
+@router.get("/audit/report.html")
+def report_page(request: Request, entity: str, quarter: str, who: tuple[Viewer, Session] = Depends(signed_in)) -> Response:
+    """The full quarterly report as the audit API renders it (``format=html``): a self-contained page to keep."""
+    from fastapi.responses import HTMLResponse
+
+    from ..services.audit_log import NoSignedHead
+    from ..services.audit_report import ReportError, entity_known, quarter_report
+    from ..services.report_html import render_html
+
+    viewer, _ = who
+    log = audit_log(request)
+    entities = request.app.state.live.current().entities
+    if not viewer.sees(entity):
+        raise Refused(403, f"this session may not read the audit records of `{entity}`")
+    if not entity_known(log, entity, entities):
+        raise Refused(404, f"entity `{entity}` is not in the policy and no record names it")
+    try:
+        found = quarter_report(log, entity, quarter, entities.get(entity))
+    except (ReportError, NoSignedHead) as exc:
+        raise Refused(422, str(exc)) from None
+    response = headers(HTMLResponse(render_html(found)))
+    # The report carries its own small stylesheet inline (it is read offline); it has no script at all.
+    response.headers["content-security-policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    return response
 
 
 def _pages(log: Any, viewer: Viewer, kinds: list[str] | None) -> Iterator[Any]:
