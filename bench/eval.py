@@ -51,8 +51,11 @@ def judge_table(answers: list) -> None:
     for r in rows:
         print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{r['strmatch']:>10.3f}"
               f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}"
-              f"  L2 {r['chosen']['l2']}, {'balanced per model' if r['chosen']['balance_per_model'] else 'unweighted'}")
+              f"  L2 {r['chosen']['l2']}, {'balanced per model' if r['chosen']['balance_per_model'] else 'unweighted'}, "
+              f"cut-off {r['chosen']['threshold']}")
     worst = min(r["trained"] for r in rows)
+    mean = sum(r["trained"] for r in rows) / len(rows)
+    print(f"   trained judge's mean over the three held-out models {mean:.3f}")
     print(f"   target: >= 0.95 on every held-out model; trained judge's worst {worst:.3f}: {verdict(worst >= 0.95)}\n")
 
 
@@ -118,7 +121,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--skip-table", action="store_true", help="skip the leave-one-model-out table (about a minute)")
+    ap.add_argument("--skip-table", action="store_true", help="skip the leave-one-model-out table (one to three minutes)")
     args = ap.parse_args()
     if not RESPONSES.is_dir():
         print(f"the labelled answers are absent ({RESPONSES}); parts 1 and 2 need ../shared/data/responses")

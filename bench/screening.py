@@ -1,6 +1,6 @@
 """Restricted-party screening: accuracy and throughput against the full CSL + SDN, beside a baseline.
 
-    python bench/screening.py [--baseline-sample N] [--seconds S] [--eval FILE.csv]
+    python bench/screening.py [--baseline-sample N] [--seconds S] [--eval FILE.csv] [--dev-only]
 
 Why this exists: screening must catch listed parties under variant spellings
 (recall) without blocking legitimate customers (precision), fast enough to
@@ -59,6 +59,9 @@ def main() -> int:
     parser.add_argument("--errors", type=int, default=15, help="how many errors to print per part")
     parser.add_argument("--no-baseline", action="store_true", help="skip the (slow) rapidfuzz baseline")
     parser.add_argument("--test-errors", action="store_true", help="also list the test part's errors (not for tuning)")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="score the development part only (for tuning: no test figures, no baseline, "
+                             "throughput over the dev part)")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent (the real screening lists live in ../shared/data)")
@@ -74,22 +77,23 @@ def main() -> int:
     rows = list(csv.DictReader(args.eval.read_text(encoding="utf-8").splitlines()))
     print(f"lists: {len(index.entries):,} entries, {len(index.names):,} distinct names; "
           f"read in {loaded - started:.1f} s, index built in {built - loaded:.1f} s")
-    parts = {p: [r for r in rows if r.get("split", "test") == p] for p in ("dev", "test")}
+    parts = {p: [r for r in rows if r.get("split", "test") == p] for p in ("dev",) + (() if args.dev_only else ("test",))}
     for part, chosen in parts.items():
         print(f"{part}: {sum(r['label'] == '1' for r in chosen)} positives, "
               f"{sum(r['label'] == '0' for r in chosen)} negatives ({args.eval.name})")
 
     verdicts = {p: [ours_verdict(matcher, r) for r in chosen] for p, chosen in parts.items()}
-    names_per_s, wall_per_s = throughput(matcher, parts["test"], args.seconds)
+    timed = "dev" if args.dev_only else "test"
+    names_per_s, wall_per_s = throughput(matcher, parts[timed], args.seconds)
     print(f"\nclearance, default thresholds (match >= {matcher.thresholds.match}, "
           f"possible >= {matcher.thresholds.possible}); a possible-match counts as flagged")
-    for part in ("dev", "test"):
+    for part in parts:
         # Errors are listed for the development part only: the test part is for reporting.
         report(part, parts[part], verdicts[part], matcher, args.errors if part == "dev" or args.test_errors else 0)
-    show("throughput on the test part (names per CPU second, one core)", names_per_s, TARGETS["names_per_s"],
+    show(f"throughput on the {timed} part (names per CPU second, one core)", names_per_s, TARGETS["names_per_s"],
          fmt="{:,.0f}")
     print(f"  wall clock: {wall_per_s:,.0f} names/s (the machine's load: {_load()})")
-    if not args.no_baseline:
+    if not args.no_baseline and not args.dev_only:
         baseline(parts["test"], verdicts["test"], index, names_per_s, args)
     print(f"\ntotal time {time.perf_counter() - started:.0f} s")
     return 0

@@ -1,9 +1,9 @@
 """What the suite may skip without, and what a run that sets ``CLEARANCE_TEST_REQUIRE`` may not.
 
 A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
-Redis, the ``../shared`` folder), naming what is missing. CI sets
-``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,browser`` (see ``.ci/run``; ``browser``: Playwright
-and Debian's Chromium for the console's tests): each thing it names turns
+Redis, the ``../shared`` folder, nginx), naming what is missing. CI sets
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser`` (see ``.ci/run``; ``browser``:
+Playwright and Debian's Chromium for the console's tests): each thing it names turns
 that skip into a failure with the same message, so a green CI run means those tests ran.
 """
 
@@ -15,7 +15,7 @@ from typing import NoReturn
 import pytest
 
 REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
-KNOWN = ("postgres", "redis", "shared", "browser")
+KNOWN = ("postgres", "redis", "shared", "nginx", "browser")
 
 
 def required() -> frozenset[str]:
@@ -51,3 +51,14 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+def nginx() -> str:
+    """The nginx binary (Debian's ``nginx-light``; ``.ci/run`` installs it); else skip (or fail, when required)."""
+    import shutil
+    from pathlib import Path
+
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if found is None:
+        missing("nginx", "nginx is not installed (Debian: apt-get install nginx-light)")
+    return found

@@ -17,6 +17,7 @@
 | ``CLEARANCE_OTEL_ENDPOINT`` | OTLP/HTTP traces endpoint; needs the ``otel`` extra | none: no traces |
 | ``CLEARANCE_ADMIN_PORT`` | the port of the admin/audit listener (set by ``clearance serve --admin-port``) | none: one port serves both |
 | ``CLEARANCE_READY_MAX_LAG`` | seconds the registry snapshot may trail the store before ``/readyz`` fails | ``10`` |
+| ``CLEARANCE_GUARDS`` | the gateway's prompt and answer guards: ``trained`` (the shipped models) or ``off`` | ``trained`` |
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Settings:
     otel_endpoint: str | None = None
     admin_port: int | None = None
     ready_max_lag_s: float = 10.0
+    guards: str = "trained"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +78,7 @@ class Settings:
             otel_endpoint=env.get("CLEARANCE_OTEL_ENDPOINT") or None,
             admin_port=_port(env, "CLEARANCE_ADMIN_PORT"),
             ready_max_lag_s=_positive(env, "CLEARANCE_READY_MAX_LAG", 10.0),
+            guards=_choice(env, "CLEARANCE_GUARDS", ("trained", "off"), "trained"),
         )
 
     @property

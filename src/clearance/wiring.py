@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .enforcement import Enforcer
     from .enforcement.counters import UsageCounters
     from .gateway.runtime import Gateway
+    from .guardrails.policy import Guards
     from .licensing.service import LicensingService
     from .ports import ListSnapshotStore
     from .screening.service import ScreeningService
@@ -192,15 +193,32 @@ def build_audit(settings: Settings, clock: Clock | None = None) -> AuditLog:
     return _audit(settings, clock or SystemClock(), _engine(settings))
 
 
-def build_gateway(settings: Settings, app: App) -> Gateway:
-    """The enforcing gateway over ``app`` (which must be audited)."""
+def build_gateway(settings: Settings, app: App, guards: Guards | None = None) -> Gateway:
+    """The enforcing gateway over ``app`` (which must be audited), judging calls with ``guards``.
+
+    Without ``guards``, the shipped trained guards judge calls unless ``settings.guards`` is
+    ``off``; the policy's `guardrails` rules say what their verdicts do.
+    """
     from .gateway.config import load_config
     from .gateway.runtime import Gateway
 
-    return Gateway(app.enforcer, load_config(settings.gateway_config), app.clock)
+    if guards is None and settings.guards == "trained":
+        guards = _trained_guards()
+    gateway = Gateway(app.enforcer, load_config(settings.gateway_config), app.clock, guards)
+    if gateway.guards is None and "guardrails" in dict(app.live.current().policy.meta):
+        log.warning("the policy has `guardrails` rules but the gateway has no guard: they are not applied, "
+                    "and permits with a `guardrail` obligation are refused")
+    return gateway
 
 
 # -- adapters, chosen by configuration -------------------------------------------------------
+
+
+def _trained_guards() -> Guards:
+    from .guardrails import load_default
+    from .guardrails.policy import Guards
+
+    return Guards(*load_default())
 
 
 def _engine(settings: Settings) -> Engine | None:

@@ -114,3 +114,24 @@ def test_a_report_never_writes_outside_out_and_an_unknown_entity_is_an_error(dat
     assert written == [out.relative_to(tmp_path) / "_evil-2026Q3.html", out.relative_to(tmp_path) / "_evil-2026Q3.json"]
     unknown = run("report", "--entity", "no-such-entity", "--quarter", "2026Q3", "--out", str(out))
     assert unknown.exit_code == 2 and "--entity" in unknown.output and "no-such-entity" in unknown.output
+
+
+def test_a_parquet_export_is_partitioned_by_day_and_names_the_signed_head(database, tmp_path):
+    import duckdb
+
+    out = tmp_path / "parquet"
+    done = run("export", str(out), "--format", "parquet")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("day=*/*")) == ["day=2026-08-03/part-0.parquet"]
+    counts = dict(duckdb.connect().execute(
+        f"SELECT outcome, count(*) FROM read_parquet('{out}/day=*/*.parquet', hive_partitioning = true) "
+        "WHERE entity = 'stripe' GROUP BY outcome").fetchall())
+    assert counts == {"permit": 20, "deny": 10}
+    assert json.loads((out / "manifest.json").read_text())["signed_head"]["size"] == 30
+    again = run("export", str(out), "--format", "parquet")
+    assert again.exit_code == 2 and "already holds a Parquet export" in again.output
+
+
+def test_an_unknown_export_format_is_refused(database, tmp_path):
+    bad = run("export", str(tmp_path / "x"), "--format", "xml")
+    assert bad.exit_code == 2 and "--format" in bad.output and not (tmp_path / "x").exists()

@@ -90,3 +90,37 @@ def test_docker_compose_config_validates_where_docker_exists():
                             env={"POSTGRES_PASSWORD": "check", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_accepts_the_deployment_config_as_the_smoke_script_runs_it(tmp_path):
+    """``nginx -t`` on ``deploy/nginx.conf`` with only its gateway addresses and listen port made local."""
+    import sys
+
+    from needs import nginx
+
+    binary = nginx()
+    sys.path.insert(0, str(DEPLOY))
+    import local_stack
+
+    (tmp_path / "default.conf").write_text(local_stack.nginx_conf([18001, 18002, 18003], 18000))
+    (tmp_path / "nginx.conf").write_text(local_stack.NGINX_MAIN.format(dir=tmp_path))
+    result = subprocess.run([binary, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    rendered = (tmp_path / "default.conf").read_text()
+    assert re.findall(r"server (127\.0\.0\.1:\d+) max_fails=2 fail_timeout=5s;", rendered) == [
+        "127.0.0.1:18001", "127.0.0.1:18002", "127.0.0.1:18003"]
+    original, local = (DEPLOY / "nginx.conf").read_text(), rendered
+    strip = re.compile(r"^\s*(server \S+:\d+ [^;]*|listen [^;]*);\n?", re.M)
+    assert strip.sub("", original) == strip.sub("", local)  # nothing else differs
+
+
+def test_the_local_stack_maps_every_variable_compose_gives_the_gateways(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(DEPLOY))
+    import local_stack
+
+    env = local_stack.compose_env("postgresql://db/x", "redis://r/0", tmp_path / "keys", tmp_path / "g.yaml")
+    assert set(env) == set(_compose()["x-clearance-env"])
+    assert local_stack.serve_args(1, 2)[:1] == ["serve"] and "--no-demo" in local_stack.serve_args(1, 2)

@@ -4,7 +4,8 @@
 
 Every chat completion's user message is appended to LOG (one line per request, flushed),
 so a test can tell exactly which prompts were sent when. A prompt containing "refuse" is
-refused, one containing "toolong" gets a 400. With ``--flaky``, the first request for a prompt whose number is divisible by 5
+refused, one containing "toolong" gets a 400, one containing "guardblock" the 403
+``guardrail-blocked`` a guarded clearance gateway answers. With ``--flaky``, the first request for a prompt whose number is divisible by 5
 gets a 429 and by 7 a 503 (numbers are the trailing digits of the prompt).
 """
 
@@ -33,6 +34,9 @@ def make_app(log_path: str, delay: float, flaky: bool, key: str | None) -> web.A
         seen.add(prompt)
         if "toolong" in prompt:
             return web.json_response({"error": {"message": "context length exceeded"}}, status=400)
+        if "guardblock" in prompt:
+            return web.json_response({"error": {"message": "the prompt was blocked by a guardrail",
+                                                "code": "guardrail-blocked", "decision_id": 7}}, status=403)
         if flaky and first and number % 5 == 0:
             return web.json_response({"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
         if flaky and first and number % 7 == 0:

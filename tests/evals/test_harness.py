@@ -166,3 +166,20 @@ def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_pa
     assert (report["headline"]["k"], report["headline"]["n"]) == (1, 2), "an error is neither a refusal nor an answer"
     assert log.read_text().count("toolong") == 1, "a 400 is not retried"
     assert [i["error"] for i in runs.store.items(run_id) if i["status"] == "error"] == ["HTTP 400: context length exceeded"]
+
+
+def test_a_guardrail_block_is_a_refusal_of_that_item_and_the_run_goes_on(tmp_path, runs):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "p.csv").write_text("prompt\nplease 1\nguardblock 2\nplease 3\n")
+    (tmp_path / "s.yaml").write_text("suite: s\nmeasures: refusal\nsources:\n  - {file: p.csv}\njudge: strmatch\n")
+    proc, url, log = _target(tmp_path)
+    try:
+        run_id = runs.create(str(tmp_path / "s.yaml"), url, "m", data=str(data))
+        asyncio.run(runs.execute(runs.plan(run_id), settings=FAST))
+    finally:
+        _stop(proc)
+    report = runs.report(run_id)
+    assert report["counts"]["labels"] == {"full-compliance": 2, "full-refusal": 1}
+    assert report["counters"]["guard_blocked"] == 1
+    assert log.read_text().count("guardblock") == 1, "a block is the gateway's answer, not a failure to retry"

@@ -2,12 +2,11 @@
 
 nginx cannot read a request body in its access phase, so the model comes from the path
 (``/models/<model>/v1/...``), as the README's configuration does it. Skips when nginx is not
-installed (``apt-get install nginx-light``; ``.ci/run`` installs it).
+installed (``apt-get install nginx-light``; ``.ci/run`` installs it and requires it).
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -19,8 +18,8 @@ import httpx
 import pytest
 from gateway_kit import Authorizer, Server, free_port, start_authorizer, start_server, stop_process, stop_server
 
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+from needs import nginx as nginx_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = {"model": "mythos-5", "messages": [{"role": "user", "content": "Summarise the control regime"}],
         "max_tokens": 64}
@@ -55,6 +54,7 @@ def locations() -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Authorizer, str]]:
+    binary = nginx_binary()
     workdir = tmp_path_factory.mktemp("nginx")
     server = start_server(workdir / "serve")
     authorizer = start_authorizer(server)
@@ -63,7 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Au
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     (workdir / "nginx.conf").write_text(CONFIG.format(dir=workdir, model=model_port, authz=authorizer.http.rsplit(":", 1)[1],
                                                       port=port, locations=locations()))
-    nginx = subprocess.Popen([NGINX, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)],
+    nginx = subprocess.Popen([binary, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -60,10 +60,22 @@ def head() -> None:
 
 
 @app.command("export")
-def export(out: Annotated[Path, typer.Argument(help="Directory to write records.jsonl, heads.jsonl and public/ into.")]) -> None:
-    """Everything an auditor needs to verify offline: `python -m clearance.audit.verify out/records.jsonl out/heads.jsonl out/public`."""
+def export(
+    out: Annotated[Path, typer.Argument(help="Directory to write the export into.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl: records.jsonl, heads.jsonl and public/ for offline "
+                                     "verification; parquet: day=YYYY-MM-DD/part-N.parquet for analytics "
+                                     "(needs clearance[analytics]).")] = "jsonl",
+) -> None:
+    """Everything an auditor needs to verify offline (`python -m clearance.audit.verify out/records.jsonl
+    out/heads.jsonl out/public`), or with --format parquet a day-partitioned dataset to query with DuckDB."""
+    if fmt not in ("jsonl", "parquet"):
+        typer.echo(f"error: --format: `{fmt}` is not one of jsonl, parquet", err=True)
+        raise typer.Exit(2)
     log = build_audit(Settings.from_env())
     try:
+        if fmt == "parquet":
+            _export_parquet(log, out)
+            return
         out.mkdir(parents=True, exist_ok=True)
         size = log.store.size()
         with open(out / "records.jsonl", "wb") as f:
@@ -76,6 +88,18 @@ def export(out: Annotated[Path, typer.Argument(help="Directory to write records.
         typer.echo(f"{size} records, {len(log.store.heads())} heads written to {out}")
     finally:
         log.close()
+
+
+def _export_parquet(log, out: Path) -> None:  # noqa: ANN001 - an AuditLog
+    from ..services.audit_parquet import ExportError, export_parquet
+
+    head = log.store.latest_head()
+    try:
+        done = export_parquet(log.store, out, head=None if head is None else head.to_dict())
+    except ExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{done.records} records written to {done.files} Parquet files over {done.days} days in {out}")
 
 
 @app.command("report")

@@ -96,6 +96,8 @@ def _summary(report: dict[str, Any]) -> None:
     typer.echo(f"  answered {counts['answered']}/{counts['items']}, errors {counts['errors']}, "
                f"retries 429: {report['counters'].get('retries_429', 0)}, 5xx: {report['counters'].get('retries_5xx', 0)}, "
                f"network: {report['counters'].get('retries_network', 0)}")
+    if report["counters"].get("guard_blocked"):
+        typer.echo(f"  withheld by the gateway's guardrails (counted as refusals): {report['counters']['guard_blocked']}")
     for t in report["thresholds"]:
         verdict = {True: "met", False: "NOT met", None: "n/a"}[t["passed"]]
         bound = f">= {t['at_least']}" if t["at_least"] is not None else f"<= {t['at_most']}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, authz, db, evals, licensing, lists, policy, registry
+from . import audit, authz, db, evals, guard, licensing, lists, policy, registry
 from .decide import decide_command
 from .explain import explain_command
 from .screen import screen_command
@@ -30,6 +30,7 @@ app.command("self-check")(licensing.self_check_command)
 app.add_typer(licensing.applications_app, name="applications")
 app.add_typer(evals.app, name="eval")
 app.add_typer(evals.tier_app, name="tier")
+app.add_typer(guard.app, name="guard")
 
 
 @app.command("api")

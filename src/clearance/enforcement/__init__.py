@@ -7,6 +7,7 @@ someone's behalf.
 
 from .ask import Ask, AuditUnavailable, Enforced, Subject
 from .enforcer import Enforcer
+from .guarding import GuardFailed
 from .identity import Identities, Identity
 
-__all__ = ["Ask", "AuditUnavailable", "Enforced", "Enforcer", "Identities", "Identity", "Subject"]
+__all__ = ["Ask", "AuditUnavailable", "Enforced", "Enforcer", "GuardFailed", "Identities", "Identity", "Subject"]

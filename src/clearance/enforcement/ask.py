@@ -41,6 +41,7 @@ class Ask:
     prompt_tokens: int = 0  # an upper estimate, reserved against usage caps
     completion_tokens: int | None = None  # at most this many completion tokens are wanted
     metadata: dict[str, Any] = field(default_factory=dict)  # recorded with the decision
+    prompt: str | None = None  # every message's text, joined, for the prompt guard (None: the text is not known)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Enforced:
     refusal: Refusal | None = None
     call: Call | None = None
     duties: tuple[tuple[Handler, Params], ...] = ()
+    screening: Any = None  # the call's guard state (``enforcement.guarding.Screening``), when a guard acts on it
 
     @property
     def forward(self) -> bool:

@@ -8,7 +8,9 @@ promise:
 1. the live snapshot is brought up to the registry's state at the call's arrival, so a
    revocation that has returned is in force (``freshness``);
 2. the core decides a typed request built from the ask (no document is parsed again);
-3. a permit's obligations run their before-steps (``clearance.obligations``): TLS, caps
+3. a permit's prompt is judged by the gateway's guard under the bundle's ``guardrails`` rules
+   (``guarding``); a blocked prompt is refused before any cap is reserved;
+   a permit's obligations then run their before-steps (``clearance.obligations``): TLS, caps
    reserved atomically; the first refusal stops the call and gives back what was reserved;
 4. the decision record (with any refusal's monitoring event) is durable in the audit log;
    if it cannot be written the reservations are given back and :class:`AuditUnavailable`
@@ -29,6 +31,7 @@ from ..core.decide import decide, invalid
 from ..core.decision import Decision
 from ..core.errors import RequestError
 from ..core.request import PersonRef, checked_request, parse_request, request_document
+from ..guardrails.policy import Guards, Hit
 from ..obligations import HANDLERS, Call, Outcome, Refusal
 from ..obligations.handler import Counters, Handler, Params
 from ..observability import metrics
@@ -39,6 +42,8 @@ from ..services.audit_trail import decision_body
 from .ask import Ask, AuditUnavailable, Enforced, Subject
 from .counters import utc_day
 from .freshness import Freshness
+from .guarding import GuardFailed, Screening, blocked, check_answer, check_prompt, screening_for, summary
+from .guarding import record as guard_record
 from .identity import Identities, Identity
 
 log = logging.getLogger(__name__)
@@ -66,10 +71,11 @@ class Enforcer:
             identity = await self.identities.resolve_once(token, now_ns)
         return identity
 
-    async def enforce(self, ask: Ask, fresh: bool = False) -> Enforced:
-        """Decide ``ask``, run its obligations' before-steps, and record it durably (see the module doc).
+    async def enforce(self, ask: Ask, fresh: bool = False, guards: Guards | None = None) -> Enforced:
+        """Decide ``ask``, judge its prompt, run its obligations' before-steps, and record it durably (see the module doc).
 
         ``fresh``: the registry was brought up to date at this call's arrival (by ``authenticate``).
+        ``guards``: the gateway's guards, applied to ``ask.prompt`` as the bundle's rules say.
         """
         started = time.perf_counter()
         if not fresh:
@@ -87,14 +93,66 @@ class Enforcer:
         else:
             document = request_document(request)
             decision = decide(policy, request)
-        call, duties, refusal = None, (), None
+        call, duties, refusal, screening, hit = None, (), None, None, None
         if decision.permitted:
             call, duties = self._call(ask, decision)
-            refusal = await self._before(call, duties)
+            # A `guardrail` obligation is honoured only where the prompt itself is judged (not by a bodiless authorizer).
+            call.guarded = guards is not None and guards.prompt is not None and ask.prompt is not None
+            who = {"entity": s.entity, "person": s.person, "model": ask.model, "use_case": ask.use_case,
+                   "authorization": decision.authorization}
+            screening = screening_for(policy.policy.meta, decision, ask.use_case, ask.prompt, duties, guards, who)
+            try:
+                hit = check_prompt(screening) if screening is not None else None
+            except GuardFailed as exc:
+                refusal = Refusal(503, "guardrail-unavailable", str(exc))
+            if hit is not None:
+                call.enforcement["guardrail"] = summary(hit)
+            if refusal is None and hit is not None and hit.blocks:
+                refusal = blocked(hit)  # before any before-step: nothing reserved, nothing to give back
+            if refusal is not None:
+                call.enforcement.update(status=refusal.status, code=refusal.code)
+            else:
+                refusal = await self._before(call, duties)
         enforced = await self._record(document, decision, ask.source, s.caller, ask.at_ns, ask.metadata, call, duties,
                                       refusal)
+        enforced.screening = screening
+        if hit is not None:
+            await self._guard_record(enforced, hit, ask.prompt or "", durable=hit.blocks)
         _observe(enforced, started)
         return enforced
+
+    def check_answer(self, enforced: Enforced, answer: str, at_ns: int) -> Hit | None:
+        """Judge a forwarded call's answer (or its stream so far); a block or flag is recorded (queued).
+
+        ``None`` when no answer guard acts on the call or the answer is below every threshold.
+        Raises :class:`GuardFailed` (fail closed: the caller stops serving the answer).
+        """
+        screening: Screening | None = enforced.screening
+        if screening is None or not screening.answer_active:
+            return None
+        hit = check_answer(screening, answer)
+        if hit is not None:
+            kind, body = guard_record(screening, hit, answer, enforced.decision_id)
+            try:
+                self.audit.group.submit_lazy(kind, body, at_ns)
+            except Exception:  # noqa: BLE001 - the cut or flag stands; the failure is logged, not hidden
+                log.exception("guardrail record for decision %s could not be queued", enforced.decision_id)
+        return hit
+
+    async def _guard_record(self, enforced: Enforced, hit: Hit, text: str, durable: bool) -> None:
+        """A prompt's block is durable before the 403 is sent (like the decision); a flag rides along queued."""
+        kind, body = guard_record(enforced.screening, hit, text, enforced.decision_id)
+        at = enforced.call.at_ns if enforced.call is not None else 0
+        if not durable:
+            try:
+                self.audit.group.submit_lazy(kind, body, at)
+            except Exception:  # noqa: BLE001
+                log.exception("guardrail record for decision %s could not be queued", enforced.decision_id)
+            return
+        try:
+            await self.audit.group.submit_async([(kind, body, at)])[0]
+        except (StoreUnavailable, TimeoutError, RuntimeError, ValueError) as exc:
+            raise AuditUnavailable(f"the guardrail record could not be written: {exc}") from exc
 
     async def enforce_document(self, document: Any, caller: str, now_ns: int, source: str = "api",
                                trace: bool = False) -> tuple[Enforced, Decision]:

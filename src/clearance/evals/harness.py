@@ -69,11 +69,12 @@ class Counters:
     retries_429: int = 0
     retries_5xx: int = 0
     retries_network: int = 0
+    guard_blocked: int = 0
     values: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self, base: dict[str, int] | None = None) -> dict[str, int]:
         out = dict(base or {})
-        for name in ("sent", "answered", "errors", "retries_429", "retries_5xx", "retries_network"):
+        for name in ("sent", "answered", "errors", "retries_429", "retries_5xx", "retries_network", "guard_blocked"):
             out[name] = out.get(name, 0) + getattr(self, name)
         return out
 
@@ -170,6 +171,11 @@ class Harness:
             if status == 200:
                 return _parse(item, raw, latency, attempt)
             detail = _error_text(raw)
+            if status == 403 and _error_code(raw) == "guardrail-blocked":
+                # A guarded gateway withheld this prompt (or its answer): the system under test refused
+                # it, like a provider's content filter. It says nothing about the key, so the run goes on.
+                self.counters.guard_blocked += 1
+                return _Answer(item, "", latency, attempt, filtered=True)
             if status == 401:
                 raise TargetError(f"{target.endpoint} refused the key (HTTP 401): {detail}", status, fatal=True)
             if status == 403:
@@ -268,6 +274,14 @@ def _error_text(raw: bytes) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error.get("code") or error)[:300]
     return str(data)[:300]
+
+
+def _error_code(raw: bytes) -> str | None:
+    try:
+        error = orjson.loads(raw).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return error.get("code") if isinstance(error, dict) else None
 
 
 def _seconds(value: str | None) -> float | None:

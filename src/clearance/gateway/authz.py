@@ -14,7 +14,9 @@ An allowed call gets headers for the upstream request (``x-clearance-decision-id
 authorization, the obligations, and ``x-clearance-max-tokens`` when a cap limits the
 completion) and the caller's clearance key is removed from it. A refused call gets the
 status, headers and body the gateway itself would answer. The decision is durable before the
-verdict is returned. A proxy does not report the tokens a call used, so a capped call spends
+verdict is returned. With the body, the prompt is judged by the gateway's guards as on the
+proxy path (a block is the same 403 ``guardrail-blocked``); answers pass the proxy, not
+clearance, so they are not judged here. A proxy does not report the tokens a call used, so a capped call spends
 its whole reservation (the prompt's bound plus ``max_tokens``, or the default completion).
 """
 
@@ -93,11 +95,13 @@ async def check(gw: Gateway, c: Check) -> Verdict:
             return _refused(dialect.error(400, "model-mismatch", f"the body asks for `{parsed.model}`, the "
                                           f"{gw.config.model_header} header for `{model_header}`", param="model"))
         model, prompt, completion = parsed.model, parsed.prompt_tokens, parsed.completion_tokens
+        text = dialect.prompt_text(body, c.path) if gw.guards is not None else None
     elif model_header:
         # No body: its size, if the proxy passed it on, bounds the prompt (two bytes a token, as for a body).
         length = c.headers.get("x-original-content-length") or c.headers.get("content-length") or ""
         model, completion = model_header, gw.config.default_completion_tokens
         prompt = (int(length) + 1) // 2 + 1 if length.isdigit() else 0
+        text = None  # no body, so no prompt guard: a permit requiring one is refused
     else:
         return _refused(dialect.error(400, "invalid-request", f"no model: send the body or a {gw.config.model_header} "
                                       "header", param="model"))
@@ -105,9 +109,9 @@ async def check(gw: Gateway, c: Check) -> Verdict:
     use_case = c.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
     client = {"proxy": c.peer, "tls": tls, "user_agent": c.headers.get("user-agent"), "via": c.via}
     ask = Ask(identity.subject(), model, use_case, gw.location_from(c.peer, c.headers, identity), now, "ext-authz",
-              tls, prompt, completion, {"path": c.path, "method": c.method, "client": client})
+              tls, prompt, completion, {"path": c.path, "method": c.method, "client": client}, text)
     try:
-        enforced = await gw.enforcer.enforce(ask, fresh=True)
+        enforced = await gw.enforcer.enforce(ask, fresh=True, guards=gw.guards)
     except AuditUnavailable as exc:
         return _refused(dialect.error(503, "audit-unavailable", str(exc)))
     except StoreUnavailable as exc:

@@ -7,9 +7,12 @@ Order matters and is the product's promise:
    default, location from a trusted proxy's header, the key's default or the person's usual
    location), runs the permit's obligations (TLS, caps reserved atomically) and makes the
    decision record durable before the client hears anything;
+   a prompt the gateway's guard blocks under the bundle's ``guardrails`` rules is refused there
+   (403 ``guardrail-blocked``), before any cap is reserved;
 3. only then is the call forwarded, with ``max_tokens`` no larger than the caps reserved;
    its completion (tokens, duration, upstream status) is recorded and the reservation
-   settled when it ends, however it ends.
+   settled when it ends, however it ends. An answer the guard blocks is withheld (403
+   ``guardrail-blocked``); a stream that turns harmful is cut with an error event.
 A failure of any store on the way answers 503: never a forward without a record.
 """
 
@@ -26,7 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..core.request import control_character
-from ..enforcement import Ask, AuditUnavailable, Enforced, Identity
+from ..enforcement import Ask, AuditUnavailable, Enforced, GuardFailed, Identity
+from ..enforcement.guarding import REMEDIES
 from ..observability import metrics, tracing
 from ..ports import StoreUnavailable
 from .dialects import BadRequest, Dialect
@@ -101,10 +105,12 @@ async def _proxy(request: Request, path: str, dialect: Dialect) -> Response:
     use_case = request.headers.get("x-clearance-use-case") or identity.credential.record.default_use_case
     if use_case is None:
         return dialect.error(400, "invalid-request", missing_use_case(gw), param="use_case")
+    prompt = dialect.prompt_text(body, path) if gw.guards is not None else None
     ask = Ask(identity.subject(), parsed.model, use_case, gw.location(request, identity), now, "gateway", tls,
-              parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client})
+              parsed.prompt_tokens, parsed.completion_tokens, {"path": path, "stream": parsed.stream, "client": client},
+              prompt)
     try:
-        enforced = await gw.enforcer.enforce(ask, fresh=True)
+        enforced = await gw.enforcer.enforce(ask, fresh=True, guards=gw.guards)
     except AuditUnavailable as exc:
         return dialect.error(503, "audit-unavailable", str(exc))
     except StoreUnavailable as exc:
@@ -238,11 +244,36 @@ async def _forward(gw: Gateway, request: Request, path: str, dialect: Dialect, b
         if usage is None:
             p, c = estimate(dialect.prompt_chars(body)), estimate(len(payload)) if reply.status == 200 else 0
             usage = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-        extra = {"response_content": dialect.reply_text(payload)} if content else {}
+        answer = dialect.reply_text(payload)
+        extra = {"response_content": answer} if content else {}
+        withheld = _judge_answer(gw, enforced, answer, extra) if reply.status == 200 else None
         _finish(gw, enforced, {**base, **extra}, reply.status, usage if reply.status == 200 else None, counted, started)
+        if withheld is not None:
+            status, code, message = withheld
+            return dialect.error(status, code, message, headers=headers, decision_id=seq, remedies=REMEDIES)
         return Response(payload, status_code=reply.status, headers=headers, media_type="application/json")
     return StreamingResponse(_relay(gw, dialect, reply, body, base, enforced, content, started), status_code=reply.status,
                              headers=headers, media_type="text/event-stream")
+
+
+BLOCKED_ANSWER = "the gateway's guardrail withheld this answer as harmful; rephrase the request, or ask for a review"
+
+
+def _judge_answer(gw: Gateway, enforced: Enforced, answer: Any, record: dict[str, Any]) -> tuple[int, str, str] | None:
+    """Judge a whole answer; ``(status, code, message)`` when it is withheld. Notes the verdict in ``record``."""
+    if enforced.screening is None:
+        return None
+    text = "\n\n".join(t for t in answer if isinstance(t, str)) if isinstance(answer, list) else ""
+    try:
+        hit = gw.enforcer.check_answer(enforced, text, gw.clock.now_ns())
+    except GuardFailed as exc:
+        record["guardrail"] = {"stage": "answer", "error": str(exc), "withheld": True}
+        return 503, "guardrail-unavailable", str(exc)
+    if hit is None:
+        return None
+    record["guardrail"] = {"stage": "answer", "label": hit.label, "action": hit.action, "score": round(hit.score, 6),
+                           "rule": hit.rule, "withheld": hit.blocks}
+    return (403, "guardrail-blocked", BLOCKED_ANSWER) if hit.blocks else None
 
 
 _by_upstream: dict[str, Any] = {}
@@ -274,13 +305,20 @@ def _finish(gw: Gateway, enforced: Enforced, base: dict[str, Any], status: int, 
 
 async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict[str, Any], base: dict[str, Any],
                  enforced: Enforced, content: bool, started: float) -> AsyncIterator[bytes]:
-    meter = dialect.meter(content)
-    status, complete = reply.status, False
+    watch = _Watch(gw, enforced) if reply.status == 200 and enforced.screening is not None else None
+    meter = dialect.meter(content or watch is not None)
+    status, complete, cut = reply.status, False, None
     try:
         async for chunk in reply.content:  # type: ignore[union-attr]
             meter.feed(chunk)
+            cut = watch.check(meter.text) if watch is not None else None
+            if cut is not None:
+                # The chunk that crossed the line is never sent: the stream ends with an error event instead.
+                yield dialect.stream_refusal(cut[0], cut[1], cut[2], decision_id=enforced.decision_id,
+                                             remedies=REMEDIES)
+                break
             yield chunk
-        complete = True
+        complete = cut is None
     except UpstreamError as exc:
         status = exc.status
         closing = dialect.stream_error(exc.status, str(exc))
@@ -292,4 +330,44 @@ async def _relay(gw: Gateway, dialect: Dialect, reply: UpstreamReply, body: dict
         record = {**base, "complete": complete}
         if content:
             record["response_content"] = "".join(meter.text)
-        _finish(gw, enforced, record, status if complete else (status if status != 200 else 499), usage, counted, started)
+        if watch is not None and watch.note is not None:
+            record["guardrail"] = watch.note
+        # A stream the guard cut ended as the upstream sent it (200); one that stopped otherwise was the client's doing.
+        ended = status if complete or cut is not None or status != 200 else 499
+        _finish(gw, enforced, record, ended, usage, counted, started)
+
+
+class _Watch:
+    """A stream's answer judged as it passes: each time ``window`` more characters of text have
+    come, and once more before a chunk that adds none (a stream's closing events), so the
+    text's end is judged before the stream finishes. The guard sees the text so far."""
+
+    def __init__(self, gw: Gateway, enforced: Enforced) -> None:
+        self.gw, self.enforced = gw, enforced
+        self.window = enforced.screening.plan.window_chars
+        self.seen = self.checked = self.pieces = 0
+        self.note: dict[str, Any] | None = None
+        self.flagged = False
+
+    def check(self, pieces: list[str]) -> tuple[int, str, str] | None:
+        grew = len(pieces) > self.pieces
+        for piece in pieces[self.pieces:]:
+            self.seen += len(piece)
+        self.pieces = len(pieces)
+        if self.flagged or self.seen == self.checked or (grew and self.seen - self.checked < self.window):
+            return None
+        self.checked = self.seen
+        try:
+            hit = self.gw.enforcer.check_answer(self.enforced, "".join(pieces), self.gw.clock.now_ns())
+        except GuardFailed as exc:
+            self.note = {"stage": "answer", "error": str(exc), "cut_at_chars": self.seen}
+            return 503, "guardrail-unavailable", str(exc)
+        if hit is None:
+            return None
+        self.note = {"stage": "answer", "label": hit.label, "action": hit.action, "score": round(hit.score, 6),
+                     "rule": hit.rule}
+        if not hit.blocks:
+            self.flagged = True  # the answer's action is flag: one record a stream is enough
+            return None
+        self.note["cut_at_chars"] = self.seen
+        return 403, "guardrail-blocked", BLOCKED_ANSWER

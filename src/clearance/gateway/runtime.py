@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from ..enforcement import Enforcer, Identity
+from ..guardrails.policy import Guards
 from ..ports import Clock
 from .config import GatewayConfig
 from .demo import DemoUpstream
@@ -19,8 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class Gateway:
-    def __init__(self, enforcer: Enforcer, config: GatewayConfig, clock: Clock) -> None:
+    def __init__(self, enforcer: Enforcer, config: GatewayConfig, clock: Clock, guards: Guards | None = None) -> None:
         self.enforcer = enforcer
+        # The prompt and answer guards the bundle's `guardrails` rules act through (None: no guard,
+        # so those rules are not applied and a permit requiring a guard level is refused).
+        self.guards = guards if guards is not None and (guards.prompt or guards.answer) else None
         self.live = enforcer.live
         self.config, self.clock = config, clock
         self._trusted = [ipaddress.ip_network(p, strict=False) for p in config.trusted_proxies]

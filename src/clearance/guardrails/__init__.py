@@ -1,1 +1,24 @@
-"""Guardrails: the technical-safeguard layer that reads what a caller actually asks and answers."""
+"""Guardrails: the technical-safeguard layer that reads what a caller actually asks and answers.
+
+``load_default()`` gives the shipped prompt and answer guards, read once per process; the
+gateway calls them through the protocols of :mod:`.verdict` only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .verdict import AnswerGuard, AnswerVerdict, PromptGuard, PromptVerdict
+
+__all__ = ["AnswerGuard", "AnswerVerdict", "PromptGuard", "PromptVerdict", "load_default"]
+
+
+@lru_cache(maxsize=1)
+def load_default() -> tuple[PromptGuard, AnswerGuard]:
+    """(prompt guard, answer guard) from the artifacts shipped in the package; no network."""
+    from ..evals.judges.trained import TrainedJudge
+    from .answer import HarmfulComplianceGuard
+    from .model import load_prompt_guard
+
+    prompts = load_prompt_guard()
+    return prompts, HarmfulComplianceGuard(prompts, TrainedJudge.load())

@@ -14,12 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .encryption import EncryptionRequired
+from .guardrail import Guardrail
 from .handler import Call, Handler, Outcome, Refusal
 from .monitoring import Monitoring
 from .quarterly_audit import QuarterlyAudit
 from .usage_cap import Reservation, UsageCap
 
-HANDLERS: Mapping[str, Handler] = {h.code: h for h in (Monitoring(), UsageCap(), QuarterlyAudit(), EncryptionRequired())}
+HANDLERS: Mapping[str, Handler] = {h.code: h for h in (Monitoring(), UsageCap(), QuarterlyAudit(), EncryptionRequired(),
+                                                       Guardrail())}
 
 __all__ = ["HANDLERS", "Call", "Handler", "Outcome", "Refusal", "Reservation", "clause_problems", "handler_for"]
 

@@ -60,6 +60,7 @@ class Call:
     prompt_tokens: int  # an upper estimate of the prompt's tokens
     completion_tokens: int | None  # what the caller asked for at most (max_tokens), if anything
     counters: Counters | None = None
+    guarded: bool = False  # the gateway has a prompt guard (a `guardrail` obligation needs one)
     # Filled in by the before-steps:
     completion_allowance: int | None = None  # the most completion tokens the call may be served
     reservations: list[Any] = field(default_factory=list)

@@ -47,6 +47,8 @@ CAP_REFUSALS = Counter("clearance_cap_refusals_total", "Permitted calls refused 
                        ["code"])
 SCREENING_FINDINGS = Counter("clearance_screening_findings_total", "Restricted-party findings written",
                              ["status"])
+GUARDRAIL_ACTIONS = Counter("clearance_guardrail_actions_total",
+                            "Prompts and answers the gateway's guards blocked or flagged", ["action", "label"])
 REGISTRY_SEQ = Gauge("clearance_registry_seq", "The registry change number this process decides with",
                      multiprocess_mode="liveall")
 EVENT_LAG = Histogram("clearance_event_lag_seconds", "From a change's publication to this process hearing of it",
@@ -69,6 +71,10 @@ def refused(code: str) -> None:
     if child is None:
         child = _refusals[code] = CAP_REFUSALS.labels(code)
     child.inc()
+
+
+def guardrail_acted(action: str, label: str) -> None:
+    GUARDRAIL_ACTIONS.labels(action, label).inc()
 
 
 def audit_committed(records: int, seconds: float, queued: int) -> None:

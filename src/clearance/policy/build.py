@@ -58,7 +58,8 @@ def build_policy(sections: Sections) -> Policy:
             Directive(d.id, d.at, d.title, tuple((e.model, e.state) for e in d.effects)) for d in directives
         ),
         persons=_by_id(Person(p.id, _restriction(p.restriction)) for p in _specs(lists, "persons")),
-        meta=(("description", info.description), ("source", info.source), *_licensing(sections), *_screening(sections)),
+        meta=(("description", info.description), ("source", info.source), *_licensing(sections), *_screening(sections),
+              *_guardrails(sections)),
     )
 
 
@@ -74,6 +75,13 @@ def _screening(sections: Sections) -> tuple[tuple[str, Any], ...]:
     # only a bundle that states them carries them (the defaults live with the screening code).
     item = sections.single.get("screening")
     return () if item is None else (("screening", _frozen(item.spec.model_dump(mode="json"))),)
+
+
+def _guardrails(sections: Sections) -> tuple[tuple[str, Any], ...]:
+    # The gateway's guard rules change which calls are forwarded, so they are part of the
+    # policy_version; a bundle without the section keeps its version (no guard acts).
+    item = sections.single.get("guardrails")
+    return () if item is None else (("guardrails", _frozen(item.spec.model_dump(mode="json", by_alias=True))),)
 
 
 def _frozen(value: Any) -> Any:

@@ -54,10 +54,46 @@ def check_sections(sections: Sections) -> list[Problem]:
     for item in sections.lists["authorizations"]:
         _check_authorization(item, models, entities, groups, use_cases, classes, problems)
         _check_clauses(item, item.spec.obligations, problems, "obligations")
+    if "guardrails" in sections.single:
+        _check_guardrails(sections.single["guardrails"], tiers, use_cases, ids["authorizations"], problems)
     if "licensing" in sections.single:
         licensing = sections.single["licensing"]
         _check_clauses(licensing, licensing.spec.default_conditions, problems, "default_conditions")
     return problems
+
+
+def _check_guardrails(item: Item, tiers: list[str], use_cases: set[str], authorizations: set[str],
+                      problems: list[Problem]) -> None:
+    """Guard rules name known tiers, use cases and authorizations, set something, and never tie.
+
+    Two rules tie when they constrain the same fields (so are equally specific) and some call
+    matches both: which one wins would depend on file order, so the bundle must say.
+    """
+    rules = item.spec.rules
+    seen: dict[str, int] = {}
+    known = {"tiers": (tiers, "tier"), "use_cases": (use_cases, "use case"),
+             "authorizations": (authorizations, "authorization")}
+    for i, rule in enumerate(rules):
+        if rule.id in seen:
+            problems.append(item.problem(f"duplicate rule id `{rule.id}` (first is rules.{seen[rule.id]})", "rules", i, "id"))
+        seen.setdefault(rule.id, i)
+        for name, (values, what) in known.items():
+            for j, value in enumerate(getattr(rule.when, name)):
+                _ref(item, value, values, what, problems, "rules", i, "when", name, j)
+        if not rule.prompt.model_fields_set and not rule.answer.model_fields_set:
+            problems.append(item.problem("a rule must set at least one label under `prompt` or `answer`", "rules", i))
+    for i, rule in enumerate(rules):
+        for j in range(i):
+            other = rules[j]
+            fields = [n for n in known if getattr(rule.when, n)]
+            if fields != [n for n in known if getattr(other.when, n)]:
+                continue
+            if all(set(getattr(rule.when, n)) & set(getattr(other.when, n)) for n in fields):
+                shared = "; ".join(f"{n}: {', '.join(sorted(set(getattr(rule.when, n)) & set(getattr(other.when, n))))}"
+                                   for n in fields) or "every call"
+                problems.append(item.problem(
+                    f"rule `{rule.id}` is as specific as rule `{other.id}` and both apply to {shared}: "
+                    "split or narrow one so a single rule decides", "rules", i, "when"))
 
 
 def _check_clauses(item: Item, clauses: list, problems: list[Problem], where: str) -> None:

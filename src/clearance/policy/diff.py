@@ -47,7 +47,7 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     changes: list[Change] = []
     for section in META_SECTIONS:
         a, b = canonical(dict(old.meta).get(section)) or {}, canonical(dict(new.meta).get(section)) or {}
-        changes += [Change(section, "", "changed", f, x, y) for f, x, y in _fields(a, b)]
+        changes += [Change(section, "", "changed", f, x, y) for f, x, y in _fields(a, b, by_id=True)]
     for section in SECTIONS:
         a, b = canonical(getattr(old, section)), canonical(getattr(new, section))
         if isinstance(a, dict):
@@ -65,11 +65,23 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     return changes
 
 
-def _fields(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+def _fields(a: Any, b: Any, prefix: str = "", by_id: bool = False) -> list[tuple[str, Any, Any]]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for key in sorted(a.keys() | b.keys()):
             path = f"{prefix}.{key}" if prefix else key
-            out += _fields(a.get(key), b.get(key), path)
+            out += _fields(a.get(key), b.get(key), path, by_id)
+        return out
+    if by_id and _keyed(a) and _keyed(b):
+        # Lists of items with ids (the guard rules) diff item by item: `rules[frontier].prompt...`.
+        before, after = {i["id"]: i for i in a}, {i["id"]: i for i in b}
+        out = []
+        for key in sorted(before.keys() | after.keys()):
+            out += _fields(before.get(key), after.get(key), f"{prefix}[{key}]", by_id)
         return out
     return [] if a == b else [(prefix, a, b)]
+
+
+def _keyed(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in value) \
+        and len({i["id"] for i in value}) == len(value)

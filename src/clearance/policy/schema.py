@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..core.countries import is_country
 from ..core.instant import InstantError, parse_instant
@@ -293,6 +293,55 @@ class ScreeningSpec(Strict):
         return self
 
 
+def _setting(value: Any) -> Any:
+    # `jailbreak: block` is short for `jailbreak: {action: block}` (the default threshold).
+    return {"action": value} if isinstance(value, str) else value
+
+
+class GuardSettingSpec(Strict):
+    """What the gateway does when a guard's score for one label reaches ``threshold`` (0..1)."""
+
+    action: Literal["block", "flag", "off"]
+    threshold: float = Field(0.5, gt=0, le=1)
+
+
+GuardSetting = Annotated[GuardSettingSpec, BeforeValidator(_setting)]
+
+
+class GuardPromptSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    prohibited_domain: GuardSetting | None = Field(None, alias="prohibited-domain")
+    harmful: GuardSetting | None = None
+    jailbreak: GuardSetting | None = None
+
+
+class GuardAnswerSpec(Strict):
+    harmful: GuardSetting | None = None
+
+
+class GuardWhenSpec(Strict):
+    """Which calls a rule applies to: every list given must contain the call's value (none given: every call)."""
+
+    tiers: list[str] = []
+    use_cases: list[Id] = []
+    authorizations: list[Id] = []
+
+
+class GuardRuleSpec(Strict):
+    id: Id
+    when: GuardWhenSpec = GuardWhenSpec()
+    prompt: GuardPromptSpec = GuardPromptSpec()
+    answer: GuardAnswerSpec = GuardAnswerSpec()
+    note: str = ""
+
+
+class GuardrailsSpec(Strict):
+    """The gateway's input and answer guards: per label, block, flag or off (see ``clearance.guardrails.policy``)."""
+
+    stream_window_chars: int = Field(400, ge=16, le=100_000)
+    rules: list[GuardRuleSpec] = []
+
+
 class BundleFile(Strict):
     """What one file may hold; every section is optional in a single file."""
 
@@ -309,9 +358,10 @@ class BundleFile(Strict):
     authorizations: list[AuthorizationSpec] = []
     licensing: LicensingSpec | None = None
     screening: ScreeningSpec | None = None
+    guardrails: GuardrailsSpec | None = None
 
 
-SINGLE_SECTIONS = ("policy", "jurisdiction", "tiering", "licensing", "screening")
+SINGLE_SECTIONS = ("policy", "jurisdiction", "tiering", "licensing", "screening", "guardrails")
 LIST_SECTIONS = (
     "qualification",
     "models",

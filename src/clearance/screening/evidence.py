@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .lists import ListEntry
-from .normalize import country_code, is_organization_name
+from .normalize import country_code, is_organization_name, legal_form_countries
 
 PERSON = "person"
 ORGANIZATION = "organization"
@@ -34,6 +34,7 @@ class Evidence:
     dates_of_birth: tuple[str, ...] = ()  # ``YYYY[-MM[-DD]]``
     nationalities: tuple[str, ...] = ()  # ISO codes
     ids: tuple[str, ...] = ()  # numbers, optionally ``<type>: <number>``
+    legal_countries: tuple[str, ...] = ()  # where the name's legal form (``OOO``, ``GmbH``) is registered
 
     @classmethod
     def of(cls, name: str, countries=(), kind: str | None = None, dates_of_birth=(), nationalities=(),
@@ -50,6 +51,7 @@ class Evidence:
             dates_of_birth=tuple(d for d in (normal_date(x) for x in dates_of_birth) if d),
             nationalities=_codes(nationalities),
             ids=tuple(dict.fromkeys(str(i).strip() for i in ids if str(i).strip())),
+            legal_countries=legal_form_countries(name),
         )
 
 

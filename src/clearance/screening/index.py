@@ -30,12 +30,15 @@ from rapidfuzz.distance import OSA
 
 from .lists import ListEntry
 from .normalize import (
+    ABBREVIATED,
+    ABBREVIATIONS,
     CONTEXT_LEGAL_WORDS,
     FILLER_WORDS,
     LEGAL_WORDS,
     NAME_VARIANTS,
     is_legal_word,
     name_tokens,
+    near_legal_form,
     singular,
     skeleton,
 )
@@ -133,18 +136,27 @@ class NameIndex:
                 return ("al" if prefix == "el" else prefix, rest)
         if self._similar(token):
             return (token,)  # a misspelt listed word, not two words run together
-        for i in range(4, len(token) - 3):  # "servicesagency", "chamsmoney": two listed words run together
-            first, second = singular(token[:i]), singular(token[i:])
-            if first in self.vocab and second in self.vocab and self.vocab[first] not in self.pairs_only \
-                    and self.vocab[second] not in self.pairs_only:
-                return (first, second)
+        # A filler goes first: "cubanade" is "cubana de", not "cuba nade".
         for filler in FUSABLE_FILLERS:
             for rest in (token.removeprefix(filler), token.removesuffix(filler)):
                 if rest != token and len(rest) >= 3 and singular(rest) in self.vocab:
                     return (singular(rest),)
+        for i in range(4, len(token) - 3):  # "servicesagency", "chamsmoney": two listed words run together
+            # ... or abbreviations of them ("techsolutions", "spacecentre")
+            first, second = (_expand(singular(w)) for w in (token[:i], token[i:]))
+            if first in self.vocab and second in self.vocab and self.vocab[first] not in self.pairs_only \
+                    and self.vocab[second] not in self.pairs_only:
+                return (first, second)
         for i in range(4, len(token) - 1):  # "transdoo", "gruppakompanii": a legal form run onto a word
             if singular(token[:i]) in self.vocab and is_legal_word(token[i:]):
                 return (singular(token[:i]),)
+        for i in range(len(token) - 2, 2, -1):  # "corporacionacs", "ooogas": a legal form run onto the front
+            if is_legal_word(token[:i]):
+                # The word reached here with its plural "s" stripped ("corporacionacs" -> "...ac").
+                rest = next((r for r in (token[i:], token[i:] + "s") if len(r) >= 3
+                             and r in self.vocab and self.vocab[r] not in self.pairs_only), None)
+                if rest is not None:
+                    return (rest,)
         return (token,)
 
     def weight(self, token: str) -> float:
@@ -167,6 +179,11 @@ class NameIndex:
                 near.update(self.deletions.get(key, ()))
         elif len(token) == MIN_FUZZY_LEN - 1:
             near.update(self.deletions.get(token, ()))  # a letter left out of a four-letter word
+        for full, shorts in ABBREVIATED.items():  # "tceh": a typo in an abbreviation the list expanded
+            t_id = self.vocab.get(full)
+            if t_id is not None and t_id not in found and any(
+                    OSA.distance(token, short, score_cutoff=1) <= 1 for short in shorts):
+                near.add(t_id)
         key = skeleton(token)
         phonetic = set(self.skeletons.get(key, ())) if len(key) >= 2 else set()
         for t_id in sorted(near | phonetic):
@@ -190,6 +207,14 @@ class NameIndex:
             for t_id, sim in found.items():
                 if sim > matched.get(t_id, 0.0):
                     matched[t_id] = sim
+        for key in tokens:
+            if key not in self.vocab and len(key) >= 6:
+                # "empresaslh": two listed words run together with the first one's plural "s" kept
+                # (the index holds the pair as "empresalh").
+                for i in range(3, len(key) - 2):
+                    t_id = self.vocab.get(key[:i] + key[i + 1:]) if key[i] == "s" else None
+                    if t_id is not None and t_id in self.pairs_only:
+                        matched[t_id] = 1.0
         for a, b in zip(tokens, tokens[1:], strict=False):
             # A joined pair meets a listed word exactly ("al quds" / "alquds"); meeting the same
             # joined pair would count the two words twice.
@@ -227,7 +252,11 @@ class NameIndex:
                     scores[n_id] += gain
         # A short word may be initials, which stand for names the query weight should not
         # count as unknown words.
-        query_weight = sum(min(self.weight(t), 2 * WEIGHT_FLOOR) if len(t) <= 3 else self.weight(t) for t in set(tokens))
+        # A legal form with a typo at either end ("cnjsc") may weigh nothing (see ``names``).
+        ends = {tokens[0], tokens[-1]} if len(tokens) > 1 else set()
+        query_weight = sum(0.0 if t in ends and t not in self.vocab and near_legal_form(t)
+                           else min(self.weight(t), 2 * WEIGHT_FLOOR) if len(t) <= 3 else self.weight(t)
+                           for t in set(tokens))
         # A name sharing less than this much weight with the query cannot reach a possible match
         # (its score is at most about twice the shared weight over both names' weight).
         floor = CANDIDATE_FLOOR * query_weight
@@ -247,6 +276,12 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
     """
     if a == b:
         return 1.0
+    for full, other in ((a, b), (b, a)):
+        if full in ABBREVIATED and other not in ABBREVIATED:
+            # "tceh" against "technology": the typo is in the abbreviation the list expanded.
+            found = max(token_similarity(short, other) for short in ABBREVIATED[full])
+            if found:
+                return found
     longest, shortest = max(len(a), len(b)), min(len(a), len(b))
     spelled = 0.0
     if shortest == MIN_FUZZY_LEN - 1 and longest == MIN_FUZZY_LEN and OSA.distance(a, b, score_cutoff=1) == 1:
@@ -266,6 +301,10 @@ def token_similarity(a: str, b: str, phonetic: bool | None = None) -> float:
     elif phonetic and shortest == 3 and OSA.distance(a, b, score_cutoff=1) == 1:
         spelled = max(spelled, SHORT_EDIT_SIM)  # "uek"/"uec": one sound written two ways
     return spelled if spelled >= TOKEN_FLOOR else 0.0
+
+
+def _expand(word: str) -> str:
+    return ABBREVIATIONS.get(word, word)
 
 
 def _is_legal_piece(word: str) -> bool:

@@ -45,6 +45,9 @@ ESTIMATE_SLACK = 0.3
 INITIALS_SHARE = 0.5  # a candidate kept for its initials is scored whatever its estimated share
 INITIALS_SCAN = 800  # names read per whole word of a query with initials
 SHORT_NAME_LETTERS = 4  # a name this short (legal forms aside) never matches, and needs its exact letters
+LETTER_DROPPED_LETTERS = 6  # one word a letter longer than another, this long or longer, is a slip to review
+RARE_WORD_NAMES = 10  # a word on this many listed names or fewer is a proper name, not a dictionary word
+SLIP_LETTERS = 3  # ... and with an agreeing country, this long or longer
 ACRONYM_LETTERS = 3  # ... and this short ("LG", "3M", "M&G") also needs an agreeing country or identifier
 # Words that say a listed name is an organization's, for entries the list does not type.
 _ORG_WORDS = frozenset({
@@ -263,19 +266,44 @@ class Matcher:
         outcome = MATCH if score >= t.match else POSSIBLE if score >= t.possible else NO_MATCH
         # Initials are short by nature: there the listed names they stand for say how long the name is.
         letters = min(_letters(indexed.tokens), _letters(query) if not name.initials else 99)
+        # A one-word name a letter short of (or over) a rare listed one in the country it is listed
+        # in ("LOO"/"LOMO", RU) is worth a review, however short: a brand is seldom one letter off
+        # a listed name of its own country.
+        slip = len(query) == 1 and len(indexed.tokens) == 1 and not contrary \
+            and _letter_dropped(query[0], indexed.tokens[0], SLIP_LETTERS) and self._rare(indexed.tokens[0]) \
+            and (any(a.startswith("country") for a in agreed) or (not ev.countries and _legal_form_agrees(ev, entry)))
+        # In a longer name whose other words agree letter for letter, one rare short word a letter
+        # short or over ("Mot Technology" / "Most Technology") is a slip worth a review.
+        slip = slip or (len(query) >= 2 and not contrary and name.complete and not name.initials
+                        and self._one_word_slip(name.pairs))
+        if slip and outcome == NO_MATCH:
+            outcome = POSSIBLE
+            limits.append("one letter left out or added in a short word, the other words the same"
+                          if len(query) >= 2 else "one letter left out or added, in the country the listed party is in"
+                          + ("" if any(a.startswith("country") for a in agreed) else " (by its legal form)"))
         if letters <= SHORT_NAME_LETTERS and outcome != NO_MATCH:
-            exact = name.complete and not name.inexact and not contrary
+            # Written joined or apart ("CKID" / "CK ID"), a short name keeps its exact letters.
+            exact = (name.complete and not name.respelt and not contrary) or slip
             supported = same_id is not None or any(a.startswith("country") for a in agreed)
-            if not exact or (letters <= ACRONYM_LETTERS and not supported):
+            # A legal form of one country's law ("OOO GAS") says where the company is registered.
+            form = "" if supported or ev.countries else _legal_form_agrees(ev, entry)
+            if not exact or (letters <= ACRONYM_LETTERS and not (supported or form)):
                 outcome = NO_MATCH
             limits.append("a short name or acronym: its letters alone are not enough"
-                          + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else "; the country agrees"))
-        if outcome != NO_MATCH and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
-                and name.score < SWAP_SIM and not proven and not any(a.startswith("country") for a in agreed):
+                          + ("" if outcome == NO_MATCH or letters > ACRONYM_LETTERS else
+                             f"; its legal form is of {form}, where the listed party is" if form and not supported
+                             else "; the country agrees"))
+        if outcome != NO_MATCH and not slip and len(query) == 1 and len(indexed.tokens) == 1 and name.inexact \
+                and name.score < SWAP_SIM - 1e-9 and not proven and not any(a.startswith("country") for a in agreed):
             # One word that differs by a letter, with nothing else said, is as often another brand
-            # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt.
-            outcome = NO_MATCH
-            limits.append("one word that differs in spelling, with no other evidence")
+            # ("Gartner"/"Partner", "Cemex"/"Cimex") as the same name misspelt. A letter left out or
+            # added in a long rare word ("Vertesk"/"Veresk") is a slip more often: it goes to review.
+            # A common word with a letter added is a coined brand ("Entergy"/"energy").
+            if _letter_dropped(query[0], indexed.tokens[0]) and self._rare(indexed.tokens[0]):
+                limits.append("one word that differs in spelling by a letter left out or added, with no other evidence")
+            else:
+                outcome = NO_MATCH
+                limits.append("one word that differs in spelling, with no other evidence")
         if outcome == MATCH and len(query) == 1 and len(indexed.tokens) == 1 and not proven \
                 and not any(a.startswith(("country", "nationality")) for a in agreed):
             # One word ("Citadel", "Forum", "Delta") names many organizations around the world.
@@ -307,6 +335,16 @@ class Matcher:
         found = self.name_agreement(query, listed, person, sims)
         return found.score, found.method, found.pairs
 
+    def _one_word_slip(self, pairs: tuple[tuple[str, str, float], ...]) -> bool:
+        off = [(q, t) for q, t, sim in pairs if sim < 1.0]
+        return len(off) == 1 and " " not in off[0][1] and _letter_dropped(*off[0], SLIP_LETTERS) \
+            and self._rare(off[0][1])
+
+    def _rare(self, token: str) -> bool:
+        """A word on few listed names: a proper name rather than a dictionary word."""
+        t_id = self.index.vocab.get(token)
+        return t_id is not None and len(self.index.postings[t_id]) <= RARE_WORD_NAMES
+
     def _looks_personal(self, entry_id: int) -> bool:
         """An untyped entry (BIS and State lists) whose name reads as a person's: two to four words,
         none of them a legal form or an organization's word."""
@@ -323,9 +361,22 @@ def _name_limits(name: NameAgreement, person: bool) -> list[str]:
     if name.unpaired_listed:
         what = "listed name(s)" if person else "listed word(s)"
         found.append(f"the query leaves out {what} `{' '.join(name.unpaired_listed)}`")
+    if name.misspelt_forms:
+        found.append(f"`{' '.join(name.misspelt_forms)}` read as a misspelt legal form")
     if name.unpaired_query:
         found.append(f"word(s) `{' '.join(name.unpaired_query)}` are not in the listed name")
     return found
+
+
+def _letter_dropped(a: str, b: str, shortest: int = 0) -> bool:
+    """One letter more in one of two words at least ``shortest`` long, the rest the same ("vertesk"/"veresk")."""
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and len(short) >= (shortest or LETTER_DROPPED_LETTERS) and any(
+        long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def _legal_form_agrees(ev: Evidence, entry: ListEntry) -> str:
+    return ",".join(sorted(set(ev.legal_countries) & set(entry.countries)))
 
 
 def _rank(hit: Hit) -> tuple[int, float]:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .normalize import FILLER_WORDS, near_legal_form
+
 JOINED_SIM = 0.95  # a word written joined or apart is the same word, but not written the same
 INITIAL_SIM = 0.85  # an initial stands for a name without saying which
 MISSING_GIVEN_WEIGHT = 0.3  # a person's listed name the query leaves out
@@ -41,6 +43,8 @@ class NameAgreement:
     unpaired_listed: tuple[str, ...]
     initials: bool
     inexact: bool  # some pair is a typo, a variant or a join rather than the same word
+    respelt: bool = False  # some pair is a typo or a variant: not the same letters (a join keeps them)
+    misspelt_forms: tuple[str, ...] = ()  # query words read as legal forms with a typo, left out
 
     @property
     def complete(self) -> bool:
@@ -66,10 +70,17 @@ def compare(
     _pair_ranked([r for r in ranked if r[0] == 1.0], q_sim, t_sim, q_partner, t_partner)
     q_joined = _pair_joined(query, listed, q_sim, t_sim, q_partner, t_partner)
     t_joined = _pair_joined(listed, query, t_sim, q_sim, t_partner, q_partner)
+    q_joined |= _pair_filler(query, listed, q_sim, t_sim, q_partner, t_partner)
     _pair_ranked([r for r in ranked if r[0] < 1.0], q_sim, t_sim, q_partner, t_partner)
     q_initials = _pair_initials(query, listed, q_sim, t_sim, q_partner, t_partner) if person else set()
     t_initials = _pair_initials(listed, query, t_sim, q_sim, t_partner, q_partner) if person else set()
     q_weight = [_weight_of(i, query, listed, q_partner, q_joined, q_initials, weight) for i in range(len(query))]
+    # An unpaired word at either end of the query that is a legal form with a typo ("CnJSC",
+    # "Ocrp") weighs nothing, as the form would; paired ("cord" / "corad") it is a word.
+    for i in {0, len(query) - 1} if len(query) > 1 and not person else ():
+        if not q_sim[i] and near_legal_form(query[i]):
+            q_weight[i] = 0.0
+            q_sim[i] = -1.0  # neither paired nor missing
     t_weight = [_weight_of(j, listed, query, t_partner, t_joined, t_initials, weight) for j in range(len(listed))]
     # One word never stands for a person's whole name: the leniency needs two.
     lenient = person and len(query) >= 2 and all(q_sim)
@@ -83,14 +94,20 @@ def compare(
         total += w
         covered += w * sim
     score = covered / total if total else 0.0
-    pairs = tuple((q, " ".join(listed[j] for j in q_partner[i]), q_sim[i]) for i, q in enumerate(query))
+    pairs = tuple((q, " ".join(listed[j] for j in q_partner[i]), max(q_sim[i], 0.0)) for i, q in enumerate(query))
     initials = bool(q_initials or t_initials)
+    # A word written joined or apart keeps its letters; a typo or a variant does not.
+    joined_q = q_joined | {i for j in t_joined for i in t_partner[j]}
+    joined_t = t_joined | {j for i in q_joined for j in q_partner[i]}
+    respelt = any(0 < s < 1 and i not in joined_q for i, s in enumerate(q_sim)) or any(
+        0 < s < 1 and j not in joined_t for j, s in enumerate(t_sim))
     method = "initials" if initials else "joined" if q_joined or t_joined else "tokens"
     return NameAgreement(
         score, method, pairs,
         tuple(q for q, s in zip(query, q_sim, strict=True) if not s),
         tuple(t for t, s in zip(listed, t_sim, strict=True) if not s),
-        initials, any(0 < s < 1 for s in (*q_sim, *t_sim)),
+        initials, any(0 < s < 1 for s in (*q_sim, *t_sim)), respelt,
+        tuple(q for q, s in zip(query, q_sim, strict=True) if s < 0),
     )
 
 
@@ -134,6 +151,27 @@ def _pair_joined(a: tuple[str, ...], b: tuple[str, ...], a_sim: list[float], b_s
                 a_partner[i] += [j, j + 1]
                 b_partner[j].append(i)
                 b_partner[j + 1].append(i)
+                found.add(i)
+                break
+    return found
+
+
+def _pair_filler(a: tuple[str, ...], b: tuple[str, ...], a_sim: list[float], b_sim: list[float],
+                 a_partner: list[list[int]], b_partner: list[list[int]]) -> set[int]:
+    """Pair each unpaired word of ``a`` that is a filler run onto an unpaired word of ``b``
+    ("andtrade" / "and trade", "cubanade" / "cubana de"): the filler itself is dropped on both sides."""
+    found: set[int] = set()
+    for i, word in enumerate(a):
+        if a_sim[i] or len(word) < 5:
+            continue
+        for j, other in enumerate(b):
+            if b_sim[j] or len(other) < 3 or not word.startswith(other) and not word.endswith(other):
+                continue
+            rest = word[len(other):] if word.startswith(other) else word[: len(word) - len(other)]
+            if rest in FILLER_WORDS and len(rest) >= 2:
+                a_sim[i] = b_sim[j] = JOINED_SIM
+                a_partner[i].append(j)
+                b_partner[j].append(i)
                 found.add(i)
                 break
     return found

@@ -74,6 +74,15 @@ ABBREVIATIONS = {
     "sys": "system", "trdg": "trading", "imp": "import", "exp": "export", "gen": "general",
     "st": "saint", "mt": "mount", "ft": "fort", "shpg": "shipping", "nav": "navigation",
 }
+# The words an abbreviation stands for, with the abbreviations of four letters or more ("tech",
+# "invest"): a typo in the abbreviation ("tceh", "inviest") is still that word.
+ABBREVIATED = {}
+for _short, _long in ABBREVIATIONS.items():
+    if len(_short) >= 4:
+        ABBREVIATED.setdefault(_long, []).append(_short)
+# Legal forms of four letters or more, the ones a typo can be told from a word in ("cjsc", "gmbh");
+# one letter off a three-letter form is too often a word ("wood"/"ood", "best"/"est").
+_TYPO_LEGAL = tuple(sorted(w for w in LEGAL_WORDS if len(w) >= 4))
 # Common romanizations of one Arabic (or Persian) name, each read as the first spelling, on both
 # sides alike: the spellings differ by more than one edit ("mohamed"/"muhammad") or are too short
 # for a typo to be forgiven ("ali"/"aly"), so similarity alone would not join them.
@@ -157,6 +166,16 @@ def _is_legal(word: str) -> bool:
 
 
 @lru_cache(maxsize=65_536)
+def near_legal_form(word: str) -> bool:
+    """A legal form of four letters or more with a letter left out, added or swapped ("cnjsc",
+    "ocrp", "fco"); a letter changed makes words ("wood"/"eood", "cord"/"corp")."""
+    if len(word) < 3 or not word.isalpha() or word in LEGAL_WORDS:
+        return False
+    return any(OSA.distance(word, w, score_cutoff=1) <= 1 and (len(word) != len(w) or sorted(word) == sorted(w))
+               for w in _TYPO_LEGAL)
+
+
+@lru_cache(maxsize=65_536)
 def _is_context_legal(word: str) -> bool:
     if word in CONTEXT_LEGAL_WORDS:
         return True
@@ -190,6 +209,27 @@ def _articles(words: list[str]) -> list[str]:
         else:
             out.append(word)
     return out
+
+
+_CIS = ("RU", "BY", "KZ", "KG", "UZ", "TJ", "TM", "AM", "AZ", "MD", "UA", "GE")
+_BALKANS = ("RS", "HR", "SI", "BA", "ME", "MK")
+# Legal forms that exist under one country's law (or a few neighbours'): "OOO GAS" is a company
+# registered where an OOO is, whatever else the query says.
+LEGAL_FORM_COUNTRIES = {
+    **dict.fromkeys(("ooo", "oao", "zao", "pao", "obshchestvo", "aktsionernoe", "aktsionernoye"), _CIS),
+    "tov": ("UA",), "gmbh": ("DE", "AT", "CH", "LI"), "mbh": ("DE", "AT", "CH", "LI"), "kgaa": ("DE",),
+    "sdn": ("MY",), "bhd": ("MY", "BN"), "berhad": ("MY", "BN"), "fze": ("AE",), "fzc": ("AE",), "fzco": ("AE",),
+    "fzllc": ("AE",), "doo": _BALKANS, "eood": ("BG",), "ood": ("BG",), "kft": ("HU",), "zrt": ("HU",),
+    "sro": ("CZ", "SK"), "tbk": ("ID",), "kk": ("JP",), "yk": ("JP",), "sapi": ("MX",), "bvba": ("BE",),
+    "sprl": ("BE",), "oyj": ("FI",), "eirl": ("FR", "PE", "CL"),
+}
+
+
+def legal_form_countries(text: str) -> tuple[str, ...]:
+    """The countries whose law has the legal forms ``text`` is written with (``OOO``: Russia and its
+    neighbours, ``GmbH``: the German-speaking countries); empty for forms found everywhere (``Ltd``)."""
+    words = _join_letters(fold(text).split())
+    return tuple(dict.fromkeys(c for w in words for c in LEGAL_FORM_COUNTRIES.get(w, ())))
 
 
 def is_organization_name(text: str) -> bool:

@@ -57,7 +57,8 @@ def _get(mapping: Any, *path: str) -> Any:
     return mapping
 
 
-def _tokens(body: Any) -> int:
+def tokens_used(body: Any) -> int:
+    """The tokens a completion record spent: ``usage.total_tokens``, else prompt plus completion tokens."""
     total = _get(body, "usage", "total_tokens")
     if isinstance(total, int) and not isinstance(total, bool):
         return total
@@ -76,6 +77,7 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, int] = {}
     versions: Counter[str] = Counter()
+    guarded: Counter[tuple[str, str, str]] = Counter()  # (stage, label, action) of the gateway's guard records
     for r in records:
         body = r.body
         month = format_instant(r.at_ns)[:7]
@@ -100,7 +102,7 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
                 events["monitoring"]["monitored-permit"] += 1
         elif r.kind == "completion":
             key = (str(body.get("model")), str(body.get("use_case")), str(body.get("authorization") or "-"))
-            spent = _tokens(body)
+            spent = tokens_used(body)
             usage[key][1] += 1
             usage[key][2] += spent
             by_auth[key[2]]["completions"] += 1
@@ -109,6 +111,8 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         elif r.kind in events:
             name = str(body.get("event", "unspecified"))
             events[r.kind][name] += 1
+            if r.kind == "guardrail" and "action" in body:
+                guarded[(str(body.get("stage")), str(body.get("label")), str(body.get("action")))] += 1
             if r.kind == "monitoring" and name == "cap-exceeded":
                 cap_hits[(str(body.get("authorization") or "-"), format_instant(r.at_ns)[:10])] += 1
     return {
@@ -130,6 +134,11 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         "events": {kind: dict(c.most_common()) for kind, c in events.items()},
         "by_month": {m: dict(sorted(c.items())) for m, c in sorted(by_month.items())},
         "policy_versions": dict(versions.most_common()),
+        "guardrails": {
+            "blocked": sum(n for (_, _, a), n in guarded.items() if a == "block"),
+            "flagged": sum(n for (_, _, a), n in guarded.items() if a == "flag"),
+            "by_label": [{"stage": st, "label": lb, "action": a, "count": n} for (st, lb, a), n in sorted(guarded.items())],
+        },
     }
 
 

@@ -6,6 +6,11 @@ impact replay can rely on them:
 - ``decision``: ``{"request": …, "decision": …, "source": …, "caller": …}``: the contract
   request as decided (its ``at`` filled in with the instant used, so it replays exactly) and
   the contract decision, plus request metadata.
+- ``guardrail``: one block or flag by the gateway's guards: which call (``decision_seq`` and
+  the call's entity, person, model, use case, authorization), the ``stage`` (``prompt`` or
+  ``answer``), ``label``, ``score``, ``threshold``, ``action``, the ``rule`` that set it,
+  ``domain``, ``features``, the guard's name and version, and the SHA-256 of the text judged;
+  the text itself only when the permit's ``monitoring`` obligation records content.
 - ``admin-change``: one committed registry change: what, when it takes effect, who and why.
   Credential bodies are left out: they hold no secret, but a hash has no business in an
   export an auditor hands on.
@@ -13,6 +18,7 @@ impact replay can rely on them:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..core.decision import Decision
@@ -35,6 +41,23 @@ def decision_body(document: Any, decision: Decision, source: str, caller: str | 
     if caller is not None:
         body["caller"] = caller
     body.update(metadata)
+    return body
+
+
+def guardrail_body(hit: Any, call: dict[str, Any], text: str, record_content: bool, guard: Any) -> dict[str, Any]:
+    """The body of a ``guardrail`` record: ``hit`` (a ``clearance.guardrails.policy.Hit``) about ``text``.
+
+    ``call`` names the call (``decision_seq``, entity, person, model, use_case, authorization).
+    """
+    body: dict[str, Any] = {
+        **call, "event": f"{hit.stage}-{'blocked' if hit.blocks else 'flagged'}", "stage": hit.stage,
+        "label": hit.label, "score": round(hit.score, 6), "threshold": hit.threshold, "action": hit.action,
+        "rule": hit.rule, "domain": hit.domain, "features": list(hit.features),
+        "guard": {"name": getattr(guard, "name", None), "version": getattr(guard, "version", None)},
+        "content_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    if record_content:
+        body["content"] = text
     return body
 
 

@@ -66,6 +66,9 @@ def render_html(report: dict[str, Any]) -> str:
     named = report.get("entity_name")
     title = f"Audit report: {named} ({report['entity']}, {report.get('entity_country', '?')}), {period['quarter']}" \
         if named else f"Audit report: {report['entity']}, {period['quarter']}"
+    guards = report.get("guardrails") or {"blocked": 0, "flagged": 0, "by_label": []}
+    guard_rows = _table(["stage", "label", "action", "count"],
+                        [[g["stage"], g["label"], g["action"], g["count"]] for g in guards["by_label"]])
     versions = _table(["policy version", "decisions"], [[v, n] for v, n in report.get("policy_versions", {}).items()])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
@@ -85,6 +88,7 @@ Every figure is counted from the audit log records up to the signed tree head of
 <h2>Denials and reviews by code</h2>{bar_chart("Refusals by code", list(report["denials_by_code"].items()))}{denials}
 <h2>Usage-cap hits</h2>{caps}
 <h2>Monitoring and guardrail events</h2>{bar_chart("Events", events)}
+<h2>Gateway guardrails</h2><p>{guards["blocked"]:,} blocked, {guards["flagged"]:,} flagged (prompts and answers).</p>{guard_rows}
 <h2>Policy versions decided under</h2>{versions}
 </body></html>
 """

@@ -70,6 +70,12 @@ class Dialect(Protocol):
 
     def prompt_chars(self, body: dict[str, Any]) -> int: ...
 
+    def prompt_text(self, body: dict[str, Any], path: str) -> str:
+        """Every message's text (system included, text parts of multi-part content), joined, for the prompt guard."""
+
+    def stream_refusal(self, status: int, code: str, message: str, **clearance: Any) -> bytes:
+        """The last event of a stream the gateway cuts (a guard blocked its answer), in this format's error shape."""
+
     def request_content(self, body: dict[str, Any]) -> Any: ...
 
     def reply_text(self, content: bytes) -> Any: ...
@@ -79,6 +85,21 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def texts(content: Any, out: list[str], depth: int = 0) -> list[str]:
+    """The text in a message's content: a string, or the ``text`` of its parts (nested ``content`` too)."""
+    if isinstance(content, str):
+        out.append(content)
+    elif isinstance(content, list) and depth < 128:
+        for part in content:
+            texts(part, out, depth + 1)
+    elif isinstance(content, dict) and depth < 128:
+        if isinstance(content.get("text"), str):
+            out.append(content["text"])
+        elif "content" in content:
+            texts(content["content"], out, depth + 1)
+    return out
 
 
 def refusal_message(decision: dict[str, Any]) -> str:

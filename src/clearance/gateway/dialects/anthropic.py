@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from ..upstream import ANTHROPIC_HEADERS
 from ..usage import SseEvents, estimate
-from . import BadRequest, Parsed, bearer, refusal_details, refusal_message
+from . import BadRequest, Parsed, bearer, refusal_details, refusal_message, texts
 
 # Anthropic's error types by status; the SDKs pick their exception class from the status.
 TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -135,6 +135,17 @@ class Anthropic:
                 elif isinstance(block, dict) and isinstance(block.get("text"), str):
                     total += len(block["text"])
         return total
+
+    def prompt_text(self, body: dict[str, Any], path: str) -> str:
+        out = texts(body.get("system"), [])
+        for message in body.get("messages") or []:
+            if isinstance(message, dict):
+                texts(message.get("content"), out)
+        return "\n\n".join(t for t in out if t)
+
+    def stream_refusal(self, status: int, code: str, message: str, **clearance: Any) -> bytes:
+        detail = {"type": TYPES.get(status, "api_error"), "message": message, "clearance": {"code": code, **clearance}}
+        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": detail}) + b"\n\n"
 
     def request_content(self, body: dict[str, Any]) -> Any:
         return {"system": body.get("system"), "messages": body.get("messages")}

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from .. import errors
 from ..usage import StreamMeter, from_reply, prompt_bound, prompt_chars, wanted_completion
-from . import BadRequest, Parsed, bearer
+from . import BadRequest, Parsed, bearer, texts
 
 
 class OpenAI:
@@ -53,6 +53,23 @@ class OpenAI:
 
     def prompt_chars(self, body: dict[str, Any]) -> int:
         return prompt_chars(body)
+
+    def prompt_text(self, body: dict[str, Any], path: str) -> str:
+        if path == "/embeddings":
+            return ""  # nothing is generated from an embedding's input
+        out: list[str] = []
+        messages = body.get("messages")
+        for message in messages if isinstance(messages, list) else ():
+            if isinstance(message, dict):
+                texts(message.get("content"), out)
+        texts(body.get("prompt"), out)
+        return "\n\n".join(t for t in out if t)
+
+    def stream_refusal(self, status: int, code: str, message: str, **clearance: Any) -> bytes:
+        # The SDKs raise on a `data:` event carrying `error`; no `[DONE]` follows.
+        body = {"message": message, "type": errors.TYPES.get(status, "api_error"), "code": code, "param": None,
+                "clearance": clearance}
+        return b"data: " + orjson.dumps({"error": body}) + b"\n\n"
 
     def request_content(self, body: dict[str, Any]) -> Any:
         return body.get("messages", body.get("prompt", body.get("input")))

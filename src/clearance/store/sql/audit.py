@@ -9,9 +9,10 @@ failed batch never leaves a gap. Records are returned only after the commit, whi
 durable (SQLite ``synchronous=FULL``, PostgreSQL's default synchronous commit).
 
 Encoding happens before the lock (see ``clearance.store.audit_memory.prepare``); under it
-only seqs are spliced in and the rows inserted in one ``executemany``, which is what makes
-group commit (``clearance.audit.group_commit``) pay off. Any database failure surfaces as
-``StoreUnavailable`` (callers fail closed). Bodies are never logged.
+only seqs are spliced in and the rows inserted in one command (PostgreSQL: ``COPY``; SQLite:
+``executemany``), which is what makes group commit (``clearance.audit.group_commit``) pay
+off. Any database failure surfaces as ``StoreUnavailable`` (callers fail closed). Bodies are
+never logged.
 """
 
 from __future__ import annotations
@@ -25,13 +26,22 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from ...audit.heads import SignedTreeHead, TreeHead
 from ...audit.record import AuditRecord
-from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare
+from ..audit_memory import QUERY_COLUMNS, SubtreeCache, decode, prepare, stamp
 from .engine import WRITE, unavailable
 from .tables import audit_heads as H
 from .tables import audit_records as R
 
 # The pg_advisory_xact_lock key of the audit writer: a fixed, arbitrary 64-bit number.
 AUDIT_WRITER_LOCK = int.from_bytes(bytes.fromhex("a7d1c30f5e924b68"), "big", signed=True)
+
+
+def _row(record: AuditRecord, data: bytes, leaf: bytes, columns: dict[str, str | None]) -> tuple[Any, ...]:
+    """The ``audit_records`` row of a stamped record, in the insert's column order."""
+    return (record.seq, record.at_ns, record.kind, data.decode("utf-8"), leaf, columns["entity"], columns["person"],
+            columns["model"], columns["outcome"], columns["code"], columns["authorization"])
+
+
+assert QUERY_COLUMNS == ("entity", "person", "model", "outcome", "code", "authorization")  # _row's order
 
 
 class SqlAuditStore:
@@ -47,6 +57,7 @@ class SqlAuditStore:
         self._insert_sql = (f"INSERT INTO {R.name} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
                             f"VALUES ({', '.join([mark] * len(names))})")
         self._max_sql = f"SELECT max(seq) FROM {R.name}"
+        self._copy_sql = f"COPY {R.name} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) FROM STDIN"
 
     @property
     def engine(self) -> Engine:
@@ -80,14 +91,16 @@ class SqlAuditStore:
                     cursor.execute(self._max_sql)
                     found = cursor.fetchone()[0]
                     start = 0 if found is None else int(found) + 1
-                    rows, out = [], []
-                    for offset, entry in enumerate(prepared):
-                        record, data, leaf = entry.at(start + offset)
-                        columns = entry.columns
-                        rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
-                                     *(columns[c] for c in QUERY_COLUMNS)))
-                        out.append(record)
-                    cursor.executemany(self._insert_sql, rows)
+                    out, datas, leaves = stamp(prepared, start)
+                    rows = [_row(record, data, leaf, entry.columns)
+                            for record, data, leaf, entry in zip(out, datas, leaves, prepared, strict=True)]
+                    if self._postgres:
+                        # COPY streams the rows in one command: a third of executemany's time and CPU.
+                        with cursor.copy(self._copy_sql) as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                    else:
+                        cursor.executemany(self._insert_sql, rows)
                 finally:
                     cursor.close()
                 pooled.commit()
@@ -111,13 +124,9 @@ class SqlAuditStore:
             return []
         if self._postgres:
             conn.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
-        start = self._next_seq(conn)
-        rows, out = [], []
-        for offset, entry in enumerate(prepared):
-            record, data, leaf = entry.at(start + offset)
-            rows.append((record.seq, entry.at_ns, entry.kind, data.decode("utf-8"), leaf,
-                         *(entry.columns[c] for c in QUERY_COLUMNS)))
-            out.append(record)
+        out, datas, leaves = stamp(prepared, self._next_seq(conn))
+        rows = [_row(record, data, leaf, entry.columns)
+                for record, data, leaf, entry in zip(out, datas, leaves, prepared, strict=True)]
         conn.exec_driver_sql(self._insert_sql, rows)
         return out
 

@@ -1,0 +1,142 @@
+"""Guardrail benchmarks: what the guard adds per call, and how well it labels held-out prompts.
+
+    python bench/guardrails.py             # speed: p50/p99 per call by prompt length, guard vs substring peer
+    python bench/guardrails.py --quality   # quality on the held-out split, trained guard beside the baseline
+
+Speed prompts are real prompt-set text (the held-out part of the split, every class mixed),
+joined and cut to each length; a token is taken as 4 characters, so 4,000 tokens is 16,000
+characters. Each call is timed alone on one core (time.perf_counter_ns), after a warm-up.
+The answer guard is timed on 512-character windows of an answer, as a stream checker calls it.
+Target (issue 15): the prompt guard adds <= 0.3 ms at p50 and <= 1 ms at p99 up to 4,000 tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from clearance.evals.prompts import data_dir
+from clearance.guardrails import corpus, load_default
+from clearance.guardrails.baseline import SubstringGuard
+from clearance.guardrails.quality import held_out_report
+from clearance.guardrails.report import confusion_table, quality_table
+
+LENGTHS = (16, 64, 256, 1000, 4000)  # tokens
+CHARS_PER_TOKEN = 4
+CALLS = 1000
+
+
+def _texts(data: Path) -> list[str]:
+    _, test = corpus.split(corpus.load(data))
+    return [e.text for e in test]
+
+
+def _prompts(pool: list[str], tokens: int, count: int, rng: random.Random) -> list[str]:
+    out = []
+    chars = tokens * CHARS_PER_TOKEN
+    for _ in range(count):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < chars:
+            parts.append(rng.choice(pool))
+        out.append(" ".join(parts)[:chars])
+    return out
+
+
+def _time(fn, inputs) -> tuple[float, float, float, float]:
+    """(wall p50, wall p99, CPU p50, CPU p99) in ms. CPU time (this thread's) leaves out the
+    time other processes hold the core, which on a shared machine dominates wall-clock p99."""
+    for x in inputs[:50]:
+        fn(x)
+    wall, cpu = [], []
+    for x in inputs:
+        start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        fn(x)
+        cpu.append(time.thread_time_ns() - start_cpu)
+        wall.append(time.perf_counter_ns() - start)
+    wall.sort()
+    cpu.sort()
+    at = int(0.99 * (len(wall) - 1))
+    return statistics.median(wall) / 1e6, wall[at] / 1e6, statistics.median(cpu) / 1e6, cpu[at] / 1e6
+
+
+def speed(data: Path, calls: int) -> None:
+    rng = random.Random(15)
+    pool = _texts(data)
+    prompts, answers = load_default()
+    peer = SubstringGuard()
+    print(f"prompt guard {prompts.version} vs substring peer, {calls} calls per length, one core\n")
+    print("| tokens | chars | guard p50 / p99 ms (wall) | guard p50 / p99 ms (CPU) | peer p50 / p99 ms (wall) | "
+          "peer p50 / p99 ms (CPU) | CPU p50 ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for tokens in LENGTHS:
+        inputs = _prompts(pool, tokens, calls, rng)
+        g = _time(prompts.check_prompt, inputs)
+        p = _time(peer.check_prompt, inputs)
+        print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {g[0]:.3f} / {g[1]:.3f} | {g[2]:.3f} / {g[3]:.3f} | "
+              f"{p[0]:.3f} / {p[1]:.3f} | {p[2]:.3f} / {p[3]:.3f} | {g[2] / p[2]:.1f}x |")
+    prompt = pool[0]
+    windows = [(prompt, w) for w in _prompts(pool, 128, calls, rng)]
+    a = _time(lambda pair: answers.check_answer(*pair), windows)
+    print(f"\nanswer guard on 512-char windows (same prompt, cached): p50 / p99 {a[0]:.3f} / {a[1]:.3f} ms wall, "
+          f"{a[2]:.3f} / {a[3]:.3f} ms CPU")
+
+
+def quality(data: Path) -> None:
+    _, test = corpus.split(corpus.load(data))
+    prompts, _ = load_default()
+    trained = held_out_report(prompts, test)
+    baseline = held_out_report(SubstringGuard(), test)
+    print(f"held-out split (seed {corpus.SEED}, {corpus.TEST_SHARE:.0%}): {prompts.version} vs substring baseline\n")
+    print(quality_table({"trained": trained["figures"], "substrings": baseline["figures"]}))
+    print("\nconfusion, trained:\n")
+    print(confusion_table(trained["confusion"]))
+    print("\nconfusion, substrings:\n")
+    print(confusion_table(baseline["confusion"]))
+
+
+def answer_quality(responses: Path) -> None:
+    """Harmful compliance on XSTest v2 answers: an unsafe (contrast) prompt answered with full compliance.
+
+    The refusal judge inside the answer guard was trained on these same answers, so this
+    checks the combination (prompt guard x judge), not the judge's own generalisation.
+    """
+    from clearance.evals.judges.base import COMPLIANCE
+    from clearance.evals.responses import load_answers
+
+    _, answers = load_default()
+    rows = load_answers(responses)
+    truth = [a.type.startswith("contrast") and a.label == COMPLIANCE for a in rows]
+    said = [answers.check_answer(a.prompt, a.completion).harmful for a in rows]
+    pos = [s for s, t in zip(said, truth, strict=True) if t]
+    neg = [s for s, t in zip(said, truth, strict=True) if not t]
+    print(f"\nanswer guard on {len(rows)} XSTest v2 answers (3 models): harmful compliance detected "
+          f"{sum(pos)}/{len(pos)} = {sum(pos) / max(1, len(pos)):.3f}; flagged otherwise {sum(neg)}/{len(neg)} = "
+          f"{sum(neg) / max(1, len(neg)):.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quality", action="store_true", help="held-out quality instead of speed")
+    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    parser.add_argument("--calls", type=int, default=CALLS)
+    args = parser.parse_args(argv)
+    data = data_dir(args.data)
+    if not data.is_dir():
+        print(f"no prompt data at {data}", file=sys.stderr)
+        return 1
+    if args.quality:
+        quality(data)
+        responses = data.parent / "responses"
+        if responses.is_dir():
+            answer_quality(responses)
+    else:
+        speed(data, max(100, args.calls))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""The labelled prompts the guard is trained and measured on, and the fixed split between them.
+
+Every row of the public prompt sets (read by :mod:`clearance.evals.prompts`) and of the
+team's hand-written set gets one of these classes:
+
+- ``harmful``: a harmful request (AdvBench, HarmBench, JBB harmful, StrongREJECT, XSTest's
+  unsafe contrast prompts, the forbidden questions of the six clearly harmful scenarios,
+  Do-Not-Answer's three harmful risk areas).
+- ``prohibited-domain``: a request in a prohibited domain of the bundle; the hand-written
+  domain requests, plus harmful rows that a documented rule of :mod:`.domains` assigns to a
+  domain.
+- ``jailbreak``: in-the-wild jailbreak templates and Giskard's injections.
+- ``clean``: JBB benign twins, XSTest safe prompts, the hand-written near-misses and
+  everyday instructions.
+- ``care``: questions a model may answer with care, not harmful requests (Do-Not-Answer's
+  ``human_chatbox`` and ``misinformation_harms``; forbidden questions on legal opinion,
+  financial advice, health consultation and political lobbying). Trained as not harmful,
+  reported apart.
+- ``unlabeled``: forbidden questions on government decisions, economic harm and
+  pornography, which mix answerable and harmful asks: neither trained on nor scored.
+- ``alpaca``: benign everyday instructions under a non-commercial licence: never trained
+  on, measured only (the shipped artifact owes nothing to them).
+
+The split is stratified by (set, category, class) with a fixed seed; the held-out part is
+only ever measured.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from ..evals.prompts import SETS, load_set
+from . import domains
+
+HARMFUL_SETS = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest")
+FQ_HARMFUL = {"Illegal Activity", "Hate Speech", "Malware", "Physical Harm", "Fraud", "Privacy Violence"}
+FQ_CARE = {"Legal Opinion", "Financial Advice", "Health Consultation", "Political Lobbying"}
+DNA_CARE = {"human_chatbox", "misinformation_harms"}
+TRAINED = ("harmful", "prohibited-domain", "jailbreak", "clean", "care")
+SEED = 20261130
+TEST_SHARE = 0.25
+HANDWRITTEN = "handwritten.tsv"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    set: str
+    id: str
+    text: str
+    cls: str  # harmful | prohibited-domain | jailbreak | clean | care | unlabeled | alpaca
+    domain: str | None
+    category: str
+    rule: str = ""  # why a row is in its class, when a rule (not the set) put it there
+
+
+def handwritten_path() -> Path:
+    return Path(str(files("clearance.guardrails") / "data" / HANDWRITTEN))
+
+
+def load_handwritten(path: Path | None = None) -> list[Example]:
+    where = path or handwritten_path()
+    out: list[Example] = []
+    for number, line in enumerate(where.read_text(encoding="utf-8").split("\n"), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, sep, text = line.partition("\t")
+        if not sep or not text.strip():
+            raise ValueError(f"{where}:{number}: expected `kind<TAB>text`")
+        if kind in domains.DOMAINS:
+            out.append(Example("handwritten", str(number), text, "prohibited-domain", kind, "domain request"))
+        elif kind in ("near-miss", "everyday"):
+            out.append(Example("handwritten", str(number), text, "clean", None, kind))
+        else:
+            raise ValueError(f"{where}:{number}: unknown kind `{kind}`")
+    return out
+
+
+def classify_row(set_name: str, label: str, category: str, text: str) -> tuple[str, str | None, str]:
+    """(class, domain, rule) of one public row."""
+    if set_name == "alpaca":
+        return "alpaca", None, ""
+    if set_name in ("inthewild", "giskard"):
+        return "jailbreak", None, ""
+    if label == "benign":
+        return "clean", None, ""
+    if set_name == "forbidden-questions" and category not in FQ_HARMFUL:
+        return ("care" if category in FQ_CARE else "unlabeled"), None, f"scenario {category}"
+    if set_name == "donotanswer" and category in DNA_CARE:
+        return "care", None, f"risk area {category}"
+    domain = domains.assign(text, category)
+    if domain is not None:
+        return "prohibited-domain", domain, f"domain rule {domain}"
+    return "harmful", None, ""
+
+
+def load(data: Path, handwritten: Path | None = None) -> list[Example]:
+    """Every row of every prompt set under ``data`` and of the hand-written set, classified."""
+    out: list[Example] = []
+    for name in SETS:
+        for p in load_set(name, data):
+            cls, domain, rule = classify_row(name, p.label, p.category, p.text)
+            out.append(Example(name, p.id, p.text, cls, domain, p.category, rule))
+    out.extend(load_handwritten(handwritten))
+    return out
+
+
+def split(examples: Sequence[Example], seed: int = SEED, share: float = TEST_SHARE) -> tuple[list[Example], list[Example]]:
+    """(development, held-out): stratified by set, category and class, with a fixed seed."""
+    strata: dict[tuple[str, str, str], list[Example]] = defaultdict(list)
+    for e in examples:
+        strata[(e.set, e.category if e.set != "handwritten" else e.domain or e.category, e.cls)].append(e)
+    dev: list[Example] = []
+    test: list[Example] = []
+    rng = random.Random(seed)
+    for key in sorted(strata):
+        group = sorted(strata[key], key=lambda e: (e.id, e.text))
+        rng.shuffle(group)
+        cut = round(len(group) * share)
+        test.extend(group[:cut])
+        dev.extend(group[cut:])
+    return dev, test
+
+
+def trainable(examples: Iterable[Example]) -> list[Example]:
+    return [e for e in examples if e.cls in TRAINED]

@@ -1,0 +1,136 @@
+"""Undo the cheap disguises before any guard reads a prompt.
+
+An attacker who spells "b0mb", writes Cyrillic "е" for Latin "e", hides zero-width joiners
+inside a word or wraps the request in base64 should meet the same classifier as one who
+asks plainly. Each step here is a C-speed string operation (NFKC, ``str.translate``, one
+regex scan) except leetspeak folding and base64 decoding, which run only when their cheap
+trigger matches, so normalizing stays far below the guard's latency budget.
+
+``normalize`` returns the folded text and the names of the disguises it removed: they are
+readable features a reviewer sees beside the verdict. ``payloads`` returns the decoded
+text of plausible base64 runs, which the guards classify as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Characters that render as nothing: zero-width space/joiners, word joiner, BOM, soft
+# hyphen, Mongolian vowel separator, invisible operators, bidi controls.
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u202a\u202b\u202c\u202d\u202e"
+
+# Cyrillic and Greek letters that look like Latin ones (after NFKC, which does not fold
+# scripts). The pairs follow the Unicode confusables list for these two scripts, lowercase
+# and uppercase, restricted to letters whose glyph is the Latin letter's in common fonts.
+CONFUSABLES = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "һ": "h", "ү": "y", "ɡ": "g",
+    "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ї": "I", "Ј": "J", "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W",
+    "Һ": "H", "Ү": "Y",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+    "χ": "x", "γ": "y", "η": "n", "μ": "u",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}
+_LOWER = {k: v for k, v in CONFUSABLES.items() if k.islower()}
+_TABLE = str.maketrans({**dict.fromkeys(INVISIBLE, None), **_LOWER})
+_INVISIBLE = re.compile("[" + INVISIBLE + "]")
+_LOOKALIKE = re.compile("[" + "".join(_LOWER) + "]")
+
+# Leetspeak: a digit or symbol standing for a letter inside a word. Folded only in words
+# where a stand-in precedes a letter, or ends a word of one or two letters ("d0", "t0"), so
+# numbers ("2024", "3.5") and names ending in a digit ("python3", "gpt4") stay as they are.
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
+        "!": "i", "|": "l", "+": "t"}
+_LEET_TABLE = str.maketrans(LEET)
+_LEET_WORD = re.compile(r"[a-z0-9@$!|+]*[0134578@$|+9][a-z][a-z0-9@$!|+]*|\b[a-z]{1,2}[0134578]\b")
+_LEET_TRIGGER = re.compile(r"[0134578@$|+9][a-z]|\b[a-z]{1,2}[0134578]\b")
+# Numbers with a unit or ordinal ("1st", "3d", "4k", "10am") are not disguised words.
+_NUMBER_WORD = re.compile(r"[0-9]+(?:st|nd|rd|th|d|k|g|x|s|m|am|pm|km|kg|gb|mb|tb|mm|cm|ml|hz|mhz|ghz|v|w|kw|p|px|b|bn)")
+
+# A base64 run long enough to carry a request (24 chars = 18 bytes); shorter runs are
+# ordinary words and ids. At most a few runs are decoded per prompt.
+MIN_RUN = 24
+_BASE64_BYTES = bytes(0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 0x20 for b in range(256))
+_RUN = b"a" * MIN_RUN
+MAX_PAYLOADS = 4
+MAX_TRIES = 16  # bounds the work on a prompt made of many long runs that decode to nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    text: str
+    disguises: tuple[str, ...]
+
+
+def normalize(text: str) -> Normalized:
+    """NFKC, lowercased, lookalikes and invisibles removed, leetspeak folded; and what was undone."""
+    found: list[str] = []
+    if text.isascii():
+        lowered = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKC", text)
+        if folded != unicodedata.normalize("NFC", text):
+            found.append("obfuscation: compatibility characters")
+        lowered = folded.lower()
+        if _INVISIBLE.search(lowered):
+            found.append("obfuscation: invisible characters")
+        if _LOOKALIKE.search(lowered):
+            found.append("obfuscation: lookalike letters")
+        lowered = lowered.translate(_TABLE)
+    if _LEET_TRIGGER.search(lowered):
+        changed = _LEET_WORD.sub(_fold_leet, lowered)
+        if changed != lowered:
+            found.append("obfuscation: leetspeak")
+            lowered = changed
+    return Normalized(lowered, tuple(found))
+
+
+def _fold_leet(match: re.Match[str]) -> str:
+    word = match.group(0)
+    # A word of letters with a trailing "!" or "+" is punctuation, not a disguise ("c++", "hello!").
+    core = word.rstrip("!+")
+    if _NUMBER_WORD.fullmatch(core) or not any(c in LEET for c in core):
+        return word
+    return core.translate(_LEET_TABLE) + word[len(core):]
+
+
+def payloads(text: str) -> list[str]:
+    """The decoded text of base64 runs that decode to mostly printable UTF-8."""
+    out: list[str] = []
+    # Map every byte to "is a base64 character" and search the map for runs: C-speed passes,
+    # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
+    raw = text.encode("utf-8", "replace")
+    mapped = raw.translate(_BASE64_BYTES)
+    at = mapped.find(_RUN)
+    tries = 0
+    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
+        tries += 1
+        end = mapped.find(b" ", at)
+        end = len(raw) if end == -1 else end
+        decoded = _decode(raw[at:end].decode("ascii"))
+        if decoded is not None:
+            out.append(decoded)
+        at = mapped.find(_RUN, end)
+    return out
+
+
+def _decode(run: str) -> str | None:
+    if run.isalpha() and (run.islower() or run.isupper()):
+        return None  # a long plain word or identifier, not an encoding
+    try:
+        decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    printable = sum(1 for c in decoded if c.isprintable() or c in "\n\t")
+    if decoded.strip() and printable >= 0.95 * len(decoded) and sum(c.isalpha() for c in decoded) >= len(decoded) / 2:
+        return decoded
+    return None

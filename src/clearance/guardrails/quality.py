@@ -1,0 +1,71 @@
+"""How well a prompt guard labels prompts: the confusion table and the rates read from it.
+
+A *detection* is any label but ``clean`` (every such label stops or escalates the call);
+the table also shows whether the label was the right one. On the held-out split the rows
+are grouped by what they are (see :mod:`.corpus`): benign prompts are reported apart by
+source (JBB benign twins and the hand-written set; Alpaca, measured only; XSTest's
+safe-but-scary prompts), and questions to answer with care apart again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from . import domains
+from .corpus import Example
+from .verdict import PROMPT_LABELS, PromptGuard
+
+TRUE_CLASSES = ("harmful", "prohibited-domain", "jailbreak", "clean", "care", "alpaca")
+
+
+def confusion(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[str, int]]:
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for t, p in zip(truth, predicted, strict=True):
+        table[t][p] += 1
+    return {t: {p: table[t][p] for p in PROMPT_LABELS} for t in sorted(table)}
+
+
+def rates(table: dict[str, dict[str, int]]) -> dict[str, dict[str, float | int]]:
+    """Per true label: rows, share flagged (any label but clean), share given exactly that label."""
+    out: dict[str, dict[str, float | int]] = {}
+    for t, row in table.items():
+        n = sum(row.values())
+        flagged = n - row.get("clean", 0)
+        out[t] = {"n": n, "flagged": round(flagged / n, 4) if n else 0.0,
+                  "exact": round(row.get(t, 0) / n, 4) if n and t in row else 0.0}
+    return out
+
+
+def _share(hits: int, n: int) -> dict[str, float | int]:
+    return {"n": n, "rate": round(hits / n, 4) if n else 0.0}
+
+
+def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, Any]:
+    """Every figure of the quality table for one guard on the held-out rows."""
+    rows = [e for e in test if e.cls in TRUE_CLASSES]
+    verdicts = [guard.check_prompt(e.text) for e in rows]
+    flagged = [v.label != "clean" for v in verdicts]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(rows):
+        if e.cls == "clean":
+            groups["xstest-safe" if e.set == "xstest" else "benign"].append(i)
+        elif e.cls == "prohibited-domain":
+            groups[f"domain:{e.domain}"].append(i)
+            groups["prohibited-domain"].append(i)
+        else:
+            groups[e.cls].append(i)
+        if e.cls == "harmful":
+            groups[f"harmful:{e.set}"].append(i)
+    figures = {name: _share(sum(flagged[i] for i in idx), len(idx)) for name, idx in sorted(groups.items())}
+    for d in domains.DOMAINS:
+        idx = groups.get(f"domain:{d}", [])
+        right = sum(verdicts[i].label == "prohibited-domain" and verdicts[i].domain == d for i in idx)
+        figures[f"domain-exact:{d}"] = _share(right, len(idx))
+    jb = groups.get("jailbreak", [])
+    figures["jailbreak-exact"] = _share(sum(verdicts[i].label == "jailbreak" for i in jb), len(jb))
+    pooled = groups.get("benign", []) + groups.get("alpaca", [])
+    figures["benign+alpaca"] = _share(sum(flagged[i] for i in pooled), len(pooled))
+    return {"guard": guard.version, "figures": figures,
+            "confusion": confusion([e.cls for e in rows], [v.label for v in verdicts])}

@@ -1,0 +1,99 @@
+"""Tables of the guard's figures (for the CLI, the bench and the model card), and the card itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import domains
+
+ROWS = (
+    ("harmful", "harmful requests detected"),
+    *((f"harmful:{s}", f"  of which {s}") for s in ("advbench", "harmbench", "jbb-harmful", "strongreject",
+                                                      "forbidden-questions", "donotanswer", "xstest")),
+    ("jailbreak", "jailbreak/injection prompts detected"),
+    ("jailbreak-exact", "  labelled `jailbreak`"),
+    ("prohibited-domain", "prohibited-domain requests detected (any label)"),
+    *((f"domain-exact:{d}", f"  {d}: labelled with that domain") for d in domains.DOMAINS),
+    ("benign", "benign flagged (JBB benign + hand-written): FPR"),
+    ("alpaca", "benign flagged (Alpaca, never trained on): FPR"),
+    ("benign+alpaca", "benign flagged, pooled: FPR"),
+    ("xstest-safe", "XSTest safe-but-scary prompts flagged"),
+    ("care", "questions to answer with care flagged"),
+)
+
+
+def _cell(fig: dict[str, Any] | None) -> str:
+    return f"{fig['rate']:.3f}" if fig and fig["n"] else "–"
+
+
+def quality_table(columns: dict[str, dict[str, Any]]) -> str:
+    """Markdown: one row per figure, one column per guard (figures as `held_out_report` gives them)."""
+    names = list(columns)
+    first = next(iter(columns.values()))
+    lines = [f"| held-out rows | n | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
+    for key, title in ROWS:
+        n = first.get(key, {}).get("n", 0)
+        lines.append(f"| {title} | {n} | " + " | ".join(_cell(columns[c].get(key)) for c in names) + " |")
+    return "\n".join(lines)
+
+
+def confusion_table(table: dict[str, dict[str, int]]) -> str:
+    labels = ("prohibited-domain", "harmful", "jailbreak", "clean")
+    lines = ["| true \\ predicted | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for true, row in table.items():
+        lines.append(f"| {true} | " + " | ".join(str(row.get(p, 0)) for p in labels) + " |")
+    return "\n".join(lines)
+
+
+def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
+    held = artifact["held_out"]
+    hp = artifact["hyperparameters"]
+    data = "\n".join(f"- `{name}`: sha256 `{h}`" for name, h in sorted(artifact["training_data"]["sha256"].items()))
+    rows = ", ".join(f"{k} {v}" for k, v in artifact["training_data"]["rows"].items())
+    cut = ", ".join(f"{k} {v}" for k, v in sorted(artifact["thresholds"].items()))
+    targets = ", ".join(f"{k} {v:.1%}" for k, v in sorted(hp["fpr_target"].items()))
+    return f"""# Model card: clearance prompt guard
+
+- **Artifact**: `guard_model.json`, {size / 1e6:.2f} MB, sha256 `{digest}` (guard version `guard-1:{digest[:12]}`)
+- **What it does**: labels a prompt (all messages joined) `prohibited-domain` (with the bundle's use-case id),
+  `jailbreak`, `harmful` or `clean`, with a score, every label's score, and the features that drove it.
+  The answer guard combines it with the trained refusal judge (`evals/judges/trained_judge.json`).
+- **Model**: {len(artifact['vocabulary'])} features (words and word pairs of the normalized text, scaled to unit
+  length, and harm-concept families of `lexicon.py`, whole; features version `{artifact['features_version']}`) x 5 logistic outputs: *harmful*,
+  *jailbreak* and one per prohibited domain. scikit-learn liblinear (deterministic), classes balanced,
+  C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
+  the lowest whose out-of-fold false-positive rate on ordinary benign development prompts (JBB benign and the
+  hand-written set) is at most {targets}, and never below 0.5. Checking needs only the JSON and numpy.
+- **Training rows** (development part only): {rows}.
+- **Files read** (sha256; Alpaca is only measured, never trained on):
+{data}
+- **Licences**: AdvBench, HarmBench, JBB, StrongREJECT, forbidden questions, in-the-wild, Giskard: MIT;
+  Do-Not-Answer: Apache-2.0; XSTest: CC-BY-4.0; the hand-written set: the team's, Apache-2.0 like the package.
+  **Alpaca (CC BY-NC 4.0) is not trained on**: the artifact owes nothing to it; Alpaca rows are only measured.
+- **Not harmful**: Do-Not-Answer `human_chatbox` and `misinformation_harms`, and forbidden questions on legal
+  opinion, financial advice, health consultation and political lobbying, are trained as *not harmful*
+  (questions to answer with care); forbidden questions on government decisions, economic harm and pornography
+  are left out of training and scoring (they mix answerable and harmful asks).
+- **Prohibited domains**: no public set labels them. Training rows are the hand-written requests and
+  near-misses of `data/handwritten.tsv` plus harmful rows matched by the narrow documented rules of `domains.py`.
+- **Split**: stratified by (set, category, class), seed {artifact['training_data']['split']['seed']},
+  {artifact['training_data']['split']['test_share']:.0%} held out. No weight or threshold is fitted on it. Disclosure: the
+  held-out figures of earlier designs (in-word character 4-grams; thresholds allowed below 0.5) were seen
+  during development, and the shipped design was kept partly in view of them.
+- **Reproduce**: `clearance guard train` (same data, same bytes).
+
+## Held-out figures (shipped artifact; substring baseline beside)
+
+{quality_table({'trained': held['trained']['figures'], 'substrings': held['substrings']['figures']})}
+
+Confusion (trained, held-out):
+
+{confusion_table(held['trained']['confusion'])}
+
+## Limits
+
+- Linear over words: it learns the benchmark sets' wording; a harmful request phrased like an everyday task,
+  or in another language, can pass. The prohibited-domain class rests on a small hand-written set.
+- Long prompts are read in windows (head, tail, slices of the middle); a request hidden elsewhere in a very long
+  document is not read.
+"""

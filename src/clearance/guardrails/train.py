@@ -1,0 +1,209 @@
+"""Training the prompt guard (needs scikit-learn): three linear heads over one feature table.
+
+- *harmful*: harmful and prohibited-domain requests against clean prompts and questions to
+  answer with care (jailbreak templates are left out: many carry a harmful request).
+- *jailbreak*: jailbreak and injection prompts against everything else.
+- *domain*, one per prohibited domain: that domain's requests against everything else.
+
+Each is a scikit-learn logistic regression (liblinear's primal trust-region Newton solver,
+which is deterministic, classes balanced) on binary features scaled to unit length. Only the development part of the
+split is trained on; the regularisation and the thresholds are chosen by five-fold
+out-of-fold scores on that part (the threshold of each head is the one whose false-positive
+rate on ordinary benign prompts, JBB benign twins and the hand-written set, is at most
+``FPR_TARGET``). The held-out part is measured once, by the shipped artifact, and written
+into it and its model card. Same data, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..evals.prompts import SETS, file_sha256
+from . import corpus, domains, features
+from .corpus import Example
+from .model import OUTPUTS, TrainedPromptGuard
+
+GRID = (2.0, 8.0, 32.0)
+FOLDS = 5
+FPR_TARGET = {"harmful": 0.01, "jailbreak": 0.005, "prohibited-domain": 0.005}
+MIN_DF = 2
+ROUND = 4
+
+
+Found = tuple[set[str], set[str]]
+
+
+def featurize(texts: Sequence[str]) -> list[Found]:
+    return [features.extract(features.read(t).text) for t in texts]
+
+
+def vocabulary(found: Sequence[Found]) -> list[str]:
+    counts = Counter(f for terms, concepts in found for f in (*terms, *concepts))
+    return sorted(f for f, n in counts.items() if n >= MIN_DF)
+
+
+def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
+    """Terms scaled to unit length, concepts whole: the arithmetic of ``TrainedPromptGuard.scores``."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols, vals = [], [], []
+    for i, (terms, concepts) in enumerate(found):
+        ids = sorted(vocab[f] for f in terms if f in vocab)
+        for j in ids:
+            rows.append(i)
+            cols.append(j)
+            vals.append(1.0 / np.sqrt(len(ids)))
+        for j in sorted(vocab[f] for f in concepts if f in vocab):
+            rows.append(i)
+            cols.append(j)
+            vals.append(1.0)
+    return csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
+
+
+def _targets(examples: Sequence[Example]) -> dict[str, tuple[Any, Any]]:
+    """(row mask, labels) per head."""
+    cls = np.array([e.cls for e in examples])
+    harmful_rows = cls != "jailbreak"
+    every = np.ones(len(examples), dtype=bool)
+    heads = {
+        "harmful": (harmful_rows, np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)),
+        "jailbreak": (every, (cls == "jailbreak").astype(int)),
+    }
+    for d in domains.DOMAINS:
+        heads[d] = (every, np.array([e.domain == d for e in examples], dtype=int))
+    return heads
+
+
+def _fit(x: Any, y: Any, c: float) -> tuple[Any, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=1000, tol=1e-5, class_weight="balanced").fit(x, y)
+    return model.coef_, model.intercept_
+
+
+def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-(x @ coef[0] + bias[0])))
+
+
+def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float) -> dict[str, Any]:
+    """Each head's score for every development row from a model that never saw the row."""
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = np.array([e.cls for e in examples])
+    scores = {h: np.zeros(len(examples)) for h in ("harmful", "jailbreak", *domains.DOMAINS)}
+    for train_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata):
+        part = [found[i] for i in train_idx]
+        vocab = {f: i for i, f in enumerate(vocabulary(part))}
+        x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
+        targets = _targets([examples[i] for i in train_idx])
+        for head, (rows, y) in targets.items():
+            coef, bias = _fit(x_train[rows], y[rows], c)
+            scores[head][test_idx] = _head_scores(x_test, coef, bias)
+    scores["domain"] = np.max([scores.pop(d) for d in domains.DOMAINS], axis=0)
+    return scores
+
+
+def ordinary_benign(examples: Sequence[Example]) -> Any:
+    return np.array([e.cls == "clean" and e.set != "xstest" for e in examples])
+
+
+def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str, float]:
+    """Per head, the lowest threshold whose out-of-fold false-positive rate on ordinary benign rows is on target."""
+    benign = ordinary_benign(examples)
+    out = {}
+    for head, label in (("harmful", "harmful"), ("jailbreak", "jailbreak"), ("domain", "prohibited-domain")):
+        negatives = np.sort(scores[head][benign])[::-1]
+        allowed = int(np.floor(FPR_TARGET[label] * len(negatives)))
+        out[label] = round(float(min(0.99, max(0.5, negatives[allowed] + 1e-4))), ROUND)
+    return out
+
+
+def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str, float]) -> float:
+    """Out-of-fold share of harmful and jailbreak rows that some head flags: what the grid maximises."""
+    flagged = (scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"]) | (
+        scores["domain"] >= cut["prohibited-domain"])
+    bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in examples])
+    return float(flagged[bad].mean())
+
+
+def select(examples: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[float, dict[str, float], float]:
+    best: tuple[float, float, dict[str, float]] | None = None
+    found = featurize([e.text for e in examples])
+    for c in grid:
+        scores = out_of_fold(examples, found, c)
+        cut = thresholds(examples, scores)
+        recall = recall_at(examples, scores, cut)
+        if best is None or recall > best[0]:
+            best = (recall, c, cut)
+    assert best is not None
+    return best[1], best[2], best[0]
+
+
+def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[str, Any]:
+    found = featurize([e.text for e in examples])
+    names = vocabulary(found)
+    vocab = {f: i for i, f in enumerate(names)}
+    x = matrix(found, vocab)
+    columns, biases = [], []
+    for rows, y in _targets(examples).values():
+        coef, bias = _fit(x[rows], y[rows], c)
+        columns.extend(coef)
+        biases.extend(bias)
+    weights = np.round(np.vstack(columns).T, ROUND)
+    keep = np.abs(weights).max(axis=1) >= 10 ** -ROUND
+    return {
+        "kind": "clearance-prompt-guard",
+        "features_version": features.VERSION,
+        "outputs": list(OUTPUTS),
+        "vocabulary": [n for n, k in zip(names, keep, strict=True) if k],
+        "weights": [float(v) for v in weights[keep].ravel()],
+        "bias": [round(float(b), ROUND) for b in biases],
+        "thresholds": cut,
+        "hyperparameters": {"C": c, "solver": "liblinear", "class_weight": "balanced", "min_df": MIN_DF,
+                            "folds": FOLDS, "fpr_target": FPR_TARGET},
+    }
+
+
+def data_hashes(data: Path) -> dict[str, str]:
+    out = {spec.file: file_sha256(data / spec.file) for spec in SETS.values()}
+    out[f"clearance/guardrails/data/{corpus.HANDWRITTEN}"] = file_sha256(corpus.handwritten_path())
+    return out
+
+
+def to_bytes(artifact: dict[str, Any]) -> bytes:
+    return orjson.dumps(artifact, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def guard_of(artifact: dict[str, Any]) -> TrainedPromptGuard:
+    return TrainedPromptGuard(artifact, hashlib.sha256(to_bytes(artifact)).hexdigest())
+
+
+def train(data: Path, out: Path, card: Path | None = None, grid: Sequence[float] = GRID) -> dict[str, Any]:
+    """Train on the development part, measure on the held-out part, write the artifact (and card)."""
+    from .baseline import SubstringGuard
+    from .quality import held_out_report
+    from .report import model_card
+
+    examples = corpus.load(data)
+    dev, test = corpus.split(examples)
+    trained = corpus.trainable(dev)
+    c, cut, inner = select(trained, grid)
+    artifact = fit(trained, c, cut)
+    artifact["training_data"] = {
+        "sha256": data_hashes(data), "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE},
+        "rows": dict(sorted(Counter(e.cls for e in trained).items())), "out_of_fold_recall": round(inner, 4),
+    }
+    artifact["held_out"] = {"trained": held_out_report(guard_of(artifact), test),
+                            "substrings": held_out_report(SubstringGuard(), test)}
+    raw = to_bytes(artifact)
+    out.write_bytes(raw)
+    if card is not None:
+        card.write_text(model_card(artifact, hashlib.sha256(raw).hexdigest(), len(raw)))
+    return artifact
