@@ -321,3 +321,20 @@ def test_quarterly_reports_as_charts_and_as_the_full_page_for_the_entities_a_ses
     assert "script-src" not in full.headers["content-security-policy"]
     assert c.get(f"/console/audit/report.html?entity=contoso-bank&quarter={quarter}").status_code == 403
     assert c.get("/console/audit/report.html?entity=stripe&quarter=bad").status_code == 422
+
+
+def test_the_dashboard_counts_the_last_hours_decisions_denials_and_guard_events(env):
+    api, app, tokens = env
+    c = client(api)
+    decide(c, tokens["gateway"], "stripe")
+    decide(c, tokens["gateway"], "contoso-bank")
+    app.audit.append("guardrail", {"entity": "stripe", "event": "prompt-blocked", "stage": "prompt"})
+    app.audit.append("guardrail", {"entity": "contoso-bank", "event": "answer-flagged", "stage": "answer"})
+    sign_in(c, tokens["admin"])
+    everything = c.get("/console").text
+    assert re.search(r'class="big">2</span> decisions', everything)
+    assert "prompt-blocked" in everything and "answer-flagged" in everything
+    sign_in(c, tokens["stripe-auditor"])
+    mine = c.get("/console").text
+    assert re.search(r'class="big">1</span> decisions', mine)
+    assert "prompt-blocked" in mine and "answer-flagged" not in mine

@@ -62,6 +62,7 @@ def dashboard(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
     per_minute: dict[int, Counter[str]] = defaultdict(Counter)
     codes: Counter[str] = Counter()
     caps: Counter[str] = Counter()
+    guards: Counter[str] = Counter()  # prompt- and answer-guard events (blocked, flagged)
     denials = []
     decisions = 0
     for r in found:
@@ -74,13 +75,15 @@ def dashboard(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
                 denials.append(row(r))
         elif r.kind == "monitoring" and r.body.get("event") == "cap-exceeded":
             caps[str(r.body.get("authorization") or "-")] += 1
+        elif r.kind == "guardrail":
+            guards[str(r.body.get("event") or "unspecified")] += 1
     health = _writer_health(log, now)
     return page(request, "dashboard.html", viewer=viewer, session=session, section="dashboard",
                 decisions=decisions, capped=len(found) >= WINDOW_CAP, window=WINDOW_MIN,
                 minutes=minute_chart(per_minute, WINDOW_MIN, "Decisions per minute by outcome, last hour"),
                 by_code=bars("Refusals by code, last hour", codes.most_common(12)),
                 refusals=sum(codes.values()), denials=list(reversed(denials))[:10],
-                caps=caps.most_common(), cap_total=sum(caps.values()), health=health, now=now)
+                caps=caps.most_common(), cap_total=sum(caps.values()), guards=guards.most_common(), health=health, now=now)
 
 
 def since(log: Any, start_ns: int, cap: int, **filters: Any) -> list[Any]:
