@@ -2,7 +2,8 @@
 
 A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
 Redis, the ``../shared`` folder, nginx), naming what is missing. CI sets
-``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx`` (see ``.ci/run``): each thing it names turns
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser`` (see ``.ci/run``; ``browser``:
+Playwright and Debian's Chromium for the console's tests): each thing it names turns
 that skip into a failure with the same message, so a green CI run means those tests ran.
 """
 
@@ -14,7 +15,7 @@ from typing import NoReturn
 import pytest
 
 REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
-KNOWN = ("postgres", "redis", "shared", "nginx")
+KNOWN = ("postgres", "redis", "shared", "nginx", "browser")
 
 
 def required() -> frozenset[str]:

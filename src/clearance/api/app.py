@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from .. import console
 from ..core.errors import PolicyError
 from ..ports import StoreUnavailable
 from ..registry.service import WriteRejected
@@ -44,7 +45,8 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app.include_router(eval_routes.router)
     app.include_router(ops_routes.router)
     screening_routes.install(app)
-    app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes)
+    console.install(app)
+    app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes, open_prefix=console.PREFIX)
 
     @app.exception_handler(WriteRejected)
     async def rejected(_: Request, exc: WriteRejected) -> JSONResponse:

@@ -8,6 +8,8 @@ ASGI middleware answers, for every request that carries a body:
 - 413 when ``Content-Length`` declares more than ``max_body_bytes`` (read nothing), or the
   streamed body grows past it (read no further);
 
+Paths under ``open_prefix`` (the console, whose forms carry a session cookie instead of a bearer
+token and are checked by the console itself) skip the token check but not the size limit;
 and otherwise hands the app the body it read (at most ``max_body_bytes``) with the credential
 it found, so the route's own ``caller`` dependency does not look the token up again. Requests
 without a body (GETs) go straight through: their routes authenticate before doing any work.
@@ -30,27 +32,23 @@ CREDENTIAL = "clearance_credential"  # the key under ``scope["state"]`` (``reque
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, registry: RegistryService, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, registry: RegistryService, max_body_bytes: int = MAX_BODY_BYTES,
+                 open_prefix: str | None = None) -> None:
         self.app = app
         self.registry = registry
         self.max_body_bytes = max_body_bytes
+        self.open_prefix = open_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
-        token = _bearer(scope)
-        if token is None:
-            await _answer(send, 401, "missing bearer token", {"www-authenticate": "Bearer"})
-            return
-        try:
-            found = await anyio.to_thread.run_sync(self.registry.authenticate, token)
-        except StoreUnavailable as exc:
-            await _answer(send, 503, None, error={"code": "store-unavailable", "problems": [str(exc)]})
-            return
-        if found is None:
-            await _answer(send, 401, "invalid or revoked token", {"www-authenticate": "Bearer"})
-            return
+        if self._open(scope["path"]):
+            found = None
+        else:
+            found = await self._credential(scope, send)
+            if found is None:
+                return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             if not declared.isdigit():
@@ -62,8 +60,28 @@ class BodyGuard:
         if body is None:
             await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
             return
-        scope.setdefault("state", {})[CREDENTIAL] = found
+        if found is not None:
+            scope.setdefault("state", {})[CREDENTIAL] = found
         await self.app(scope, _replay(body, receive), send)
+
+    def _open(self, path: str) -> bool:
+        prefix = self.open_prefix
+        return prefix is not None and (path == prefix or path.startswith(prefix + "/"))
+
+    async def _credential(self, scope: Scope, send: Send) -> Credential | None:
+        """The live credential of the request's bearer token; ``None`` once the refusal is sent."""
+        token = _bearer(scope)
+        if token is None:
+            await _answer(send, 401, "missing bearer token", {"www-authenticate": "Bearer"})
+            return None
+        try:
+            found = await anyio.to_thread.run_sync(self.registry.authenticate, token)
+        except StoreUnavailable as exc:
+            await _answer(send, 503, None, error={"code": "store-unavailable", "problems": [str(exc)]})
+            return None
+        if found is None:
+            await _answer(send, 401, "invalid or revoked token", {"www-authenticate": "Bearer"})
+        return found
 
     async def _read(self, receive: Receive) -> bytes | None:
         parts: list[bytes] = []
