@@ -6,6 +6,8 @@ global state. Errors are mapped to JSON in one place here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -45,7 +47,7 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app.include_router(eval_routes.router)
     app.include_router(ops_routes.router)
     screening_routes.install(app)
-    console.install(app)
+    console.install(app, _console_sessions(parts))
     app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes, open_prefix=console.PREFIX)
 
     @app.exception_handler(WriteRejected)
@@ -71,3 +73,12 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         return JSONResponse({"error": {"code": "invalid-request", "problems": problems}}, status_code=422)
 
     return app
+
+
+def _console_sessions(parts: App) -> Any:
+    """Console sessions in the registry database where there is one, so every worker knows them."""
+    if parts.engine is None:
+        return None
+    from ..console.shared_sessions import SqlSessionStore
+
+    return SqlSessionStore(parts.engine)

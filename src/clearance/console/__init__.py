@@ -10,17 +10,17 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from .sessions import SessionStore
+from .sessions import Sessions, SessionStore
 
 PREFIX = "/console"
 
 
-def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
+def install(app: FastAPI, sessions: Sessions | None = None) -> None:
     """Serve the console in ``app`` (an admin API made by ``clearance.api.app.create_app``)."""
     from . import audit_pages, overview, registry_pages, review_pages  # noqa: F401 - they register their routes
     from .web import Console, Refused, SignIn, login_redirect, refused_page, router
 
-    app.state.console = Console(sessions or SessionStore())
+    app.state.console = Console(sessions if sessions is not None else SessionStore())
     app.include_router(router)
 
     @app.exception_handler(SignIn)

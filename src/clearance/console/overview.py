@@ -134,6 +134,7 @@ def decisions(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
     if decision_id.strip():
         if not decision_id.strip().isdigit():
             session.flash.append(("error", "decision id: a whole number (a gateway or API answer's decision_id)"))
+            request.app.state.console.sessions.save(session)
         else:
             return redirect(f"/console/decisions/{int(decision_id.strip())}")
     log = audit_log(request)

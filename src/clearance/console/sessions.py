@@ -7,8 +7,10 @@ dump cannot be replayed as a cookie), the credential's key (never its secret), a
 CSRF token and two expiries: idle and absolute. Each request re-reads the credential, so a
 revoked token ends every session it opened at once.
 
-Sessions live in the process's memory: a restart signs everyone out, which is the safe way
-to lose them.
+Sessions live in the registry database (:class:`.shared_sessions.SqlSessionStore`)
+so that every worker and replica behind a load balancer knows them; :class:`SessionStore`, in
+the process's memory, serves the in-memory deployment and the tests. A change to a session
+(a message to show after a redirect) is written back with ``save``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 NS = 1_000_000_000
 IDLE_NS = 30 * 60 * NS
@@ -69,6 +72,7 @@ class Session:
     seen_ns: int
     expires_ns: int = 0
     flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message) shown once, after a redirect
+    digest: str = ""  # the store's key: the SHA-256 of the cookie's id
 
 
 def digest(session_id: str) -> str:
@@ -78,6 +82,25 @@ def digest(session_id: str) -> str:
 def same(a: str, b: str) -> bool:
     """Constant-time equality of two secrets (CSRF tokens)."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def expire(session: Session, now_ns: int, idle_ns: int, absolute_ns: int) -> None:
+    """Push a session's expiry to ``idle_ns`` from now, never past ``absolute_ns`` from its start."""
+    session.expires_ns = min(now_ns + idle_ns, session.started_ns + absolute_ns)
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Sessions(Protocol):
+    """Where sessions are kept: this module's memory store, or the database's (``shared_sessions``)."""
+
+    def start(self, credential: str, now_ns: int) -> tuple[str, Session]: ...
+    def get(self, session_id: str | None, now_ns: int) -> Session | None: ...
+    def save(self, session: Session) -> None: ...
+    def end(self, session_id: str | None) -> None: ...
+    def end_credential(self, credential: str) -> None: ...
 
 
 class SessionStore:
@@ -90,8 +113,8 @@ class SessionStore:
 
     def start(self, credential: str, now_ns: int) -> tuple[str, Session]:
         """A new session for ``credential``: the id for the cookie (never stored) and its session."""
-        session_id = secrets.token_urlsafe(32)
-        session = Session(credential, secrets.token_urlsafe(32), now_ns, now_ns)
+        session_id = new_id()
+        session = Session(credential, new_id(), now_ns, now_ns, digest=digest(session_id))
         self._expire(session, now_ns)
         with self._lock:
             self._sweep(now_ns)
@@ -117,6 +140,9 @@ class SessionStore:
             self._expire(session, now_ns)
             return session
 
+    def save(self, session: Session) -> None:
+        """Keep a changed session; in memory the session is the stored object already."""
+
     def end(self, session_id: str | None) -> None:
         if session_id:
             with self._lock:
@@ -137,7 +163,7 @@ class SessionStore:
             return list(self._by_digest)
 
     def _expire(self, session: Session, now_ns: int) -> None:
-        session.expires_ns = min(now_ns + self.idle_ns, session.started_ns + self.absolute_ns)
+        expire(session, now_ns, self.idle_ns, self.absolute_ns)
 
     def _sweep(self, now_ns: int) -> None:
         for key in [k for k, s in self._by_digest.items() if now_ns >= s.expires_ns]:

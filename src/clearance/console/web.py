@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..core.instant import format_instant
 from ..registry.records import CredentialRecord
-from .sessions import Session, SessionStore, Viewer, same, viewer_of
+from .sessions import Session, Sessions, Viewer, same, viewer_of
 
 HERE = Path(__file__).parent
 COOKIE = "clearance_console"
@@ -101,7 +101,7 @@ class Console:
     """What the console keeps per application (``app.state.console``): its sessions, and what is costly to
     read again: registry listings by kind (:mod:`.listings`) and replayed policies by version (``overview``)."""
 
-    sessions: SessionStore
+    sessions: Sessions
     cache: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,8 +121,9 @@ def headers(response: Response) -> Response:
 def page(request: Request, template: str, status: int = 200, viewer: Viewer | None = None,
          session: Session | None = None, **context: Any) -> HTMLResponse:
     flash = []
-    if session is not None:
+    if session is not None and session.flash:
         flash, session.flash = session.flash, []
+        console(request).sessions.save(session)
     html = ENV.get_template(template).render(request=request, viewer=viewer, csrf=session.csrf if session else "",
                                              flash=flash, path=request.url.path, **context)
     return headers(HTMLResponse(html, status_code=status))  # type: ignore[return-value]
@@ -171,6 +172,7 @@ class Posted:
     viewer: Viewer
     session: Session
     fields: dict[str, str]
+    sessions: Sessions | None = None  # the store the session came from, to keep the messages ``act`` adds
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default).strip()
@@ -210,7 +212,7 @@ async def posted(request: Request) -> Posted:
         raise Refused(403, "the form's CSRF token does not match this session; reload the page")
     if not viewer.writer:
         raise Refused(403, "this console session is read-only")
-    return Posted(viewer, session, fields)
+    return Posted(viewer, session, fields, console(request).sessions)
 
 
 def act(done: Posted, to: str, call: Callable[[], Any], ok: str | Callable[[Any], str]) -> Response:
@@ -230,6 +232,8 @@ def act(done: Posted, to: str, call: Callable[[], Any], ok: str | Callable[[Any]
         done.session.flash.append(("error", f"refused: {exc}"))
     else:
         done.session.flash.append(("ok", ok(out) if callable(ok) else ok))
+    if done.sessions is not None:
+        done.sessions.save(done.session)
     return redirect(to)
 
 

@@ -159,3 +159,19 @@ eval_items = Table(
     Column("error", Text, nullable=True),
     Column("at_ns", BigInteger, nullable=False),
 )
+
+# Console sessions (revision 0007): one row per signed-in browser, keyed by the SHA-256 of the
+# cookie's id, so every worker and replica behind a load balancer knows the same sessions.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("credential", String(200), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("started_ns", BigInteger, nullable=False),
+    Column("seen_ns", BigInteger, nullable=False),
+    Column("expires_ns", BigInteger, nullable=False),
+    Column("flash", JSON, nullable=False),
+    Index("ix_console_sessions_expires_ns", "expires_ns"),
+    Index("ix_console_sessions_credential", "credential"),
+)
