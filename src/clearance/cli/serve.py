@@ -171,11 +171,11 @@ def _serve(host: str, port: int, workers: int, demo: bool, demo_entity: str, dem
     admin_base = f"{scheme}://{host}:{admin_port}" if admin_port is not None else base
     typer.echo(f"clearance gateway on {base} (policy {version}; database {logs.redact(settings.database_url)}; "
                f"admin API and /metrics on {admin_base}, docs at {admin_base}/docs)")
-    typer.echo(f"console: {admin_base}/console (sign in with an admin or auditor token)")
     if admin:
         typer.echo(f"admin token (shown once): {admin}")
     else:
         typer.echo(f"admin token: issued before and not shown again; {ADMIN_HINT}")
+    typer.echo(f"console: {admin_base}/console (sign in with an admin or auditor token)")
     if key:
         typer.echo(f"demo key (shown once): {key}")
         typer.echo(_example(base, key, demo_model))
