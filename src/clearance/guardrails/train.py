@@ -92,22 +92,33 @@ def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-(x @ coef[0] + bias[0])))
 
 
-def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float) -> dict[str, Any]:
-    """Each head's score for every development row from a model that never saw the row."""
+def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
+                extra: Sequence[Found] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each head's score for every development row from a model that never saw the row.
+
+    ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
+    second dictionary.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     strata = np.array([e.cls for e in examples])
-    scores = {h: np.zeros(len(examples)) for h in ("harmful", "jailbreak", *domains.DOMAINS)}
+    heads = ("harmful", "jailbreak", *domains.DOMAINS)
+    scores = {h: np.zeros(len(examples)) for h in heads}
+    outside = {h: np.zeros(len(extra)) for h in heads}
     for train_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
         x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
+        x_extra = matrix(extra, vocab) if extra else None
         targets = _targets([examples[i] for i in train_idx])
         for head, (rows, y) in targets.items():
             coef, bias = _fit(x_train[rows], y[rows], c)
             scores[head][test_idx] = _head_scores(x_test, coef, bias)
-    scores["domain"] = np.max([scores.pop(d) for d in domains.DOMAINS], axis=0)
-    return scores
+            if x_extra is not None:
+                outside[head] += _head_scores(x_extra, coef, bias) / FOLDS
+    for s in (scores, outside):
+        s["domain"] = np.max([s.pop(d) for d in domains.DOMAINS], axis=0) if len(s[heads[0]]) else np.zeros(0)
+    return scores, outside
 
 
 def ordinary_benign(examples: Sequence[Example]) -> Any:
@@ -137,13 +148,36 @@ def select(examples: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[f
     best: tuple[float, float, dict[str, float]] | None = None
     found = featurize([e.text for e in examples])
     for c in grid:
-        scores = out_of_fold(examples, found, c)
+        scores, _ = out_of_fold(examples, found, c)
         cut = thresholds(examples, scores)
         recall = recall_at(examples, scores, cut)
         if best is None or recall > best[0]:
             best = (recall, c, cut)
     assert best is not None
     return best[1], best[2], best[0]
+
+
+def development_figures(dev: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """The design's out-of-fold figures per source on the development part: what round 2 was tuned on.
+
+    C and thresholds are chosen as :func:`train` chooses them; the development Alpaca rows are
+    scored by the fold models (never trained on) and reported, never used for a threshold.
+    """
+    from .quality import development_report
+
+    trained = corpus.trainable(dev)
+    c, cut, _ = select(trained, grid)
+    found = featurize([e.text for e in trained])
+    alpaca = [e for e in dev if e.cls == "alpaca"]
+    scores, outside = out_of_fold(trained, found, c, featurize([e.text for e in alpaca]))
+
+    def flags(s: dict[str, Any]) -> Any:
+        return (s["harmful"] >= cut["harmful"]) | (s["jailbreak"] >= cut["jailbreak"]) | (
+            s["domain"] >= cut["prohibited-domain"])
+
+    rows = [*trained, *alpaca]
+    flagged = [bool(f) for f in (*flags(scores), *flags(outside))]
+    return c, cut, development_report(rows, flagged)
 
 
 def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[str, Any]:
