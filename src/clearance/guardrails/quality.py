@@ -50,7 +50,7 @@ def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, An
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(rows):
         if e.cls == "clean":
-            groups["xstest-safe" if e.set == "xstest" else "benign"].append(i)
+            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
         elif e.cls == "prohibited-domain":
             groups[f"domain:{e.domain}"].append(i)
             groups["prohibited-domain"].append(i)
@@ -75,7 +75,7 @@ def _groups(rows: Sequence[Example]) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(rows):
         if e.cls == "clean":
-            groups["xstest-safe" if e.set == "xstest" else "benign"].append(i)
+            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
         elif e.cls == "prohibited-domain":
             groups["prohibited-domain"].append(i)
         else:
