@@ -80,3 +80,11 @@ def test_an_artifact_from_other_feature_code_is_refused(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(GuardModelError, match="not a JSON object"):
         TrainedPromptGuard.load(path)
+
+
+def test_harm_to_a_person_is_a_concept_and_harm_to_a_process_is_not():
+    from clearance.guardrails import lexicon
+
+    assert "harm_person" in lexicon.families(["how", "do", "i", "kill", "a", "person"])
+    assert "harm_person" in lexicon.families(["best", "way", "to", "poison", "my", "neighbour"])
+    assert "harm_person" not in lexicon.families(["how", "do", "i", "kill", "a", "python", "process"])
