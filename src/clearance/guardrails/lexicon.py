@@ -110,25 +110,32 @@ def _phrase(first: str, second: str) -> str | None:
     return None
 
 
-def content(tokens: list[str]) -> list[str]:
-    """The words of ``tokens`` that are not stopwords, in order."""
-    return [t for t in tokens if t not in STOPWORDS]
+def _harm_before(tokens: list[str], person: str) -> bool:
+    """Whether a harmful act is the content word just before some occurrence of ``person``."""
+    at = tokens.index(person)
+    while True:
+        j = at - 1
+        while j >= 0 and tokens[j] in STOPWORDS:
+            j -= 1
+        if j >= 0 and _word(tokens[j]) in ACTS:
+            return True
+        try:
+            at = tokens.index(person, at + 1)
+        except ValueError:
+            return False
 
 
-def families(tokens: list[str], words: list[str] | None = None) -> set[str]:
-    """The families with an entry among ``tokens`` (the words of a normalized text, in order).
-
-    ``words`` are the content words of ``tokens`` (see :func:`content`), for ``harm_person``.
-    """
+def families(tokens: list[str]) -> set[str]:
+    """The families with an entry among ``tokens`` (the words of a normalized text, in order)."""
     found = {f for f in map(_word, set(tokens)) if f}
     for a, b in zip(tokens, tokens[1:], strict=False):
         if a in _PHRASES:
             hit = _phrase(a, b)
             if hit:
                 found.add(hit)
-    seq = content(tokens) if words is None else words
-    for a, b in zip(seq, seq[1:], strict=False):
-        if b in PEOPLE and _word(a) in ACTS:
-            found.add("harm_person")
-            break
+    if not ACTS.isdisjoint(found) and "harm_person" not in found:
+        for person in PEOPLE.intersection(tokens):  # each place a person is named: the content word before it
+            if _harm_before(tokens, person):
+                found.add("harm_person")
+                break
     return found
