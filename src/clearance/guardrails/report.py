@@ -85,7 +85,11 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   families for groups, insults, private data, secrets and violence done to a person; hand-written everyday
   and safe-but-scary rows; the harmful threshold set on the union of the heads at 2 %) was chosen on development out-of-fold
   figures only (`python bench/guardrails.py --dev`; development Alpaca rows were measured there, never
-  trained on or used for a threshold), and the held-out part was then run once.
+  trained on or used for a threshold), and the held-out part was then run once. (One earlier held-out run
+  of a near-final design came from a split that adding rows had shifted for the sets after the hand-written
+  one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
+  harmful threshold rule was changed (per head to the union of heads) because the development figures on
+  the restored split showed the heads' budgets adding up to 2.4 %; the run below is the one on the fixed split.)
 - **Reproduce**: `clearance guard train` (same data, same bytes).
 
 ## Held-out figures (shipped artifact; substring baseline beside)
