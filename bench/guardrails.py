@@ -2,6 +2,7 @@
 
     python bench/guardrails.py             # speed: p50/p99 per call by prompt length, guard vs substring peer
     python bench/guardrails.py --quality   # quality on the held-out split, trained guard beside the baseline
+    python bench/guardrails.py --dev       # out-of-fold quality on the development part (what design is tuned on)
 
 Speed prompts are real prompt-set text (the held-out part of the split, every class mixed),
 joined and cut to each length; a token is taken as 4 characters, so 4,000 tokens is 16,000
@@ -98,6 +99,16 @@ def quality(data: Path) -> None:
     print(confusion_table(baseline["confusion"]))
 
 
+def development(data: Path) -> None:
+    """Out-of-fold figures on the development part only: no held-out row is read."""
+    from clearance.guardrails.train import development_figures
+
+    dev, _ = corpus.split(corpus.load(data))
+    c, cut, report = development_figures(dev)
+    print(f"development part, {5}-fold out of fold: C={c}, thresholds {cut}\n")
+    print(quality_table({"out of fold": report["figures"]}).replace("held-out rows", "development rows"))
+
+
 def answer_quality(responses: Path) -> None:
     """Harmful compliance on XSTest v2 answers: an unsafe (contrast) prompt answered with full compliance.
 
@@ -121,6 +132,7 @@ def answer_quality(responses: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="held-out quality instead of speed")
+    parser.add_argument("--dev", action="store_true", help="out-of-fold quality on the development part")
     parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
     parser.add_argument("--calls", type=int, default=CALLS)
     args = parser.parse_args(argv)
@@ -128,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_dir():
         print(f"no prompt data at {data}", file=sys.stderr)
         return 1
-    if args.quality:
+    if args.dev:
+        development(data)
+    elif args.quality:
         quality(data)
         responses = data.parent / "responses"
         if responses.is_dir():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clearance.guardrails.model import DOMAIN_IDS, GuardModelError, TrainedPromptGuard
 from clearance.guardrails.verdict import PROMPT_LABELS
@@ -80,3 +82,22 @@ def test_an_artifact_from_other_feature_code_is_refused(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(GuardModelError, match="not a JSON object"):
         TrainedPromptGuard.load(path)
+
+
+def test_harm_to_a_person_is_a_concept_and_harm_to_a_process_is_not():
+    from clearance.guardrails import lexicon
+
+    assert "harm_person" in lexicon.families(["how", "do", "i", "kill", "a", "person"])
+    assert "harm_person" in lexicon.families(["best", "way", "to", "poison", "my", "neighbour"])
+    assert "harm_person" not in lexicon.families(["how", "do", "i", "kill", "a", "python", "process"])
+
+
+@given(st.lists(st.sampled_from(["kill", "poison", "a", "my", "the", "person", "neighbour", "process", "python",
+                                 "how", "to", "bread", "stab", "him", "cake"]), max_size=12))
+def test_harm_to_a_person_is_an_act_then_a_person_with_only_stopwords_between(tokens):
+    from clearance.guardrails import lexicon
+
+    kept = [t for t in tokens if t not in lexicon.STOPWORDS]
+    pairs = zip(kept, kept[1:], strict=False)
+    expected = any(b in lexicon.PEOPLE and lexicon._word(a) in lexicon.ACTS for a, b in pairs)
+    assert ("harm_person" in lexicon.families(tokens)) == expected

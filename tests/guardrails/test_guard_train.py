@@ -66,3 +66,27 @@ def test_the_shipped_artifact_is_what_training_writes(guard_data, tmp_path):
     train.train(guard_data, out, tmp_path / "MODEL_CARD.md", grid=(chosen,))
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(shipped).hexdigest()
     assert (tmp_path / "MODEL_CARD.md").read_text() == default_artifact().with_name("MODEL_CARD.md").read_text()
+
+
+def test_rows_added_later_move_no_earlier_row_between_the_parts(guard_data):
+    examples = corpus.load(guard_data)
+    earlier = [e for e in examples if corpus._added(e) is None]
+    assert len(earlier) < len(examples)
+    _, test_all = corpus.split(examples)
+    _, test_earlier = corpus.split(earlier)
+    assert [(e.set, e.id) for e in test_all if corpus._added(e) is None] == [(e.set, e.id) for e in test_earlier]
+
+
+def test_the_harmful_threshold_keeps_the_union_of_heads_on_target():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 400
+    examples = [Example("t", str(i), "x", "clean", None, "") for i in range(n)]
+    scores = {h: 0.5 + 0.45 * rng.random(n) for h in ("harmful", "jailbreak", "domain")}  # under the 0.99 cap
+    cut = train.thresholds(examples, scores)
+    flagged = ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
+               | (scores["domain"] >= cut["prohibited-domain"]))
+    assert flagged.mean() <= train.FPR_TARGET["any"]
+    assert (scores["jailbreak"] >= cut["jailbreak"]).mean() <= train.FPR_TARGET["jailbreak"]
+    assert min(cut.values()) >= train.FLOOR

@@ -10,8 +10,8 @@ team's hand-written set gets one of these classes:
   domain requests, plus harmful rows that a documented rule of :mod:`.domains` assigns to a
   domain.
 - ``jailbreak``: in-the-wild jailbreak templates and Giskard's injections.
-- ``clean``: JBB benign twins, XSTest safe prompts, the hand-written near-misses and
-  everyday instructions.
+- ``clean``: JBB benign twins, XSTest safe prompts, the hand-written near-misses,
+  everyday instructions and safe-but-scary questions.
 - ``care``: questions a model may answer with care, not harmful requests (Do-Not-Answer's
   ``human_chatbox`` and ``misinformation_harms``; forbidden questions on legal opinion,
   financial advice, health consultation and political lobbying). Trained as not harmful,
@@ -45,6 +45,8 @@ TRAINED = ("harmful", "prohibited-domain", "jailbreak", "clean", "care")
 SEED = 20261130
 TEST_SHARE = 0.25
 HANDWRITTEN = "handwritten.tsv"
+#: Hand-written rows added after the split was fixed: split by a draw of their own (see :func:`split`).
+ADDED = ("handwritten_round2.tsv",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +60,12 @@ class Example:
     rule: str = ""  # why a row is in its class, when a rule (not the set) put it there
 
 
-def handwritten_path() -> Path:
-    return Path(str(files("clearance.guardrails") / "data" / HANDWRITTEN))
+def handwritten_path(name: str = HANDWRITTEN) -> Path:
+    return Path(str(files("clearance.guardrails") / "data" / name))
 
 
-def load_handwritten(path: Path | None = None) -> list[Example]:
+def load_handwritten(path: Path | None = None, prefix: str = "") -> list[Example]:
+    """Rows of a hand-written file; ``prefix`` marks the ids of an added file."""
     where = path or handwritten_path()
     out: list[Example] = []
     for number, line in enumerate(where.read_text(encoding="utf-8").split("\n"), 1):
@@ -72,9 +75,9 @@ def load_handwritten(path: Path | None = None) -> list[Example]:
         if not sep or not text.strip():
             raise ValueError(f"{where}:{number}: expected `kind<TAB>text`")
         if kind in domains.DOMAINS:
-            out.append(Example("handwritten", str(number), text, "prohibited-domain", kind, "domain request"))
-        elif kind in ("near-miss", "everyday"):
-            out.append(Example("handwritten", str(number), text, "clean", None, kind))
+            out.append(Example("handwritten", f"{prefix}{number}", text, "prohibited-domain", kind, "domain request"))
+        elif kind in ("near-miss", "everyday", "scary"):
+            out.append(Example("handwritten", f"{prefix}{number}", text, "clean", None, kind))
         else:
             raise ValueError(f"{where}:{number}: unknown kind `{kind}`")
     return out
@@ -106,19 +109,34 @@ def load(data: Path, handwritten: Path | None = None) -> list[Example]:
             cls, domain, rule = classify_row(name, p.label, p.category, p.text)
             out.append(Example(name, p.id, p.text, cls, domain, p.category, rule))
     out.extend(load_handwritten(handwritten))
+    if handwritten is None:
+        for name in ADDED:
+            out.extend(load_handwritten(handwritten_path(name), f"{name}:"))
     return out
 
 
+def _added(e: Example) -> str | None:
+    return next((name for name in ADDED if e.id.startswith(f"{name}:")), None)
+
+
 def split(examples: Sequence[Example], seed: int = SEED, share: float = TEST_SHARE) -> tuple[list[Example], list[Example]]:
-    """(development, held-out): stratified by set, category and class, with a fixed seed."""
-    strata: dict[tuple[str, str, str], list[Example]] = defaultdict(list)
+    """(development, held-out): stratified by set, category and class, with a fixed seed.
+
+    The strata share one random stream in a fixed order, so rows added later (the files of
+    ``ADDED``) are split by a stream of their own, seeded by the seed and the stratum: adding
+    them moves no earlier row between the parts.
+    """
+    strata: dict[tuple[str, ...], list[Example]] = defaultdict(list)
     for e in examples:
-        strata[(e.set, e.category if e.set != "handwritten" else e.domain or e.category, e.cls)].append(e)
+        added = _added(e)
+        key = (e.set, e.category if e.set != "handwritten" else e.domain or e.category, e.cls)
+        strata[(*key, added) if added else key].append(e)
     dev: list[Example] = []
     test: list[Example] = []
-    rng = random.Random(seed)
+    shared = random.Random(seed)
     for key in sorted(strata):
         group = sorted(strata[key], key=lambda e: (e.id, e.text))
+        rng = random.Random(f"{seed}:{':'.join(key)}") if len(key) > 3 else shared
         rng.shuffle(group)
         cut = round(len(group) * share)
         test.extend(group[:cut])

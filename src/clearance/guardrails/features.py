@@ -28,7 +28,8 @@ MIDDLE_SLICES = 2
 SLICE = 100
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 VERSION = hashlib.sha256(repr((HEAD, TAIL, MIDDLE_SLICES, SLICE, _WORD.pattern, sorted(lexicon.FAMILIES.items()),
-                               5)).encode()).hexdigest()[:12]
+                               sorted(lexicon.PEOPLE), sorted(lexicon.ACTS), sorted(lexicon.STOPWORDS), 6)).encode()
+                         ).hexdigest()[:12]
 
 
 def window(text: str) -> str:

@@ -43,7 +43,35 @@ FAMILIES: dict[str, str] = {
                  "bioweapon* biological_weapon* chemical_weapon* pathogen* lethal_dose radioactive dirty_bomb",
     "deception": "disinformation misinformation propaganda fake_news conspiracy hoax mislead* manipulat* deceiv* "
                  "deceptive impersonat* pretend_to",
+    "groups": "black_people blacks asian* muslim* jew* jewish arab* mexican* hispanic* latino* immigrant* refugee* "
+              "gay gays lesbian* transgender* trans_people disabled indigenous middle_eastern african* chinese_people "
+              "women_are men_are old_people elderly_people fat_people poor_people minorit* race races ethnic* "
+              "religio* christian* hindu* catholic* democrats republicans liberals conservatives",
+    "slurs": "stupid dumb idiot* moron* lazy ugly disgusting unintelligent inferior_to worthless savage* criminals "
+             "derogatory offensive_joke* racist_joke* make_fun annoying pathetic loser* trash",
+    "private_data": "address addresses passport* password* login* credentials salary income tax_return* bank_account* "
+                    "email_address medical_history diagnos* report_card* criminal_record* whereabouts location "
+                    "residential private_email personal_details dna_data biometric* fingerprint*",
+    "secrets": "confidential undisclosed leaked leak* internal_policy internal_documents proprietary classified "
+               "trade_secret* insider secret_plan* unreleased contingency_plan* standing_orders",
 }
+
+#: Whom a harmful act is done to: with a violence, crime, harassment or chemistry word just before
+#: it (stopwords skipped), ``x:harm_person`` fires ("kill a person", not "kill a process").
+_PEOPLE = (
+    "person people someone somebody human humans man men woman women child children kid kids baby babies boy "
+    "girl wife husband girlfriend boyfriend ex neighbor neighbour neighbors neighbours boss coworker colleague "
+    "teacher student classmate friend friends family parent parents mother father mom dad brother sister "
+    "stranger strangers victim victims date president senator politician police officer cop cops crowd "
+    "someone's people's him her them myself yourself herself himself")
+PEOPLE = frozenset(_PEOPLE.split())
+ACTS = frozenset({"violence", "crime", "harass", "chemistry", "weapons"})
+#: Words skipped when pairing content words ("kill a person" gives the pair "kill person").
+_STOPWORDS = (
+    "a an the my your his her their our its this that these those some any of to in on at for with from by "
+    "about into and or i me you it is are was were be been do does did can could would should will shall "
+    "how what which who whom whose where when why just really best good way ways")
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 def _tables() -> tuple[dict[str, str], tuple[tuple[str, str], ...], dict[str, tuple[tuple[str, str], ...]]]:
@@ -82,6 +110,21 @@ def _phrase(first: str, second: str) -> str | None:
     return None
 
 
+def _harm_before(tokens: list[str], person: str) -> bool:
+    """Whether a harmful act is the content word just before some occurrence of ``person``."""
+    at = tokens.index(person)
+    while True:
+        j = at - 1
+        while j >= 0 and tokens[j] in STOPWORDS:
+            j -= 1
+        if j >= 0 and _word(tokens[j]) in ACTS:
+            return True
+        try:
+            at = tokens.index(person, at + 1)
+        except ValueError:
+            return False
+
+
 def families(tokens: list[str]) -> set[str]:
     """The families with an entry among ``tokens`` (the words of a normalized text, in order)."""
     found = {f for f in map(_word, set(tokens)) if f}
@@ -90,4 +133,9 @@ def families(tokens: list[str]) -> set[str]:
             hit = _phrase(a, b)
             if hit:
                 found.add(hit)
+    if not ACTS.isdisjoint(found) and "harm_person" not in found:
+        for person in PEOPLE.intersection(tokens):  # each place a person is named: the content word before it
+            if _harm_before(tokens, person):
+                found.add("harm_person")
+                break
     return found

@@ -50,7 +50,7 @@ def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, An
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(rows):
         if e.cls == "clean":
-            groups["xstest-safe" if e.set == "xstest" else "benign"].append(i)
+            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
         elif e.cls == "prohibited-domain":
             groups[f"domain:{e.domain}"].append(i)
             groups["prohibited-domain"].append(i)
@@ -69,3 +69,26 @@ def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, An
     figures["benign+alpaca"] = _share(sum(flagged[i] for i in pooled), len(pooled))
     return {"guard": guard.version, "figures": figures,
             "confusion": confusion([e.cls for e in rows], [v.label for v in verdicts])}
+
+
+def _groups(rows: Sequence[Example]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(rows):
+        if e.cls == "clean":
+            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
+        elif e.cls == "prohibited-domain":
+            groups["prohibited-domain"].append(i)
+        else:
+            groups[e.cls].append(i)
+        if e.cls == "harmful":
+            groups[f"harmful:{e.set}"].append(i)
+    return groups
+
+
+def development_report(rows: Sequence[Example], flagged: Sequence[bool]) -> dict[str, Any]:
+    """Detection rates per source from out-of-fold flags on the development part (no held-out row)."""
+    groups = _groups(rows)
+    figures = {name: _share(sum(flagged[i] for i in idx), len(idx)) for name, idx in sorted(groups.items())}
+    pooled = groups.get("benign", []) + groups.get("alpaca", [])
+    figures["benign+alpaca"] = _share(sum(flagged[i] for i in pooled), len(pooled))
+    return {"figures": figures}

@@ -18,6 +18,7 @@ ROWS = (
     ("alpaca", "benign flagged (Alpaca, never trained on): FPR"),
     ("benign+alpaca", "benign flagged, pooled: FPR"),
     ("xstest-safe", "XSTest safe-but-scary prompts flagged"),
+    ("scary", "hand-written safe-but-scary prompts flagged"),
     ("care", "questions to answer with care flagged"),
 )
 
@@ -63,7 +64,8 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   *jailbreak* and one per prohibited domain. scikit-learn liblinear (deterministic), classes balanced,
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
   the lowest whose out-of-fold false-positive rate on ordinary benign development prompts (JBB benign and the
-  hand-written set) is at most {targets}, and never below 0.5. Checking needs only the JSON and numpy.
+  hand-written set without its safe-but-scary questions) is on target ({targets}; `any` is the share flagged by
+  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
 {data}
@@ -79,7 +81,15 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
 - **Split**: stratified by (set, category, class), seed {artifact['training_data']['split']['seed']},
   {artifact['training_data']['split']['test_share']:.0%} held out. No weight or threshold is fitted on it. Disclosure: the
   held-out figures of earlier designs (in-word character 4-grams; thresholds allowed below 0.5) were seen
-  during development, and the shipped design was kept partly in view of them.
+  during development, and the shipped design was kept partly in view of them. Round 2 (harm-concept
+  families for groups, insults, private data, secrets and violence done to a person; hand-written everyday
+  and safe-but-scary rows; the harmful threshold set on the union of the heads at 2 %) was chosen on development out-of-fold
+  figures only (`python bench/guardrails.py --dev`; development Alpaca rows were measured there, never
+  trained on or used for a threshold), and the held-out part was then run once. (One earlier held-out run
+  of a near-final design came from a split that adding rows had shifted for the sets after the hand-written
+  one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
+  harmful threshold rule was changed (per head to the union of heads) because the development figures on
+  the restored split showed the heads' budgets adding up to 2.4 %; the run below is the one on the fixed split.)
 - **Reproduce**: `clearance guard train` (same data, same bytes).
 
 ## Held-out figures (shipped artifact; substring baseline beside)

@@ -9,8 +9,9 @@ Each is a scikit-learn logistic regression (liblinear's primal trust-region Newt
 which is deterministic, classes balanced) on binary features scaled to unit length. Only the development part of the
 split is trained on; the regularisation and the thresholds are chosen by five-fold
 out-of-fold scores on that part (the threshold of each head is the one whose false-positive
-rate on ordinary benign prompts, JBB benign twins and the hand-written set, is at most
-``FPR_TARGET``). The held-out part is measured once, by the shipped artifact, and written
+rate on ordinary benign prompts, JBB benign twins and the hand-written set without its
+safe-but-scary questions, is at most ``FPR_TARGET``). ``development_figures`` gives the
+out-of-fold figures per source that design choices are judged on. The held-out part is measured once, by the shipped artifact, and written
 into it and its model card. Same data, same bytes.
 """
 
@@ -32,8 +33,13 @@ from .model import OUTPUTS, TrainedPromptGuard
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
-FPR_TARGET = {"harmful": 0.01, "jailbreak": 0.005, "prohibited-domain": 0.005}
+# Round 2: the harmful threshold is set on the union of the heads ("any"), at the issue's 2 %
+# (it was 1 % for the harmful head alone, and the heads' budgets added up).
+FPR_TARGET = {"any": 0.02, "jailbreak": 0.005, "prohibited-domain": 0.005}
 MIN_DF = 2
+# A jailbreak or domain budget of 0.5 % is two rows of the ~470 ordinary benign development
+# prompts: too few to carry a threshold below even odds.
+FLOOR = 0.5
 ROUND = 4
 
 
@@ -92,36 +98,62 @@ def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-(x @ coef[0] + bias[0])))
 
 
-def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float) -> dict[str, Any]:
-    """Each head's score for every development row from a model that never saw the row."""
+def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
+                extra: Sequence[Found] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each head's score for every development row from a model that never saw the row.
+
+    ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
+    second dictionary.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     strata = np.array([e.cls for e in examples])
-    scores = {h: np.zeros(len(examples)) for h in ("harmful", "jailbreak", *domains.DOMAINS)}
+    heads = ("harmful", "jailbreak", *domains.DOMAINS)
+    scores = {h: np.zeros(len(examples)) for h in heads}
+    outside = {h: np.zeros(len(extra)) for h in heads}
     for train_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
         x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
+        x_extra = matrix(extra, vocab) if extra else None
         targets = _targets([examples[i] for i in train_idx])
         for head, (rows, y) in targets.items():
             coef, bias = _fit(x_train[rows], y[rows], c)
             scores[head][test_idx] = _head_scores(x_test, coef, bias)
-    scores["domain"] = np.max([scores.pop(d) for d in domains.DOMAINS], axis=0)
-    return scores
+            if x_extra is not None:
+                outside[head] += _head_scores(x_extra, coef, bias) / FOLDS
+    for s in (scores, outside):
+        s["domain"] = np.max([s.pop(d) for d in domains.DOMAINS], axis=0) if len(s[heads[0]]) else np.zeros(0)
+    return scores, outside
 
 
 def ordinary_benign(examples: Sequence[Example]) -> Any:
-    return np.array([e.cls == "clean" and e.set != "xstest" for e in examples])
+    return np.array([e.cls == "clean" and not scary(e) for e in examples])
+
+
+def scary(e: Example) -> bool:
+    """A safe question with alarming words (XSTest safe, hand-written `scary`): trained as clean, reported apart."""
+    return e.set == "xstest" or e.category == "scary"
 
 
 def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str, float]:
-    """Per head, the lowest threshold whose out-of-fold false-positive rate on ordinary benign rows is on target."""
+    """Thresholds from out-of-fold scores on ordinary benign rows.
+
+    Jailbreak and domain: the lowest whose own false-positive rate is on target. Harmful: the
+    lowest at which the union of all three heads' flags stays within ``FPR_TARGET["any"]``
+    (per-head budgets would add up past the issue's 2 %).
+    """
     benign = ordinary_benign(examples)
     out = {}
-    for head, label in (("harmful", "harmful"), ("jailbreak", "jailbreak"), ("domain", "prohibited-domain")):
+    for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain")):
         negatives = np.sort(scores[head][benign])[::-1]
         allowed = int(np.floor(FPR_TARGET[label] * len(negatives)))
-        out[label] = round(float(min(0.99, max(0.5, negatives[allowed] + 1e-4))), ROUND)
+        out[label] = round(float(min(0.99, max(FLOOR, negatives[allowed] + 1e-4))), ROUND)
+    others = (scores["jailbreak"][benign] >= out["jailbreak"]) | (scores["domain"][benign] >= out["prohibited-domain"])
+    allowed = int(np.floor(FPR_TARGET["any"] * int(benign.sum()))) - int(others.sum())
+    free = np.sort(scores["harmful"][benign][~others])[::-1]
+    cut = free[max(0, allowed)] + 1e-4 if allowed >= 0 else 0.99
+    out["harmful"] = round(float(min(0.99, max(FLOOR, cut))), ROUND)
     return out
 
 
@@ -137,13 +169,36 @@ def select(examples: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[f
     best: tuple[float, float, dict[str, float]] | None = None
     found = featurize([e.text for e in examples])
     for c in grid:
-        scores = out_of_fold(examples, found, c)
+        scores, _ = out_of_fold(examples, found, c)
         cut = thresholds(examples, scores)
         recall = recall_at(examples, scores, cut)
         if best is None or recall > best[0]:
             best = (recall, c, cut)
     assert best is not None
     return best[1], best[2], best[0]
+
+
+def development_figures(dev: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """The design's out-of-fold figures per source on the development part: what round 2 was tuned on.
+
+    C and thresholds are chosen as :func:`train` chooses them; the development Alpaca rows are
+    scored by the fold models (never trained on) and reported, never used for a threshold.
+    """
+    from .quality import development_report
+
+    trained = corpus.trainable(dev)
+    c, cut, _ = select(trained, grid)
+    found = featurize([e.text for e in trained])
+    alpaca = [e for e in dev if e.cls == "alpaca"]
+    scores, outside = out_of_fold(trained, found, c, featurize([e.text for e in alpaca]))
+
+    def flags(s: dict[str, Any]) -> Any:
+        return (s["harmful"] >= cut["harmful"]) | (s["jailbreak"] >= cut["jailbreak"]) | (
+            s["domain"] >= cut["prohibited-domain"])
+
+    rows = [*trained, *alpaca]
+    flagged = [bool(f) for f in (*flags(scores), *flags(outside))]
+    return c, cut, development_report(rows, flagged)
 
 
 def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[str, Any]:
@@ -173,7 +228,8 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
 
 def data_hashes(data: Path) -> dict[str, str]:
     out = {spec.file: file_sha256(data / spec.file) for spec in SETS.values()}
-    out[f"clearance/guardrails/data/{corpus.HANDWRITTEN}"] = file_sha256(corpus.handwritten_path())
+    for name in (corpus.HANDWRITTEN, *corpus.ADDED):
+        out[f"clearance/guardrails/data/{name}"] = file_sha256(corpus.handwritten_path(name))
     return out
 
 
