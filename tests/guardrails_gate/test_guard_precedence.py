@@ -132,3 +132,21 @@ def test_a_higher_answer_score_never_gets_a_weaker_action(rules, call, low, high
     plan = plan_for(Rules(tuple(rules)), *call)
     weak, strong = judge_answer(plan, AnswerVerdict(False, low)), judge_answer(plan, AnswerVerdict(True, high))
     assert (0 if strong is None else RANK[strong.action]) >= (0 if weak is None else RANK[weak.action])
+
+
+def test_without_a_threshold_the_guard_s_own_label_decides_and_with_one_the_score_does():
+    from clearance.guardrails.policy import Plan, Setting, judge_answer, judge_prompt
+    from clearance.guardrails.verdict import AnswerVerdict, PromptVerdict
+
+    own = Plan((("harmful", Setting("flag", None, "r")),), Setting("block", None, "r"), 400)
+    bound = Plan((("harmful", Setting("flag", 0.5, "r")),), Setting("block", 0.5, "r"), 400)
+    # A benign prompt the shipped guard scores 0.63 on `harmful` but labels clean (its own bar is higher).
+    benign = PromptVerdict("clean", 0.63, scores=(("harmful", 0.63),))
+    harmful = PromptVerdict("harmful", 0.93, scores=(("harmful", 0.93),))
+    assert judge_prompt(own, benign) is None
+    hit = judge_prompt(own, harmful)
+    assert hit is not None and hit.action == "flag" and hit.threshold is None
+    assert judge_prompt(bound, benign) is not None, "an explicit threshold reads the score"
+    assert judge_answer(own, AnswerVerdict(False, 0.6)) is None
+    assert judge_answer(own, AnswerVerdict(True, 0.6)).blocks
+    assert judge_answer(bound, AnswerVerdict(False, 0.6)).blocks

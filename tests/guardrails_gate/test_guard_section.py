@@ -47,7 +47,7 @@ def test_a_valid_section_is_read_into_rules(bundle_dir):
     assert rules.window_chars == 64
     plan = plan_for(rules, "S-4", "research", None)
     assert dict(plan.prompt)["jailbreak"].action == "block" and dict(plan.prompt)["jailbreak"].threshold == 0.7
-    assert dict(plan.prompt)["harmful"].action == "flag" and dict(plan.prompt)["harmful"].threshold == 0.5
+    assert dict(plan.prompt)["harmful"].action == "flag" and dict(plan.prompt)["harmful"].threshold is None
     assert dict(plan.prompt)["prohibited-domain"].action == "off"
     assert plan.answer.action == "block"
     assert not plan_for(rules, "S-2", "research", None).active

@@ -8,7 +8,7 @@ The section (checked at load, part of the ``policy_version``)::
         - id: frontier-default
           when: {tiers: [S-3, S-4]}      # optional lists: tiers, use_cases, authorizations
           prompt:
-            prohibited-domain: block     # short for {action: block, threshold: 0.5}
+            prohibited-domain: block     # short for {action: block}: when the guard labels it so
             jailbreak: {action: block, threshold: 0.6}
             harmful: flag
           answer:
@@ -37,7 +37,6 @@ from .verdict import AnswerGuard, AnswerVerdict, PromptGuard, PromptVerdict
 Action = Literal["off", "flag", "block"]
 RANK: dict[str, int] = {"off": 0, "flag": 1, "block": 2}
 PROMPT_LABELS = ("prohibited-domain", "jailbreak", "harmful")
-DEFAULT_THRESHOLD = 0.5
 DEFAULT_WINDOW = 400
 # Fields of `when`, with the weight that orders rules by specificity (see the module doc).
 WEIGHTS = (("authorizations", 4), ("use_cases", 2), ("tiers", 1))
@@ -46,7 +45,7 @@ WEIGHTS = (("authorizations", 4), ("use_cases", 2), ("tiers", 1))
 @dataclass(frozen=True, slots=True)
 class Setting:
     action: str = "off"
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None: the guard's own operating point (its label), else the score's bound
     rule: str | None = None  # the rule that set it (None: nothing did)
 
 
@@ -102,7 +101,7 @@ class Hit:
     label: str
     score: float
     action: str  # "flag" or "block"
-    threshold: float
+    threshold: float | None  # None: the guard's own operating point decided
     rule: str | None
     domain: str | None = None
     features: tuple[str, ...] = ()
@@ -142,7 +141,8 @@ def _rules(section: Any) -> Rules:
 
 
 def _setting(value: Any, rule: str) -> Setting:
-    return Setting(str(value["action"]), float(value.get("threshold", DEFAULT_THRESHOLD)), rule)
+    threshold = value.get("threshold")
+    return Setting(str(value["action"]), None if threshold is None else float(threshold), rule)
 
 
 def _thawed(value: Any) -> Any:
@@ -181,7 +181,8 @@ def judge_prompt(plan: Plan, verdict: PromptVerdict) -> Hit | None:
         if setting.action == "off":
             continue
         score = scores.get(label, verdict.score if verdict.label == label else 0.0)
-        if score >= setting.threshold:
+        reached = verdict.label == label if setting.threshold is None else score >= setting.threshold
+        if reached:
             domain = verdict.domain if label == "prohibited-domain" else None
             hits.append(Hit("prompt", label, float(score), setting.action, setting.threshold, setting.rule, domain,
                             tuple(verdict.features)))
@@ -190,7 +191,9 @@ def judge_prompt(plan: Plan, verdict: PromptVerdict) -> Hit | None:
 
 def judge_answer(plan: Plan, verdict: AnswerVerdict) -> Hit | None:
     setting = plan.answer
-    if setting.action == "off" or verdict.score < setting.threshold:
+    if setting.action == "off":
+        return None
+    if not (verdict.harmful if setting.threshold is None else verdict.score >= setting.threshold):
         return None
     return Hit("answer", "harmful", float(verdict.score), setting.action, setting.threshold, setting.rule,
                None, tuple(verdict.features))

@@ -294,15 +294,17 @@ class ScreeningSpec(Strict):
 
 
 def _setting(value: Any) -> Any:
-    # `jailbreak: block` is short for `jailbreak: {action: block}` (the default threshold).
+    # `jailbreak: block` is short for `jailbreak: {action: block}`: at the guard's own operating point.
     return {"action": value} if isinstance(value, str) else value
 
 
 class GuardSettingSpec(Strict):
-    """What the gateway does when a guard's score for one label reaches ``threshold`` (0..1)."""
+    """What the gateway does when a guard gives a prompt this label (at the guard's own operating
+    point, the thresholds shipped with its model) or, with ``threshold`` (0..1), when the guard's
+    score for the label reaches it."""
 
     action: Literal["block", "flag", "off"]
-    threshold: float = Field(0.5, gt=0, le=1)
+    threshold: float | None = Field(None, gt=0, le=1)
 
 
 GuardSetting = Annotated[GuardSettingSpec, BeforeValidator(_setting)]
