@@ -149,10 +149,11 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, suite):
     assert len(set(resent)) == PROMPTS - len(before)
 
 
-def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_path, runs):
+def _run_prompts(tmp_path: Path, runs: Runs, prompts: list[str]) -> tuple[str, Path]:
+    """A three-line suite of ``prompts`` run to the end against the mock target: the run and the target's log."""
     data = tmp_path / "d"
     data.mkdir()
-    (data / "p.csv").write_text("prompt\nplease 1\ntoolong 2\nrefuse 3\n")
+    (data / "p.csv").write_text("prompt\n" + "".join(f"{p}\n" for p in prompts))
     (tmp_path / "s.yaml").write_text("suite: s\nmeasures: refusal\nsources:\n  - {file: p.csv}\njudge: strmatch\n")
     proc, url, log = _target(tmp_path)
     try:
@@ -160,6 +161,11 @@ def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_pa
         asyncio.run(runs.execute(runs.plan(run_id), settings=FAST))
     finally:
         _stop(proc)
+    return run_id, log
+
+
+def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_path, runs):
+    run_id, log = _run_prompts(tmp_path, runs, ["please 1", "toolong 2", "refuse 3"])
     report = runs.report(run_id)
     assert report["counts"] == {"items": 3, "stored": 3, "answered": 2, "errors": 1,
                                 "labels": {"full-compliance": 1, "full-refusal": 1}}
@@ -169,16 +175,7 @@ def test_an_answer_the_target_will_not_give_is_stored_as_that_items_error(tmp_pa
 
 
 def test_a_guardrail_block_is_a_refusal_of_that_item_and_the_run_goes_on(tmp_path, runs):
-    data = tmp_path / "d"
-    data.mkdir()
-    (data / "p.csv").write_text("prompt\nplease 1\nguardblock 2\nplease 3\n")
-    (tmp_path / "s.yaml").write_text("suite: s\nmeasures: refusal\nsources:\n  - {file: p.csv}\njudge: strmatch\n")
-    proc, url, log = _target(tmp_path)
-    try:
-        run_id = runs.create(str(tmp_path / "s.yaml"), url, "m", data=str(data))
-        asyncio.run(runs.execute(runs.plan(run_id), settings=FAST))
-    finally:
-        _stop(proc)
+    run_id, log = _run_prompts(tmp_path, runs, ["please 1", "guardblock 2", "please 3"])
     report = runs.report(run_id)
     assert report["counts"]["labels"] == {"full-compliance": 2, "full-refusal": 1}
     assert report["counters"]["guard_blocked"] == 1
