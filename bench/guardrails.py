@@ -84,6 +84,13 @@ def speed(data: Path, calls: int) -> None:
     a = _time(lambda pair: answers.check_answer(*pair), windows)
     print(f"\nanswer guard on 512-char windows (same prompt, cached): p50 / p99 {a[0]:.3f} / {a[1]:.3f} ms wall, "
           f"{a[2]:.3f} / {a[3]:.3f} ms CPU")
+    # The full scan (CLEARANCE_GUARD_SCAN=full) also reads every slice of a long prompt: its cost grows
+    # with the length, and prompts up to ~1,300 characters cost the same as sampled.
+    full, _ = load_default(full_scan=True)
+    print("\nfull scan (every slice of a long prompt read): p50 / p99 ms, wall and CPU")
+    for tokens in LENGTHS:
+        f = _time(full.check_prompt, _prompts(pool, tokens, max(100, calls // 4), rng))
+        print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {f[0]:.3f} / {f[1]:.3f} | {f[2]:.3f} / {f[3]:.3f} |")
 
 
 def quality(data: Path) -> None:

@@ -18,6 +18,7 @@
 | ``CLEARANCE_ADMIN_PORT`` | the port of the admin/audit listener (set by ``clearance serve --admin-port``) | none: one port serves both |
 | ``CLEARANCE_READY_MAX_LAG`` | seconds the registry snapshot may trail the store before ``/readyz`` fails | ``10`` |
 | ``CLEARANCE_GUARDS`` | the gateway's prompt and answer guards: ``trained`` (the shipped models) or ``off`` | ``trained`` |
+| ``CLEARANCE_GUARD_SCAN`` | how much of a long prompt the guard reads: ``sampled`` (head, tail, slices) or ``full`` | ``sampled`` |
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Settings:
     admin_port: int | None = None
     ready_max_lag_s: float = 10.0
     guards: str = "trained"
+    guard_scan: str = "sampled"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +81,7 @@ class Settings:
             admin_port=_port(env, "CLEARANCE_ADMIN_PORT"),
             ready_max_lag_s=_positive(env, "CLEARANCE_READY_MAX_LAG", 10.0),
             guards=_choice(env, "CLEARANCE_GUARDS", ("trained", "off"), "trained"),
+            guard_scan=_choice(env, "CLEARANCE_GUARD_SCAN", ("sampled", "full"), "sampled"),
         )
 
     @property

@@ -203,7 +203,7 @@ def build_gateway(settings: Settings, app: App, guards: Guards | None = None) ->
     from .gateway.runtime import Gateway
 
     if guards is None and settings.guards == "trained":
-        guards = _trained_guards()
+        guards = _trained_guards(settings.guard_scan == "full")
     gateway = Gateway(app.enforcer, load_config(settings.gateway_config), app.clock, guards)
     if gateway.guards is None and "guardrails" in dict(app.live.current().policy.meta):
         log.warning("the policy has `guardrails` rules but the gateway has no guard: they are not applied, "
@@ -214,11 +214,11 @@ def build_gateway(settings: Settings, app: App, guards: Guards | None = None) ->
 # -- adapters, chosen by configuration -------------------------------------------------------
 
 
-def _trained_guards() -> Guards:
+def _trained_guards(full_scan: bool) -> Guards:
     from .guardrails import load_default
     from .guardrails.policy import Guards
 
-    return Guards(*load_default())
+    return Guards(*load_default(full_scan))
 
 
 def _engine(settings: Settings) -> Engine | None:

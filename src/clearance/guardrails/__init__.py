@@ -13,12 +13,14 @@ from .verdict import AnswerGuard, AnswerVerdict, PromptGuard, PromptVerdict
 __all__ = ["AnswerGuard", "AnswerVerdict", "PromptGuard", "PromptVerdict", "load_default"]
 
 
-@lru_cache(maxsize=1)
-def load_default() -> tuple[PromptGuard, AnswerGuard]:
-    """(prompt guard, answer guard) from the artifacts shipped in the package; no network."""
+@lru_cache(maxsize=2)
+def load_default(full_scan: bool = False) -> tuple[PromptGuard, AnswerGuard]:
+    """(prompt guard, answer guard) from the artifacts shipped in the package; no network.
+
+    ``full_scan`` reads every part of a long prompt, not only its head, tail and sampled slices."""
     from ..evals.judges.trained import TrainedJudge
     from .answer import HarmfulComplianceGuard
     from .model import load_prompt_guard
 
-    prompts = load_prompt_guard()
+    prompts = load_prompt_guard(None, full_scan)
     return prompts, HarmfulComplianceGuard(prompts, TrainedJudge.load())

@@ -11,7 +11,9 @@ Long prompts are read in windows: the head and the tail, where jailbreak templat
 their role-play framing and their payload, plus evenly spaced slices of the middle, so a
 request buried in a long document is still sampled while the work per call stays bounded
 (see ``bench/guardrails.py``). Windows are cut from the raw text, before normalizing, so
-normalizing costs the same for any length.
+normalizing costs the same for any length. A request buried in padding between the slices
+is not read by that window; a guard set to scan in full (``CLEARANCE_GUARD_SCAN=full``)
+also reads every :func:`spans` slice, at a cost linear in the prompt's length.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ def window(text: str) -> str:
         parts.append(text[start:start + SLICE])
     parts.append(text[-TAIL:])
     return " \n ".join(parts)
+
+
+def spans(text: str) -> list[tuple[int, str]]:
+    """Overlapping slices that cover the whole of a long text, each no longer than what
+    :func:`window` reads whole, with where each starts: what a full scan reads besides the window."""
+    size = HEAD + TAIL + MIDDLE_SLICES * SLICE
+    if len(text) <= size:
+        return []
+    step = size - 200  # overlap, so a request cut by one slice's edge is whole in the next
+    return [(start, text[start:start + size]) for start in range(0, len(text) - 200, step)]
 
 
 def read(text: str) -> Normalized:

@@ -59,7 +59,7 @@ class TrainedPromptGuard:
 
     name = "trained"
 
-    def __init__(self, artifact: dict[str, Any], digest: str) -> None:
+    def __init__(self, artifact: dict[str, Any], digest: str, full_scan: bool = False) -> None:
         if artifact.get("features_version") != features.VERSION or artifact.get("outputs") != list(OUTPUTS):
             raise GuardModelError(f"guard artifact was trained with features {artifact.get('features_version')}, "
                                   f"this code has {features.VERSION}: retrain with `clearance guard train`")
@@ -69,10 +69,11 @@ class TrainedPromptGuard:
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self.digest = digest
-        self.version = f"guard-1:{digest[:12]}"
+        self.full_scan = full_scan  # read every slice of a long prompt, not only its head, tail and samples
+        self.version = f"guard-1:{digest[:12]}" + (":full" if full_scan else "")
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> TrainedPromptGuard:
+    def load(cls, path: str | Path | None = None, full_scan: bool = False) -> TrainedPromptGuard:
         where = Path(path) if path else default_artifact()
         try:
             raw = where.read_bytes()
@@ -82,7 +83,7 @@ class TrainedPromptGuard:
         if not isinstance(artifact, dict):
             raise GuardModelError(f"{where}: the guard artifact is not a JSON object")
         try:
-            return cls(artifact, hashlib.sha256(raw).hexdigest())
+            return cls(artifact, hashlib.sha256(raw).hexdigest(), full_scan)
         except (KeyError, TypeError, ValueError) as exc:
             raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
 
@@ -129,14 +130,23 @@ class TrainedPromptGuard:
         verdict = self._verdict(norm.text, norm.disguises)
         for decoded in payloads(text):
             inner = features.read(decoded)
-            found = self._verdict(inner.text, ("obfuscation: base64 payload", *inner.disguises))
-            if SEVERITY[found.label] > SEVERITY[verdict.label] or (
-                    found.label == verdict.label and found.score > verdict.score):
-                verdict = found
+            verdict = _worse(verdict, self._verdict(inner.text, ("obfuscation: base64 payload", *inner.disguises)))
+        if self.full_scan:
+            for start, part in features.spans(text):
+                inner = features.read(part)
+                verdict = _worse(verdict, self._verdict(inner.text, (f"in the part from character {start}",
+                                                                     *inner.disguises)))
         return verdict
 
 
+def _worse(verdict: PromptVerdict, found: PromptVerdict) -> PromptVerdict:
+    """The verdict to keep of two readings of one prompt: the graver label, then the higher score."""
+    if SEVERITY[found.label] > SEVERITY[verdict.label] or (found.label == verdict.label and found.score > verdict.score):
+        return found
+    return verdict
+
+
 @lru_cache(maxsize=4)
-def load_prompt_guard(path: str | None = None) -> TrainedPromptGuard:
+def load_prompt_guard(path: str | None = None, full_scan: bool = False) -> TrainedPromptGuard:
     """The guard from ``path`` (default: the shipped artifact), read once per process."""
-    return TrainedPromptGuard.load(path)
+    return TrainedPromptGuard.load(path, full_scan)
