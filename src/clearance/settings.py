@@ -18,12 +18,14 @@
 | ``CLEARANCE_ADMIN_PORT`` | the port of the admin/audit listener (set by ``clearance serve --admin-port``) | none: one port serves both |
 | ``CLEARANCE_READY_MAX_LAG`` | seconds the registry snapshot may trail the store before ``/readyz`` fails | ``10`` |
 | ``CLEARANCE_GUARDS`` | the gateway's prompt and answer guards: ``trained`` (the shipped models) or ``off`` | ``trained`` |
+| ``CLEARANCE_REDIS_NAMESPACE`` | prefix of every Redis key and channel (usage counters, change events), so deployments can share one Redis | ``clearance`` |
 | ``CLEARANCE_GUARD_SCAN`` | how much of a long prompt the guard reads: ``sampled`` (head, tail, slices) or ``full`` | ``sampled`` |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -53,6 +55,7 @@ class Settings:
     ready_max_lag_s: float = 10.0
     guards: str = "trained"
     guard_scan: str = "sampled"
+    redis_namespace: str = "clearance"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +85,7 @@ class Settings:
             ready_max_lag_s=_positive(env, "CLEARANCE_READY_MAX_LAG", 10.0),
             guards=_choice(env, "CLEARANCE_GUARDS", ("trained", "off"), "trained"),
             guard_scan=_choice(env, "CLEARANCE_GUARD_SCAN", ("sampled", "full"), "sampled"),
+            redis_namespace=_namespace(env),
         )
 
     @property
@@ -122,6 +126,13 @@ def _origin(value: str | None) -> str | None:
     if value is not None and (any(c.isspace() or ord(c) < 0x20 for c in value) or "+" in value):
         raise SettingsError("CLEARANCE_AUDIT_ORIGIN: one token without spaces, control characters or '+'")
     return value
+
+
+def _namespace(env: Mapping[str, str]) -> str:
+    text = (env.get("CLEARANCE_REDIS_NAMESPACE") or "clearance").strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", text):
+        raise SettingsError(f"CLEARANCE_REDIS_NAMESPACE: `{text}` must be 1-64 letters, digits, `_`, `.` or `-`")
+    return text
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -52,6 +52,7 @@ class App:
     audit: AuditLog | None = None
     engine: Engine | None = None
     counters_url: str | None = None
+    redis_namespace: str = "clearance"  # prefix of the Redis keys and channel this deployment uses
     watcher: Watcher | None = None
     _screening: ScreeningService | None = field(default=None, repr=False)
     _licensing: LicensingService | None = field(default=None, repr=False)
@@ -166,8 +167,10 @@ def build_app(settings: Settings, clock: Clock | None = None, audited: bool = Tr
         app.observe(records)
 
     service = RegistryService(store, clock, settings.bundle, settings.backdate_grace_s * NS, notify=notify)
-    app = App(service, LiveSnapshot(service, clock), clock, make_bus(settings.events_url), audit, engine,
-              settings.counters_url)
+    bus = make_bus(settings.events_url, channel=f"{settings.redis_namespace}:changes"
+                   if settings.events_url.startswith(("redis://", "rediss://", "unix://")) else None)
+    app = App(service, LiveSnapshot(service, clock), clock, bus, audit, engine, settings.counters_url,
+              settings.redis_namespace)
     return app
 
 
@@ -273,7 +276,7 @@ def _counters(app: App) -> UsageCounters:
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"CLEARANCE_COUNTERS_URL: `{url}` is not a redis:// URL")
-        return RedisCounters(url)
+        return RedisCounters(url, prefix=f"{app.redis_namespace}:usage:")
     return SqlCounters(app.engine) if app.engine is not None else MemoryCounters()
 
 

@@ -105,8 +105,10 @@ return used
 class RedisCounters:
     PREFIX = "clearance:usage:"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = PREFIX) -> None:
         import redis.asyncio as aioredis
+
+        self.prefix = prefix  # the deployment's namespace: deployments sharing one Redis keep apart
 
         # A blocking pool: under a burst a reservation waits (at most 2 s) for a free connection
         # rather than failing with "too many connections", which would answer 503.
@@ -118,20 +120,20 @@ class RedisCounters:
 
     async def reserve(self, scope: str, day: str, tokens: int, limit: int, least: int) -> tuple[int, int]:
         try:
-            granted, used = await self._reserve(keys=[self.PREFIX + day + ":" + scope], args=[tokens, limit, least, 2 * DAY_S])
+            granted, used = await self._reserve(keys=[self.prefix + day + ":" + scope], args=[tokens, limit, least, 2 * DAY_S])
         except Exception as exc:  # noqa: BLE001 - any Redis failure: fail closed
             raise StoreUnavailable(f"usage counters (redis): {type(exc).__name__}") from exc
         return int(granted), int(used)
 
     async def settle(self, scope: str, day: str, delta: int) -> int:
         try:
-            return int(await self._settle(keys=[self.PREFIX + day + ":" + scope], args=[delta, 2 * DAY_S]))
+            return int(await self._settle(keys=[self.prefix + day + ":" + scope], args=[delta, 2 * DAY_S]))
         except Exception as exc:  # noqa: BLE001
             raise StoreUnavailable(f"usage counters (redis): {type(exc).__name__}") from exc
 
     async def used(self, scope: str, day: str) -> int:
         try:
-            value = await self._redis.get(self.PREFIX + day + ":" + scope)
+            value = await self._redis.get(self.prefix + day + ":" + scope)
         except Exception as exc:  # noqa: BLE001
             raise StoreUnavailable(f"usage counters (redis): {type(exc).__name__}") from exc
         return int(value or 0)
