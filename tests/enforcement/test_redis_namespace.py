@@ -6,10 +6,10 @@ import asyncio
 import uuid
 
 import pytest
-from conftest import redis_or_skip
 
 from clearance.enforcement.counters import RedisCounters
 from clearance.settings import Settings, SettingsError
+from needs import redis_url as redis_or_skip
 
 
 def test_two_namespaces_on_one_redis_keep_separate_caps():
