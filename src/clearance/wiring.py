@@ -218,10 +218,13 @@ def build_gateway(settings: Settings, app: App, guards: Guards | None = None) ->
 
 
 def _trained_guards(full_scan: bool) -> Guards:
+    """The shipped guards; the full-scan pair serves plans that say `scan: full` (and every plan with
+    ``CLEARANCE_GUARD_SCAN=full``)."""
     from .guardrails import load_default
     from .guardrails.policy import Guards
 
-    return Guards(*load_default(full_scan))
+    full = load_default(True)
+    return Guards(*(full if full_scan else load_default(False)), *full)
 
 
 def _engine(settings: Settings) -> Engine | None:

@@ -43,8 +43,16 @@ class Screening:
     hits: list[Hit] = field(default_factory=list)
 
     @property
+    def prompt_guard(self) -> Any:
+        return self.guards.for_scan(self.plan.scan)[0]
+
+    @property
+    def answer_guard(self) -> Any:
+        return self.guards.for_scan(self.plan.scan)[1]
+
+    @property
     def answer_active(self) -> bool:
-        return self.plan.answer.action != "off" and self.guards.answer is not None
+        return self.plan.answer.action != "off" and self.answer_guard is not None
 
 
 def screening_for(meta: tuple[tuple[str, Any], ...], decision: Decision, use_case: str | None, prompt: str | None,
@@ -69,7 +77,7 @@ def screening_for(meta: tuple[tuple[str, Any], ...], decision: Decision, use_cas
 
 
 def check_prompt(screening: Screening) -> Hit | None:
-    guard = screening.guards.prompt
+    guard = screening.prompt_guard
     if guard is None or not screening.plan.prompt_active or not screening.prompt:
         return None
     try:
@@ -86,7 +94,7 @@ def check_prompt(screening: Screening) -> Hit | None:
 
 def check_answer(screening: Screening, answer: str) -> Hit | None:
     """The answer (or the text streamed so far) judged; raises :class:`GuardFailed` when the guard does."""
-    guard = screening.guards.answer
+    guard = screening.answer_guard
     if guard is None or screening.plan.answer.action == "off" or not answer:
         return None
     try:
@@ -113,7 +121,7 @@ def blocked(hit: Hit) -> Refusal:
 
 def record(screening: Screening, hit: Hit, text: str, decision_seq: int) -> tuple[str, dict[str, Any]]:
     """The ``guardrail`` audit entry (kind, body) of ``hit`` about ``text``."""
-    guard = screening.guards.prompt if hit.stage == "prompt" else screening.guards.answer
+    guard = screening.prompt_guard if hit.stage == "prompt" else screening.answer_guard
     return "guardrail", guardrail_body(hit, {"decision_seq": decision_seq, **screening.call}, text,
                                        screening.record_content, guard)
 

@@ -23,6 +23,10 @@ tier = 1 > no ``when`` = 0). Two equally specific rules that can match one call 
 error. A label no matching rule sets is ``off``. A permit's ``guardrail`` obligation
 (``level: flag|block``) then raises every label to at least that action (never lowers one).
 
+A rule may also say ``scan: full`` (the most specific matching rule that says decides; default
+``sampled``): the guards then read every slice of a long prompt rather than its head, tail and
+samples, so padding cannot hide a request, at a cost in proportion to the prompt's length.
+
 Pure: no I/O, no clock; the gateway injects the guards and records what this module decides.
 """
 
@@ -60,6 +64,7 @@ class Rule:
     authorizations: frozenset[str]
     prompt: tuple[tuple[str, Setting], ...]
     answer: Setting | None
+    scan: str | None = None
 
     @property
     def weight(self) -> int:
@@ -83,6 +88,7 @@ class Plan:
     prompt: tuple[tuple[str, Setting], ...] = tuple((label, OFF) for label in PROMPT_LABELS)
     answer: Setting = OFF
     window_chars: int = DEFAULT_WINDOW
+    scan: str = "sampled"  # how much of a long prompt the guards read: the most specific rule that says
 
     @property
     def active(self) -> bool:
@@ -117,6 +123,15 @@ class Guards:
 
     prompt: PromptGuard | None = None
     answer: AnswerGuard | None = None
+    # The same guards reading all of a long prompt, for calls whose plan says `scan: full`
+    # (absent: the guards above serve every plan).
+    prompt_full: PromptGuard | None = None
+    answer_full: AnswerGuard | None = None
+
+    def for_scan(self, scan: str) -> tuple[PromptGuard | None, AnswerGuard | None]:
+        if scan == "full":
+            return self.prompt_full or self.prompt, self.answer_full or self.answer
+        return self.prompt, self.answer
 
 
 def rules_of(meta: tuple[tuple[str, Any], ...]) -> Rules:
@@ -136,7 +151,7 @@ def _rules(section: Any) -> Rules:
         answer = r.get("answer", {}).get("harmful")
         rules.append(Rule(r["id"], frozenset(when.get("tiers", ())), frozenset(when.get("use_cases", ())),
                           frozenset(when.get("authorizations", ())), prompt,
-                          None if answer is None else _setting(answer, r["id"])))
+                          None if answer is None else _setting(answer, r["id"]), r.get("scan")))
     return Rules(tuple(rules), int(data.get("stream_window_chars", DEFAULT_WINDOW)))
 
 
@@ -164,7 +179,8 @@ def plan_for(rules: Rules, tier: str | None, use_case: str | None, authorization
         chosen = next((dict(r.prompt)[label] for r in matching if label in dict(r.prompt)), OFF)
         prompt.append((label, _raised(chosen, level)))
     answer = next((r.answer for r in matching if r.answer is not None), OFF)
-    return Plan(tuple(prompt), _raised(answer, level), rules.window_chars)
+    scan = next((r.scan for r in matching if r.scan is not None), "sampled")
+    return Plan(tuple(prompt), _raised(answer, level), rules.window_chars, scan)
 
 
 def _raised(setting: Setting, level: str | None) -> Setting:

@@ -334,6 +334,9 @@ class GuardRuleSpec(Strict):
     when: GuardWhenSpec = GuardWhenSpec()
     prompt: GuardPromptSpec = GuardPromptSpec()
     answer: GuardAnswerSpec = GuardAnswerSpec()
+    # How much of a long prompt the guard reads for these calls: `sampled` (head, tail, slices) or
+    # `full` (every slice, so padding cannot hide a request; it costs time in proportion to length).
+    scan: Literal["sampled", "full"] | None = None
     note: str = ""
 
 
