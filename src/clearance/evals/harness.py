@@ -18,7 +18,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 import aiohttp
@@ -69,13 +69,13 @@ class Counters:
     retries_429: int = 0
     retries_5xx: int = 0
     retries_network: int = 0
-    guard_blocked: int = 0
-    values: dict[str, int] = field(default_factory=dict)
+    guard_blocked: int = 0  # items a guarded gateway withheld (403 guardrail-blocked): their refusals
 
     def as_dict(self, base: dict[str, int] | None = None) -> dict[str, int]:
+        """These counts added to ``base`` (a resumed run's stored counts)."""
         out = dict(base or {})
-        for name in ("sent", "answered", "errors", "retries_429", "retries_5xx", "retries_network", "guard_blocked"):
-            out[name] = out.get(name, 0) + getattr(self, name)
+        for f in fields(self):
+            out[f.name] = out.get(f.name, 0) + getattr(self, f.name)
         return out
 
 
