@@ -7,6 +7,7 @@ gateway calls them through the protocols of :mod:`.verdict` only.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from .verdict import AnswerGuard, AnswerVerdict, PromptGuard, PromptVerdict
 
@@ -18,9 +19,16 @@ def load_default(full_scan: bool = False) -> tuple[PromptGuard, AnswerGuard]:
     """(prompt guard, answer guard) from the artifacts shipped in the package; no network.
 
     ``full_scan`` reads every part of a long prompt, not only its head, tail and sampled slices."""
-    from ..evals.judges.trained import TrainedJudge
     from .answer import HarmfulComplianceGuard
     from .model import load_prompt_guard
 
     prompts = load_prompt_guard(None, full_scan)
-    return prompts, HarmfulComplianceGuard(prompts, TrainedJudge.load())
+    return prompts, HarmfulComplianceGuard(prompts, _judge())
+
+
+@lru_cache(maxsize=1)
+def _judge() -> Any:
+    """The refusal judge inside the answer guards, read once for the sampled and full-scan pairs."""
+    from ..evals.judges.trained import TrainedJudge
+
+    return TrainedJudge.load()

@@ -13,6 +13,7 @@ payload was encoded.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 from functools import lru_cache
@@ -59,7 +60,7 @@ class TrainedPromptGuard:
 
     name = "trained"
 
-    def __init__(self, artifact: dict[str, Any], digest: str, full_scan: bool = False) -> None:
+    def __init__(self, artifact: dict[str, Any], digest: str) -> None:
         if artifact.get("features_version") != features.VERSION or artifact.get("outputs") != list(OUTPUTS):
             raise GuardModelError(f"guard artifact was trained with features {artifact.get('features_version')}, "
                                   f"this code has {features.VERSION}: retrain with `clearance guard train`")
@@ -69,11 +70,11 @@ class TrainedPromptGuard:
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self.digest = digest
-        self.full_scan = full_scan  # read every slice of a long prompt, not only its head, tail and samples
-        self.version = f"guard-1:{digest[:12]}" + (":full" if full_scan else "")
+        self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
+        self.version = f"guard-1:{digest[:12]}"
 
     @classmethod
-    def load(cls, path: str | Path | None = None, full_scan: bool = False) -> TrainedPromptGuard:
+    def load(cls, path: str | Path | None = None) -> TrainedPromptGuard:
         where = Path(path) if path else default_artifact()
         try:
             raw = where.read_bytes()
@@ -83,7 +84,7 @@ class TrainedPromptGuard:
         if not isinstance(artifact, dict):
             raise GuardModelError(f"{where}: the guard artifact is not a JSON object")
         try:
-            return cls(artifact, hashlib.sha256(raw).hexdigest(), full_scan)
+            return cls(artifact, hashlib.sha256(raw).hexdigest())
         except (KeyError, TypeError, ValueError) as exc:
             raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
 
@@ -148,5 +149,11 @@ def _worse(verdict: PromptVerdict, found: PromptVerdict) -> PromptVerdict:
 
 @lru_cache(maxsize=4)
 def load_prompt_guard(path: str | None = None, full_scan: bool = False) -> TrainedPromptGuard:
-    """The guard from ``path`` (default: the shipped artifact), read once per process."""
-    return TrainedPromptGuard.load(path, full_scan)
+    """The guard from ``path`` (default: the shipped artifact), read once per process; the full-scan
+    guard shares the sampled one's weights rather than reading and parsing the artifact again."""
+    if not full_scan:
+        return TrainedPromptGuard.load(path)
+    guard = copy.copy(load_prompt_guard(path, False))
+    guard.full_scan = True
+    guard.version += ":full"
+    return guard
