@@ -170,8 +170,8 @@ class Harness:
             latency = (time.perf_counter() - started) * 1000
             if status == 200:
                 return _parse(item, raw, latency, attempt)
-            detail = _error_text(raw)
-            if status == 403 and _error_code(raw) == "guardrail-blocked":
+            detail, code = _error_of(raw)
+            if status == 403 and code == "guardrail-blocked":
                 # A guarded gateway withheld this prompt (or its answer): the system under test refused
                 # it, like a provider's content filter. It says nothing about the key, so the run goes on.
                 self.counters.guard_blocked += 1
@@ -265,23 +265,17 @@ def _parse(item: Item, raw: bytes, latency: float, attempts: int) -> _Answer:
     return _Answer(item, text if isinstance(text, str) else "", latency, attempts, filtered=filtered)
 
 
-def _error_text(raw: bytes) -> str:
+def _error_of(raw: bytes) -> tuple[str, str | None]:
+    """An error answer's readable text and its ``error.code`` (``None`` when it names none)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return raw[:200].decode("utf-8", "replace") or "(empty body)"
+        return raw[:200].decode("utf-8", "replace") or "(empty body)", None
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict):
-        return str(error.get("message") or error.get("code") or error)[:300]
-    return str(data)[:300]
-
-
-def _error_code(raw: bytes) -> str | None:
-    try:
-        error = orjson.loads(raw).get("error")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return error.get("code") if isinstance(error, dict) else None
+        code = error.get("code")
+        return str(error.get("message") or code or error)[:300], code if isinstance(code, str) else None
+    return str(data)[:300], None
 
 
 def _seconds(value: str | None) -> float | None:
