@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.decision import Decision
 from ..guardrails.policy import Guards, Hit, Plan, judge_answer, judge_prompt, plan_for, rules_of
+from ..guardrails.verdict import AnswerGuard, PromptGuard
 from ..obligations import Refusal
 from ..obligations.handler import Handler, Params
 from ..observability import metrics
@@ -43,11 +44,12 @@ class Screening:
     hits: list[Hit] = field(default_factory=list)
 
     @property
-    def prompt_guard(self) -> Any:
+    def prompt_guard(self) -> PromptGuard | None:
+        """The prompt guard for this call's plan: the full-scan one where a rule says ``scan: full``."""
         return self.guards.for_scan(self.plan.scan)[0]
 
     @property
-    def answer_guard(self) -> Any:
+    def answer_guard(self) -> AnswerGuard | None:
         return self.guards.for_scan(self.plan.scan)[1]
 
     @property
