@@ -16,8 +16,9 @@ from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..audit.record import canonical_bytes
+from ..services.audit_report import at_path
 from .charts import bars
-from .overview import audit_log, get, latest, scope_of
+from .overview import audit_log, latest, scope_of
 from .sessions import Session, Viewer
 from .web import Refused, headers, page, router, signed_in
 
@@ -124,10 +125,10 @@ def export_csv(request: Request, who: tuple[Viewer, Session] = Depends(signed_in
         buffer.truncate()
         for r in records:
             body = r.body
-            writer.writerow((r.seq, r.at_ns, r.kind, get(body, "request", "entity") or body.get("entity", ""),
-                             get(body, "request", "person", "id") or body.get("person", ""),
-                             get(body, "request", "model") or body.get("model", ""), get(body, "request", "use_case") or "",
-                             get(body, "decision", "outcome") or "", get(body, "decision", "code") or ""))
+            writer.writerow((r.seq, r.at_ns, r.kind, at_path(body, "request", "entity") or body.get("entity", ""),
+                             at_path(body, "request", "person", "id") or body.get("person", ""),
+                             at_path(body, "request", "model") or body.get("model", ""), at_path(body, "request", "use_case") or "",
+                             at_path(body, "decision", "outcome") or "", at_path(body, "decision", "code") or ""))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

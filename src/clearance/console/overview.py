@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from ..core.instant import InstantError, parse_instant
+from ..services.audit_report import at_path
 from .charts import bars, minute_chart
 from .sessions import Session, Viewer
 from .web import Refused, page, redirect, router, signed_in
@@ -35,21 +36,13 @@ def scope_of(viewer: Viewer) -> set[str] | None:
     return None if viewer.entities is None else set(viewer.entities)
 
 
-def get(body: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(body, dict):
-            return None
-        body = body.get(key)
-    return body
-
-
 def row(record: Any) -> dict[str, Any]:
     """One decision record as the explorer lists it."""
     body = record.body
-    return {"seq": record.seq, "at": record.at_ns, "entity": get(body, "request", "entity"),
-            "person": get(body, "request", "person", "id"), "model": get(body, "request", "model"),
-            "use_case": get(body, "request", "use_case"), "outcome": get(body, "decision", "outcome"),
-            "code": get(body, "decision", "code")}
+    return {"seq": record.seq, "at": record.at_ns, "entity": at_path(body, "request", "entity"),
+            "person": at_path(body, "request", "person", "id"), "model": at_path(body, "request", "model"),
+            "use_case": at_path(body, "request", "use_case"), "outcome": at_path(body, "decision", "outcome"),
+            "code": at_path(body, "decision", "code")}
 
 
 @router.get("")
@@ -68,10 +61,10 @@ def dashboard(request: Request, who: tuple[Viewer, Session] = Depends(signed_in)
     for r in found:
         if r.kind == "decision":
             decisions += 1
-            outcome = str(get(r.body, "decision", "outcome"))
+            outcome = str(at_path(r.body, "decision", "outcome"))
             per_minute[(r.at_ns - start) // (60 * NS)][outcome] += 1
             if outcome != "permit":
-                codes[str(get(r.body, "decision", "code"))] += 1
+                codes[str(at_path(r.body, "decision", "code"))] += 1
                 denials.append(row(r))
         elif r.kind == "monitoring" and r.body.get("event") == "cap-exceeded":
             caps[str(r.body.get("authorization") or "-")] += 1
@@ -188,12 +181,12 @@ def explain(seq: int, request: Request, who: tuple[Viewer, Session] = Depends(si
     else:
         found = log.store.query(entities=scope, after_seq=seq - 1, limit=1) if 0 <= seq < 2**63 - 1 else []
     record = found[0] if found and found[0].seq == seq else None
-    if record is None or record.kind != "decision" or not isinstance(get(record.body, "request"), dict):
+    if record is None or record.kind != "decision" or not isinstance(at_path(record.body, "request"), dict):
         # A scoped auditor learns nothing about other entities' decisions, not even that they exist.
         return page(request, "missing.html", status=404, viewer=viewer, session=session, section="decisions",
                     what=f"decision {seq}")
     decision, text = replay(request, record)
-    recorded = get(record.body, "decision") or {}
+    recorded = at_path(record.body, "decision") or {}
     differs = (decision.outcome, decision.code) != (recorded.get("outcome"), recorded.get("code"))
     return page(request, "explain.html", viewer=viewer, session=session, section="decisions", record=row(record),
                 d=decision, text=text, recorded=recorded, differs=differs,
@@ -208,7 +201,7 @@ def replay(request: Request, record: Any) -> tuple[Any, str]:
     from ..services.explanation import render
 
     live = request.app.state.live.current()
-    version = get(record.body, "decision", "policy_version")
+    version = at_path(record.body, "decision", "policy_version")
     kept: OrderedDict[str, Any] = request.app.state.console.cache.setdefault("policies", OrderedDict())
     with _KEPT_LOCK:
         policy = live if version == live.version else kept.get(version)

@@ -49,7 +49,8 @@ def quarter(text: str) -> Period:
     return Period(f"{year}Q{q}", int(start.timestamp()) * NS, int(end.timestamp()) * NS)
 
 
-def _get(mapping: Any, *path: str) -> Any:
+def at_path(mapping: Any, *path: str) -> Any:
+    """The value at ``path`` in nested mappings (a record body), ``None`` where any step is missing."""
     for key in path:
         if not isinstance(mapping, dict):
             return None
@@ -59,10 +60,10 @@ def _get(mapping: Any, *path: str) -> Any:
 
 def tokens_used(body: Any) -> int:
     """The tokens a completion record spent: ``usage.total_tokens``, else prompt plus completion tokens."""
-    total = _get(body, "usage", "total_tokens")
+    total = at_path(body, "usage", "total_tokens")
     if isinstance(total, int) and not isinstance(total, bool):
         return total
-    parts = [_get(body, "usage", k) for k in ("prompt_tokens", "completion_tokens")]
+    parts = [at_path(body, "usage", k) for k in ("prompt_tokens", "completion_tokens")]
     return sum(p for p in parts if isinstance(p, int) and not isinstance(p, bool))
 
 
@@ -82,22 +83,22 @@ def summarize(entity: str, period: Period, records: Iterable[AuditRecord]) -> di
         body = r.body
         month = format_instant(r.at_ns)[:7]
         if r.kind == "decision":
-            outcome, code = _get(body, "decision", "outcome"), _get(body, "decision", "code")
+            outcome, code = at_path(body, "decision", "outcome"), at_path(body, "decision", "code")
             outcomes[str(outcome)] += 1
             by_month[month][str(outcome)] += 1
-            version = _get(body, "decision", "policy_version")
+            version = at_path(body, "decision", "policy_version")
             if isinstance(version, str):
                 versions[version] += 1
             if outcome != "permit":
                 denials[str(code)] += 1
                 examples.setdefault(str(code), r.seq)
                 continue
-            key = (str(_get(body, "request", "model")), str(_get(body, "request", "use_case")),
-                   str(_get(body, "decision", "authorization") or "-"))
+            key = (str(at_path(body, "request", "model")), str(at_path(body, "request", "use_case")),
+                   str(at_path(body, "decision", "authorization") or "-"))
             usage[key][0] += 1
             by_auth[key[2]]["requests"] += 1
-            obligations = _get(body, "decision", "obligations")
-            if isinstance(obligations, list) and any(_get(o, "code") == "monitoring" for o in obligations):
+            obligations = at_path(body, "decision", "obligations")
+            if isinstance(obligations, list) and any(at_path(o, "code") == "monitoring" for o in obligations):
                 # A permit under a monitoring obligation is itself a monitored call (its record is the log).
                 events["monitoring"]["monitored-permit"] += 1
         elif r.kind == "completion":
