@@ -9,7 +9,7 @@ import sys
 import time
 
 import httpx
-from gateway_kit import GATEWAY_YAML, free_port
+from gateway_kit import GATEWAY_YAML, free_port, stop_process
 
 
 def test_two_workers_two_listeners_and_metrics_merged_across_workers(tmp_path):
@@ -57,9 +57,4 @@ def test_two_workers_two_listeners_and_metrics_merged_across_workers(tmp_path):
         lines = [line for line in printed.splitlines() if line.startswith("{")]
         assert all(key.rsplit("_", 1)[1] not in line for line in lines)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
