@@ -88,3 +88,54 @@ def _expiry_and_bounds(store: SqlSessionStore) -> None:
     for t in range(1, 8):
         store.get(long_lived, (1000 + 9 * t) * NS)
     assert store.get(long_lived, 1061 * NS) is None, "never past the absolute expiry, however active"
+
+
+def test_a_visit_waits_for_another_writer_instead_of_failing(tmp_path):
+    """Another process committing between a visit's read and its update must not fail the visit.
+
+    A plain SQLite transaction that reads and then writes fails at once with "database is locked"
+    when another writer commits in between (the browser saw a 500 on a loaded machine).
+    """
+    import sqlite3
+    import threading
+
+    database = f"sqlite:///{tmp_path / 'console.db'}"
+    migrate(database)
+    engine = make_engine(database)
+    try:
+        store = SqlSessionStore(engine, idle_ns=10 * NS, absolute_ns=60 * NS)
+        session_id, _ = store.start("key-1", 0)
+        other = sqlite3.connect(tmp_path / "console.db", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE console_sessions SET flash = '[]'")
+        committed = threading.Event()
+
+        def commit() -> None:
+            other.execute("COMMIT")
+            committed.set()
+
+        holding = threading.Timer(0.3, commit)
+        holding.start()
+        assert store.get(session_id, NS) is not None
+        assert committed.is_set(), "the visit wrote while the other writer held the lock"
+        holding.join()
+        other.close()
+    finally:
+        engine.dispose()
+
+
+def test_an_unreachable_session_store_is_a_503_page_not_a_500(two_workers):
+    one, _, admin, _ = two_workers
+    client = TestClient(one, raise_server_exceptions=False)
+    form = client.get("/console/login")
+    client.post("/console/login", data={"csrf": csrf_of(form.text), "token": admin, "next": "/console"})
+    store = one.state.console.sessions
+    from sqlalchemy import text
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE console_sessions"))
+    page = client.get("/console/registry", follow_redirects=False)
+    assert page.status_code == 503
+    assert "text/html" in page.headers["content-type"]
+    assert "console sessions" in page.text
+    api = client.get("/v1/registry/credential", headers={"Authorization": f"Bearer {admin}"})
+    assert api.status_code != 500

@@ -47,7 +47,6 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app.include_router(eval_routes.router)
     app.include_router(ops_routes.router)
     screening_routes.install(app)
-    console.install(app, _console_sessions(parts))
     app.add_middleware(BodyGuard, registry=parts.service, max_body_bytes=max_body_bytes, open_prefix=console.PREFIX)
 
     @app.exception_handler(WriteRejected)
@@ -72,6 +71,8 @@ def create_app(parts: App, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return JSONResponse({"error": {"code": "invalid-request", "problems": problems}}, status_code=422)
 
+    # Last: the console answers a failure under its pages with a page, and defers to the handlers above elsewhere.
+    console.install(app, _console_sessions(parts))
     return app
 
 

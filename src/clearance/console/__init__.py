@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from ..ports import StoreUnavailable
 from .sessions import Sessions, SessionStore
 
 PREFIX = "/console"
@@ -30,3 +31,12 @@ def install(app: FastAPI, sessions: Sessions | None = None) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
         return refused_page(request, exc)
+
+    # A store outage under a console page is a page saying so; the API keeps its own answer.
+    api_answer = app.exception_handlers.get(StoreUnavailable)
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        if request.url.path.startswith(PREFIX) or api_answer is None:
+            return refused_page(request, Refused(503, f"the database is unavailable: {exc}"))
+        return await api_answer(request, exc)
