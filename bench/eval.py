@@ -74,7 +74,7 @@ def judge_table(answers: list) -> None:
         print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{r['strmatch']:>10.3f}"
               f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}"
               f"  L2 {c['l2']}, {'balanced per model' if c['balance_per_model'] else 'unweighted'}, "
-              f"cut-off {c['threshold']}")
+              f"{'floor, ' if c['floor'] else ''}cut-off {c['threshold']}")
     print()
 
 

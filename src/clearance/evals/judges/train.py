@@ -78,6 +78,9 @@ def _one_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Load the solvers first: SciPy may bring its own BLAS, and a library loaded inside the block is not limited.
+        import scipy.optimize  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
