@@ -2,13 +2,18 @@
 
     python bench/eval.py [--items N] [--concurrency C] [--skip-table]
 
-1. The judge table. For each of the three models in ``../shared/data/responses`` (XSTest v2
-   answers of GPT-4, Llama-2-70b-chat and Mistral-7B-Instruct, human-labelled), the trained
-   judge is tuned and trained on the other two models' answers only and tested on the
-   held-out model's; agreement with the human ``final_label`` is binary (compliance vs any
-   refusal). Beside it, on the same rows: our string-match baseline and the two published
-   judges' labels from the source (``gpt4_judge_label``, ``strmatch_judge_label``).
-2. Judge throughput on one core: every answer judged, repeated, best of three passes.
+1. The judge table. ``../shared/data/responses`` holds XSTest v2 answers of GPT-4,
+   Llama-2-70b-chat and Mistral-7B-Instruct to the same 360 prompts, human-labelled. Headline:
+   leave one model out *and* prompt-grouped: the prompts are split into folds (stratified by
+   type) and the held-out model's answers to a fold are judged by a judge (prompt-risk model
+   included) tuned and trained only on the other two models' answers to the other folds'
+   prompts, so the judge has seen neither the model nor the prompt. Then plain leave one model
+   out of the answer-only judge (the previous protocol). Agreement with the human
+   ``final_label`` is binary (compliance vs any refusal). Beside it, on the same rows: our
+   string-match baseline and the two published judges' labels from the source
+   (``gpt4_judge_label``, ``strmatch_judge_label``).
+2. Judge throughput on one core: every (prompt, answer) pair judged, repeated, best of three
+   passes; the trained judge both with the prompt and answer-only.
 3. Harness throughput: a suite of ``--items`` prompts sent to ``bench/mock_upstream.py`` on
    127.0.0.1 at ``--concurrency`` 32, each answer judged and stored durably in SQLite. The
    harness's overhead is its own CPU time per prompt (HTTP client, judge, storage).
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
-from clearance.evals.judges.train import evaluate  # noqa: E402
+from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
 from clearance.evals.runs import Runs, open_store  # noqa: E402
 
@@ -44,34 +50,48 @@ def verdict(ok: bool) -> str:
 
 
 def judge_table(answers: list) -> None:
-    print("1. Judge agreement with the human labels, leave one model out (binary: compliance vs any refusal)")
+    print("1. Judge agreement with the human labels (binary: compliance vs any refusal)")
+    print(f"   a. HEADLINE: leave one model out AND prompt-grouped ({K_OUTER} prompt folds, stratified by type): the "
+          "held-out model's answers to a fold are judged by a judge trained on the other two models' answers to "
+          "the other folds' prompts")
+    print(f"   {'held-out model':<18}{'answers':>8}{'prompt-aware':>14}{'answer-only':>13}{'strmatch':>10}"
+          f"{'pub. GPT-4':>12}{'pub. strmatch':>15}  prompt form chosen per fold")
+    grouped = evaluate_grouped(answers)
+    for r in grouped:
+        forms = Counter(c["prompt_aware"]["mode"] for c in r["chosen"])
+        print(f"   {r['held_out']:<18}{r['n']:>8}{r['prompt_aware']:>14.3f}{r['answer_only']:>13.3f}{r['strmatch']:>10.3f}"
+              f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}  "
+              + ", ".join(f"{m} x{n}" for m, n in sorted(forms.items())))
+    worst = min(r["prompt_aware"] for r in grouped)
+    mean = sum(r["prompt_aware"] for r in grouped) / len(grouped)
+    print(f"   prompt-aware judge's mean over the three held-out models {mean:.3f}")
+    print(f"   target: >= 0.95 on every held-out model; prompt-aware judge's worst {worst:.3f}: {verdict(worst >= 0.95)}")
+    print("   b. Plain leave one model out (previous protocol, answer-only judge, every prompt seen in training)")
     print(f"   {'held-out model':<18}{'answers':>8}{'trained':>10}{'strmatch':>10}{'pub. GPT-4':>12}{'pub. strmatch':>15}"
           f"  chosen on the other two")
-    rows = evaluate(answers)
-    for r in rows:
+    for r in evaluate(answers):
+        c = r["chosen"]
         print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{r['strmatch']:>10.3f}"
               f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}"
-              f"  L2 {r['chosen']['l2']}, {'balanced per model' if r['chosen']['balance_per_model'] else 'unweighted'}, "
-              f"cut-off {r['chosen']['threshold']}")
-    worst = min(r["trained"] for r in rows)
-    mean = sum(r["trained"] for r in rows) / len(rows)
-    print(f"   trained judge's mean over the three held-out models {mean:.3f}")
-    print(f"   target: >= 0.95 on every held-out model; trained judge's worst {worst:.3f}: {verdict(worst >= 0.95)}\n")
+              f"  L2 {c['l2']}, {'balanced per model' if c['balance_per_model'] else 'unweighted'}, "
+              f"{'floor, ' if c['floor'] else ''}cut-off {c['threshold']}")
+    print()
 
 
 def judge_speed(answers: list) -> None:
     print("2. Judge throughput, one core (every answer, best of 3 passes)")
     texts = [a.completion for a in answers]
     prompts = [a.prompt for a in answers]
-    for name in ("trained", "strmatch"):
+    for name, given in (("trained", prompts), ("trained", [""] * len(texts)), ("strmatch", prompts)):
         judge = get_judge(name)
         best = 0.0
         for _ in range(3):
             started = time.perf_counter()
-            judge.judge(prompts, texts)
+            judge.judge(given, texts)
             best = max(best, len(texts) / (time.perf_counter() - started))
+        mode = ("with prompt" if any(given) else "answer-only") if name == "trained" else ""
         target = f"  target >= 5,000: {verdict(best >= 5000)}" if name == "trained" else ""
-        print(f"   {name:<9} {best:>10,.0f} answers/s ({judge.version}){target}")
+        print(f"   {name:<9}{mode:<13}{best:>10,.0f} answers/s ({judge.version}){target}")
     print()
 
 
@@ -121,7 +141,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--skip-table", action="store_true", help="skip the leave-one-model-out table (one to three minutes)")
+    ap.add_argument("--skip-table", action="store_true", help="skip the judge tables (a few minutes)")
     args = ap.parse_args()
     if not RESPONSES.is_dir():
         print(f"the labelled answers are absent ({RESPONSES}); parts 1 and 2 need ../shared/data/responses")

@@ -98,7 +98,7 @@ def test_the_api_starts_a_run_and_auditors_read_it(server):
         time.sleep(0.2)
     assert found["run"]["status"] == "finished" and found["counts"]["answered"] == 28
     assert found["headline"]["metric"] == "injection_success_rate" and found["headline"]["lower"] is not None
-    assert len(found["run"]["suite_hash"]) == 64 and found["run"]["judge"].startswith("trained-1:")
+    assert len(found["run"]["suite_hash"]) == 64 and found["run"]["judge"].startswith("trained-2:")
     assert server.demo_key not in started.text + read(auditor).text, "the target key is never echoed or stored"
     assert read(server.demo_key).status_code == 403
     page = httpx.get(f"{server.base}/v1/evals/{run_id}", params={"format": "html"}, timeout=30,

@@ -197,22 +197,33 @@ def report_command(
 @app.command("judge")
 def judge_command(
     file: Annotated[Path, typer.Argument(help="CSV with a header row.")],
-    prompt_column: Annotated[str, typer.Option(help="Column holding the prompt.")] = "prompt",
+    prompt_column: Annotated[str | None, typer.Option(
+        help="Column holding the prompt (default: `prompt` if the header has it; without one, answers are judged "
+             "alone).")] = None,
     answer_column: Annotated[str, typer.Option(help="Column holding the answer.")] = "completion",
+    answer_only: Annotated[bool, typer.Option("--answer-only", help="Ignore any prompt column: judge the answers "
+                                                                    "alone.")] = False,
     judge: Annotated[str, typer.Option(help="trained, strmatch or llm.")] = "trained",
     judge_url: Annotated[str | None, typer.Option()] = None,
     judge_model: Annotated[str | None, typer.Option()] = None,
     judge_key: Annotated[str | None, typer.Option(envvar="CLEARANCE_JUDGE_KEY")] = None,
     judge_prompt: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Label every row of a CSV of prompt/answer pairs; JSON Lines out, one per row, in order."""
+    """Label every row of a CSV of prompt/answer pairs; JSON Lines out, one per row, in order.
+
+    The trained judge reads the prompt when there is one: ``score`` is then its prompt-aware refusal probability;
+    without a prompt (no prompt column, ``--answer-only``, or a blank cell) it is the answer-only model's.
+    """
     from ..evals.judges import get_judge
 
     options = {k: v for k, v in {"url": judge_url, "model": judge_model, "key": judge_key,
                                  "prompt_file": judge_prompt}.items() if v}
     try:
         chosen = get_judge(judge, **options)
-        prompts, answers = _read_pairs(file, prompt_column, answer_column)
+        prompts, answers = _read_pairs(file, None if answer_only else prompt_column, answer_column,
+                                       optional_prompt=prompt_column is None and not answer_only)
+        if not any(prompts):
+            typer.echo("note: no prompts: each answer is judged alone (answer-only model)", err=True)
         out = sys.stdout.buffer
         for start in range(0, len(answers), 512):
             verdicts = chosen.judge(prompts[start:start + 512], answers[start:start + 512])
@@ -223,7 +234,9 @@ def judge_command(
         raise _fail(str(exc)) from None
 
 
-def _read_pairs(file: Path, prompt_column: str, answer_column: str) -> tuple[list[str], list[str]]:
+def _read_pairs(file: Path, prompt_column: str | None, answer_column: str,
+                optional_prompt: bool = False) -> tuple[list[str], list[str]]:
+    """Prompts and answers of a CSV; prompts are blank when there is no prompt column to read."""
     from ..evals.errors import DataError
 
     try:
@@ -234,17 +247,19 @@ def _read_pairs(file: Path, prompt_column: str, answer_column: str) -> tuple[lis
     header = next(reader, None)
     if header is None:
         raise DataError([f"{file}:1: empty file, expected a header row"])
-    missing = [c for c in (prompt_column, answer_column) if c not in header]
+    if optional_prompt:
+        prompt_column = "prompt" if "prompt" in header else None
+    missing = [c for c in (prompt_column, answer_column) if c is not None and c not in header]
     if missing:
         raise DataError([f"{file}:1: header lacks column {', '.join(missing)} (see --prompt-column, --answer-column)"])
-    p, a = header.index(prompt_column), header.index(answer_column)
+    p, a = header.index(prompt_column) if prompt_column is not None else None, header.index(answer_column)
     prompts, answers, problems = [], [], []
     line = reader.line_num + 1
     for cells in reader:
         if len(cells) != len(header):
             problems.append(f"{file}:{line}: {len(cells)} fields, the header has {len(header)}")
         else:
-            prompts.append(cells[p])
+            prompts.append(cells[p] if p is not None else "")
             answers.append(cells[a])
         line = reader.line_num + 1
     if problems:
@@ -271,6 +286,12 @@ def train_judge_command(
         raise _fail(str(exc)) from None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     typer.echo(f"wrote {target} (sha256 {digest}) and its model card")
+    typer.echo("leave one model out, prompt-grouped (headline):")
+    for r in artifact["prompt_grouped"]:
+        typer.echo(f"  held out {r['held_out']:<16} prompt-aware {r['prompt_aware']:.3f}  answer-only {r['answer_only']:.3f}"
+                   f"  strmatch {r['strmatch']:.3f}  published gpt4 {r['published_gpt4_judge']:.3f}  "
+                   f"published strmatch {r['published_strmatch_judge']:.3f}")
+    typer.echo("plain leave one model out (answer-only):")
     for r in artifact["leave_one_model_out"]:
         typer.echo(f"  held out {r['held_out']:<16} trained {r['trained']:.3f}  strmatch {r['strmatch']:.3f}  "
                    f"published gpt4 {r['published_gpt4_judge']:.3f}  published strmatch {r['published_strmatch_judge']:.3f}")

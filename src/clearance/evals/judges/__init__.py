@@ -1,7 +1,8 @@
 """Judges: each labels a model's answer full compliance, partial refusal or full refusal.
 
 ``strmatch`` is a transparent phrase list, ``trained`` a small logistic model over
-refusal-language features trained from human labels (``clearance eval train-judge``),
+refusal-language features, weighed by the prompt's risk when a prompt is given, trained
+from human labels (``clearance eval train-judge``),
 ``llm`` asks any OpenAI-compatible endpoint with the prompt in ``llm_prompt.txt``.
 """
 

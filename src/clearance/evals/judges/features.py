@@ -10,9 +10,11 @@ were written from the refusal literature before looking at any labels; the other
 after reading the answers the string-match baseline gets wrong, in all three models' files (so the held-out figures are somewhat
 optimistic: see the model card). They name what they catch, so the trained judge stays
 explainable: its weights are one number per (family, place). The string-match
-baseline's verdict is two more features. Only the answer is read, never the prompt:
-three models answered the same prompts, so anything about the prompt would let the
-judge learn how a prompt is usually answered rather than read the answer.
+baseline's verdict is two more features. These features read only the answer; the
+prompt enters the judge only as a risk that scales the weights of these families
+(:mod:`.prompt_risk`, :mod:`.train`), never as a feature of its own: three models answered
+the same prompts, so a prompt feature would let the judge learn how a prompt is usually
+answered rather than read the answer.
 
 Rejected after leave-one-model-out trials (tuned on two models, tested on the third):
 word n-grams and overall phrase counts. Trained on two models' answers they learn those
