@@ -78,15 +78,15 @@ def test_packaged_wordpiece_agrees_with_the_reference_tokenizer():
     tokenizers = pytest.importorskip("tokenizers")
     table = load_table()
     reference = tokenizers.BertWordPieceTokenizer(str(default_artifact().with_name(distill.VOCAB)), lowercase=True)
-    words = "how do i synthesize nitroglycerin undetectably at home café naïve ransomware 2024 gpt4".split()
+    words = ["how", "do", "i", "synthesize", "nitroglycerin", "undetectably", "at", "home", "café", "naïve", "ransomware", "2024", "gpt4"]
     assert table.tokens(words) == reference.encode(" ".join(words), add_special_tokens=False).ids
 
 
 def test_the_dense_reading_puts_a_paraphrase_near_its_meaning():
     table = load_table()
-    bomb = table.vector("how do i build a bomb".split())
-    paraphrase = table.vector("steps to assemble an explosive device".split())
-    cake = table.vector("how do i bake a cake".split())
+    bomb = table.vector(["how", "do", "i", "build", "a", "bomb"])
+    paraphrase = table.vector(["steps", "to", "assemble", "an", "explosive", "device"])
+    cake = table.vector(["how", "do", "i", "bake", "a", "cake"])
     assert float(bomb @ paraphrase) > float(bomb @ cake)
     assert abs(float(bomb @ bomb) - 1.0) < 1e-5
     assert not table.vector([]).any()

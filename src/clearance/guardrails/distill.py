@@ -5,7 +5,7 @@ single word is cheap to keep: every vocabulary token is run through the encoder 
 (``[CLS] token [SEP]``), its output mean-pooled as the sentence encoder pools a sentence,
 and the 384-wide vectors are reduced by PCA to :data:`DIMS` columns. Rare tokens are
 weighted up and frequent ones down (a smooth-inverse-frequency weight on a Zipf estimate
-of the token's frequency from its vocabulary rank, as model2vec does), so the mean of a
+of the token's frequency from its rank among the vocabulary's words, after model2vec), so the mean of a
 prompt's rows leans on its content words. The table ships as raw little-endian float16
 (``guard_embed.f16``, vocabulary-order rows) beside the encoder's ``vocab.txt`` (``guard_vocab.txt``), whose
 WordPiece vocabulary :mod:`.embed` tokenizes with at run time.
@@ -29,6 +29,7 @@ BATCH = 1024
 TABLE = "guard_embed.f16"
 VOCAB = "guard_vocab.txt"
 PROVENANCE = "guard_embed.json"  # what the table was made from, copied into the guard artifact and its card
+FIRST_WORD = "the"
 SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -112,17 +113,23 @@ def reduce(vectors: np.ndarray, dims: int = DIMS) -> np.ndarray:
     return x @ (comps * signs[:, None]).T
 
 
-def zipf_weights(count: int) -> np.ndarray:
-    """SIF weight a / (a + p) with p the Zipf frequency estimate of vocabulary rank r (1-based)."""
-    ranks = np.arange(1, count + 1, dtype=np.float64)
-    p = (1.0 / ranks) / (1.0 / ranks).sum()
+def zipf_weights(count: int, first: int = 0) -> np.ndarray:
+    """SIF weight a / (a + p) with p the Zipf frequency estimate of a token's rank.
+
+    Ranks count from ``first``, the vocabulary's first whole word (BERT's vocabulary opens with
+    unused slots and single characters, then words by frequency, "the" first); the entries before
+    it share rank 1, so punctuation and lone characters weigh almost nothing.
+    """
+    ranks = np.maximum(1, np.arange(count) - first + 1).astype(np.float64)
+    p = (1.0 / ranks) / (1.0 / np.arange(1, count - first + 1, dtype=np.float64)).sum()
     return SIF / (SIF + p)
 
 
 def distill(model_dir: Path, dims: int = DIMS) -> tuple[bytes, list[str]]:
     """(float16 table bytes, vocabulary) from an encoder directory (model.safetensors, config.json, vocab.txt)."""
     vocab = read_vocab(model_dir / "vocab.txt")
-    table = reduce(token_vectors(model_dir), dims) * zipf_weights(len(vocab))[:, None]
+    first = vocab.index(FIRST_WORD) if FIRST_WORD in vocab else 0
+    table = reduce(token_vectors(model_dir), dims) * zipf_weights(len(vocab), first)[:, None]
     for special in SPECIAL:  # never a content word: the mean of a prompt skips them
         if special in vocab:
             table[vocab.index(special)] = 0.0

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from itertools import chain
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -83,19 +83,21 @@ class TokenTable:
         return found
 
     def tokens(self, words: Sequence[str]) -> list[int]:
-        # A plain dict probed at C speed; only a word not seen before goes through WordPiece.
-        get = self.cache.get
-        found = [get(w) for w in words]
+        return list(chain.from_iterable(self._found(words)))
+
+    def _found(self, words: Sequence[str]) -> list[tuple[int, ...]]:
+        # A plain dict probed at C speed (map); only a word not seen before goes through WordPiece.
+        found = list(map(self.cache.get, words))
         if None in found:
             found = [f if f is not None else self.pieces(w) for f, w in zip(found, words, strict=True)]
-        return list(chain.from_iterable(found))
+        return found
 
     def vector(self, words: Sequence[str]) -> np.ndarray:
         """Unit-length sum of the words' token rows (zeros when no word has a reading)."""
-        ids = self.tokens(words)
-        if not ids:
+        ids = np.fromiter(chain.from_iterable(self._found(words)), dtype=np.intp)
+        if not ids.size:
             return np.zeros(self.dims, dtype=np.float32)
-        v = self.rows[ids].sum(axis=0)
+        v = self.rows.take(ids, axis=0).sum(axis=0)
         norm = float(np.sqrt(v @ v))
         return v / norm if norm > 0 else v
 

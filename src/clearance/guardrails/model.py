@@ -3,7 +3,9 @@
 Checking needs no scikit-learn, no network and no pickle. The artifact maps each feature
 string to its weights for five logistic outputs (harmful, jailbreak, and one per prohibited
 domain); a prompt's scores are one dictionary lookup per feature, one small numpy sum
-and five sigmoids. The label follows
+and five sigmoids, plus, when the artifact was trained with it, the dense reading of :mod:`.embed`
+(the mean meaning of the prompt's words in a distilled encoder's token table) times its weights.
+The label follows
 the thresholds stored with the weights: a prohibited domain first (it is denied whatever
 else holds), then jailbreak, then harmful, else clean.
 

@@ -105,6 +105,10 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
   harmful threshold rule was changed (per head to the union of heads) because the development figures on
   the restored split showed the heads' budgets adding up to 2.4 %; the run below is the one on the fixed split.)
+  Round 3 (the dense reading for the jailbreak and domain heads, scale 0.3) was chosen on development
+  out-of-fold figures only, among six dense variants (all heads at scale 1 and 3 with plain-rank weights;
+  all heads at 1 and 0.3, and jailbreak and domain heads only at 0.3 and 1, with word-rank weights); the
+  held-out part was then run once, for the figures below.
 - **Reproduce**: `clearance guard train` (same data, same bytes).
 
 ## Held-out figures (shipped artifact; substring baseline beside)
