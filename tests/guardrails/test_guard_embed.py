@@ -114,3 +114,12 @@ def test_numpy_forward_reproduces_the_encoders_published_similarities():
     # sentence-transformers' quickstart prints 0.6660 and 0.1046 for these pairs
     assert round(float(e[0] @ e[1]), 3) == 0.666
     assert round(float(e[0] @ e[2]), 3) == 0.105
+
+
+def test_only_the_jailbreak_and_domain_heads_read_the_dense_reading():
+    from clearance.guardrails.model import OUTPUTS
+
+    artifact = orjson.loads(default_artifact().read_bytes())
+    weights = np.asarray(artifact["dense"]["weights"]).reshape(artifact["dense"]["dims"], len(OUTPUTS))
+    assert not weights[:, OUTPUTS.index("harmful")].any()  # the harmful head's recall fell with it (model card)
+    assert all(weights[:, OUTPUTS.index(o)].any() for o in OUTPUTS if o != "harmful")
