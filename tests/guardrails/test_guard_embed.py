@@ -123,3 +123,19 @@ def test_only_the_jailbreak_and_domain_heads_read_the_dense_reading():
     weights = np.asarray(artifact["dense"]["weights"]).reshape(artifact["dense"]["dims"], len(OUTPUTS))
     assert not weights[:, OUTPUTS.index("harmful")].any()  # the harmful head's recall fell with it (model card)
     assert all(weights[:, OUTPUTS.index(o)].any() for o in OUTPUTS if o != "harmful")
+
+
+def test_the_distill_command_writes_the_table_and_says_what_it_read(tmp_path):
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app
+
+    model, out = tiny_encoder(tmp_path / "model"), tmp_path / "out"
+    out.mkdir()
+    result = CliRunner().invoke(app, ["guard", "distill", "--model-dir", str(model), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    made = json.loads((out / distill.PROVENANCE).read_text())
+    assert made["table_sha256"] in result.output and made["model_sha256"] in result.output
+    assert TokenTable.load(out).rows.shape[0] == len(TINY_VOCAB)
+    missing = CliRunner().invoke(app, ["guard", "distill", "--model-dir", str(tmp_path / "absent"), "--out", str(out)])
+    assert missing.exit_code == 1 and "cannot distill" in missing.output
