@@ -35,12 +35,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
 from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
 from clearance.evals.runs import Runs, open_store  # noqa: E402
+from machine import pace_line  # noqa: E402
 
 RESPONSES = ROOT.parent / "shared" / "data" / "responses"
 
@@ -80,6 +82,7 @@ def judge_table(answers: list) -> None:
 
 def judge_speed(answers: list) -> None:
     print("2. Judge throughput, one core (every answer, best of 3 passes)")
+    print(f"   {pace_line()}")
     texts = [a.completion for a in answers]
     prompts = [a.prompt for a in answers]
     for name, given in (("trained", prompts), ("trained", [""] * len(texts)), ("strmatch", prompts)):

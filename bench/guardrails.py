@@ -23,8 +23,12 @@ from pathlib import Path
 from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus, load_default
 from clearance.guardrails.baseline import SubstringGuard
+from clearance.guardrails.model import TrainedPromptGuard
 from clearance.guardrails.quality import held_out_report
 from clearance.guardrails.report import confusion_table, quality_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import pace_line  # noqa: E402
 
 LENGTHS = (16, 64, 256, 1000, 4000)  # tokens
 CHARS_PER_TOKEN = 4
@@ -64,21 +68,29 @@ def _time(fn, inputs) -> tuple[float, float, float, float]:
     return statistics.median(wall) / 1e6, wall[at] / 1e6, statistics.median(cpu) / 1e6, cpu[at] / 1e6
 
 
-def speed(data: Path, calls: int) -> None:
+def speed(data: Path, calls: int, versus: Path | None = None) -> None:
     rng = random.Random(15)
     pool = _texts(data)
     prompts, answers = load_default()
     peer = SubstringGuard()
-    print(f"prompt guard {prompts.version} vs substring peer, {calls} calls per length, one core\n")
+    # Another artifact (say the previous release) timed on the same prompts in the same run: figures
+    # taken on different days or machines do not compare.
+    other = TrainedPromptGuard.load(versus) if versus else None
+    also = f" and {other.version}" if other else ""
+    print(f"prompt guard {prompts.version} vs substring peer{also}, {calls} calls per length, one core\n")
     print("| tokens | chars | guard p50 / p99 ms (wall) | guard p50 / p99 ms (CPU) | peer p50 / p99 ms (wall) | "
-          "peer p50 / p99 ms (CPU) | CPU p50 ratio |")
-    print("|---|---|---|---|---|---|---|")
+          "peer p50 / p99 ms (CPU) | CPU p50 ratio |" + (" other guard p50 / p99 ms (CPU) |" if other else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if other else ""))
     for tokens in LENGTHS:
         inputs = _prompts(pool, tokens, calls, rng)
         g = _time(prompts.check_prompt, inputs)
         p = _time(peer.check_prompt, inputs)
+        o = ""
+        if other is not None:
+            t = _time(other.check_prompt, inputs)
+            o = f" {t[2]:.3f} / {t[3]:.3f} |"
         print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {g[0]:.3f} / {g[1]:.3f} | {g[2]:.3f} / {g[3]:.3f} | "
-              f"{p[0]:.3f} / {p[1]:.3f} | {p[2]:.3f} / {p[3]:.3f} | {g[2] / p[2]:.1f}x |")
+              f"{p[0]:.3f} / {p[1]:.3f} | {p[2]:.3f} / {p[3]:.3f} | {g[2] / p[2]:.1f}x |{o}")
     prompt = pool[0]
     windows = [(prompt, w) for w in _prompts(pool, 128, calls, rng)]
     a = _time(lambda pair: answers.check_answer(*pair), windows)
@@ -142,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", action="store_true", help="out-of-fold quality on the development part")
     parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
     parser.add_argument("--calls", type=int, default=CALLS)
+    parser.add_argument("--versus", type=Path, default=None,
+                        help="another prompt-guard artifact to time beside the shipped one")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():
@@ -155,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         if responses.is_dir():
             answer_quality(responses)
     else:
-        speed(data, max(100, args.calls))
+        print(pace_line())
+        speed(data, max(100, args.calls), args.versus)
     return 0
 
 
