@@ -174,23 +174,3 @@ def train_command(
     typer.echo("held-out: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in
                                         ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
                                         if k in figures))
-
-
-@app.command("distill")
-def distill_command(
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="The encoder's files: model.safetensors, config.json, "
-                                                                 "vocab.txt (all-MiniLM-L6-v2).")],
-    out: Annotated[Path | None, typer.Option(help="Where to write the table (default: the package).")] = None,
-) -> None:
-    """Distill the encoder into the guard's token table (needs safetensors and scipy): same files, same bytes.
-    Retrain the guard afterwards (`clearance guard train`): its artifact names the table it was trained with."""
-    from ..guardrails.distill import TABLE, VOCAB, write
-    from ..guardrails.embed import packaged
-
-    target = out or packaged()
-    try:
-        made = write(model_dir, target)
-    except (OSError, KeyError, ValueError, ImportError) as exc:
-        raise _fail(f"cannot distill {model_dir}: {exc}") from None
-    typer.echo(f"wrote {target / TABLE} ({made['rows']} x {made['dims']}, sha256 {made['table_sha256']}) and "
-               f"{target / VOCAB}; encoder sha256 {made['model_sha256']}")

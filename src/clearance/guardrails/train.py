@@ -6,8 +6,7 @@
 - *domain*, one per prohibited domain: that domain's requests against everything else.
 
 Each is a scikit-learn logistic regression (liblinear's primal trust-region Newton solver,
-which is deterministic, classes balanced) on binary features scaled to unit length; the jailbreak and
-domain heads also read the dense reading of :mod:`.embed` (``DENSE_HEADS``). Only the development part of the
+which is deterministic, classes balanced) on binary features scaled to unit length. Only the development part of the
 split is trained on; the regularisation and the thresholds are chosen by five-fold
 out-of-fold scores on that part (the threshold of each head is the one whose false-positive
 rate on ordinary benign prompts, JBB benign twins and the hand-written set without its
@@ -44,42 +43,24 @@ FLOOR = 0.5
 ROUND = 4
 
 
-# Round 3: the dense reading (`embed.py`) as 64 more columns, times DENSE_SCALE against the
-# unit-length words (it sets how hard the shared regularisation pulls on them; 0 leaves them out,
-# the round-2 design). Only the jailbreak and domain heads read them: on the development part's
-# out-of-fold figures, giving them to the harmful head too lowered harmful recall at the 2 % budget
-# (a bag of static vectors reads the topic, which JBB's benign twins share with the harmful rows),
-# and scale 1.0 cost jailbreak detection; see the model card.
-DENSE_SCALE = 0.3
-DENSE_HEADS = ("jailbreak", *domains.DOMAINS)
-
-Found = tuple[set[str], set[str], Any]
+Found = tuple[set[str], set[str]]
 
 
 def featurize(texts: Sequence[str]) -> list[Found]:
-    from .embed import load_table
-
-    table = load_table() if DENSE_SCALE else None
-    out = []
-    for t in texts:
-        tokens = features.words(features.read(t).text)
-        terms, concepts = features.extract_words(tokens)
-        out.append((terms, concepts, table.vector(tokens) if table is not None else None))
-    return out
+    return [features.extract(features.read(t).text) for t in texts]
 
 
 def vocabulary(found: Sequence[Found]) -> list[str]:
-    counts = Counter(f for terms, concepts, _ in found for f in (*terms, *concepts))
+    counts = Counter(f for terms, concepts in found for f in (*terms, *concepts))
     return sorted(f for f, n in counts.items() if n >= MIN_DF)
 
 
 def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
-    """Terms scaled to unit length, concepts whole, then the dense reading's columns times ``DENSE_SCALE``:
-    the arithmetic of ``TrainedPromptGuard.scores``."""
-    from scipy.sparse import csr_matrix, hstack
+    """Terms scaled to unit length, concepts whole: the arithmetic of ``TrainedPromptGuard.scores``."""
+    from scipy.sparse import csr_matrix
 
     rows, cols, vals = [], [], []
-    for i, (terms, concepts, _) in enumerate(found):
+    for i, (terms, concepts) in enumerate(found):
         ids = sorted(vocab[f] for f in terms if f in vocab)
         for j in ids:
             rows.append(i)
@@ -89,11 +70,7 @@ def matrix(found: Sequence[Found], vocab: dict[str, int]) -> Any:
             rows.append(i)
             cols.append(j)
             vals.append(1.0)
-    sparse = csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
-    if not DENSE_SCALE or not found:
-        return sparse
-    dense = np.vstack([v for _, _, v in found]).astype(np.float64) * DENSE_SCALE
-    return hstack([sparse, csr_matrix(dense)], format="csr")
+    return csr_matrix((vals, (rows, cols)), shape=(len(found), len(vocab)))
 
 
 def _targets(examples: Sequence[Example]) -> dict[str, tuple[Any, Any]]:
@@ -115,15 +92,6 @@ def _fit(x: Any, y: Any, c: float) -> tuple[Any, Any]:
 
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000, tol=1e-5, class_weight="balanced").fit(x, y)
     return model.coef_, model.intercept_
-
-
-def _fit_head(head: str, x: Any, y: Any, c: float, sparse: int) -> tuple[Any, Any]:
-    """A head's weights over every column; a head outside ``DENSE_HEADS`` reads the sparse columns only
-    (its dense weights are zero)."""
-    if not DENSE_SCALE or head in DENSE_HEADS:
-        return _fit(x, y, c)
-    coef, bias = _fit(x[:, :sparse], y, c)
-    return np.hstack([coef, np.zeros((coef.shape[0], x.shape[1] - sparse))]), bias
 
 
 def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
@@ -150,7 +118,7 @@ def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
         x_extra = matrix(extra, vocab) if extra else None
         targets = _targets([examples[i] for i in train_idx])
         for head, (rows, y) in targets.items():
-            coef, bias = _fit_head(head, x_train[rows], y[rows], c, len(vocab))
+            coef, bias = _fit(x_train[rows], y[rows], c)
             scores[head][test_idx] = _head_scores(x_test, coef, bias)
             if x_extra is not None:
                 outside[head] += _head_scores(x_extra, coef, bias) / FOLDS
@@ -239,14 +207,13 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
     vocab = {f: i for i, f in enumerate(names)}
     x = matrix(found, vocab)
     columns, biases = [], []
-    for head, (rows, y) in _targets(examples).items():
-        coef, bias = _fit_head(head, x[rows], y[rows], c, len(names))
+    for rows, y in _targets(examples).values():
+        coef, bias = _fit(x[rows], y[rows], c)
         columns.extend(coef)
         biases.extend(bias)
-    every = np.vstack(columns).T
-    weights = np.round(every[:len(names)], ROUND)
+    weights = np.round(np.vstack(columns).T, ROUND)
     keep = np.abs(weights).max(axis=1) >= 10 ** -ROUND
-    artifact = {
+    return {
         "kind": "clearance-prompt-guard",
         "features_version": features.VERSION,
         "outputs": list(OUTPUTS),
@@ -257,18 +224,6 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
         "hyperparameters": {"C": c, "solver": "liblinear", "class_weight": "balanced", "min_df": MIN_DF,
                             "folds": FOLDS, "fpr_target": FPR_TARGET},
     }
-    if DENSE_SCALE:
-        artifact["hyperparameters"].update(dense_scale=DENSE_SCALE, dense_heads=list(DENSE_HEADS))
-        from .distill import PROVENANCE
-        from .embed import load_table, packaged
-
-        made = orjson.loads((packaged() / PROVENANCE).read_bytes())
-        if made["table_sha256"] != load_table().digest:
-            raise ValueError(f"{PROVENANCE} does not describe the packaged table: rerun `clearance guard distill`")
-        # Stored times the scale, so checking is one dot product of the unit-length reading.
-        dense = np.round(every[len(names):] * DENSE_SCALE, ROUND)
-        artifact["dense"] = {**made, "weights": [float(v) for v in dense.ravel()]}
-    return artifact
 
 
 def data_hashes(data: Path) -> dict[str, str]:
