@@ -12,8 +12,9 @@
    ``final_label`` is binary (compliance vs any refusal). Beside it, on the same rows: our
    string-match baseline and the two published judges' labels from the source
    (``gpt4_judge_label``, ``strmatch_judge_label``).
-2. Judge throughput on one core: every (prompt, answer) pair judged, repeated, best of three
-   passes; the trained judge both with the prompt and answer-only.
+2. Judge throughput on one core: every (prompt, answer) pair judged, repeated, best of nine
+   passes (a pass takes a fifth of a second, shorter than the shared host's slow spells);
+   the trained judge both with the prompt and answer-only.
 3. Harness throughput: a suite of ``--items`` prompts sent to ``bench/mock_upstream.py`` on
    127.0.0.1 at ``--concurrency`` 32, each answer judged and stored durably in SQLite. The
    harness's overhead is its own CPU time per prompt (HTTP client, judge, storage).
@@ -81,14 +82,14 @@ def judge_table(answers: list) -> None:
 
 
 def judge_speed(answers: list) -> None:
-    print("2. Judge throughput, one core (every answer, best of 3 passes)")
+    print("2. Judge throughput, one core (every answer, best of 9 passes)")
     print(f"   {pace_line()}")
     texts = [a.completion for a in answers]
     prompts = [a.prompt for a in answers]
     for name, given in (("trained", prompts), ("trained", [""] * len(texts)), ("strmatch", prompts)):
         judge = get_judge(name)
         best = 0.0
-        for _ in range(3):
+        for _ in range(9):
             started = time.perf_counter()
             judge.judge(given, texts)
             best = max(best, len(texts) / (time.perf_counter() - started))
