@@ -30,6 +30,7 @@ import random
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -88,6 +89,21 @@ class Database:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             admin.dispose()
+
+
+def databases(backends: str, workdir: Path) -> Iterator[Database]:
+    """A fresh database per backend named in ``backends`` (comma-separated), dropped after use;
+    a backend that cannot be opened is reported as skipped, and the run goes on."""
+    for backend in backends.split(","):
+        try:
+            db = Database(backend, workdir)
+        except Exception as exc:  # noqa: BLE001 - report the backend as unavailable and go on
+            print(f"{backend}: unavailable ({type(exc).__name__}: {exc}); skipped")
+            continue
+        try:
+            yield db
+        finally:
+            db.drop()
 
 
 def group_commit_rate(store: SqlAuditStore, records: int, concurrency: int = CONCURRENCY
@@ -175,23 +191,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         keys = KeyRing.create(Path(tmp) / "keys")
-        for backend in args.backends.split(","):
-            try:
-                db = Database(backend, Path(tmp))
-            except Exception as exc:  # noqa: BLE001 - report the backend as unavailable and go on
-                print(f"{backend}: unavailable ({type(exc).__name__}: {exc}); skipped")
-                continue
-            try:
-                single = single_commit_rate(db.store, args.single)
-                log = AuditLog(db.store, keys, SystemClock())
-                log.sign_head()
-                grouped, grouped_cpu, batch, p99 = group_commit_rate(db.store, args.records, args.concurrency)
-                from_store, lines, lines_cpu, size = verification(log)
-                inclusion_ms, consistency_ms = proofs(log)
-                rows.append((backend, grouped, grouped_cpu, single, batch, p99, from_store, lines, lines_cpu, size,
-                             inclusion_ms, consistency_ms))
-            finally:
-                db.drop()
+        for db in databases(args.backends, Path(tmp)):
+            single = single_commit_rate(db.store, args.single)
+            log = AuditLog(db.store, keys, SystemClock())
+            log.sign_head()
+            grouped, grouped_cpu, batch, p99 = group_commit_rate(db.store, args.records, args.concurrency)
+            from_store, lines, lines_cpu, size = verification(log)
+            inclusion_ms, consistency_ms = proofs(log)
+            rows.append((db.backend, grouped, grouped_cpu, single, batch, p99, from_store, lines, lines_cpu, size,
+                         inclusion_ms, consistency_ms))
     print(f"\naudit log, {args.concurrency} concurrent appenders, {args.records:,} records per backend "
           f"(targets: >= 20,000 durable records/s grouped; verification >= 500,000 records/s); "
           f"wall = by the wall clock, cpu = per CPU-second of this process\n")

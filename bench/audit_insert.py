@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audit import AT, Database, body  # noqa: E402
+from audit import AT, Database, body, databases  # noqa: E402
 from clearance.store.audit_memory import QUERY_COLUMNS, prepare, stamp  # noqa: E402
 from clearance.store.sql.audit import AUDIT_WRITER_LOCK  # noqa: E402
 
@@ -98,19 +98,11 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgres")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends.split(","):
-            try:
-                db = Database(backend, Path(tmp))
-            except Exception as exc:  # noqa: BLE001 - report the backend as unavailable and go on
-                print(f"{backend}: unavailable ({type(exc).__name__}: {exc}); skipped")
-                continue
-            try:
-                seq = [0]
-                for _ in range(args.rounds):
-                    for name, insert in methods(backend).items():
-                        run(db, name, insert, args.batch, args.batches, seq)
-            finally:
-                db.drop()
+        for db in databases(args.backends, Path(tmp)):
+            seq = [0]
+            for _ in range(args.rounds):
+                for name, insert in methods(db.backend).items():
+                    run(db, name, insert, args.batch, args.batches, seq)
 
 
 if __name__ == "__main__":
