@@ -95,7 +95,7 @@ def test_published_judges_agree_as_the_source_reports(responses_dir):
 
 def test_refusal_phrases_only_ever_count_towards_refusal():
     # The sign constraint: no refusal family may be learnt as a sign of compliance.
-    from clearance.evals.judges.train import EITHER_WAY, TOWARDS_COMPLIANCE
+    from clearance.evals.judges.train import TOWARDS_COMPLIANCE
 
     shipped = json.loads(default_artifact().read_bytes())
     for model in ("answer_only", "prompt_aware"):
@@ -105,7 +105,7 @@ def test_refusal_phrases_only_ever_count_towards_refusal():
             family = shipped["features"][i % len(shipped["features"])].split(":", 1)[1]
             if family in TOWARDS_COMPLIANCE:
                 assert weight <= 0, (model, i)
-            elif family not in EITHER_WAY:
+            else:
                 assert weight >= 0, (model, i)
 
 

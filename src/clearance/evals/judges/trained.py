@@ -28,7 +28,7 @@ from . import features, prompt_risk
 from .base import COMPLIANCE, PARTIAL, REFUSAL, Judgement
 
 ARTIFACT = "trained_judge.json"
-_FLOOR = features.INDEX["s1:cannot"]  # train.FLOOR
+_FLOOR = features.INDEX[features.FLOOR]
 KIND = "clearance-refusal-judge-2"
 
 
