@@ -26,6 +26,7 @@ import orjson
 
 from ..core.errors import ClearanceError
 from . import features
+from .lookup import VocabularyLookup
 from .normalize import payloads
 from .verdict import PromptLabel, PromptVerdict
 
@@ -35,6 +36,7 @@ OUTPUTS = ("harmful", "jailbreak", "domain:military-command-control", "domain:sy
 DOMAIN_IDS = tuple(o.removeprefix("domain:") for o in OUTPUTS[2:])
 SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
 EXPLAIN = 5
+_NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
 
 
 class GuardModelError(ClearanceError):
@@ -66,7 +68,13 @@ class TrainedPromptGuard:
                                   f"this code has {features.VERSION}: retrain with `clearance guard train`")
         self.vocab: dict[str, int] = {f: i for i, f in enumerate(artifact["vocabulary"])}
         self.names: list[str] = list(artifact["vocabulary"])
-        self.weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
+        weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
+        # The hot path's tables: row 0 is a zero row for "no such feature" (see lookup), so the
+        # rows of feature i are self._rows[i + 1]; self.weights is the same memory, by feature.
+        self._lookup = VocabularyLookup(self.names)
+        self._rows = np.vstack([np.zeros((1, len(OUTPUTS))), weights])
+        self.weights = self._rows[1:]
+        self._reasons = ["", *map(readable, self.names)]
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self.digest = digest
@@ -89,17 +97,21 @@ class TrainedPromptGuard:
             raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
 
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
-        """Every output's probability for one normalized text, with the feature rows behind them."""
-        vocab = self.vocab
-        terms, concepts = features.extract(text)
-        ids = [vocab[f] for f in terms if f in vocab]
-        counted = len(ids)
-        ids += [vocab[f] for f in concepts if f in vocab]
-        rows = self.weights[ids]
+        """Every output's probability for one normalized text, with the features (vocabulary
+        indices) and weight rows behind them."""
+        s, found, rows = self._scores(text)
+        return s, [i - 1 for i in found], rows
+
+    def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
+        # The weights are summed as the plain path (features.extract, then a lookup per feature)
+        # sums them, rows in the same order and the same numpy reductions, so the floats agree
+        # to the last bit; lookup.VocabularyLookup says why the order is the same.
+        found, counted = self._lookup.rows(text)
+        rows = self._rows[found]
         z = self.bias + rows[counted:].sum(axis=0)
         if counted:
             z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
-        return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
+        return dict(zip(_NAMES, map(_sigmoid, z.tolist()), strict=True)), found, rows
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
@@ -112,15 +124,19 @@ class TrainedPromptGuard:
         return "clean", max(s["harmful"], s["jailbreak"], s[best]), None, -1
 
     def _verdict(self, text: str, extra: tuple[str, ...]) -> PromptVerdict:
-        s, ids, rows = self.scores(text)
+        s, found, rows = self._scores(text)
         label, score, domain, column = self.label_of(s)
-        if column < 0:  # clean: explain the strongest pull towards any label
-            column = int(np.argmax([s["harmful"], s["jailbreak"]]))
+        if column < 0:  # clean: explain the strongest pull towards any label (the first on a tie)
+            column = 1 if s["jailbreak"] > s["harmful"] else 0
         reasons: list[str] = list(extra)
-        if ids:
+        if found:
+            # The strongest positive pulls, ties in the rows' order (a stable sort of the
+            # positive ones only: the same first EXPLAIN as sorting them all).
             pull = rows[:, column]
-            order = [j for j in np.argsort(-pull, kind="stable")[:EXPLAIN] if pull[j] > 0]
-            reasons.extend(readable(self.names[ids[j]]) for j in order)
+            positive = np.flatnonzero(pull > 0)
+            if len(positive):
+                top = positive[np.argsort(-pull[positive], kind="stable")[:EXPLAIN]].tolist()
+                reasons.extend(self._reasons[found[j]] for j in top)
         ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
                   ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))
         return PromptVerdict(label, round(score, 6), domain, tuple(reasons),

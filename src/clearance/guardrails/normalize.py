@@ -44,6 +44,7 @@ _LOWER = {k: v for k, v in CONFUSABLES.items() if k.islower()}
 _TABLE = str.maketrans({**dict.fromkeys(INVISIBLE, None), **_LOWER})
 _INVISIBLE = re.compile("[" + INVISIBLE + "]")
 _LOOKALIKE = re.compile("[" + "".join(_LOWER) + "]")
+_DISGUISED = re.compile("[" + "".join(re.escape(chr(c)) for c in _TABLE) + "]")  # any character _TABLE changes
 
 # Leetspeak: a digit or symbol standing for a letter inside a word. Folded only in words
 # where a stand-in precedes a letter, or ends a word of one or two letters ("d0", "t0"), so
@@ -88,11 +89,15 @@ def normalize(text: str) -> Normalized:
         if folded != unicodedata.normalize("NFC", text):
             found.append("obfuscation: compatibility characters")
         lowered = folded.lower()
-        if _INVISIBLE.search(lowered):
-            found.append("obfuscation: invisible characters")
-        if _LOOKALIKE.search(lowered):
-            found.append("obfuscation: lookalike letters")
-        lowered = lowered.translate(_TABLE)
+        # str.translate looks every character up in a dict, the dearest step here on a long
+        # prompt: it runs only where one of the characters it replaces is present (one scan for
+        # both kinds; most non-ASCII prompts hold only curly quotes and dashes).
+        if _DISGUISED.search(lowered):
+            if _INVISIBLE.search(lowered):
+                found.append("obfuscation: invisible characters")
+            if _LOOKALIKE.search(lowered):
+                found.append("obfuscation: lookalike letters")
+            lowered = lowered.translate(_TABLE)
     if _LEET_PAIR.search(lowered) or _LEET_SHORT.search(lowered):
         changed = _LEET_WORD.sub(_fold_leet, lowered)
         if changed != lowered:

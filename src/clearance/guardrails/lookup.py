@@ -1,0 +1,85 @@
+"""A text's features found in one artifact's vocabulary, with the per-word work done in C.
+
+:func:`.features.extract` and :func:`.lexicon.families` say plainly what a text's features
+are; this module finds the same features' weight rows, in the same order, for the prompt
+guard's hot path (issue 15's budget). The order matters: the guard's explanation ranks
+features by weight with a stable sort, and many rare features share a weight exactly, so
+which of two tied features is named first follows the order in which the sets built by
+``extract`` iterate (an order that depends on string hashing, so it varies from process to
+process, but within one process the fast path gives the plain path's verdict to the last
+character). So the sets are built the way ``extract`` builds them, and only the per-item
+Python steps around them are replaced by ``map``/``filter`` over dictionary methods.
+
+Everything is derived from the lexicon and the vocabulary when a guard loads, never copied
+from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import repeat
+
+from . import features, lexicon
+
+CONCEPT = "x:"  # the prefix features.extract gives a family's feature
+HARM_PERSON = "harm_person"  # the family lexicon.families adds for a harmful act done to a person
+FAMILY_CACHE = 65536  # words remembered (as lexicon._word's cache), so memory stays bounded
+
+
+class _Families(dict[str, str]):
+    """A word's family ("" for none), asked of the lexicon once per word."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= FAMILY_CACHE:
+            self.clear()
+        family = self[word] = lexicon._word(word) or ""
+        return family
+
+
+class VocabularyLookup:
+    """Rows of one vocabulary for a normalized text's terms, then its concepts."""
+
+    def __init__(self, vocabulary: Sequence[str]) -> None:
+        # Row i + 1 is feature i: row 0 stands for "not in the vocabulary", so a C-level
+        # filter(None, ...) drops misses without a Python step per term.
+        self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
+        self._family = _Families()
+        self._firsts = frozenset(lexicon._PHRASES)
+
+    def rows(self, text: str) -> tuple[list[int], int]:
+        """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
+        tokens = features.words(text)
+        terms = set(tokens)
+        terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
+        get = self.row.get
+        found = list(filter(None, map(get, terms)))
+        counted = len(found)
+        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens)))
+        found += filter(None, map(get, concepts))
+        return found, counted
+
+    def families(self, tokens: list[str]) -> set[str]:
+        """:func:`.lexicon.families`, the same set built in the same order."""
+        unique = set(tokens)  # built as families builds it, so it iterates in the same order
+        found = set(filter(None, map(self._family.__getitem__, unique)))
+        firsts = self._firsts.intersection(unique)
+        if firsts:  # phrases, checked only where a phrase's first word stands, in the text's order
+            last = len(tokens) - 1
+            for at in sorted(at for first in firsts for at in _places(tokens, first) if at < last):
+                hit = lexicon._phrase(tokens[at], tokens[at + 1])
+                if hit:
+                    found.add(hit)
+        if not lexicon.ACTS.isdisjoint(found) and HARM_PERSON not in found:
+            for person in lexicon.PEOPLE.intersection(unique):
+                if lexicon._harm_before(tokens, person):
+                    found.add(HARM_PERSON)
+                    break
+        return found
+
+
+def _places(tokens: list[str], word: str) -> list[int]:
+    at, out = -1, []
+    for _ in range(tokens.count(word)):
+        at = tokens.index(word, at + 1)
+        out.append(at)
+    return out
