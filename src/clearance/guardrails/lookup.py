@@ -16,6 +16,7 @@ from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import repeat
 
@@ -23,17 +24,44 @@ from . import features, lexicon
 
 CONCEPT = "x:"  # the prefix features.extract gives a family's feature
 HARM_PERSON = "harm_person"  # the family lexicon.families adds for a harmful act done to a person
-FAMILY_CACHE = 65536  # words remembered (as lexicon._word's cache), so memory stays bounded
+FAMILY_CACHE = 65536  # words remembered (as many as lexicon._word's cache holds), so memory stays bounded
+# On ASCII text the word pattern finds the same words with ASCII classes, which the regex engine
+# tests faster than Unicode categories (under re.ASCII, [^\W_] is exactly [0-9A-Za-z]).
+_ASCII_WORD = re.compile(features._WORD.pattern.replace(r"[^\W_]", "[0-9A-Za-z]"), re.ASCII)
 
 
 class _Families(dict[str, str]):
-    """A word's family ("" for none), asked of the lexicon once per word."""
+    """A word's family ("" for none), found once per word with :func:`family_of`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.family_of = _family_finder()
 
     def __missing__(self, word: str) -> str:
         if len(self) >= FAMILY_CACHE:
             self.clear()
-        family = self[word] = lexicon._word(word) or ""
+        family = self[word] = self.family_of(word) or ""
         return family
+
+
+def _family_finder():
+    """lexicon._word without its scan of every stem: the stems are grouped by length, so a new
+    word costs one dictionary lookup per stem length; of several matching stems, the first in
+    the lexicon's order wins, as in the scan."""
+    exact = lexicon._EXACT
+    by_length: dict[int, dict[str, tuple[int, str]]] = {}
+    for rank, (stem, family) in enumerate(lexicon._STEMS):
+        by_length.setdefault(len(stem), {}).setdefault(stem, (rank, family))
+    lengths = sorted(by_length.items())
+
+    def family_of(word: str) -> str | None:
+        found = exact.get(word)
+        if found is not None:
+            return found
+        hits = [table[word[:n]] for n, table in lengths if n <= len(word) and word[:n] in table]
+        return min(hits)[1] if hits else None
+
+    return family_of
 
 
 class VocabularyLookup:
@@ -44,27 +72,35 @@ class VocabularyLookup:
         # filter(None, ...) drops misses without a Python step per term.
         self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
         self._family = _Families()
+        # A phrase can match only where its two words stand as a word pair of the text, or, for
+        # a phrase whose second word is a stem, where its first word occurs.
+        self._phrases = frozenset(f"{first} {second}" for first, entries in lexicon._PHRASES.items()
+                                  for second, _ in entries if not second.endswith("*"))
+        self._stem_firsts = frozenset(first for first, entries in lexicon._PHRASES.items()
+                                      if any(second.endswith("*") for second, _ in entries))
         self._firsts = frozenset(lexicon._PHRASES)
 
     def rows(self, text: str) -> tuple[list[int], int]:
         """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
-        tokens = features.words(text)
+        tokens = _ASCII_WORD.findall(text) if text.isascii() else features.words(text)
         terms = set(tokens)
         terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
         get = self.row.get
         found = list(filter(None, map(get, terms)))
         counted = len(found)
-        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens)))
+        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, terms)))
         found += filter(None, map(get, concepts))
         return found, counted
 
-    def families(self, tokens: list[str]) -> set[str]:
-        """:func:`.lexicon.families`, the same set built in the same order."""
+    def families(self, tokens: list[str], terms: set[str]) -> set[str]:
+        """:func:`.lexicon.families` of ``tokens`` (``terms`` holds their word pairs), the same
+        set built in the same order."""
         unique = set(tokens)  # built as families builds it, so it iterates in the same order
         found = set(filter(None, map(self._family.__getitem__, unique)))
-        firsts = self._firsts.intersection(unique)
-        if firsts:  # phrases, checked only where a phrase's first word stands, in the text's order
+        if not (self._phrases.isdisjoint(terms) and self._stem_firsts.isdisjoint(unique)):
+            # phrases, checked only where a phrase's first word stands, in the text's order
             last = len(tokens) - 1
+            firsts = self._firsts.intersection(unique)
             for at in sorted(at for first in firsts for at in _places(tokens, first) if at < last):
                 hit = lexicon._phrase(tokens[at], tokens[at + 1])
                 if hit:

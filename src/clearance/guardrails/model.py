@@ -107,7 +107,7 @@ class TrainedPromptGuard:
         # sums them, rows in the same order and the same numpy reductions, so the floats agree
         # to the last bit; lookup.VocabularyLookup says why the order is the same.
         found, counted = self._lookup.rows(text)
-        rows = self._rows[found]
+        rows = self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)  # cheaper than indexing by a list
         z = self.bias + rows[counted:].sum(axis=0)
         if counted:
             z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
