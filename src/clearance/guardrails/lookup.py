@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import compress, islice, repeat
 
 from . import features, lexicon
 
@@ -96,7 +96,8 @@ class VocabularyLookup:
         """:func:`.lexicon.families` of ``tokens`` (``terms`` holds their word pairs), the same
         set built in the same order."""
         unique = set(tokens)  # built as families builds it, so it iterates in the same order
-        found = set(filter(None, map(self._family.__getitem__, unique)))
+        kinds = list(map(self._family.__getitem__, unique))
+        found = set(filter(None, kinds))
         if not (self._phrases.isdisjoint(terms) and self._stem_firsts.isdisjoint(unique)):
             # phrases, checked only where a phrase's first word stands, in the text's order
             last = len(tokens) - 1
@@ -106,11 +107,27 @@ class VocabularyLookup:
                 if hit:
                     found.add(hit)
         if not lexicon.ACTS.isdisjoint(found) and HARM_PERSON not in found:
-            for person in lexicon.PEOPLE.intersection(unique):
-                if lexicon._harm_before(tokens, person):
-                    found.add(HARM_PERSON)
-                    break
+            acts = compress(unique, map(lexicon.ACTS.__contains__, kinds))
+            if any(_person_after(tokens, at) for act in acts if act not in lexicon.STOPWORDS
+                   for at in _places(tokens, act)):
+                found.add(HARM_PERSON)
         return found
+
+
+def _person_after(tokens: list[str], at: int) -> bool:
+    """Whether a person is named after the act at ``at``, with only stopwords between.
+
+    lexicon.families asks it the other way round (from each person back to the content word
+    before it), which is the same question: a person word is also tested when it is itself a
+    stopword ("her"), and the act is a content word. Acts are rarer words than pronouns, so
+    starting from them is cheaper."""
+    people, stopwords = lexicon.PEOPLE, lexicon.STOPWORDS
+    for word in islice(tokens, at + 1, None):
+        if word in people:
+            return True
+        if word not in stopwords:
+            return False
+    return False
 
 
 def _places(tokens: list[str], word: str) -> list[int]:
