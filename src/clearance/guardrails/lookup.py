@@ -74,11 +74,10 @@ class VocabularyLookup:
         self._family = _Families()
         # A phrase can match only where its two words stand as a word pair of the text, or, for
         # a phrase whose second word is a stem, where its first word occurs.
-        self._phrases = frozenset(f"{first} {second}" for first, entries in lexicon._PHRASES.items()
-                                  for second, _ in entries if not second.endswith("*"))
+        self._phrases = {f"{first} {second}": first for first, entries in lexicon._PHRASES.items()
+                         for second, _ in entries if not second.endswith("*")}
         self._stem_firsts = frozenset(first for first, entries in lexicon._PHRASES.items()
                                       if any(second.endswith("*") for second, _ in entries))
-        self._firsts = frozenset(lexicon._PHRASES)
 
     def rows(self, text: str) -> tuple[list[int], int]:
         """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
@@ -98,10 +97,10 @@ class VocabularyLookup:
         unique = set(tokens)  # built as families builds it, so it iterates in the same order
         kinds = list(map(self._family.__getitem__, unique))
         found = set(filter(None, kinds))
-        if not (self._phrases.isdisjoint(terms) and self._stem_firsts.isdisjoint(unique)):
-            # phrases, checked only where a phrase's first word stands, in the text's order
+        firsts = {*self._stem_firsts.intersection(unique),
+                  *map(self._phrases.__getitem__, terms.intersection(self._phrases))}
+        if firsts:  # phrases, checked in the text's order where one can match
             last = len(tokens) - 1
-            firsts = self._firsts.intersection(unique)
             for at in sorted(at for first in firsts for at in _places(tokens, first) if at < last):
                 hit = lexicon._phrase(tokens[at], tokens[at + 1])
                 if hit:
