@@ -17,7 +17,10 @@ import base64
 import binascii
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 # Characters that render as nothing: zero-width space/joiners, word joiner, BOM, soft
 # hyphen, Mongolian vowel separator, invisible operators, bidi controls.
@@ -71,6 +74,8 @@ _BASE64_BYTES = bytes(0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) i
 _RUN = b"a" * MIN_RUN
 MAX_PAYLOADS = 4
 MAX_TRIES = 16  # bounds the work on a prompt made of many long runs that decode to nothing
+LONG_MAP = 2048  # bytes from which runs are found through 8-byte blocks (_runs)
+_BLOCK = np.frombuffer(b"a" * 8, np.uint64)[0]  # eight base64 characters in a row, mapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +127,39 @@ def payloads(text: str) -> list[str]:
     # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
     raw = text.encode("utf-8", "replace")
     mapped = raw.translate(_BASE64_BYTES)
-    at = mapped.find(_RUN)
-    tries = 0
-    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
-        tries += 1
-        end = mapped.find(b" ", at)
-        end = len(raw) if end == -1 else end
+    for tries, (at, end) in enumerate(_runs(mapped)):
+        if len(out) >= MAX_PAYLOADS or tries >= MAX_TRIES:
+            break
         decoded = _decode(raw[at:end].decode("ascii"))
         if decoded is not None:
             out.append(decoded)
-        at = mapped.find(_RUN, end)
     return out
+
+
+def _runs(mapped: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of at least MIN_RUN base64 characters in a mapped prompt, in order."""
+    if len(mapped) < LONG_MAP or MIN_RUN < 23:  # any run of 23 or more holds two whole aligned blocks
+        at = mapped.find(_RUN)
+        while at != -1:
+            end = mapped.find(b" ", at)
+            end = len(mapped) if end == -1 else end
+            yield at, end
+            at = mapped.find(_RUN, end)
+        return
+    # On a long prompt, searching for MIN_RUN equal bytes steps through nearly every byte. A run
+    # of 24 holds two whole 8-byte blocks in a row, found for the whole map by a few numpy
+    # passes; only the runs around such blocks are measured.
+    full = np.frombuffer(mapped, np.uint64, len(mapped) // 8) == _BLOCK
+    end = 0
+    for block in np.flatnonzero(full[1:] & full[:-1]).tolist():
+        inside = 8 * block
+        if inside < end:
+            continue  # the run measured last
+        start = mapped.rfind(b" ", 0, inside) + 1
+        end = mapped.find(b" ", inside)
+        end = len(mapped) if end == -1 else end
+        if end - start >= MIN_RUN:
+            yield start, end
 
 
 def _decode(run: str) -> str | None:
