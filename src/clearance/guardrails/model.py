@@ -37,6 +37,7 @@ DOMAIN_IDS = tuple(o.removeprefix("domain:") for o in OUTPUTS[2:])
 SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
 EXPLAIN = 5
 _NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
+_DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
 
 
 class GuardModelError(ClearanceError):
@@ -102,6 +103,10 @@ class TrainedPromptGuard:
         s, found, rows = self._scores(text)
         return s, [i - 1 for i in found], rows
 
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Every output's probability for one normalized text (``scores`` without the features)."""
+        return self._scores(text)[0]
+
     def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         # The weights are summed as the plain path (features.extract, then a lookup per feature)
         # sums them, rows in the same order and the same numpy reductions, so the floats agree
@@ -137,10 +142,10 @@ class TrainedPromptGuard:
             if len(positive):
                 top = positive[np.argsort(-pull[positive], kind="stable")[:EXPLAIN]].tolist()
                 reasons.extend(self._reasons[found[j]] for j in top)
-        ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
-                  ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))
-        return PromptVerdict(label, round(score, 6), domain, tuple(reasons),
-                             tuple((k, round(v, 6)) for k, v in ranked))
+        domains = [round(s[d], 6) for d in DOMAIN_IDS]  # rounding keeps order: max of rounded = rounded max
+        ranked = (("prohibited-domain", max(domains)), ("harmful", round(s["harmful"], 6)),
+                  ("jailbreak", round(s["jailbreak"], 6)), *zip(_DOMAIN_KEYS, domains, strict=True))
+        return PromptVerdict(label, round(score, 6), domain, tuple(reasons), ranked)
 
     def check_prompt(self, text: str) -> PromptVerdict:
         norm = features.read(text)
