@@ -17,7 +17,7 @@ from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the pl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import compress, islice, repeat
 
 from . import features, lexicon
@@ -35,7 +35,7 @@ class _Families(dict[str, str]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.family_of = _family_finder()
+        self.family_of = family_finder(lexicon._EXACT, lexicon._STEMS)
 
     def __missing__(self, word: str) -> str:
         if len(self) >= FAMILY_CACHE:
@@ -44,13 +44,12 @@ class _Families(dict[str, str]):
         return family
 
 
-def _family_finder():
-    """lexicon._word without its scan of every stem: the stems are grouped by length, so a new
-    word costs one dictionary lookup per stem length; of several matching stems, the first in
-    the lexicon's order wins, as in the scan."""
-    exact = lexicon._EXACT
+def family_finder(exact: dict[str, str], stems: Sequence[tuple[str, str]]) -> Callable[[str], str | None]:
+    """lexicon._word over these tables without its scan of every stem: the stems are grouped by
+    length, so a new word costs one dictionary lookup per stem length; of several matching
+    stems, the first in the lexicon's order wins, as in the scan."""
     by_length: dict[int, dict[str, tuple[int, str]]] = {}
-    for rank, (stem, family) in enumerate(lexicon._STEMS):
+    for rank, (stem, family) in enumerate(stems):
         by_length.setdefault(len(stem), {}).setdefault(stem, (rank, family))
     lengths = sorted(by_length.items())
 
