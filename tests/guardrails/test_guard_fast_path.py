@@ -186,8 +186,9 @@ def test_any_text_gets_the_plain_verdict(text):
 def test_families_are_the_lexicons(tokens):
     lookup = VocabularyLookup(["x"])
     terms = set(tokens)
+    words = list(terms)
     terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
-    found = lookup.families(tokens, terms)
+    found = lookup.families(tokens, words, terms)
     assert found == lexicon.families(tokens)
     # the same set built in the same order, so the concept strings made from it iterate alike
     assert list({"x:" + f for f in found}) == list({"x:" + f for f in lexicon.families(tokens)})

@@ -17,7 +17,7 @@ from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the pl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, islice, repeat
 
 from . import features, lexicon
@@ -31,15 +31,21 @@ _ASCII_WORD = re.compile(features._WORD.pattern.replace(r"[^\W_]", "[0-9A-Za-z]"
 
 
 class _Families(dict[str, str]):
-    """A word's family ("" for none), found once per word with :func:`family_of`."""
+    """A word's family ("" for none), found once per word.
 
-    def __init__(self) -> None:
-        super().__init__()
+    The vocabulary's words are entered when the guard loads, keyed by the vocabulary's own
+    strings: the lookup of a text's words in the vocabulary has just read those strings, so
+    the lookup here finds them in the CPU cache. Other words are added as they come."""
+
+    def __init__(self, words: Iterable[str]) -> None:
         self.family_of = family_finder(lexicon._EXACT, lexicon._STEMS)
+        super().__init__((w, self.family_of(w) or "") for w in words)
+        self._known = dict(self)
 
     def __missing__(self, word: str) -> str:
         if len(self) >= FAMILY_CACHE:
             self.clear()
+            self.update(self._known)
         family = self[word] = self.family_of(word) or ""
         return family
 
@@ -70,7 +76,7 @@ class VocabularyLookup:
         # Row i + 1 is feature i: row 0 stands for "not in the vocabulary", so a C-level
         # filter(None, ...) drops misses without a Python step per term.
         self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
-        self._family = _Families()
+        self._family = _Families(f for f in self.row if " " not in f and not f.startswith(CONCEPT))
         # A phrase can match only where its two words stand as a word pair of the text, or, for
         # a phrase whose second word is a stem, where its first word occurs.
         self._phrases = {f"{first} {second}": first for first, entries in lexicon._PHRASES.items()
@@ -82,21 +88,22 @@ class VocabularyLookup:
         """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
         tokens = _ASCII_WORD.findall(text) if text.isascii() else features.words(text)
         terms = set(tokens)
+        words = list(terms)  # the distinct words, in the order of lexicon.families' set(tokens), built alike
         terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
         get = self.row.get
         found = list(filter(None, map(get, terms)))
         counted = len(found)
-        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, terms)))
+        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, words, terms)))
         found += filter(None, map(get, concepts))
         return found, counted
 
-    def families(self, tokens: list[str], terms: set[str]) -> set[str]:
-        """:func:`.lexicon.families` of ``tokens`` (``terms`` holds their word pairs), the same
-        set built in the same order."""
-        unique = set(tokens)  # built as families builds it, so it iterates in the same order
-        kinds = list(map(self._family.__getitem__, unique))
+    def families(self, tokens: list[str], words: list[str], terms: set[str]) -> set[str]:
+        """:func:`.lexicon.families` of ``tokens``, the same set built in the same order, given
+        the distinct ``words`` in the order ``set(tokens)`` iterates and the ``terms`` (words
+        and word pairs)."""
+        kinds = list(map(self._family.__getitem__, words))
         found = set(filter(None, kinds))
-        firsts = {*self._stem_firsts.intersection(unique),
+        firsts = {*self._stem_firsts.intersection(terms),
                   *map(self._phrases.__getitem__, terms.intersection(self._phrases))}
         if firsts:  # phrases, checked in the text's order where one can match
             last = len(tokens) - 1
@@ -105,7 +112,7 @@ class VocabularyLookup:
                 if hit:
                     found.add(hit)
         if not lexicon.ACTS.isdisjoint(found) and HARM_PERSON not in found:
-            acts = compress(unique, map(lexicon.ACTS.__contains__, kinds))
+            acts = compress(words, map(lexicon.ACTS.__contains__, kinds))
             if any(_person_after(tokens, at) for act in acts if act not in lexicon.STOPWORDS
                    for at in _places(tokens, act)):
                 found.add(HARM_PERSON)
