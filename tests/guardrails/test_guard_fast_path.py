@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearance.guardrails import corpus, features, lexicon, normalize
-from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, family_finder
+from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, ascii_words, family_finder
 from clearance.guardrails.model import DOMAIN_IDS, EXPLAIN, OUTPUTS, _sigmoid, _worse, load_prompt_guard, readable
 from clearance.guardrails.verdict import PromptVerdict
 
@@ -194,10 +194,13 @@ def test_families_are_the_lexicons(tokens):
     assert list({"x:" + f for f in found}) == list({"x:" + f for f in lexicon.families(tokens)})
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+                 st.lists(st.sampled_from(["a", "b1", "Z", "'", " ", "''", "_", "-", "\x1c", "don't", "'tis", "x'y'z"]),
+                          max_size=40).map("".join)))
 def test_ascii_text_splits_into_the_same_words(text):
     assert _ASCII_WORD.findall(text) == features._WORD.findall(text)
+    assert ascii_words(text) == features._WORD.findall(text)
 
 
 @settings(max_examples=200, deadline=None)
