@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearance.guardrails import corpus, features, lexicon, normalize
-from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, ascii_words, family_finder
+from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, ascii_words, family_finder, words
 from clearance.guardrails.model import DOMAIN_IDS, EXPLAIN, OUTPUTS, _sigmoid, _worse, load_prompt_guard, readable
 from clearance.guardrails.verdict import PromptVerdict
 
@@ -201,6 +201,12 @@ def test_families_are_the_lexicons(tokens):
 def test_ascii_text_splits_into_the_same_words(text):
     assert _ASCII_WORD.findall(text) == features._WORD.findall(text)
     assert ascii_words(text) == features._WORD.findall(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=300), _TEXT))
+def test_any_text_splits_into_the_same_words(text):
+    assert words(text) == features.words(text)
 
 
 @settings(max_examples=200, deadline=None)

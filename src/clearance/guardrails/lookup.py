@@ -25,23 +25,37 @@ from . import features, lexicon
 CONCEPT = "x:"  # the prefix features.extract gives a family's feature
 HARM_PERSON = "harm_person"  # the family lexicon.families adds for a harmful act done to a person
 FAMILY_CACHE = 65536  # words remembered (as many as lexicon._word's cache holds), so memory stays bounded
-# On ASCII text the word pattern finds the same words with ASCII classes, which the regex engine
-# tests faster than Unicode categories (under re.ASCII, [^\W_] is exactly [0-9A-Za-z]).
+# Words are cut without the Unicode regex where that gives the regex's words. The shortcuts are
+# written for one word pattern (letters and digits, with one inner apostrophe) and stand aside for
+# any other. On ASCII text every other character becomes a space and str.split cuts the words:
+# the regex's cut, unless an apostrophe stands at a word's edge or twice in one word (found by four
+# substring tests and a search led by the apostrophe), where the pattern with ASCII classes cuts
+# (under re.ASCII, [^\W_] is exactly [0-9A-Za-z], which the regex engine tests faster than a
+# Unicode category).
 _ASCII_WORD = re.compile(features._WORD.pattern.replace(r"[^\W_]", "[0-9A-Za-z]"), re.ASCII)
-# Cheaper still, for the word pattern this was written for (letters and digits, with one inner
-# apostrophe): every other ASCII character becomes a space and str.split cuts the words; that is
-# the regex's cut unless an apostrophe stands at a word's edge or two stand in one word, which
-# four substring tests and a search led by the apostrophe find.
 _SPLIT_PATTERN = r"[^\W_]+(?:'[^\W_]+)?"
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SPACED = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ALNUM + "'"})
 _TWO_APOSTROPHES = re.compile(f"'[{_ALNUM}]+'")
+_ASCII_BYTES = bytes(range(128))
+
+
+def words(text: str) -> list[str]:
+    """features.words of a text: cut as ASCII when no character beyond ASCII is a letter or digit
+    (most prompts' are quotes, dashes and emoji), since those characters then only separate
+    words, as the "?" they are encoded to does."""
+    if features._WORD.pattern != _SPLIT_PATTERN:  # a word pattern these shortcuts were not written for
+        return features.words(text)
+    if text.isascii():
+        return ascii_words(text)
+    others = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    if any(map(str.isalnum, others)):
+        return features.words(text)
+    return ascii_words(text.encode("ascii", "replace").decode("ascii"))
 
 
 def ascii_words(text: str) -> list[str]:
-    """features.words of an ASCII text."""
-    if features._WORD.pattern != _SPLIT_PATTERN:
-        return _ASCII_WORD.findall(text)
+    """features.words of an ASCII text (for the word pattern _SPLIT_PATTERN)."""
     spaced = text.translate(_SPACED)
     if "'" in spaced and (spaced[0] == "'" or spaced[-1] == "'" or " '" in spaced or "' " in spaced
                           or "''" in spaced or _TWO_APOSTROPHES.search(spaced)):
@@ -105,22 +119,22 @@ class VocabularyLookup:
 
     def rows(self, text: str) -> tuple[list[int], int]:
         """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
-        tokens = ascii_words(text) if text.isascii() else features.words(text)
+        tokens = words(text)
         terms = set(tokens)
-        words = list(terms)  # the distinct words, in the order of lexicon.families' set(tokens), built alike
+        distinct = list(terms)  # the order in which lexicon.families' set(tokens), built alike, iterates
         terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
         get = self.row.get
         found = list(filter(None, map(get, terms)))
         counted = len(found)
-        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, words, terms)))
+        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, distinct, terms)))
         found += filter(None, map(get, concepts))
         return found, counted
 
-    def families(self, tokens: list[str], words: list[str], terms: set[str]) -> set[str]:
+    def families(self, tokens: list[str], distinct: list[str], terms: set[str]) -> set[str]:
         """:func:`.lexicon.families` of ``tokens``, the same set built in the same order, given
-        the distinct ``words`` in the order ``set(tokens)`` iterates and the ``terms`` (words
+        the ``distinct`` words in the order ``set(tokens)`` iterates and the ``terms`` (words
         and word pairs)."""
-        kinds = list(map(self._family.__getitem__, words))
+        kinds = list(map(self._family.__getitem__, distinct))
         found = set(filter(None, kinds))
         firsts = {*self._stem_firsts.intersection(terms),
                   *map(self._phrases.__getitem__, terms.intersection(self._phrases))}
@@ -131,7 +145,7 @@ class VocabularyLookup:
                 if hit:
                     found.add(hit)
         if not lexicon.ACTS.isdisjoint(found) and HARM_PERSON not in found:
-            acts = compress(words, map(lexicon.ACTS.__contains__, kinds))
+            acts = compress(distinct, map(lexicon.ACTS.__contains__, kinds))
             if any(_person_after(tokens, at) for act in acts if act not in lexicon.STOPWORDS
                    for at in _places(tokens, act)):
                 found.add(HARM_PERSON)
