@@ -38,6 +38,7 @@ SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
 EXPLAIN = 5
 _NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
 _DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
+_SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
 
 
 class GuardModelError(ClearanceError):
@@ -77,6 +78,7 @@ class TrainedPromptGuard:
         self.weights = self._rows[1:]
         self._reasons = ["", *map(readable, self.names)]
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
+        self._bias: list[float] = self.bias.tolist()
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self.digest = digest
         self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
@@ -113,10 +115,13 @@ class TrainedPromptGuard:
         # to the last bit; lookup.VocabularyLookup says why the order is the same.
         found, counted = self._lookup.rows(text)
         rows = self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)  # cheaper than indexing by a list
-        z = self.bias + rows[counted:].sum(axis=0)
+        # bias + concepts, then + terms / sqrt(count): numpy's sums over the rows, then the same
+        # double-precision arithmetic per output in Python, cheaper than three more numpy calls
+        z = map(float.__add__, self._bias, _SUM(rows[counted:], axis=0).tolist())
         if counted:
-            z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
-        return dict(zip(_NAMES, map(_sigmoid, z.tolist()), strict=True)), found, rows
+            scale = math.sqrt(counted)
+            z = [a + t / scale for a, t in zip(z, _SUM(rows[:counted], axis=0).tolist(), strict=True)]
+        return dict(zip(_NAMES, map(_sigmoid, z), strict=True)), found, rows
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
