@@ -143,7 +143,7 @@ class TrainedPromptGuard:
             # The strongest positive pulls, ties in the rows' order (a stable sort of the
             # positive ones only: the same first EXPLAIN as sorting them all).
             pull = rows[:, column]
-            positive = np.flatnonzero(pull > 0)
+            positive = (pull > 0).nonzero()[0]
             if len(positive):
                 top = positive[np.argsort(-pull[positive], kind="stable")[:EXPLAIN]].tolist()
                 reasons.extend(self._reasons[found[j]] for j in top)

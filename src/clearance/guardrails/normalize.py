@@ -151,7 +151,7 @@ def _runs(mapped: bytes) -> Iterator[tuple[int, int]]:
     # passes; only the runs around such blocks are measured.
     full = np.frombuffer(mapped, np.uint64, len(mapped) // 8) == _BLOCK
     end = 0
-    for block in np.flatnonzero(full[1:] & full[:-1]).tolist():
+    for block in (full[1:] & full[:-1]).nonzero()[0].tolist():
         inside = 8 * block
         if inside < end:
             continue  # the run measured last
