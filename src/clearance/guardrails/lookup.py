@@ -8,7 +8,8 @@ which of two tied features is named first follows the order in which the sets bu
 ``extract`` iterate (an order that depends on string hashing, so it varies from process to
 process, but within one process the fast path gives the plain path's verdict to the last
 character). So the sets are built the way ``extract`` builds them, and only the per-item
-Python steps around them are replaced by ``map``/``filter`` over dictionary methods.
+Python steps around them are replaced by ``map``/``filter`` over dictionary methods; the words
+themselves are cut without the Unicode regex where that gives the regex's words.
 
 Everything is derived from the lexicon and the vocabulary when a guard loads, never copied
 from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one.
