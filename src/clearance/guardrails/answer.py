@@ -62,7 +62,7 @@ class HarmfulComplianceGuard:
             # Answers are not what the heads were trained on, and safe answers to scary-looking
             # questions read harmful to them: the answer's text counts only for a prompt that
             # is at least in doubt, and only where it crosses the prompt guard's own thresholds.
-            said, _, _ = self.prompts.scores(read(answer).text)
+            said = self.prompts.probabilities(read(answer).text)
             said_label, score_said, _, _ = self.prompts.label_of(said)
             if said_label in ("harmful", "prohibited-domain"):
                 said_bad = score_said

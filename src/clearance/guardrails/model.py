@@ -26,6 +26,7 @@ import orjson
 
 from ..core.errors import ClearanceError
 from . import features
+from .lookup import VocabularyLookup
 from .normalize import payloads
 from .verdict import PromptLabel, PromptVerdict
 
@@ -35,6 +36,9 @@ OUTPUTS = ("harmful", "jailbreak", "domain:military-command-control", "domain:sy
 DOMAIN_IDS = tuple(o.removeprefix("domain:") for o in OUTPUTS[2:])
 SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
 EXPLAIN = 5
+_NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
+_DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
+_SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
 
 
 class GuardModelError(ClearanceError):
@@ -66,8 +70,15 @@ class TrainedPromptGuard:
                                   f"this code has {features.VERSION}: retrain with `clearance guard train`")
         self.vocab: dict[str, int] = {f: i for i, f in enumerate(artifact["vocabulary"])}
         self.names: list[str] = list(artifact["vocabulary"])
-        self.weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
+        weights = np.asarray(artifact["weights"], dtype=np.float64).reshape(len(self.names), len(OUTPUTS))
+        # The hot path's tables: row 0 is a zero row for "no such feature" (see lookup), so the
+        # rows of feature i are self._rows[i + 1]; self.weights is the same memory, by feature.
+        self._lookup = VocabularyLookup(self.names)
+        self._rows = np.vstack([np.zeros((1, len(OUTPUTS))), weights])
+        self.weights = self._rows[1:]
+        self._reasons = ["", *map(readable, self.names)]
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
+        self._bias: list[float] = self.bias.tolist()
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self.digest = digest
         self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
@@ -89,17 +100,28 @@ class TrainedPromptGuard:
             raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
 
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
-        """Every output's probability for one normalized text, with the feature rows behind them."""
-        vocab = self.vocab
-        terms, concepts = features.extract(text)
-        ids = [vocab[f] for f in terms if f in vocab]
-        counted = len(ids)
-        ids += [vocab[f] for f in concepts if f in vocab]
-        rows = self.weights[ids]
-        z = self.bias + rows[counted:].sum(axis=0)
+        """Every output's probability for one normalized text, with the features (vocabulary
+        indices) and weight rows behind them."""
+        s, found, rows = self._scores(text)
+        return s, [i - 1 for i in found], rows
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Every output's probability for one normalized text (``scores`` without the features)."""
+        return self._scores(text)[0]
+
+    def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
+        # The weights are summed as the plain path (features.extract, then a lookup per feature)
+        # sums them, rows in the same order and the same numpy reductions, so the floats agree
+        # to the last bit; lookup.VocabularyLookup says why the order is the same.
+        found, counted = self._lookup.rows(text)
+        rows = self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)  # cheaper than indexing by a list
+        # bias + concepts, then + terms / sqrt(count): numpy's sums over the rows, then the same
+        # double-precision arithmetic per output in Python, cheaper than three more numpy calls
+        z = map(float.__add__, self._bias, _SUM(rows[counted:], axis=0).tolist())
         if counted:
-            z = z + rows[:counted].sum(axis=0) / math.sqrt(counted)
-        return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
+            scale = math.sqrt(counted)
+            z = [a + t / scale for a, t in zip(z, _SUM(rows[:counted], axis=0).tolist(), strict=True)]
+        return dict(zip(_NAMES, map(_sigmoid, z), strict=True)), found, rows
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
@@ -112,19 +134,23 @@ class TrainedPromptGuard:
         return "clean", max(s["harmful"], s["jailbreak"], s[best]), None, -1
 
     def _verdict(self, text: str, extra: tuple[str, ...]) -> PromptVerdict:
-        s, ids, rows = self.scores(text)
+        s, found, rows = self._scores(text)
         label, score, domain, column = self.label_of(s)
-        if column < 0:  # clean: explain the strongest pull towards any label
-            column = int(np.argmax([s["harmful"], s["jailbreak"]]))
+        if column < 0:  # clean: explain the strongest pull towards any label (the first on a tie)
+            column = 1 if s["jailbreak"] > s["harmful"] else 0
         reasons: list[str] = list(extra)
-        if ids:
+        if found:
+            # The strongest positive pulls, ties in the rows' order (a stable sort of the
+            # positive ones only: the same first EXPLAIN as sorting them all).
             pull = rows[:, column]
-            order = [j for j in np.argsort(-pull, kind="stable")[:EXPLAIN] if pull[j] > 0]
-            reasons.extend(readable(self.names[ids[j]]) for j in order)
-        ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
-                  ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))
-        return PromptVerdict(label, round(score, 6), domain, tuple(reasons),
-                             tuple((k, round(v, 6)) for k, v in ranked))
+            positive = (pull > 0).nonzero()[0]
+            if len(positive):
+                top = positive[np.argsort(-pull[positive], kind="stable")[:EXPLAIN]].tolist()
+                reasons.extend(self._reasons[found[j]] for j in top)
+        domains = [round(s[d], 6) for d in DOMAIN_IDS]  # rounding keeps order: max of rounded = rounded max
+        ranked = (("prohibited-domain", max(domains)), ("harmful", round(s["harmful"], 6)),
+                  ("jailbreak", round(s["jailbreak"], 6)), *zip(_DOMAIN_KEYS, domains, strict=True))
+        return PromptVerdict(label, round(score, 6), domain, tuple(reasons), ranked)
 
     def check_prompt(self, text: str) -> PromptVerdict:
         norm = features.read(text)

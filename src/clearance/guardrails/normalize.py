@@ -17,7 +17,10 @@ import base64
 import binascii
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 # Characters that render as nothing: zero-width space/joiners, word joiner, BOM, soft
 # hyphen, Mongolian vowel separator, invisible operators, bidi controls.
@@ -44,6 +47,7 @@ _LOWER = {k: v for k, v in CONFUSABLES.items() if k.islower()}
 _TABLE = str.maketrans({**dict.fromkeys(INVISIBLE, None), **_LOWER})
 _INVISIBLE = re.compile("[" + INVISIBLE + "]")
 _LOOKALIKE = re.compile("[" + "".join(_LOWER) + "]")
+_DISGUISED = re.compile("[" + "".join(re.escape(chr(c)) for c in _TABLE) + "]")  # any character _TABLE changes
 
 # Leetspeak: a digit or symbol standing for a letter inside a word. Folded only in words
 # where a stand-in precedes a letter, or ends a word of one or two letters ("d0", "t0"), so
@@ -70,6 +74,8 @@ _BASE64_BYTES = bytes(0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) i
 _RUN = b"a" * MIN_RUN
 MAX_PAYLOADS = 4
 MAX_TRIES = 16  # bounds the work on a prompt made of many long runs that decode to nothing
+LONG_MAP = 2048  # bytes from which runs are found through 8-byte blocks (_runs)
+_BLOCK = np.frombuffer(b"a" * 8, np.uint64)[0]  # eight base64 characters in a row, mapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +94,15 @@ def normalize(text: str) -> Normalized:
         if folded != unicodedata.normalize("NFC", text):
             found.append("obfuscation: compatibility characters")
         lowered = folded.lower()
-        if _INVISIBLE.search(lowered):
-            found.append("obfuscation: invisible characters")
-        if _LOOKALIKE.search(lowered):
-            found.append("obfuscation: lookalike letters")
-        lowered = lowered.translate(_TABLE)
+        # str.translate looks every character up in a dict, the dearest step here on a long
+        # prompt: it runs only where one of the characters it replaces is present (one scan for
+        # both kinds; most non-ASCII prompts hold only curly quotes and dashes).
+        if _DISGUISED.search(lowered):
+            if _INVISIBLE.search(lowered):
+                found.append("obfuscation: invisible characters")
+            if _LOOKALIKE.search(lowered):
+                found.append("obfuscation: lookalike letters")
+            lowered = lowered.translate(_TABLE)
     if _LEET_PAIR.search(lowered) or _LEET_SHORT.search(lowered):
         changed = _LEET_WORD.sub(_fold_leet, lowered)
         if changed != lowered:
@@ -117,17 +127,39 @@ def payloads(text: str) -> list[str]:
     # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
     raw = text.encode("utf-8", "replace")
     mapped = raw.translate(_BASE64_BYTES)
-    at = mapped.find(_RUN)
-    tries = 0
-    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
-        tries += 1
-        end = mapped.find(b" ", at)
-        end = len(raw) if end == -1 else end
+    for tries, (at, end) in enumerate(_runs(mapped)):
+        if len(out) >= MAX_PAYLOADS or tries >= MAX_TRIES:
+            break
         decoded = _decode(raw[at:end].decode("ascii"))
         if decoded is not None:
             out.append(decoded)
-        at = mapped.find(_RUN, end)
     return out
+
+
+def _runs(mapped: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of at least MIN_RUN base64 characters in a mapped prompt, in order."""
+    if len(mapped) < LONG_MAP or MIN_RUN < 23:  # any run of 23 or more holds two whole aligned blocks
+        at = mapped.find(_RUN)
+        while at != -1:
+            end = mapped.find(b" ", at)
+            end = len(mapped) if end == -1 else end
+            yield at, end
+            at = mapped.find(_RUN, end)
+        return
+    # On a long prompt, searching for MIN_RUN equal bytes steps through nearly every byte. A run
+    # of 24 holds two whole 8-byte blocks in a row, found for the whole map by a few numpy
+    # passes; only the runs around such blocks are measured.
+    full = np.frombuffer(mapped, np.uint64, len(mapped) // 8) == _BLOCK
+    end = 0
+    for block in (full[1:] & full[:-1]).nonzero()[0].tolist():
+        inside = 8 * block
+        if inside < end:
+            continue  # the run measured last
+        start = mapped.rfind(b" ", 0, inside) + 1
+        end = mapped.find(b" ", inside)
+        end = len(mapped) if end == -1 else end
+        if end - start >= MIN_RUN:
+            yield start, end
 
 
 def _decode(run: str) -> str | None:

@@ -1,0 +1,177 @@
+"""A text's features found in one artifact's vocabulary, with the per-word work done in C.
+
+:func:`.features.extract` and :func:`.lexicon.families` say plainly what a text's features
+are; this module finds the same features' weight rows, in the same order, for the prompt
+guard's hot path (issue 15's budget). The order matters: the guard's explanation ranks
+features by weight with a stable sort, and many rare features share a weight exactly, so
+which of two tied features is named first follows the order in which the sets built by
+``extract`` iterate (an order that depends on string hashing, so it varies from process to
+process, but within one process the fast path gives the plain path's verdict to the last
+character). So the sets are built the way ``extract`` builds them, and only the per-item
+Python steps around them are replaced by ``map``/``filter`` over dictionary methods; the words
+themselves are cut without the Unicode regex where that gives the regex's words.
+
+Everything is derived from the lexicon and the vocabulary when a guard loads, never copied
+from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, islice, repeat
+
+from . import features, lexicon
+
+CONCEPT = "x:"  # the prefix features.extract gives a family's feature
+HARM_PERSON = "harm_person"  # the family lexicon.families adds for a harmful act done to a person
+FAMILY_CACHE = 65536  # words remembered (as many as lexicon._word's cache holds), so memory stays bounded
+# Words are cut without the Unicode regex where that gives the regex's words. The shortcuts are
+# written for one word pattern (letters and digits, with one inner apostrophe) and stand aside for
+# any other. On ASCII text every other character becomes a space and str.split cuts the words:
+# the regex's cut, unless an apostrophe stands at a word's edge or twice in one word (found by four
+# substring tests and a search led by the apostrophe), where the pattern with ASCII classes cuts
+# (under re.ASCII, [^\W_] is exactly [0-9A-Za-z], which the regex engine tests faster than a
+# Unicode category).
+_ASCII_WORD = re.compile(features._WORD.pattern.replace(r"[^\W_]", "[0-9A-Za-z]"), re.ASCII)
+_SPLIT_PATTERN = r"[^\W_]+(?:'[^\W_]+)?"
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SPACED = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ALNUM + "'"})
+_TWO_APOSTROPHES = re.compile(f"'[{_ALNUM}]+'")
+_ASCII_BYTES = bytes(range(128))
+
+
+def words(text: str) -> list[str]:
+    """features.words of a text: cut as ASCII when no character beyond ASCII is a letter or digit
+    (most prompts' are quotes, dashes and emoji), since those characters then only separate
+    words, as the "?" they are encoded to does."""
+    if features._WORD.pattern != _SPLIT_PATTERN:  # a word pattern these shortcuts were not written for
+        return features.words(text)
+    if text.isascii():
+        return ascii_words(text)
+    others = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    if any(map(str.isalnum, others)):
+        return features.words(text)
+    return ascii_words(text.encode("ascii", "replace").decode("ascii"))
+
+
+def ascii_words(text: str) -> list[str]:
+    """features.words of an ASCII text (for the word pattern _SPLIT_PATTERN)."""
+    spaced = text.translate(_SPACED)
+    if "'" in spaced and (spaced[0] == "'" or spaced[-1] == "'" or " '" in spaced or "' " in spaced
+                          or "''" in spaced or _TWO_APOSTROPHES.search(spaced)):
+        return _ASCII_WORD.findall(text)
+    return spaced.split()
+
+
+class _Families(dict[str, str]):
+    """A word's family ("" for none), found once per word.
+
+    The vocabulary's words are entered when the guard loads, keyed by the vocabulary's own
+    strings: the lookup of a text's words in the vocabulary has just read those strings, so
+    the lookup here finds them in the CPU cache. Other words are added as they come."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.family_of = family_finder(lexicon._EXACT, lexicon._STEMS)
+        super().__init__((w, self.family_of(w) or "") for w in words)
+        self._known = dict(self)
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= FAMILY_CACHE:
+            self.clear()
+            self.update(self._known)
+        family = self[word] = self.family_of(word) or ""
+        return family
+
+
+def family_finder(exact: dict[str, str], stems: Sequence[tuple[str, str]]) -> Callable[[str], str | None]:
+    """lexicon._word over these tables without its scan of every stem: the stems are grouped by
+    length, so a new word costs one dictionary lookup per stem length; of several matching
+    stems, the first in the lexicon's order wins, as in the scan."""
+    by_length: dict[int, dict[str, tuple[int, str]]] = {}
+    for rank, (stem, family) in enumerate(stems):
+        by_length.setdefault(len(stem), {}).setdefault(stem, (rank, family))
+    lengths = sorted(by_length.items())
+
+    def family_of(word: str) -> str | None:
+        found = exact.get(word)
+        if found is not None:
+            return found
+        hits = [table[word[:n]] for n, table in lengths if n <= len(word) and word[:n] in table]
+        return min(hits)[1] if hits else None
+
+    return family_of
+
+
+class VocabularyLookup:
+    """Rows of one vocabulary for a normalized text's terms, then its concepts."""
+
+    def __init__(self, vocabulary: Sequence[str]) -> None:
+        # Row i + 1 is feature i: row 0 stands for "not in the vocabulary", so a C-level
+        # filter(None, ...) drops misses without a Python step per term.
+        self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
+        self._family = _Families(f for f in self.row if " " not in f and not f.startswith(CONCEPT))
+        # A phrase can match only where its two words stand as a word pair of the text, or, for
+        # a phrase whose second word is a stem, where its first word occurs.
+        self._phrases = {f"{first} {second}": first for first, entries in lexicon._PHRASES.items()
+                         for second, _ in entries if not second.endswith("*")}
+        self._stem_firsts = frozenset(first for first, entries in lexicon._PHRASES.items()
+                                      if any(second.endswith("*") for second, _ in entries))
+
+    def rows(self, text: str) -> tuple[list[int], int]:
+        """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
+        tokens = words(text)
+        terms = set(tokens)
+        distinct = list(terms)  # the order in which lexicon.families' set(tokens), built alike, iterates
+        terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
+        get = self.row.get
+        found = list(filter(None, map(get, terms)))
+        counted = len(found)
+        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, distinct, terms)))
+        found += filter(None, map(get, concepts))
+        return found, counted
+
+    def families(self, tokens: list[str], distinct: list[str], terms: set[str]) -> set[str]:
+        """:func:`.lexicon.families` of ``tokens``, the same set built in the same order, given
+        the ``distinct`` words in the order ``set(tokens)`` iterates and the ``terms`` (words
+        and word pairs)."""
+        kinds = list(map(self._family.__getitem__, distinct))
+        found = set(filter(None, kinds))
+        firsts = {*self._stem_firsts.intersection(terms),
+                  *map(self._phrases.__getitem__, terms.intersection(self._phrases))}
+        if firsts:  # phrases, checked in the text's order where one can match
+            last = len(tokens) - 1
+            for at in sorted(at for first in firsts for at in _places(tokens, first) if at < last):
+                hit = lexicon._phrase(tokens[at], tokens[at + 1])
+                if hit:
+                    found.add(hit)
+        if not lexicon.ACTS.isdisjoint(found) and HARM_PERSON not in found:
+            acts = compress(distinct, map(lexicon.ACTS.__contains__, kinds))
+            if any(_person_after(tokens, at) for act in acts if act not in lexicon.STOPWORDS
+                   for at in _places(tokens, act)):
+                found.add(HARM_PERSON)
+        return found
+
+
+def _person_after(tokens: list[str], at: int) -> bool:
+    """Whether a person is named after the act at ``at``, with only stopwords between.
+
+    lexicon.families asks it the other way round (from each person back to the content word
+    before it), which is the same question: a person word is also tested when it is itself a
+    stopword ("her"), and the act is a content word. Acts are rarer words than pronouns, so
+    starting from them is cheaper."""
+    people, stopwords = lexicon.PEOPLE, lexicon.STOPWORDS
+    for word in islice(tokens, at + 1, None):
+        if word in people:
+            return True
+        if word not in stopwords:
+            return False
+    return False
+
+
+def _places(tokens: list[str], word: str) -> list[int]:
+    at, out = -1, []
+    for _ in range(tokens.count(word)):
+        at = tokens.index(word, at + 1)
+        out.append(at)
+    return out
