@@ -86,6 +86,7 @@ MORSE = {
 _MORSE_BYTES = bytes(0x6D if chr(b) in ".-/| " else 0x20 for b in range(256))
 MIN_MORSE = 24  # characters of dots, dashes and spaces: about five letters
 _MORSE_RUN = b"m" * MIN_MORSE
+MIN_DASHES = 4
 _MORSE_WORDS = re.compile(r"\s*[/|]\s*|\s{2,}")
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -153,7 +154,9 @@ def payloads(text: str) -> list[Payload]:
         if found is not None:
             out.append(found)
         at = mapped.find(_RUN, end)
-    mapped = raw.translate(_MORSE_BYTES)
+    # Morse text has dashes (only e, i, s, h and 5 have none): most prompts have too few to hold
+    # a message, and counting one byte is far cheaper than mapping them all.
+    mapped = raw.translate(_MORSE_BYTES) if raw.count(b"-") >= MIN_DASHES else b""
     at = mapped.find(_MORSE_RUN)
     tries = 0
     while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
