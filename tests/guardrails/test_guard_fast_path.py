@@ -62,8 +62,8 @@ def plain_runs(mapped: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def plain_payloads(text: str) -> list[str]:
-    out: list[str] = []
+def plain_payloads(text: str) -> list[normalize.Payload]:
+    out: list[normalize.Payload] = []
     raw = text.encode("utf-8", "replace")
     for tries, (at, end) in enumerate(plain_runs(raw.translate(normalize._BASE64_BYTES))):
         if len(out) >= normalize.MAX_PAYLOADS or tries >= normalize.MAX_TRIES:
@@ -71,6 +71,18 @@ def plain_payloads(text: str) -> list[str]:
         decoded = normalize._decode(raw[at:end].decode("ascii"))
         if decoded is not None:
             out.append(decoded)
+    mapped = raw.translate(normalize._MORSE_BYTES)  # the plain path maps every prompt, dashes or not
+    at, tries = mapped.find(normalize._MORSE_RUN), 0
+    while at != -1 and len(out) < normalize.MAX_PAYLOADS and tries < normalize.MAX_TRIES:
+        end = mapped.find(b" ", at)
+        end = len(raw) if end == -1 else end
+        run = raw[at:end]
+        if run.count(b".") + run.count(b"-") >= normalize.MIN_MORSE // 2:
+            tries += 1
+            decoded = normalize._morse(run.decode("ascii"))
+            if decoded is not None:
+                out.append(normalize.Payload("morse", decoded))
+        at = mapped.find(normalize._MORSE_RUN, end)
     return out
 
 
@@ -105,9 +117,10 @@ def plain_verdict(guard, text: str, extra: tuple[str, ...]) -> PromptVerdict:
 def plain_check(guard, text: str) -> PromptVerdict:
     norm = plain_normalize(features.window(text))
     verdict = plain_verdict(guard, norm.text, norm.disguises)
-    for decoded in plain_payloads(text):
-        inner = plain_normalize(features.window(decoded))
-        verdict = _worse(verdict, plain_verdict(guard, inner.text, ("obfuscation: base64 payload", *inner.disguises)))
+    for found in plain_payloads(text):
+        inner = plain_normalize(features.window(found.text))
+        verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"obfuscation: {found.encoding} payload",
+                                                                    *inner.disguises)))
     if guard.full_scan:
         for start, part in features.spans(text):
             inner = plain_normalize(features.window(part))

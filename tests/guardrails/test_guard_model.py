@@ -66,6 +66,19 @@ def test_base64_wrapped_prompts_get_the_plain_label(prompt_guard, text):
     assert "obfuscation: base64 payload" in v.features
 
 
+@pytest.mark.parametrize("text", [DOMAIN_REQUEST, JAILBREAK], ids=["domain", "jailbreak"])
+def test_hex_and_morse_wrapped_prompts_get_the_plain_label(prompt_guard, text):
+    from clearance.guardrails.normalize import MORSE
+
+    letters = {v: k for k, v in MORSE.items()}
+    plain = "".join(c for c in text.lower() if c in letters or c == " ")
+    in_morse = " / ".join(" ".join(letters[c] for c in word) for word in plain.split())
+    for wrapped, encoding in ((f"From hex: {text.encode().hex()}", "hex"), (f"Morse: {in_morse}", "morse")):
+        v = prompt_guard.check_prompt(wrapped)
+        assert v.label == prompt_guard.check_prompt(text).label
+        assert f"obfuscation: {encoding} payload" in v.features
+
+
 def test_an_artifact_from_other_feature_code_is_refused(tmp_path):
     path = tmp_path / "old.json"
     path.write_text('{"features_version": "0000", "outputs": []}')

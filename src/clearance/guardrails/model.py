@@ -7,7 +7,7 @@ and five sigmoids. The label follows
 the thresholds stored with the weights: a prohibited domain first (it is denied whatever
 else holds), then jailbreak, then harmful, else clean.
 
-Base64 runs are decoded and checked too; the worst verdict wins, and its features say the
+Base64, hex and Morse runs are decoded and checked too; the worst verdict wins, and its features say the
 payload was encoded.
 """
 
@@ -155,9 +155,10 @@ class TrainedPromptGuard:
     def check_prompt(self, text: str) -> PromptVerdict:
         norm = features.read(text)
         verdict = self._verdict(norm.text, norm.disguises)
-        for decoded in payloads(text):
-            inner = features.read(decoded)
-            verdict = _worse(verdict, self._verdict(inner.text, ("obfuscation: base64 payload", *inner.disguises)))
+        for found in payloads(text):
+            inner = features.read(found.text)
+            verdict = _worse(verdict, self._verdict(inner.text, (f"obfuscation: {found.encoding} payload",
+                                                                 *inner.disguises)))
         if self.full_scan:
             for start, part in features.spans(text):
                 inner = features.read(part)

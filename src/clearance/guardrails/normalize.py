@@ -8,7 +8,8 @@ trigger matches, so normalizing stays far below the guard's latency budget.
 
 ``normalize`` returns the folded text and the names of the disguises it removed: they are
 readable features a reviewer sees beside the verdict. ``payloads`` returns the decoded
-text of plausible base64 runs, which the guards classify as well.
+text of plausible encoded runs (base64, hex, Morse code: the encodings jailbreak collections
+wrap requests in), which the guards classify as well.
 """
 
 from __future__ import annotations
@@ -78,10 +79,36 @@ LONG_MAP = 2048  # bytes from which runs are found through 8-byte blocks (_runs)
 _BLOCK = np.frombuffer(b"a" * 8, np.uint64)[0]  # eight base64 characters in a row, mapped
 
 
+# Morse code: dots and dashes, letters split by a space, words by " / ", "|" or two spaces.
+MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h", "..": "i",
+    ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r",
+    "...": "s", "-": "t", "..-": "u", "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
+    "-----": "0", ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6", "--...": "7",
+    "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?", ".----.": "'", "-.-.--": "!",
+    "-..-.": "/", "-.--.": "(", "-.--.-": ")", "---...": ":", "-.-.-.": ";", "-...-": "=", ".-.-.": "+",
+    "-....-": "-", ".-..-.": '"', ".--.-.": "@",
+}
+_MORSE_BYTES = bytes(0x6D if chr(b) in ".-/| " else 0x20 for b in range(256))
+MIN_MORSE = 24  # characters of dots, dashes and spaces: about five letters
+_MORSE_RUN = b"m" * MIN_MORSE
+MIN_DASHES = 4
+_MORSE_WORDS = re.compile(r"\s*[/|]\s*|\s{2,}")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 @dataclass(frozen=True, slots=True)
 class Normalized:
     text: str
     disguises: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """Text found encoded inside a prompt, and the encoding it was found in."""
+
+    encoding: str  # base64 | hex | morse
+    text: str
 
 
 def normalize(text: str) -> Normalized:
@@ -120,9 +147,9 @@ def _fold_leet(match: re.Match[str]) -> str:
     return core.translate(_LEET_TABLE) + word[len(core):]
 
 
-def payloads(text: str) -> list[str]:
-    """The decoded text of base64 runs that decode to mostly printable UTF-8."""
-    out: list[str] = []
+def payloads(text: str) -> list[Payload]:
+    """The decoded text of encoded runs (base64, hex, Morse) that decode to mostly printable text."""
+    out: list[Payload] = []
     # Map every byte to "is a base64 character" and search the map for runs: C-speed passes,
     # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
     raw = text.encode("utf-8", "replace")
@@ -133,6 +160,21 @@ def payloads(text: str) -> list[str]:
         decoded = _decode(raw[at:end].decode("ascii"))
         if decoded is not None:
             out.append(decoded)
+    # Morse text has dashes (only e, i, s, h and 5 have none): most prompts have too few to hold
+    # a message, and counting one byte is far cheaper than mapping them all.
+    mapped = raw.translate(_MORSE_BYTES) if raw.count(b"-") >= MIN_DASHES else b""
+    at = mapped.find(_MORSE_RUN)
+    tries = 0
+    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
+        end = mapped.find(b" ", at)
+        end = len(raw) if end == -1 else end
+        run = raw[at:end]
+        if run.count(b".") + run.count(b"-") >= MIN_MORSE // 2:  # not indentation or a row of slashes
+            tries += 1
+            decoded = _morse(run.decode("ascii"))
+            if decoded is not None:
+                out.append(Payload("morse", decoded))
+        at = mapped.find(_MORSE_RUN, end)
     return out
 
 
@@ -162,14 +204,39 @@ def _runs(mapped: bytes) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
-def _decode(run: str) -> str | None:
+def _decode(run: str) -> Payload | None:
     if run.isalpha() and (run.islower() or run.isupper()):
         return None  # a long plain word or identifier, not an encoding
+    if len(run) % 2 == 0 and _HEX.issuperset(run):
+        # Hex digits are base64 characters too: a run of them is read as hex, whose text
+        # (if any) is what the writer meant; a hash or an id decodes to bytes that are not text.
+        try:
+            return _texty("hex", bytes.fromhex(run).decode("utf-8"))
+        except ValueError:
+            return None
     try:
         decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
+    return _texty("base64", decoded)
+
+
+def _texty(encoding: str, decoded: str) -> Payload | None:
     printable = sum(1 for c in decoded if c.isprintable() or c in "\n\t")
     if decoded.strip() and printable >= 0.95 * len(decoded) and sum(c.isalpha() for c in decoded) >= len(decoded) / 2:
-        return decoded
+        return Payload(encoding, decoded)
     return None
+
+
+def _morse(run: str) -> str | None:
+    """The text of a run of Morse code, or None when too few of its groups are Morse letters."""
+    words = [w.split() for w in _MORSE_WORDS.split(run.strip())]
+    letters = [g for w in words for g in w]
+    known = sum(g in MORSE for g in letters)
+    if len(letters) < 5 or known < 0.9 * len(letters):
+        return None
+    decoded = " ".join("".join(MORSE.get(g, "") for g in w) for w in words if w)
+    # A rule of dashes ("|---|---|", "- - -") reads as one repeated letter: text has several.
+    if len(set(decoded) - {" "}) < 4 or sum(c.isalpha() for c in decoded) < len(decoded) / 2:
+        return None
+    return decoded
