@@ -107,7 +107,7 @@ def plain_verdict(guard, text: str, extra: tuple[str, ...]) -> PromptVerdict:
     reasons = list(extra)
     if ids:
         pull = rows[:, column]
-        order = [j for j in np.argsort(-pull, kind="stable")[:EXPLAIN] if pull[j] > 0]
+        order = [j for j in np.lexsort((np.asarray(ids), -pull))[:EXPLAIN] if pull[j] > 0]
         reasons.extend(readable(guard.names[ids[j]]) for j in order)
     ranked = (("prohibited-domain", max(s[d] for d in DOMAIN_IDS)), ("harmful", s["harmful"]),
               ("jailbreak", s["jailbreak"]), *((f"domain:{d}", s[d]) for d in DOMAIN_IDS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 from hypothesis import given
@@ -114,3 +115,24 @@ def test_harm_to_a_person_is_an_act_then_a_person_with_only_stopwords_between(to
     pairs = zip(kept, kept[1:], strict=False)
     expected = any(b in lexicon.PEOPLE and lexicon._word(a) in lexicon.ACTS for a, b in pairs)
     assert ("harm_person" in lexicon.families(tokens)) == expected
+
+
+EXPLAIN_ALL = """
+import json, sys
+from pathlib import Path
+from clearance.guardrails import corpus
+from clearance.guardrails.model import load_prompt_guard
+guard = load_prompt_guard()
+rows = corpus.load(Path(sys.argv[1]))
+print(json.dumps([list(guard.check_prompt(e.text).features) for e in rows[::3]]))
+"""
+
+
+def test_a_verdicts_reasons_are_the_same_in_every_process(guard_data):
+    # Tied reasons used to follow the order of a set of strings, which the hash seed changes.
+    import subprocess
+    import sys
+
+    runs = [subprocess.run([sys.executable, "-c", EXPLAIN_ALL, str(guard_data)], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1")]
+    assert runs[0] == runs[1]

@@ -140,13 +140,15 @@ class TrainedPromptGuard:
             column = 1 if s["jailbreak"] > s["harmful"] else 0
         reasons: list[str] = list(extra)
         if found:
-            # The strongest positive pulls, ties in the rows' order (a stable sort of the
-            # positive ones only: the same first EXPLAIN as sorting them all).
+            # The strongest positive pulls; ties go to the feature first in the vocabulary. (The
+            # rows come in the order of a set of strings, which Python's hash seed changes from
+            # one process to the next: tied reasons must not follow it.)
             pull = rows[:, column]
             positive = (pull > 0).nonzero()[0]
             if len(positive):
-                top = positive[np.argsort(-pull[positive], kind="stable")[:EXPLAIN]].tolist()
-                reasons.extend(self._reasons[found[j]] for j in top)
+                ids = np.fromiter((found[j] for j in positive.tolist()), np.intp, len(positive))
+                top = np.lexsort((ids, -pull[positive]))[:EXPLAIN].tolist()
+                reasons.extend(self._reasons[ids[j]] for j in top)
         domains = [round(s[d], 6) for d in DOMAIN_IDS]  # rounding keeps order: max of rounded = rounded max
         ranked = (("prohibited-domain", max(domains)), ("harmful", round(s["harmful"], 6)),
                   ("jailbreak", round(s["jailbreak"], 6)), *zip(_DOMAIN_KEYS, domains, strict=True))
