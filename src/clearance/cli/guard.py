@@ -17,6 +17,9 @@ app = typer.Typer(help="Prompt guardrails: classify prompts, evaluate and train 
                   no_args_is_help=True)
 
 ModelOption = Annotated[Path | None, typer.Option("--model", help="A guard artifact (default: the packaged one).")]
+ContextualOption = Annotated[bool, typer.Option("--contextual", help="Read in context too: the lexical guard plus the "
+                                                                     "sentence encoder for the harmful label (needs "
+                                                                     "the encoder installed).")]
 LABEL_ALIASES = {"benign": "clean", "safe": "clean", "unsafe": "harmful", "injection": "jailbreak"}
 
 
@@ -25,10 +28,15 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _guard(model: Path | None) -> Any:
+def _guard(model: Path | None, contextual: bool = False) -> Any:
     from ..guardrails.model import load_prompt_guard
 
     try:
+        if contextual:
+            from ..guardrails.contextual import ContextualPromptGuard
+            from ..guardrails.encoder import load_encoder
+
+            return ContextualPromptGuard.load(load_prompt_guard(None), load_encoder(), model)
         return load_prompt_guard(str(model) if model else None)
     except ClearanceError as exc:
         raise _fail(str(exc)) from None
@@ -44,12 +52,15 @@ def check_command(
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL of {\"id\": ..., \"text\": ...} lines; "
                                                                "one result line per input line, in order.")] = None,
     model: ModelOption = None,
+    contextual: ContextualOption = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the whole verdict as JSON.")] = False,
 ) -> None:
-    """Label one prompt (label, score, explanation), or every line of a JSONL file."""
+    """Label one prompt (label, score, explanation), or every line of a JSONL file.
+
+    With ``--contextual``, ``--model`` names a contextual head rather than a guard artifact."""
     if (text is None) == (batch is None):
         raise _fail("give either TEXT or --batch FILE", 2)
-    guard = _guard(model)
+    guard = _guard(model, contextual)
     if batch is not None:
         raise typer.Exit(_check_batch(guard, batch))
     verdict = guard.check_prompt(text or "")
@@ -130,6 +141,7 @@ def eval_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,label (label: prohibited-domain, harmful, "
                                               "jailbreak or clean).")],
     model: ModelOption = None,
+    contextual: ContextualOption = False,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also measure the substring "
                                                                             "baseline on the same rows.")] = True,
 ) -> None:
@@ -139,7 +151,7 @@ def eval_command(
     from ..guardrails.report import confusion_table
 
     texts, labels = read_labelled(file)
-    guards = [_guard(model)] + ([SubstringGuard()] if baseline else [])
+    guards = [_guard(model, contextual)] + ([SubstringGuard()] if baseline else [])
     for guard in guards:
         table = confusion(labels, [guard.check_prompt(t).label for t in texts])
         typer.echo(f"\n{guard.name} ({guard.version}) on {len(texts)} rows of {file}\n")
@@ -174,3 +186,32 @@ def train_command(
     typer.echo("held-out: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in
                                         ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
                                         if k in figures))
+
+
+@app.command("train-contextual")
+def train_contextual_command(
+    data: Annotated[Path | None, typer.Option(help="The prompt sets (default: CLEARANCE_EVAL_DATA or "
+                                                   "../shared/data/prompts).")] = None,
+    encoder: Annotated[Path | None, typer.Option(help="The sentence encoder's folder (default: "
+                                                      "CLEARANCE_GUARD_ENCODER, else the installed package).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Head path (default: the packaged one).")] = None,
+) -> None:
+    """Fit the contextual reading's head on the development part; measures it on the held-out part; writes its card."""
+    import hashlib
+
+    from ..evals.prompts import data_dir
+    from ..guardrails.contextual import default_head
+    from ..guardrails.contextual_train import train_head
+    from ..guardrails.encoder import load_encoder
+
+    target = out or default_head()
+    try:
+        head = train_head(data_dir(data), target, load_encoder(str(encoder) if encoder else None),
+                          target.with_name("CONTEXTUAL_CARD.md"))
+    except (ClearanceError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {target} (sha256 {hashlib.sha256(target.read_bytes()).hexdigest()}) and its card")
+    for name in ("contextual", "lexical"):
+        figures = head["held_out"][name]["figures"]
+        typer.echo(f"held-out, {name}: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in (
+            "harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe") if k in figures))
