@@ -4,6 +4,7 @@ test_guard_encoder.py and, with the shipped head, below when it is installed).""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 from hypothesis import given
