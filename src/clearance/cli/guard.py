@@ -17,9 +17,11 @@ app = typer.Typer(help="Prompt guardrails: classify prompts, evaluate and train 
                   no_args_is_help=True)
 
 ModelOption = Annotated[Path | None, typer.Option("--model", help="A guard artifact (default: the packaged one).")]
-ContextualOption = Annotated[bool, typer.Option("--contextual", help="Read in context too: the lexical guard plus the "
-                                                                     "sentence encoder for the harmful label (needs "
-                                                                     "the encoder installed).")]
+ReadingOption = Annotated[str, typer.Option(
+    "--reading", help="lexical (words and phrases), contextual (also the sentence encoder, for the harmful label) "
+                      "or auto: contextual where the encoder is installed, else lexical (said on stderr).")]
+HeadOption = Annotated[Path | None, typer.Option("--head", help="A contextual head (default: the packaged one).")]
+READINGS = ("auto", "lexical", "contextual")
 LABEL_ALIASES = {"benign": "clean", "safe": "clean", "unsafe": "harmful", "injection": "jailbreak"}
 
 
@@ -28,18 +30,28 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _guard(model: Path | None, contextual: bool = False) -> Any:
+def _guard(model: Path | None, reading: str = "lexical", head: Path | None = None) -> Any:
+    """The prompt guard to check with: the lexical one (``--model``), or it read in context (``--head``)."""
     from ..guardrails.model import load_prompt_guard
 
+    if reading not in READINGS:
+        raise _fail(f"--reading must be one of {', '.join(READINGS)}, not `{reading}`", 2)
     try:
-        if contextual:
-            from ..guardrails.contextual import ContextualPromptGuard
-            from ..guardrails.encoder import load_encoder
-
-            return ContextualPromptGuard.load(load_prompt_guard(None), load_encoder(), model)
-        return load_prompt_guard(str(model) if model else None)
+        lexical = load_prompt_guard(str(model) if model else None)
     except ClearanceError as exc:
         raise _fail(str(exc)) from None
+    if reading == "lexical":
+        return lexical
+    from ..guardrails.contextual import ContextualPromptGuard
+    from ..guardrails.encoder import load_encoder
+
+    try:
+        return ContextualPromptGuard.load(lexical, load_encoder(), head)
+    except ClearanceError as exc:
+        if reading == "contextual":
+            raise _fail(str(exc)) from None
+        typer.echo(f"note: reading lexically, the contextual reading is unavailable: {exc}", err=True)
+        return lexical
 
 
 def _row(ident: Any, verdict: Any) -> dict[str, Any]:
@@ -52,15 +64,14 @@ def check_command(
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL of {\"id\": ..., \"text\": ...} lines; "
                                                                "one result line per input line, in order.")] = None,
     model: ModelOption = None,
-    contextual: ContextualOption = False,
+    reading: ReadingOption = "auto",
+    head: HeadOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the whole verdict as JSON.")] = False,
 ) -> None:
-    """Label one prompt (label, score, explanation), or every line of a JSONL file.
-
-    With ``--contextual``, ``--model`` names a contextual head rather than a guard artifact."""
+    """Label one prompt (label, score, explanation), or every line of a JSONL file."""
     if (text is None) == (batch is None):
         raise _fail("give either TEXT or --batch FILE", 2)
-    guard = _guard(model, contextual)
+    guard = _guard(model, reading, head)
     if batch is not None:
         raise typer.Exit(_check_batch(guard, batch))
     verdict = guard.check_prompt(text or "")
@@ -141,7 +152,8 @@ def eval_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,label (label: prohibited-domain, harmful, "
                                               "jailbreak or clean).")],
     model: ModelOption = None,
-    contextual: ContextualOption = False,
+    reading: ReadingOption = "auto",
+    head: HeadOption = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also measure the substring "
                                                                             "baseline on the same rows.")] = True,
 ) -> None:
@@ -151,7 +163,7 @@ def eval_command(
     from ..guardrails.report import confusion_table
 
     texts, labels = read_labelled(file)
-    guards = [_guard(model, contextual)] + ([SubstringGuard()] if baseline else [])
+    guards = [_guard(model, reading, head)] + ([SubstringGuard()] if baseline else [])
     for guard in guards:
         table = confusion(labels, [guard.check_prompt(t).label for t in texts])
         typer.echo(f"\n{guard.name} ({guard.version}) on {len(texts)} rows of {file}\n")
