@@ -177,3 +177,15 @@ def test_weights_that_do_not_fit_the_config_are_named(model_copy):
     (model_copy / "config.json").write_text(json.dumps({**config, "intermediate_size": 1024}))
     with pytest.raises(EncoderFormatError, match=r"intermediate\.dense\.weight is float32\[1536, 384\], config"):
         SentenceEncoder.load(model_copy)
+
+
+def test_gelu_is_the_erf_form():
+    from scipy.special import erf
+
+    from clearance.guardrails.encoder import _gelu
+
+    x = np.linspace(-12, 12, 48_003, dtype=np.float32).reshape(-1, 3)  # 0 included; many blocks
+    exact = 0.5 * x.astype(np.float64) * (1.0 + erf(x.astype(np.float64) / np.sqrt(2.0)))
+    got = _gelu(x.copy())
+    assert got.dtype == np.float32
+    assert np.abs(got - exact).max() < 1e-6  # the tanh approximation is off by up to 5e-4 here
