@@ -168,11 +168,12 @@ def _layer_norm(x: np.ndarray, gb: tuple[np.ndarray, np.ndarray], eps: np.float3
     return x
 
 
-# Abramowitz & Stegun 7.1.26: erfc(z) ~ t*(a1 + t*(a2 + ... + t*a5))*exp(-z*z), t = 1/(1 + P*z), z >= 0,
-# absolute error under 1.5e-7, below float32's resolution near 1. In numpy's vectorised ops it is about
-# 3x faster than scipy.special.erf, which made GELU a fifth of the forward pass.
-_ERFC_P = np.float32(0.3275911)
-_ERFC_A = tuple(map(np.float32, (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)))
+# Abramowitz & Stegun 7.1.26: erfc(z) ~ t*(a1 + t*(a2 + ... + t*a5))*exp(-z*z), t = 1/(1 + p*z), z >= 0,
+# absolute error under 1.5e-7, below float32's resolution near 1. As numpy's vectorised ops it is about
+# 5x faster than scipy.special.erf, which made GELU a fifth of the forward pass. z = |x|/sqrt 2 and the
+# final halving (Phi = erfc/2) are folded into the constants.
+_PHI_P = np.float32(0.3275911 / math.sqrt(2.0))
+_PHI_A = tuple(np.float32(a / 2) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
 _GELU_ROWS = 64  # rows per block: a block's temporaries (64 x 1536 floats) stay in the L2 cache
 
 
@@ -184,21 +185,23 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _gelu_block(x: np.ndarray) -> None:
-    z = np.abs(x)
-    z *= np.float32(1.0 / math.sqrt(2.0))
-    t = z * _ERFC_P
+    t = np.abs(x)
+    t *= _PHI_P
     t += 1.0
     np.reciprocal(t, out=t)
-    tail = t * _ERFC_A[0]
-    for a in _ERFC_A[1:]:
+    tail = t * _PHI_A[0]
+    for a in _PHI_A[1:]:
         tail += a
         tail *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    tail *= z
-    tail *= 0.5  # Phi(-|x|) = erfc(|x| / sqrt 2) / 2; computed for |x| so the negative tail keeps its precision
-    x *= np.where(x >= 0, 1.0 - tail, tail)
+    e = x * x
+    e *= np.float32(-0.5)
+    np.exp(e, out=e)
+    tail *= e  # Phi(-|x|)
+    # Phi(x) = 1/2 + sign(x) (1/2 - Phi(-|x|)): copysign instead of np.where, which was half the time.
+    np.subtract(np.float32(0.5), tail, out=tail)
+    np.copysign(tail, x, out=tail)
+    tail += 0.5
+    x *= tail
 
 
 class SentenceEncoder:
@@ -334,8 +337,10 @@ class SentenceEncoder:
                 scores += key_bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, h)
+            # Softmax's division is applied to the [.., t, d] context rather than the [.., t, t] weights.
+            ctx = scores @ v
+            ctx /= scores.sum(axis=-1, keepdims=True)
+            ctx = ctx.transpose(0, 2, 1, 3).reshape(b * t, h)
             a = (ctx[slot] if padded else ctx) @ layer.out
             a += layer.out_b
             a += x
