@@ -37,7 +37,7 @@ PASSAGE = (
 
 
 def _text(encoder: SentenceEncoder, tokens: int, words: list[str]) -> str:
-    """The longest prefix of ``words`` that is at most ``tokens`` tokens with [CLS] and [SEP]."""
+    """A prefix of ``words`` that is ``tokens`` tokens with [CLS] and [SEP]."""
     lo, hi = 1, len(words)
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -45,7 +45,10 @@ def _text(encoder: SentenceEncoder, tokens: int, words: list[str]) -> str:
             lo = mid
         else:
             hi = mid - 1
-    return " ".join(words[:lo])
+    text = " ".join(words[:lo])
+    while len(encoder.tokenizer.encode(text).ids) < tokens:  # "a" is one token: pad to the exact count
+        text += " a"
+    return text
 
 
 def _timed(fn) -> tuple[float, float]:
