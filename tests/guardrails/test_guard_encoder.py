@@ -119,7 +119,7 @@ def test_inputs_edge_cases(encoder):
 
 
 def test_identity_and_cache(encoder):
-    assert encoder.name == "all-MiniLM-L6-v2"
+    assert encoder.name == SentenceEncoder.load(encoder.folder).name == "all-MiniLM-L6-v2"
     assert encoder.digest == hashlib.sha256((encoder.folder / "model.safetensors").read_bytes()).hexdigest()
     assert load_encoder() is load_encoder()
 

