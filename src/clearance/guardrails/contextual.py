@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from threadpoolctl import threadpool_limits
 
 from . import features
 from .model import GuardModelError, TrainedPromptGuard, load_prompt_guard
@@ -98,7 +99,10 @@ class ContextualPromptGuard:
 
     def encoder_logits(self, texts: list[str]) -> np.ndarray:
         """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""
-        vectors = self.encoder.encode([features.read(t).text for t in texts])
+        # One BLAS thread: a gateway serves calls on every core already, and OpenBLAS's idle
+        # threads spin on a busy machine (a test module took 81 s instead of 4 with them).
+        with threadpool_limits(limits=1):
+            vectors = self.encoder.encode([features.read(t).text for t in texts])
         return vectors @ self.coef + self.bias
 
     def check_prompt(self, text: str) -> PromptVerdict:
