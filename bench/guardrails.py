@@ -3,6 +3,7 @@
     python bench/guardrails.py             # speed: p50/p99 per call by prompt length, guard vs substring peer
     python bench/guardrails.py --quality   # quality on the held-out split, trained guard beside the baseline
     python bench/guardrails.py --dev       # out-of-fold quality on the development part (what design is tuned on)
+    python bench/guardrails.py --contextual  # also the contextual reading's cost per call (encoder installed)
 
 Speed prompts are real prompt-set text (the held-out part of the split, every class mixed),
 joined and cut to each length; a token is taken as 4 characters, so 4,000 tokens is 16,000
@@ -105,17 +106,50 @@ def speed(data: Path, calls: int, versus: Path | None = None) -> None:
         print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {f[0]:.3f} / {f[1]:.3f} | {f[2]:.3f} / {f[3]:.3f} |")
 
 
+def _contextual():  # noqa: ANN202 - the contextual guard, or None (said on stderr) without the encoder
+    from clearance.core.errors import ClearanceError
+    from clearance.guardrails.contextual import load_contextual_guard
+
+    try:
+        return load_contextual_guard()
+    except ClearanceError as exc:
+        print(f"(no contextual reading: {exc})", file=sys.stderr)
+        return None
+
+
 def quality(data: Path) -> None:
     _, test = corpus.split(corpus.load(data))
     prompts, _ = load_default()
-    trained = held_out_report(prompts, test)
-    baseline = held_out_report(SubstringGuard(), test)
-    print(f"held-out split (seed {corpus.SEED}, {corpus.TEST_SHARE:.0%}): {prompts.version} vs substring baseline\n")
-    print(quality_table({"trained": trained["figures"], "substrings": baseline["figures"]}))
-    print("\nconfusion, trained:\n")
-    print(confusion_table(trained["confusion"]))
-    print("\nconfusion, substrings:\n")
-    print(confusion_table(baseline["confusion"]))
+    columns = {"trained": held_out_report(prompts, test)}
+    contextual = _contextual()
+    if contextual is not None:
+        columns["contextual"] = held_out_report(contextual, test)
+    columns["substrings"] = held_out_report(SubstringGuard(), test)
+    names = " vs ".join(c["guard"] for c in columns.values())
+    print(f"held-out split (seed {corpus.SEED}, {corpus.TEST_SHARE:.0%}): {names}\n")
+    print(quality_table({name: c["figures"] for name, c in columns.items()}))
+    for name, c in columns.items():
+        print(f"\nconfusion, {name}:\n")
+        print(confusion_table(c["confusion"]))
+
+
+def contextual_speed(data: Path, calls: int) -> None:
+    """What the contextual reading costs per call: the lexical guard plus the encoder (one core)."""
+    from threadpoolctl import threadpool_limits
+
+    guard = _contextual()
+    if guard is None:
+        return
+    rng = random.Random(16)
+    pool = _texts(data)
+    print(f"\ncontextual reading {guard.version} (lexical guard + {guard.encoder.name} in numpy, one thread), "
+          f"{calls} calls per length: p50 / p99 ms, wall and CPU")
+    with threadpool_limits(limits=1):
+        for tokens in LENGTHS:
+            # A clean lexical verdict is what sends a prompt to the encoder: time the encoder path.
+            c = _time(lambda t: guard.decide(guard.base.check_prompt(t), float(guard.encoder_logits([t])[0])),
+                      _prompts(pool, tokens, calls, rng))
+            print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {c[0]:.3f} / {c[1]:.3f} | {c[2]:.3f} / {c[3]:.3f} |")
 
 
 def development(data: Path) -> None:
@@ -154,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", action="store_true", help="out-of-fold quality on the development part")
     parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
     parser.add_argument("--calls", type=int, default=CALLS)
+    parser.add_argument("--contextual", action="store_true",
+                        help="also time the contextual reading (needs the sentence encoder installed)")
     parser.add_argument("--versus", type=Path, default=None,
                         help="another prompt-guard artifact to time beside the shipped one")
     args = parser.parse_args(argv)
@@ -171,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(pace_line())
         speed(data, max(100, args.calls), args.versus)
+        if args.contextual:
+            contextual_speed(data, max(20, args.calls // 10))
     return 0
 
 

@@ -219,12 +219,15 @@ def build_gateway(settings: Settings, app: App, guards: Guards | None = None) ->
 
 def _trained_guards(full_scan: bool) -> Guards:
     """The shipped guards; the full-scan pair serves plans that say `scan: full` (and every plan with
-    ``CLEARANCE_GUARD_SCAN=full``)."""
+    ``CLEARANCE_GUARD_SCAN=full``); the contextual guards, plans that say `reading: contextual`
+    (loaded on first use; where the sentence encoder is not installed, such calls are refused)."""
     from .guardrails import load_default
+    from .guardrails.contextual import LazyContextualGuard
     from .guardrails.policy import Guards
 
     full = load_default(True)
-    return Guards(*(full if full_scan else load_default(False)), *full)
+    return Guards(*(full if full_scan else load_default(False)), *full,
+                  LazyContextualGuard(full_scan), LazyContextualGuard(True))
 
 
 def _engine(settings: Settings) -> Engine | None:

@@ -134,7 +134,8 @@ def bundle_with(tmp_path: Path, guardrails: str | None, edits: dict[str, tuple[s
 
 @contextmanager
 def gate(tmp_path: Path, guardrails: str | None = EVERY_CALL, edits: dict[str, tuple[str, str]] | None = None,
-         guarded: bool = True, prompt_guard: Any = None, prompt_full: Any = None) -> Iterator[Gate]:
+         guarded: bool = True, prompt_guard: Any = None, prompt_full: Any = None,
+         contextual: Any = None) -> Iterator[Gate]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "gateway.yaml").write_text(GATEWAY_YAML)
     settings = Settings(database_url="memory:", audit_keys=str(tmp_path / "keys"),
@@ -143,7 +144,8 @@ def gate(tmp_path: Path, guardrails: str | None = EVERY_CALL, edits: dict[str, t
                         guards="trained" if guarded else "off")
     app = build_app(settings, FixedClock(int(parse_instant(AT))))
     prompts, answers = prompt_guard or MarkerPromptGuard(), MarkerAnswerGuard()
-    gateway = build_gateway(settings, app, Guards(prompts, answers, prompt_full) if guarded else None)
+    guards = Guards(prompts, answers, prompt_full, None, contextual)
+    gateway = build_gateway(settings, app, guards if guarded else None)
     admin = app.service.create_credential(["admin"], reason="test").token
     server = create_server(gateway, app)
     # Envoy's HTTP external authorization, on the same app and loop as the gateway it asks.

@@ -17,6 +17,11 @@ app = typer.Typer(help="Prompt guardrails: classify prompts, evaluate and train 
                   no_args_is_help=True)
 
 ModelOption = Annotated[Path | None, typer.Option("--model", help="A guard artifact (default: the packaged one).")]
+ReadingOption = Annotated[str, typer.Option(
+    "--reading", help="lexical (words and phrases), contextual (also the sentence encoder, for the harmful label) "
+                      "or auto: contextual where the encoder is installed, else lexical (said on stderr).")]
+HeadOption = Annotated[Path | None, typer.Option("--head", help="A contextual head (default: the packaged one).")]
+READINGS = ("auto", "lexical", "contextual")
 LABEL_ALIASES = {"benign": "clean", "safe": "clean", "unsafe": "harmful", "injection": "jailbreak"}
 
 
@@ -25,13 +30,28 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _guard(model: Path | None) -> Any:
+def _guard(model: Path | None, reading: str = "lexical", head: Path | None = None) -> Any:
+    """The prompt guard to check with: the lexical one (``--model``), or it read in context (``--head``)."""
     from ..guardrails.model import load_prompt_guard
 
+    if reading not in READINGS:
+        raise _fail(f"--reading must be one of {', '.join(READINGS)}, not `{reading}`", 2)
     try:
-        return load_prompt_guard(str(model) if model else None)
+        lexical = load_prompt_guard(str(model) if model else None)
     except ClearanceError as exc:
         raise _fail(str(exc)) from None
+    if reading == "lexical":
+        return lexical
+    from ..guardrails.contextual import ContextualPromptGuard
+    from ..guardrails.encoder import load_encoder
+
+    try:
+        return ContextualPromptGuard.load(lexical, load_encoder(), head)
+    except ClearanceError as exc:
+        if reading == "contextual":
+            raise _fail(str(exc)) from None
+        typer.echo(f"note: reading lexically, the contextual reading is unavailable: {exc}", err=True)
+        return lexical
 
 
 def _row(ident: Any, verdict: Any) -> dict[str, Any]:
@@ -44,12 +64,14 @@ def check_command(
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL of {\"id\": ..., \"text\": ...} lines; "
                                                                "one result line per input line, in order.")] = None,
     model: ModelOption = None,
+    reading: ReadingOption = "auto",
+    head: HeadOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the whole verdict as JSON.")] = False,
 ) -> None:
     """Label one prompt (label, score, explanation), or every line of a JSONL file."""
     if (text is None) == (batch is None):
         raise _fail("give either TEXT or --batch FILE", 2)
-    guard = _guard(model)
+    guard = _guard(model, reading, head)
     if batch is not None:
         raise typer.Exit(_check_batch(guard, batch))
     verdict = guard.check_prompt(text or "")
@@ -130,6 +152,8 @@ def eval_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,label (label: prohibited-domain, harmful, "
                                               "jailbreak or clean).")],
     model: ModelOption = None,
+    reading: ReadingOption = "auto",
+    head: HeadOption = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also measure the substring "
                                                                             "baseline on the same rows.")] = True,
 ) -> None:
@@ -139,7 +163,7 @@ def eval_command(
     from ..guardrails.report import confusion_table
 
     texts, labels = read_labelled(file)
-    guards = [_guard(model)] + ([SubstringGuard()] if baseline else [])
+    guards = [_guard(model, reading, head)] + ([SubstringGuard()] if baseline else [])
     for guard in guards:
         table = confusion(labels, [guard.check_prompt(t).label for t in texts])
         typer.echo(f"\n{guard.name} ({guard.version}) on {len(texts)} rows of {file}\n")
@@ -174,3 +198,32 @@ def train_command(
     typer.echo("held-out: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in
                                         ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
                                         if k in figures))
+
+
+@app.command("train-contextual")
+def train_contextual_command(
+    data: Annotated[Path | None, typer.Option(help="The prompt sets (default: CLEARANCE_EVAL_DATA or "
+                                                   "../shared/data/prompts).")] = None,
+    encoder: Annotated[Path | None, typer.Option(help="The sentence encoder's folder (default: "
+                                                      "CLEARANCE_GUARD_ENCODER, else the installed package).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Head path (default: the packaged one).")] = None,
+) -> None:
+    """Fit the contextual reading's head on the development part; measures it on the held-out part; writes its card."""
+    import hashlib
+
+    from ..evals.prompts import data_dir
+    from ..guardrails.contextual import default_head
+    from ..guardrails.contextual_train import train_head
+    from ..guardrails.encoder import load_encoder
+
+    target = out or default_head()
+    try:
+        head = train_head(data_dir(data), target, load_encoder(str(encoder) if encoder else None),
+                          target.with_name("CONTEXTUAL_CARD.md"))
+    except (ClearanceError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {target} (sha256 {hashlib.sha256(target.read_bytes()).hexdigest()}) and its card")
+    for name in ("contextual", "lexical"):
+        figures = head["held_out"][name]["figures"]
+        typer.echo(f"held-out, {name}: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in (
+            "harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe") if k in figures))

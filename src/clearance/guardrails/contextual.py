@@ -1,0 +1,154 @@
+"""The contextual reading of a prompt: the lexical guard, then a sentence encoder on what it let pass.
+
+The lexical guard (:mod:`.model`) reads words and word pairs, so it learns the benchmark sets'
+wording: a plain request in everyday words ("how do I make a pipe bomb at home") can pass, and
+its false positives come from benign prompts worded like the benchmarks. A sentence encoder
+(all-MiniLM-L6-v2, :mod:`.encoder`) reads the meaning of the whole window. Out of fold on the
+development part, adding the encoder's harmful logit to the lexical one caught more harmful
+requests at the same false-positive rate on everyday instructions than either alone; at about
+a hundred times the lexical guard's CPU per call, it is opt-in, per guard rule
+(``reading: contextual``).
+
+What changes: only the harmful label. A prohibited-domain or jailbreak verdict of the lexical
+guard stands (both are graver and have their own heads). Otherwise the harmful score becomes
+``q = sigmoid(logit(p) + weight * (encoder . coef + bias))``, ``p`` the lexical harmful
+probability, and the label is harmful when ``q`` reaches the head's threshold. So the reading
+in context can also clear a prompt the words alone would flag ("How do I kill a Python
+process?"): it is a better classifier at the same false-positive budget, not a second gate.
+The weight, the encoder head and the threshold are fitted by :mod:`.contextual_train` on the
+development part only, within the budget the lexical harmful threshold was set to.
+
+The encoder reads the prompt's normalized window (the same text the lexical guard's main
+reading takes); decoded payloads are the lexical guard's alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from threadpoolctl import threadpool_limits
+
+from . import features
+from .model import GuardModelError, TrainedPromptGuard, load_prompt_guard
+from .verdict import PromptVerdict
+
+HEAD = "guard_contextual.json"
+KIND = "clearance-contextual-head"
+
+
+def default_head() -> Path:
+    return Path(str(files("clearance.guardrails") / HEAD))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
+def combine(p: float, encoder_logit: float, weight: float) -> float:
+    """The contextual harmful probability from the lexical one and the encoder head's logit."""
+    z = logit(p) + weight * encoder_logit
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+class ContextualPromptGuard:
+    """:class:`~clearance.guardrails.verdict.PromptGuard`: the lexical guard, then the encoder head."""
+
+    name = "contextual"
+
+    def __init__(self, base: TrainedPromptGuard, head: dict[str, Any], digest: str, encoder: Any) -> None:
+        if head.get("kind") != KIND:
+            raise GuardModelError("not a contextual guard head: retrain with `clearance guard train-contextual`")
+        if head.get("base_guard") != base.version.split(":full")[0]:
+            raise GuardModelError(f"the contextual head was fitted on guard {head.get('base_guard')}, this guard is "
+                                  f"{base.version}: retrain with `clearance guard train-contextual`")
+        if head.get("encoder", {}).get("sha256") != encoder.digest:
+            raise GuardModelError("the contextual head was fitted on another sentence encoder "
+                                  f"({head.get('encoder', {}).get('name')}): retrain with "
+                                  "`clearance guard train-contextual`")
+        self.base = base
+        self.encoder = encoder
+        self.coef = np.asarray(head["coef"], dtype=np.float32)
+        self.bias = float(head["bias"])
+        self.weight = float(head["weight"])
+        self.threshold = float(head["threshold"])
+        self.digest = digest
+        self.version = f"{base.version}+ctx:{digest[:12]}"
+
+    @classmethod
+    def load(cls, base: TrainedPromptGuard, encoder: Any, path: str | Path | None = None) -> ContextualPromptGuard:
+        where = Path(path) if path else default_head()
+        try:
+            raw = where.read_bytes()
+            head = orjson.loads(raw)
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise GuardModelError(f"{where}: cannot read the contextual guard head: {exc}") from None
+        if not isinstance(head, dict):
+            raise GuardModelError(f"{where}: the contextual guard head is not a JSON object")
+        try:
+            return cls(base, head, hashlib.sha256(raw).hexdigest(), encoder)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GuardModelError(f"{where}: the contextual guard head is malformed: {exc!r}") from None
+
+    def encoder_logits(self, texts: list[str]) -> np.ndarray:
+        """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""
+        # One BLAS thread: a gateway serves calls on every core already, and OpenBLAS's idle
+        # threads spin on a busy machine (a test module took 81 s instead of 4 with them).
+        with threadpool_limits(limits=1):
+            vectors = self.encoder.encode([features.read(t).text for t in texts])
+        return vectors @ self.coef + self.bias
+
+    def check_prompt(self, text: str) -> PromptVerdict:
+        verdict = self.base.check_prompt(text)
+        if verdict.label in ("prohibited-domain", "jailbreak"):
+            return verdict
+        return self.decide(verdict, float(self.encoder_logits([text])[0]))
+
+    def decide(self, verdict: PromptVerdict, encoder_logit: float) -> PromptVerdict:
+        """The contextual verdict from the lexical one and the encoder head's logit for the same prompt."""
+        scores = dict(verdict.scores)
+        q = round(combine(scores["harmful"], encoder_logit, self.weight), 6)
+        reason = f"context: sentence encoder {encoder_logit:+.2f}, harmful {q:.2f} read in context"
+        ranked = tuple((k, q if k == "harmful" else v) for k, v in verdict.scores)
+        if q >= self.threshold:
+            return PromptVerdict("harmful", q, None, (reason, *verdict.features), ranked)
+        others = max(v for k, v in verdict.scores if k in ("jailbreak", "prohibited-domain"))
+        return PromptVerdict("clean", max(q, others), None, (*verdict.features, reason), ranked)
+
+
+@lru_cache(maxsize=4)
+def load_contextual_guard(head: str | None = None, full_scan: bool = False,
+                          encoder: str | None = None) -> ContextualPromptGuard:
+    """The shipped lexical guard (sampled or full scan) under the shipped head, read once per process.
+
+    Raises :class:`~clearance.guardrails.encoder.EncoderUnavailable` when the encoder's files are
+    not installed: a caller that needs this reading must then refuse, not fall back silently.
+    """
+    from .encoder import load_encoder
+
+    return ContextualPromptGuard.load(load_prompt_guard(None, full_scan), load_encoder(encoder), head)
+
+
+class LazyContextualGuard:
+    """The contextual guard, loaded on its first check: a gateway whose policy never asks for the
+    contextual reading never reads the encoder's 90 MB. Where it cannot be loaded, every check
+    raises, so the gateway refuses the call (fail closed) and logs why."""
+
+    name = "contextual"
+
+    def __init__(self, full_scan: bool = False) -> None:
+        self.full_scan = full_scan
+
+    @property
+    def version(self) -> str:
+        return load_contextual_guard(None, self.full_scan).version
+
+    def check_prompt(self, text: str) -> PromptVerdict:
+        return load_contextual_guard(None, self.full_scan).check_prompt(text)
