@@ -3,12 +3,10 @@ lexical one in its stead when the gateway has none (fail closed)."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, gate, headers
+from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, gate, headers
 
-from clearance import PolicyError, default_bundle_path, read_policy
+from clearance import PolicyError, read_policy
 from clearance.guardrails.policy import MISSING_CONTEXTUAL, Guards, plan_for, rules_of
 
 CONTEXTUAL = EVERY_CALL.replace("      when: {tiers: [S-4]}\n", "      when: {tiers: [S-4]}\n      reading: contextual\n")
@@ -48,9 +46,7 @@ def test_without_a_contextual_guard_such_calls_are_refused_not_read_lexically(tm
 
 
 def test_the_most_specific_rule_that_says_decides_the_reading(tmp_path):
-    bundle = tmp_path / "b"
-    shutil.copytree(default_bundle_path(), bundle)
-    (bundle / "guardrails.yaml").write_text(
+    bundle = bundle_with(tmp_path,
         "guardrails:\n  rules:\n"
         "    - {id: base, reading: contextual, prompt: {jailbreak: flag}}\n"
         "    - {id: research, when: {use_cases: [research]}, reading: lexical, prompt: {jailbreak: block}}\n"
@@ -66,9 +62,7 @@ def test_the_most_specific_rule_that_says_decides_the_reading(tmp_path):
 
 
 def test_a_bad_reading_is_a_located_problem(tmp_path):
-    bundle = tmp_path / "b"
-    shutil.copytree(default_bundle_path(), bundle)
-    (bundle / "guardrails.yaml").write_text("guardrails:\n  rules:\n    - id: x\n      reading: deep\n")
+    bundle = bundle_with(tmp_path, "guardrails:\n  rules:\n    - id: x\n      reading: deep\n")
     with pytest.raises(PolicyError) as caught:
         read_policy(bundle)
     assert "guardrails.yaml:4" in str(caught.value) and "reading" in str(caught.value)

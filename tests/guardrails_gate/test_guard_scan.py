@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, gate, headers
+from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, gate, headers
 
 from clearance import read_policy
 from clearance.guardrails.policy import Guards, plan_for, rules_of
@@ -43,13 +43,7 @@ def test_a_rule_saying_scan_full_sends_its_calls_to_the_full_reader(tmp_path):
 
 
 def test_the_most_specific_rule_that_says_decides_the_scan(tmp_path):
-    bundle = tmp_path / "b"
-    import shutil
-
-    from clearance import default_bundle_path
-
-    shutil.copytree(default_bundle_path(), bundle)
-    (bundle / "guardrails.yaml").write_text(
+    bundle = bundle_with(tmp_path,
         "guardrails:\n  rules:\n"
         "    - {id: base, scan: full, prompt: {jailbreak: flag}}\n"
         "    - {id: research, when: {use_cases: [research]}, scan: sampled, prompt: {jailbreak: block}}\n"
@@ -62,15 +56,11 @@ def test_the_most_specific_rule_that_says_decides_the_scan(tmp_path):
 
 
 def test_a_bad_scan_is_a_located_problem(tmp_path):
-    import shutil
-
     import pytest
 
-    from clearance import PolicyError, default_bundle_path
+    from clearance import PolicyError
 
-    bundle = tmp_path / "b"
-    shutil.copytree(default_bundle_path(), bundle)
-    (bundle / "guardrails.yaml").write_text("guardrails:\n  rules:\n    - id: x\n      scan: everything\n")
+    bundle = bundle_with(tmp_path, "guardrails:\n  rules:\n    - id: x\n      scan: everything\n")
     with pytest.raises(PolicyError) as caught:
         read_policy(bundle)
     assert "guardrails.yaml:4" in str(caught.value) and "scan" in str(caught.value)

@@ -24,7 +24,6 @@ reading takes); decoded payloads are the lexical guard's alone.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from functools import lru_cache
 from importlib.resources import files
@@ -32,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from threadpoolctl import threadpool_limits
 
 from . import features
-from .model import GuardModelError, TrainedPromptGuard, load_prompt_guard
+from .model import GuardModelError, TrainedPromptGuard, built_from, load_prompt_guard
 from .verdict import PromptVerdict
 
 HEAD = "guard_contextual.json"
@@ -84,18 +82,8 @@ class ContextualPromptGuard:
 
     @classmethod
     def load(cls, base: TrainedPromptGuard, encoder: Any, path: str | Path | None = None) -> ContextualPromptGuard:
-        where = Path(path) if path else default_head()
-        try:
-            raw = where.read_bytes()
-            head = orjson.loads(raw)
-        except (OSError, orjson.JSONDecodeError) as exc:
-            raise GuardModelError(f"{where}: cannot read the contextual guard head: {exc}") from None
-        if not isinstance(head, dict):
-            raise GuardModelError(f"{where}: the contextual guard head is not a JSON object")
-        try:
-            return cls(base, head, hashlib.sha256(raw).hexdigest(), encoder)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GuardModelError(f"{where}: the contextual guard head is malformed: {exc!r}") from None
+        return built_from(Path(path) if path else default_head(), "the contextual guard head",
+                          lambda head, digest: cls(base, head, digest, encoder))
 
     def encoder_logits(self, texts: list[str]) -> np.ndarray:
         """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -29,6 +30,8 @@ from . import features
 from .lookup import VocabularyLookup
 from .normalize import payloads
 from .verdict import PromptLabel, PromptVerdict
+
+T = TypeVar("T")
 
 ARTIFACT = "guard_model.json"
 OUTPUTS = ("harmful", "jailbreak", "domain:military-command-control", "domain:synthetic-biology-design",
@@ -86,18 +89,7 @@ class TrainedPromptGuard:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> TrainedPromptGuard:
-        where = Path(path) if path else default_artifact()
-        try:
-            raw = where.read_bytes()
-            artifact = orjson.loads(raw)
-        except (OSError, orjson.JSONDecodeError) as exc:
-            raise GuardModelError(f"{where}: cannot read the guard artifact: {exc}") from None
-        if not isinstance(artifact, dict):
-            raise GuardModelError(f"{where}: the guard artifact is not a JSON object")
-        try:
-            return cls(artifact, hashlib.sha256(raw).hexdigest())
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GuardModelError(f"{where}: the guard artifact is malformed: {exc!r}") from None
+        return built_from(Path(path) if path else default_artifact(), "the guard artifact", cls)
 
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         """Every output's probability for one normalized text, with the features (vocabulary
@@ -167,6 +159,22 @@ class TrainedPromptGuard:
                 verdict = _worse(verdict, self._verdict(inner.text, (f"in the part from character {start}",
                                                                      *inner.disguises)))
         return verdict
+
+
+def built_from(where: Path, what: str, build: Callable[[dict[str, Any], str], T]) -> T:
+    """``build(artifact, sha256 of its bytes)`` from the JSON file ``where``; every failure a
+    :class:`GuardModelError` naming the file and ``what`` it should have been."""
+    try:
+        raw = where.read_bytes()
+        artifact = orjson.loads(raw)
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise GuardModelError(f"{where}: cannot read {what}: {exc}") from None
+    if not isinstance(artifact, dict):
+        raise GuardModelError(f"{where}: {what} is not a JSON object")
+    try:
+        return build(artifact, hashlib.sha256(raw).hexdigest())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GuardModelError(f"{where}: {what} is malformed: {exc!r}") from None
 
 
 def _worse(verdict: PromptVerdict, found: PromptVerdict) -> PromptVerdict:
