@@ -90,3 +90,30 @@ def test_the_shipped_gateway_reads_in_context_where_a_rule_asks(tmp_path):
     assert any(f.startswith("context: sentence encoder") for f in contextual.features)
     assert not any(f.startswith("context:") for f in lexical.features)
     assert dict(contextual.scores)["jailbreak"] == dict(lexical.scores)["jailbreak"]
+
+
+class ThreadNoting(MarkerPromptGuard):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def check_prompt(self, text: str):  # noqa: ANN201 - the PromptVerdict of the double
+        import threading
+
+        self.threads.append(threading.get_ident())
+        return super().check_prompt(text)
+
+
+def test_the_contextual_reading_runs_off_the_event_loop(tmp_path):
+    # The encoder takes 10-100 ms a call: on the loop thread it would hold up every other call.
+    lexical, contextual = ThreadNoting(), ThreadNoting()
+    with gate(tmp_path, guardrails=CONTEXTUAL, prompt_guard=lexical, contextual=contextual) as g:
+        loop_thread = g.client.portal.call(_current_thread)
+        assert g.client.post("/v1/chat/completions", json=chat("hello"), headers=headers(g.key())).status_code == 200
+    assert contextual.threads and loop_thread not in contextual.threads
+
+
+async def _current_thread() -> int:
+    import threading
+
+    return threading.get_ident()

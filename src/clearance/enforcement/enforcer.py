@@ -102,7 +102,12 @@ class Enforcer:
                    "authorization": decision.authorization}
             screening = screening_for(policy.policy.meta, decision, ask.use_case, ask.prompt, duties, guards, who)
             try:
-                hit = check_prompt(screening) if screening is not None else None
+                if screening is not None and screening.plan.reading == "contextual":
+                    # The sentence encoder takes 10-100 ms: off the event loop, so the calls the
+                    # process serves meanwhile are not held up (numpy lets go of the GIL in its kernels).
+                    hit = await asyncio.to_thread(check_prompt, screening)
+                else:
+                    hit = check_prompt(screening) if screening is not None else None
             except GuardFailed as exc:
                 refusal = Refusal(503, "guardrail-unavailable", str(exc))
             if hit is not None:
