@@ -77,12 +77,11 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
     # The lexical jailbreak and domain labels stand in the contextual reading; the harmful label is
     # the contextual score's, so the budget left by the other two is its own (as in lexical.thresholds).
     others = (lexical_scores["jailbreak"] >= cut["jailbreak"]) | (lexical_scores["domain"] >= cut["prohibited-domain"])
-    allowed = int(np.floor(lexical.FPR_TARGET["any"] * int(benign.sum()))) - int(others[benign].sum())
     best: tuple[float, float, float, float] | None = None
     for c, enc in encoded.items():
         for weight in WEIGHTS:
             q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], enc, strict=True)])
-            free = np.sort(q[benign & ~others])[::-1]
+            free, allowed = lexical.harmful_budget(q, benign, others)
             threshold = float(free[max(0, allowed)] + 1e-6) if allowed >= 0 and len(free) > allowed else 1.0
             threshold = round(min(threshold, 1.0), ROUND)
             recall = float((others | (q >= threshold))[bad].mean())

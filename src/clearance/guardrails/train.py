@@ -149,12 +149,20 @@ def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str,
         negatives = np.sort(scores[head][benign])[::-1]
         allowed = int(np.floor(FPR_TARGET[label] * len(negatives)))
         out[label] = round(float(min(0.99, max(FLOOR, negatives[allowed] + 1e-4))), ROUND)
-    others = (scores["jailbreak"][benign] >= out["jailbreak"]) | (scores["domain"][benign] >= out["prohibited-domain"])
-    allowed = int(np.floor(FPR_TARGET["any"] * int(benign.sum()))) - int(others.sum())
-    free = np.sort(scores["harmful"][benign][~others])[::-1]
+    others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
+    free, allowed = harmful_budget(scores["harmful"], benign, others)
     cut = free[max(0, allowed)] + 1e-4 if allowed >= 0 else 0.99
     out["harmful"] = round(float(min(0.99, max(FLOOR, cut))), ROUND)
     return out
+
+
+def harmful_budget(harmful: Any, benign: Any, others: Any) -> tuple[Any, int]:
+    """What is left of the ``any`` budget for a harmful score: the ordinary benign rows' scores that
+    no other label flags, highest first, and how many of them may still be flagged (negative
+    when the other labels alone spend more than the budget). The harmful threshold is set just
+    above score ``allowed`` of them, for the lexical guard and for the contextual reading alike."""
+    allowed = int(np.floor(FPR_TARGET["any"] * int(benign.sum()))) - int((others & benign).sum())
+    return np.sort(harmful[benign & ~others])[::-1], allowed
 
 
 def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str, float]) -> float:
