@@ -163,30 +163,34 @@ def payloads(text: str) -> list[Payload]:
     # Morse text has dashes (only e, i, s, h and 5 have none): most prompts have too few to hold
     # a message, and counting one byte is far cheaper than mapping them all.
     mapped = raw.translate(_MORSE_BYTES) if raw.count(b"-") >= MIN_DASHES else b""
-    at = mapped.find(_MORSE_RUN)
     tries = 0
-    while at != -1 and len(out) < MAX_PAYLOADS and tries < MAX_TRIES:
-        end = mapped.find(b" ", at)
-        end = len(raw) if end == -1 else end
+    for at, end in _found(mapped, _MORSE_RUN):
+        if len(out) >= MAX_PAYLOADS or tries >= MAX_TRIES:
+            break
         run = raw[at:end]
         if run.count(b".") + run.count(b"-") >= MIN_MORSE // 2:  # not indentation or a row of slashes
             tries += 1
             decoded = _morse(run.decode("ascii"))
             if decoded is not None:
                 out.append(Payload("morse", decoded))
-        at = mapped.find(_MORSE_RUN, end)
     return out
+
+
+def _found(mapped: bytes, marker: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run that begins with ``marker`` in a mapped prompt, up to the next
+    unmapped byte (a space), in order."""
+    at = mapped.find(marker)
+    while at != -1:
+        end = mapped.find(b" ", at)
+        end = len(mapped) if end == -1 else end
+        yield at, end
+        at = mapped.find(marker, end)
 
 
 def _runs(mapped: bytes) -> Iterator[tuple[int, int]]:
     """(start, end) of each run of at least MIN_RUN base64 characters in a mapped prompt, in order."""
     if len(mapped) < LONG_MAP or MIN_RUN < 23:  # any run of 23 or more holds two whole aligned blocks
-        at = mapped.find(_RUN)
-        while at != -1:
-            end = mapped.find(b" ", at)
-            end = len(mapped) if end == -1 else end
-            yield at, end
-            at = mapped.find(_RUN, end)
+        yield from _found(mapped, _RUN)
         return
     # On a long prompt, searching for MIN_RUN equal bytes steps through nearly every byte. A run
     # of 24 holds two whole 8-byte blocks in a row, found for the whole map by a few numpy
