@@ -22,6 +22,7 @@ ReadingOption = Annotated[str, typer.Option(
                       "or auto: contextual where the encoder is installed, else lexical (said on stderr).")]
 HeadOption = Annotated[Path | None, typer.Option("--head", help="A contextual head (default: the packaged one).")]
 READINGS = ("auto", "lexical", "contextual")
+HEADLINE = ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
 LABEL_ALIASES = {"benign": "clean", "safe": "clean", "unsafe": "harmful", "injection": "jailbreak"}
 
 
@@ -195,9 +196,7 @@ def train_command(
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     typer.echo(f"wrote {target} (sha256 {digest}) and its model card")
     figures = artifact["held_out"]["trained"]["figures"]
-    typer.echo("held-out: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in
-                                        ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
-                                        if k in figures))
+    typer.echo(f"held-out: {_headline(figures)}")
 
 
 @app.command("train-contextual")
@@ -224,6 +223,9 @@ def train_contextual_command(
         raise _fail(str(exc)) from None
     typer.echo(f"wrote {target} (sha256 {hashlib.sha256(target.read_bytes()).hexdigest()}) and its card")
     for name in ("contextual", "lexical"):
-        figures = head["held_out"][name]["figures"]
-        typer.echo(f"held-out, {name}: " + ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in (
-            "harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe") if k in figures))
+        typer.echo(f"held-out, {name}: {_headline(head['held_out'][name]['figures'])}")
+
+
+def _headline(figures: dict[str, Any]) -> str:
+    """The held-out rates a retraining prints: what issue 15's targets are stated in."""
+    return ", ".join(f"{k} {figures[k]['rate']:.3f}" for k in HEADLINE if k in figures)
