@@ -134,9 +134,8 @@ def quality(data: Path) -> None:
 
 
 def contextual_speed(data: Path, calls: int) -> None:
-    """What the contextual reading costs per call: the lexical guard plus the encoder (one core)."""
-    from threadpoolctl import threadpool_limits
-
+    """What the contextual reading costs per call: the lexical guard plus the encoder (which limits
+    itself to one BLAS thread)."""
     guard = _contextual()
     if guard is None:
         return
@@ -144,12 +143,11 @@ def contextual_speed(data: Path, calls: int) -> None:
     pool = _texts(data)
     print(f"\ncontextual reading {guard.version} (lexical guard + {guard.encoder.name} in numpy, one thread), "
           f"{calls} calls per length: p50 / p99 ms, wall and CPU")
-    with threadpool_limits(limits=1):
-        for tokens in LENGTHS:
-            # A clean lexical verdict is what sends a prompt to the encoder: time the encoder path.
-            c = _time(lambda t: guard.decide(guard.base.check_prompt(t), float(guard.encoder_logits([t])[0])),
-                      _prompts(pool, tokens, calls, rng))
-            print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {c[0]:.3f} / {c[1]:.3f} | {c[2]:.3f} / {c[3]:.3f} |")
+    for tokens in LENGTHS:
+        # A clean lexical verdict is what sends a prompt to the encoder: time the encoder path.
+        c = _time(lambda t: guard.decide(guard.base.check_prompt(t), float(guard.encoder_logits([t])[0])),
+                  _prompts(pool, tokens, calls, rng))
+        print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {c[0]:.3f} / {c[1]:.3f} | {c[2]:.3f} / {c[3]:.3f} |")
 
 
 def development(data: Path) -> None:
