@@ -116,10 +116,6 @@ def fit_head(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any]
     }
 
 
-def to_bytes(head: dict[str, Any]) -> bytes:
-    return orjson.dumps(head, option=orjson.OPT_SORT_KEYS) + b"\n"
-
-
 def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None) -> dict[str, Any]:
     """Fit the head on the development part, measure the contextual reading on the held-out part, write it."""
     from .quality import held_out_report
@@ -132,9 +128,9 @@ def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None) ->
     head = fit_head(dev, encoder, base_artifact, base)
     head["training_data"] = {"sha256": lexical.data_hashes(data),
                              "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE}}
-    guard = ContextualPromptGuard(base, head, hashlib.sha256(to_bytes(head)).hexdigest(), encoder)
+    guard = ContextualPromptGuard(base, head, hashlib.sha256(lexical.to_bytes(head)).hexdigest(), encoder)
     head["held_out"] = {"contextual": held_out_report(guard, test), "lexical": held_out_report(base, test)}
-    raw = to_bytes(head)
+    raw = lexical.to_bytes(head)  # the same serialisation as the lexical artifact
     out.write_bytes(raw)
     if card is not None:
         card.write_text(contextual_card(head, hashlib.sha256(raw).hexdigest()))
