@@ -1,0 +1,85 @@
+"""How far the prompt guard's design is from issue 15's harmful target, and what more benign data would buy.
+
+    python bench/guard_data_ceiling.py [--data ../shared/data/prompts]
+
+Out-of-fold on the development part only (the held-out part is never read): the lexical guard's
+harmful head, refitted in the shipped design's five folds, and the share of harmful and
+prohibited-domain rows it detects at several false-positive rates on the ordinary benign rows
+(JBB benign and hand-written prompts: the hard negatives the shipped threshold is set on).
+
+The second block is a counterfactual that is never shipped: the same design with Alpaca's
+development rows added as benign training negatives. Alpaca is CC BY-NC 4.0, so a guard
+trained on it could not ship in the package (the shipped artifact is trained without it); the
+block says what a licensed corpus of ordinary requests of that size would be worth. The pooled
+line uses the issue's pooled benign FPR (mostly Alpaca), which is how the held-out table reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from clearance.evals.prompts import data_dir
+from clearance.guardrails import corpus, train
+from clearance.guardrails.model import default_artifact
+
+RATES = (0.02, 0.05, 0.10, 0.20, 0.30)
+
+
+def _cut(scores: np.ndarray, rate: float) -> float:
+    """The score above which ``rate`` of these negatives' ``scores`` lie."""
+    ranked = np.sort(scores)[::-1]
+    return float(ranked[min(len(ranked) - 1, int(np.floor(rate * len(ranked))))])
+
+
+def ceiling(rows: list[corpus.Example], alpaca: list[corpus.Example], c: float, train_on_alpaca: bool) -> None:
+    """Out-of-fold harmful detection at each benign FPR; Alpaca rows are trained on only if asked, scored always."""
+    started = time.process_time()
+    fitted = rows + alpaca if train_on_alpaca else rows
+    found = train.featurize([e.text for e in fitted])
+    extra = [] if train_on_alpaca else train.featurize([e.text for e in alpaca])
+    scores, outside = train.out_of_fold(fitted, found, c, extra)
+    harmful = scores["harmful"][:len(rows)]
+    alpaca_scores = scores["harmful"][len(rows):] if train_on_alpaca else outside["harmful"]
+    cls = np.array([e.cls for e in rows])
+    hard = harmful[train.ordinary_benign(rows)]
+    bad = harmful[np.isin(cls, ["harmful", "prohibited-domain"])]
+    label = ("Counterfactual, never shipped: Alpaca development rows as benign training negatives" if train_on_alpaca
+             else "Shipped design (trained without Alpaca; Alpaca development rows only scored)")
+    print(f"\n{label}: {len(fitted)} rows fitted, {len(bad)} harmful or prohibited-domain, {len(hard)} ordinary "
+          f"benign, {len(alpaca)} Alpaca; {time.process_time() - started:.0f} s CPU")
+    print("| FPR on ordinary benign (JBB benign, hand-written) | harmful detected | Alpaca flagged at that cut |")
+    print("|---|---|---|")
+    for rate in RATES:
+        cut = _cut(hard, rate)
+        print(f"| {rate:.2f} | {np.mean(bad > cut):.3f} | {np.mean(alpaca_scores > cut):.3f} |")
+    cut = _cut(np.concatenate([hard, alpaca_scores]), 0.02)
+    print(f"pooled benign FPR 0.02 (Alpaca included, as the held-out table pools): harmful detected "
+          f"{np.mean(bad > cut):.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    args = parser.parse_args(argv)
+    data = data_dir(args.data)
+    if not data.is_dir():
+        print(f"no prompt data at {data}", file=sys.stderr)
+        return 1
+    dev, _ = corpus.split(corpus.load(data))
+    c = float(orjson.loads(default_artifact().read_bytes())["hyperparameters"]["C"])
+    shipped = corpus.trainable(dev)
+    alpaca = [dataclasses.replace(e, cls="clean") for e in dev if e.cls == "alpaca"]
+    for train_on_alpaca in (False, True):
+        ceiling(shipped, alpaca, c, train_on_alpaca)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
