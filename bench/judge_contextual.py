@@ -29,6 +29,8 @@ the prompt, a newline, then the answer):
 - ``ontop:v``: the same, but the trained part keeps the settings the trained judge's own nested choice
   picked (so the shipped trained judge's logit can be reused as is); only C, w, floor and cut-off are
   chosen for the head. This is the form that could ship as a head beside ``trained_judge.json``.
+- ``resid:v``: like ``ontop``, but the head is fitted with the trained judge's logit as an offset (cross-fitted
+  by prompt fold inside the case's training rows), so it learns only what the trained judge gets wrong.
 - ``concat:v``: the trained judge's sign-constrained regression with the 384 embedding numbers
   appended (unconstrained, scaled by ``SCALES`` so one L2 suits both).
 
@@ -61,7 +63,8 @@ CACHE = Path("/tmp/judge-ctx")
 HEAD_C = (0.5, 2.0, 8.0, 32.0)
 WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 SCALES = (4.0, 16.0)
-CONCAT_L2 = (0.1, 0.3, 1.0, 3.0)
+CONCAT_L2 = (0.3, 1.0, 3.0)
+CONCAT_VARIANTS = ("answer", "lead1", "lead2")  # a smaller grid: each fit has 600 weights
 CONCAT_MODES = ("answer", "moral")
 VARIANTS = ("answer", "lead1", "lead2", "pair")
 _END = re.compile(r"[.!?](?:\s+|$)")
@@ -125,6 +128,42 @@ def fit_concat(x: np.ndarray, e: np.ndarray, y: np.ndarray, w: np.ndarray, l2: f
     found = minimize(loss, np.zeros(d.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
                      options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-9})
     return found.x[:-1], float(found.x[-1])
+
+
+def fit_offset(e: np.ndarray, y: np.ndarray, z0: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """A logistic head on top of a fixed logit ``z0``: it learns only what the trained judge gets wrong."""
+    from scipy.optimize import minimize
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = z0 + e @ theta[:-1] + theta[-1]
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z) + np.sum(theta[:-1] ** 2) / (2 * c))
+        return value, np.append(e.T @ (p - y) + theta[:-1] / c, np.sum(p - y))
+
+    found = minimize(loss, np.zeros(e.shape[1] + 1), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-9})
+    return found.x[:-1], float(found.x[-1])
+
+
+def _cross_fitted(rows: T._Rows, cases: list, key: tuple) -> list[np.ndarray]:
+    """The trained judge's logit on each case's training rows, each from a fit without its prompt fold, so the
+    residual head sees the judge's mistakes as an unseen answer would get them."""
+    mode, c, balance = key
+    out = []
+    for train, _, r_train, _ in cases:
+        r = r_train if r_train is not None else np.zeros(len(train))
+        prompts = sorted({rows.prompt[i] for i in train})
+        folds = T.prompt_folds(prompts, rows.type, T.K_INNER, T.SEED + "/offset")
+        fold = np.array([folds[rows.prompt[i]] for i in train])
+        z0 = np.zeros(len(train))
+        for j in range(T.K_INNER):
+            fit, held = np.where(fold != j)[0], np.where(fold == j)[0]
+            sub = train[fit]
+            coef, bias = T._fit_refusal(T._design(rows.x[sub], r[fit], mode), rows.y[sub],
+                                        T._weights(rows.model[sub], rows.y[sub], balance), c, mode)
+            z0[held] = T._design(rows.x[train[held]], r[held], mode) @ np.array(coef) + bias
+        out.append(z0)
+    return out
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -196,10 +235,21 @@ def choose_all(rows: T._Rows, cases: list, embs: dict[str, np.ndarray], modes: t
                     if key == fixed:
                         on_top.offer(combined, xs, ys, total, setting)
             out[f"head:{v}"], out[f"stack:{v}"], out[f"ontop:{v}"] = alone.best, stacked.best, on_top.best
-        else:
+            resid = Choice()
+            offsets = _cross_fitted(rows, cases, fixed)
+            for c in HEAD_C:
+                hz = []
+                for (train, test, _, _), z0 in zip(cases, offsets, strict=True):
+                    coef, bias = fit_offset(embs[v][train], rows.y[train], z0, c)
+                    hz.append(embs[v][test] @ coef + bias)
+                for w in WEIGHTS:
+                    resid.offer([z + w * h for z, h in zip(trained[fixed], hz, strict=True)], xs, ys, total,
+                                {"mode": fixed[0], "l2": fixed[1], "balance": fixed[2], "head_c": c, "weight": w})
+            out[f"resid:{v}"] = resid.best
+        elif v in CONCAT_VARIANTS:
             joined = Choice()
-            for mode, l2, balance, scale in product([m for m in CONCAT_MODES if m in modes], CONCAT_L2,
-                                                    (False, True), SCALES):
+            for mode, l2, balance, scale in product([m for m in CONCAT_MODES if m in modes], CONCAT_L2, (False,),
+                                                    SCALES):
                 zs = []
                 for train, test, r_train, r_test in cases:
                     coef, bias = fit_concat(T._design(rows.x[train], r_train, mode), scale * embs[v][train],
@@ -268,15 +318,81 @@ def dev_table(rows: T._Rows, embs: dict[str, np.ndarray], concat: bool) -> None:
             print(f"  {name:<16}{mean:>8.4f}{mean - base:>+12.4f}{min(vals):>10.4f}  {verdict}")
 
 
+def _predict(rows: T._Rows, embs: dict[str, np.ndarray], name: str, setting: dict, train: np.ndarray,
+             test: np.ndarray, r_train: np.ndarray, r_test: np.ndarray) -> np.ndarray:
+    """Refusal (bool) of each ``test`` row under ``name`` with ``setting``, fitted on ``train`` rows only."""
+    kind, _, v = name.partition(":")
+    if kind == "concat":
+        scale, mode = setting["scale"], setting["mode"]
+        coef, bias = fit_concat(T._design(rows.x[train], r_train, mode), scale * embs[v][train], rows.y[train],
+                                T._weights(rows.model[train], rows.y[train], setting["balance"]), setting["l2"], mode)
+        z = np.hstack([T._design(rows.x[test], r_test, mode), scale * embs[v][test]]) @ coef + bias
+    else:
+        z = np.zeros(len(test))
+        if kind != "head":
+            mode = setting["mode"]
+            coef, bias = T._fit_refusal(T._design(rows.x[train], r_train, mode), rows.y[train],
+                                        T._weights(rows.model[train], rows.y[train], setting["balance"]),
+                                        setting["l2"], mode)
+            z = T._design(rows.x[test], r_test, mode) @ np.array(coef) + bias
+        if kind != "trained":
+            if kind == "resid":
+                z0 = _cross_fitted(rows, [(train, test, r_train, r_test)],
+                                   (setting["mode"], setting["l2"], setting["balance"]))[0]
+                coef, bias = fit_offset(embs[v][train], rows.y[train], z0, setting["head_c"])
+            else:
+                coef, bias = fit_head(embs[v][train], rows.y[train], setting["head_c"])
+            z = z + setting.get("weight", 1.0) * (embs[v][test] @ coef + bias)
+    return T._floored(sigmoid(z), rows.x[test], setting["floor"]) >= setting["threshold"]
+
+
+def held_out_table(rows: T._Rows, embs: dict[str, np.ndarray], name: str) -> None:
+    """The one look at the held-out answers: ``name`` beside the trained judge and the published judges."""
+    print(f"HELD-OUT agreement with the human labels (binary), candidate {name}")
+    concat = name.startswith("concat:")
+    answer_name = name if not name.endswith(":pair") else None
+    for protocol in ("grouped", "plain"):
+        paths = ("aware", "answer") if protocol == "grouped" else ("answer",)
+        got: dict[tuple[str, str], np.ndarray] = {}
+        for path in paths:
+            chosen = {(h, k): r for h, k, r in nested(rows, embs, protocol, path, concat)}
+            for held, k, train, test in outer_folds(rows, protocol):
+                r_train = r_test = None
+                if path == "aware":
+                    risks = T._risks(rows, [rows.prompt[i] for i in train], [rows.prompt[i] for i in test],
+                                     f"{T.SEED}/outer/{k}")
+                    r_train, r_test = T._risk_array(rows, train, risks), T._risk_array(rows, test, risks)
+                for who in ("trained", name if path == "aware" else answer_name):
+                    if who is None:
+                        continue
+                    into = got.setdefault((path, who), np.zeros(len(rows.y), dtype=bool))
+                    into[test] = _predict(rows, embs, who, chosen[(held, k)][who][1], train, test, r_train, r_test)
+        print(f"\n  {protocol} protocol")
+        columns = [(f"{'ctx' if who != 'trained' else 'trained'} {path}", path, who) for path, who in got]
+        print(f"  {'held-out model':<18}{'answers':>8}" + "".join(f"{c:>22}" for c, _, _ in columns)
+              + f"{'strmatch':>10}{'pub. GPT-4':>12}{'pub. strmatch':>15}")
+        for held in MODELS:
+            idx = np.array([i for i, m in enumerate(rows.model) if m == held])
+            truth = rows.y[idx] == 1.0
+            cells = "".join(f"{float((got[(p, w)][idx] == truth).mean()):>22.3f}" for _, p, w in columns)
+            pub = T._published([rows.answers[i] for i in idx])
+            print(f"  {held:<18}{len(idx):>8}{cells}{pub['strmatch']:>10.3f}{pub['published_gpt4_judge']:>12.3f}"
+                  f"{pub['published_strmatch_judge']:>15.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-concat", action="store_true", help="skip the concatenated candidates (the slow ones)")
+    ap.add_argument("--held-out", metavar="NAME", help="the held-out table of one candidate (look once)")
     args = ap.parse_args()
     answers = load_answers(RESPONSES)
     rows = T._Rows(answers)
     embs = embeddings(answers, VARIANTS)
     with threadpool_limits(limits=1):
-        dev_table(rows, embs, not args.no_concat)
+        if args.held_out:
+            held_out_table(rows, embs, args.held_out)
+        else:
+            dev_table(rows, embs, not args.no_concat)
 
 
 if __name__ == "__main__":
