@@ -225,11 +225,9 @@ def _choose(cases: list[tuple[Any, Any, Any, Any]], rows: _Rows, modes: Sequence
     total = sum(len(test) for _, test, _, _ in cases)
     for mode in modes:
         for c, balance in grid:
-            scored = []
-            for train, test, r_train, r_test in cases:
-                x = _design(rows.x[train], r_train, mode)
-                coef, bias = _fit_refusal(x, rows.y[train], _weights(rows.model[train], rows.y[train], balance), c, mode)
-                scored.append((_scores(coef, bias, _design(rows.x[test], r_test, mode)), rows.x[test], rows.y[test]))
+            scored = [(_scores(coef, bias, x_test), rows.x[test], rows.y[test])
+                      for (_, test, _, _), (coef, bias, x_test) in zip(cases, case_fits(cases, rows, mode, c, balance),
+                                                                       strict=True)]
             for floor, threshold in product((False, True), THRESHOLDS):
                 mean = sum(_hits(_floored(s, x, floor), y, threshold) for s, x, y in scored) / total
                 for key in (mode, "any"):
@@ -248,6 +246,13 @@ def _select_grouped(rows: _Rows, idx: Any, modes: Sequence[str] = MODES,
                     grid: Sequence[tuple[float, bool]] = GRID) -> dict[str, Setting]:
     """Nested choice inside ``idx``: train on some models' answers to some prompts, test on another model's
     answers to the other prompts, as the outer protocol does."""
+    return _choose(grouped_cases(rows, idx, modes != ("answer",)), rows, modes, grid)
+
+
+def grouped_cases(rows: _Rows, idx: Any, read_prompt: bool = True) -> list[tuple[Any, Any, Any, Any]]:
+    """The nested cases inside ``idx`` (train idx, test idx, their prompt risks): for each of ``K_INNER`` prompt
+    folds and each model, the other models' answers to the other folds' prompts against that model's answers to
+    the fold's. Without ``read_prompt`` every risk is 0 (the answer-only form never reads it)."""
     import numpy as np
 
     prompts = sorted({rows.prompt[i] for i in idx})
@@ -257,25 +262,37 @@ def _select_grouped(rows: _Rows, idx: Any, modes: Sequence[str] = MODES,
     for j in range(K_INNER):
         train_p = [p for p in prompts if folds[p] != j]
         test_p = [p for p in prompts if folds[p] == j]
-        risks = _risks(rows, train_p, test_p, f"{SEED}/inner/{j}") if modes != ("answer",) else None
+        risks = _risks(rows, train_p, test_p, f"{SEED}/inner/{j}") if read_prompt else None
         for held in models:
             train = np.array([i for i in idx if rows.model[i] != held and folds[rows.prompt[i]] != j])
             test = np.array([i for i in idx if rows.model[i] == held and folds[rows.prompt[i]] == j])
             cases.append((train, test, _risk_array(rows, train, risks), _risk_array(rows, test, risks)))
-    return _choose(cases, rows, modes, grid)
+    return cases
+
+
+def plain_cases(rows: _Rows, idx: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """Leave one of ``idx``'s models out, every prompt seen: the answer-only form's cases (no risks)."""
+    import numpy as np
+
+    models = sorted({rows.model[i] for i in idx})
+    return [(np.array([i for i in idx if rows.model[i] != held]), np.array([i for i in idx if rows.model[i] == held]),
+             None, None) for held in models]
+
+
+def case_fits(cases: Sequence[tuple[Any, Any, Any, Any]], rows: _Rows, mode: str, c: float,
+              balance: bool) -> list[tuple[list[float], float, Any]]:
+    """(coef, bias, test design) of the refusal model fitted on each case's training rows with these settings."""
+    out = []
+    for train, test, r_train, r_test in cases:
+        x = _design(rows.x[train], r_train, mode)
+        coef, bias = _fit_refusal(x, rows.y[train], _weights(rows.model[train], rows.y[train], balance), c, mode)
+        out.append((coef, bias, _design(rows.x[test], r_test, mode)))
+    return out
 
 
 def _select_plain(rows: _Rows, idx: Any, grid: Sequence[tuple[float, bool]] = GRID) -> Setting:
     """The answer-only setting with the best leave-one-model-out agreement among ``idx``'s models."""
-    import numpy as np
-
-    models = sorted({rows.model[i] for i in idx})
-    cases = []
-    for held in models:
-        train = np.array([i for i in idx if rows.model[i] != held])
-        test = np.array([i for i in idx if rows.model[i] == held])
-        cases.append((train, test, None, None))
-    return _choose(cases, rows, ("answer",), grid)["answer"]
+    return _choose(plain_cases(rows, idx), rows, ("answer",), grid)["answer"]
 
 
 def _fit_setting(rows: _Rows, train: Any, setting: Setting, r_train: Any) -> tuple[list[float], float]:
