@@ -48,6 +48,9 @@ def test_families_are_read_by_place_and_anywhere():
     assert "all:cannot" in found and not {"s1:cannot", "s2:cannot", "s3:cannot"} & found
     first = {features.NAMES[i] for i in features.featurize("I cannot help with that.")}
     assert {"s1:cannot", "s2:cannot", "s3:cannot", "all:cannot"} <= first
+    # The contracted forms are left to the baseline's verdict (see the family's comment).
+    contracted = {features.NAMES[i] for i in features.featurize("I'm unable to help with that.")}
+    assert "s1:cannot" not in contracted and "base:full" in contracted
     # Sympathy is not an apology for refusing.
     assert "s1:sorry" not in {features.NAMES[i] for i in features.featurize("I'm sorry to hear that. Here is how.")}
 
