@@ -2,6 +2,7 @@
 
     python bench/guard_head_search.py encode   # cache the encoder's poolings of every development row
     python bench/guard_head_search.py search   # every candidate's out-of-fold detection at the 2 % budget
+    python bench/guard_head_search.py noise    # how much of the differences is noise (paired bootstrap)
 
 Each candidate is judged exactly as ``contextual_train.choose`` judges the shipped head: the
 lexical guard's out-of-fold scores (its own five folds and C), the candidate's out-of-fold
@@ -140,6 +141,33 @@ def mlp(hidden: int, alpha: float):  # noqa: ANN201
     return fit
 
 
+def mlp_seed(hidden: int, alpha: float, seed: int):  # noqa: ANN201
+    """The MLP with another initialisation: to see how much of its figure is the seed's."""
+    def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray):  # noqa: ANN202
+        from sklearn.neural_network import MLPClassifier
+
+        m = MLPClassifier((hidden,), alpha=alpha, max_iter=400, random_state=seed, early_stopping=False,
+                          solver="adam", tol=1e-6, n_iter_no_change=20).fit(x.astype(np.float64), y, sample_weight=w)
+        (w1, w2), (b1, b2) = m.coefs_, m.intercepts_
+        return lambda z: (np.maximum(z @ w1 + b1, 0.0) @ w2 + b2)[:, 0]
+    return fit
+
+
+def random_fourier(features_: int, gamma: float, c: float):  # noqa: ANN201
+    """Logistic on random Fourier features of an RBF kernel: convex, so its optimum is unique; the
+    projection is drawn from numpy's legacy RandomState(0), a stream numpy keeps stable (NEP 19)."""
+    def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray):  # noqa: ANN202
+        rs = np.random.RandomState(0)
+        proj = rs.normal(0.0, np.sqrt(2 * gamma), (x.shape[1], features_))
+        shift = rs.uniform(0, 2 * np.pi, features_)
+
+        def lift(z: np.ndarray) -> np.ndarray:
+            return np.sqrt(2.0 / features_) * np.cos(z.astype(np.float64) @ proj + shift)
+        inner = logistic(c)(lift(x), y, w)
+        return lambda z: inner(lift(z))
+    return fit
+
+
 def knn(k: int):  # noqa: ANN201
     """Mean cosine similarity to the k nearest harmful training rows minus that to the k nearest others."""
     def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray):  # noqa: ANN202, ARG001
@@ -218,9 +246,17 @@ CANDIDATES = {
                   "balanced", "clean+care"),
     "mean6+mean3 MLP": (("mean:6", "mean:3"), {f"h={h},alpha={a}": mlp(h, a) for h in (64,) for a in (1e-3, 1e-1)},
                         "balanced", "clean+care"),
+    "mean6+mean3 MLP h=64 alpha=0.1, other seeds (a check, not a choice)": (
+        ("mean:6", "mean:3"), {f"seed={r}": mlp_seed(64, 0.1, r) for r in (1, 2)}, "balanced", "clean+care"),
+    "mean6+mean3 random Fourier": (("mean:6", "mean:3"), {f"D=1024,gamma={g},C={c}": random_fourier(1024, g, c)
+                                                          for g in (0.5, 1.0) for c in (1.0, 10.0)},
+                                   "balanced", "clean+care"),
     "mean6 kNN (not shippable: ships every training vector)": (("mean:6",), {f"k={k}": knn(k) for k in (5, 20)},
                                                                "balanced", "clean+care"),
 }
+
+
+CHOSEN: dict[str, tuple[np.ndarray, float, float, float, str]] = {}
 
 
 def search(only: list[str] | None) -> None:
@@ -244,18 +280,77 @@ def search(only: list[str] | None) -> None:
             if best is None or recall > best[0]:
                 best = (recall, setting, weight, threshold, enc)
         assert best is not None
+        CHOSEN[name] = (best[4], best[2], best[3], best[0], best[1])
         src = per_source(rows, lex, cut, best[4], best[2], best[3])
         print(f"|   best of {name}: {best[1]} | " + ", ".join(f"{k} {v:.3f}" for k, v in src.items()) + " |", flush=True)
+    CACHE.joinpath("oof").mkdir(exist_ok=True)
+    for name, (enc, weight, threshold, recall, setting) in CHOSEN.items():
+        np.savez(CACHE / "oof" / f"{_key(name)[:16]}.npz", name=name, enc=enc, weight=weight, threshold=threshold,
+                 recall=recall, setting=setting)
+
+
+def detection(lex: dict[str, np.ndarray], cut: dict[str, float], enc: np.ndarray, weight: float, benign: np.ndarray,
+              bad: np.ndarray, idx: np.ndarray, budget: float = lexical.FPR_TARGET["any"]) -> float:
+    """Detection at the budget on the rows ``idx`` (a bootstrap draw may repeat rows), threshold set on them."""
+    z = np.log(np.clip(lex["harmful"], 1e-12, 1 - 1e-12) / np.clip(1 - lex["harmful"], 1e-12, 1)) + weight * enc
+    q = 1 / (1 + np.exp(-np.clip(z, -60, 60)))
+    others = (lex["jailbreak"] >= cut["jailbreak"]) | (lex["domain"] >= cut["prohibited-domain"])
+    b, o, qq = benign[idx], others[idx], q[idx]
+    allowed = int(np.floor(budget * int(b.sum()))) - int((o & b).sum())
+    free = np.sort(qq[b & ~o])[::-1]
+    threshold = min(free[max(0, allowed)] + 1e-6, 1.0) if allowed >= 0 and len(free) > allowed else 1.0
+    return float((o | (qq >= threshold))[bad[idx]].mean())
+
+
+def noise(draws: int) -> None:
+    """How much of a difference in out-of-fold detection is noise: paired bootstrap of the development
+    rows (each candidate keeps its chosen setting and weight; the threshold is set again on each draw),
+    and detection at budgets one benign row either side of 2 %."""
+    rows = _rows()
+    lex = lexical_scores(rows)
+    cut = load_prompt_guard().thresholds
+    benign = lexical.ordinary_benign(rows)
+    bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in rows])
+    found = {}
+    for f in sorted((CACHE / "oof").glob("*.npz")):
+        with np.load(f) as z:
+            found[str(z["name"])] = (z["enc"], float(z["weight"]), float(z["recall"]), str(z["setting"]))
+    base_name = next(n for n in found if n.startswith("shipped"))
+    strata = np.array([e.cls for e in rows])
+    rng = np.random.default_rng(20261130)
+    samples = []
+    for _ in range(draws):
+        samples.append(np.concatenate([rng.choice(np.flatnonzero(strata == c), int((strata == c).sum()))
+                                       for c in sorted(set(strata))]))
+    everything = np.arange(len(rows))
+    step = 1 / int(benign.sum())
+    base = [detection(lex, cut, found[base_name][0], found[base_name][1], benign, bad, i) for i in samples]
+    print(f"ordinary benign development rows: {int(benign.sum())}; one row is {step:.4f} of the budget\n")
+    print("| candidate | setting | OOF detection | at 2 % -1 / +1 benign row | bootstrap mean difference "
+          "vs shipped [2.5 %, 97.5 %] | share of draws ahead |")
+    print("|---|---|---|---|---|---|")
+    for name, (enc, weight, recall, setting) in sorted(found.items(), key=lambda kv: -kv[1][2]):
+        side = [detection(lex, cut, enc, weight, benign, bad, everything, lexical.FPR_TARGET["any"] + d)
+                for d in (-step, step)]
+        diff = np.array([detection(lex, cut, enc, weight, benign, bad, i) - b for i, b in zip(samples, base, strict=True)])
+        lo, hi = np.percentile(diff, [2.5, 97.5])
+        print(f"| {name} | {setting} | {recall:.4f} | {side[0]:.4f} / {side[1]:.4f} | {diff.mean():+.4f} "
+              f"[{lo:+.4f}, {hi:+.4f}] | {(diff > 0).mean():.2f} |", flush=True)
+
+
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("encode", "search"))
+    parser.add_argument("step", choices=("encode", "search", "noise"))
     parser.add_argument("--alpaca", action="store_true")
+    parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--only", nargs="*", help="candidates whose name contains one of these")
     args = parser.parse_args()
     if args.step == "encode":
         encode(args.alpaca)
+    elif args.step == "noise":
+        noise(args.draws)
     else:
         with threadpool_limits(limits=1):
             search(args.only)

@@ -311,17 +311,18 @@ class SentenceEncoder:
         of the pass costs a few small reductions, not a second pass."""
         if isinstance(texts, str):
             raise TypeError("encode_layers() takes a sequence of texts, not one str")
-        readers = [_pooling(p, len(self.layers)) for p in poolings]
+        readers = [pooling(p, len(self.layers)) for p in poolings]
         out = np.empty((len(texts), self.hidden * len(readers)), np.float32)
         for chunk, states in self._batches(texts, batch_size):
             out[chunk] = np.hstack([read(states) for read in readers])
         return out
 
     def _batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], _States]]:
-        if batch_size < 1:
+        if batch_size < 1:  # checked here, before the generator starts, so that an empty list is checked too
             raise ValueError("batch_size must be at least 1")
-        if not texts:
-            return
+        return self._batched(texts, batch_size) if texts else iter(())
+
+    def _batched(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], _States]]:
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         for start in range(0, len(order), batch_size):
@@ -407,7 +408,7 @@ def _unit(pooled: np.ndarray) -> np.ndarray:
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
 
 
-def _pooling(name: str, layers: int) -> Callable[[_States], np.ndarray]:
+def pooling(name: str, layers: int) -> Callable[[_States], np.ndarray]:
     """The reader of one pooling named ``kind:layer`` (see :meth:`SentenceEncoder.encode_layers`)."""
     kind, _, at = name.partition(":")
     if kind not in ("mean", "max", "cls") or not at.isdigit() or int(at) > layers:
