@@ -61,8 +61,9 @@ def test_the_shipped_head_is_what_the_development_part_fits(guard_data, encoder,
         return hidden @ np.asarray(h["coef"]) + h["bias"]
 
     a, b = logits(again), logits(shipped)
-    assert np.corrcoef(a, b)[0, 1] > 0.98
-    assert np.mean((a > 0) == (b > 0)) > 0.98
+    # Two fits on embeddings perturbed by 1e-7 noise gave correlations of 0.99988 and 0.99998, no sign apart.
+    assert np.corrcoef(a, b)[0, 1] > 0.995
+    assert np.mean((a > 0) == (b > 0)) > 0.99
     assert abs(again["out_of_fold_recall"] - shipped["out_of_fold_recall"]) < 0.02
 
 
