@@ -3,6 +3,7 @@
     python bench/guard_head_search.py encode   # cache the encoder's poolings of every development row
     python bench/guard_head_search.py search   # every candidate's out-of-fold detection at the 2 % budget
     python bench/guard_head_search.py noise    # how much of the differences is noise (paired bootstrap)
+    python bench/guard_head_search.py encode --alpaca && python bench/guard_head_search.py alpaca
 
 Each candidate is judged exactly as ``contextual_train.choose`` judges the shipped head: the
 lexical guard's out-of-fold scores (its own five folds and C), the candidate's out-of-fold
@@ -10,8 +11,13 @@ encoder logit in the same folds, every weight of ``contextual_train.WEIGHTS``, a
 threshold at which the contextual reading's flags (with the lexical jailbreak and domain
 labels) stay within 2 % of the ordinary benign development prompts; the figure is the share of
 harmful, prohibited-domain and jailbreak development rows flagged. No held-out row is encoded or
-read, and Alpaca is not read (``--alpaca`` encodes the development Alpaca rows to report, after
-the choice, the chosen head's out-of-fold false-positive rate on them, as ``--dev`` does).
+read, and Alpaca is not read by ``search`` or ``noise``; ``encode --alpaca`` then ``alpaca`` report,
+after the choice, the previous and the chosen head's false-positive rate on the development
+Alpaca rows (scored by fold models that never saw them, as ``bench/guardrails.py --dev`` does).
+
+Result (README, "The contextual reading"): the last and third layers' mean poolings through a
+ReLU layer of 64 units, 0.741 against the previous logistic head's 0.693; the logistic variants
+were all within the noise of the 2 % budget (9 of 468 benign rows).
 
 The poolings come from one forward pass (``SentenceEncoder.encode_layers``) and are cached in
 /tmp/guard-head/ keyed by the sha256 of the text the encoder reads, so reruns do not encode.
@@ -340,15 +346,49 @@ def noise(draws: int) -> None:
 
 
 
+def alpaca() -> None:
+    """After the choice, never for it: the development Alpaca rows' false-positive rate under the previous
+    head and the chosen one, each Alpaca row scored by the five fold models (averaged), as ``--dev`` does."""
+    rows, extra = _rows(), _rows(alpaca=True)
+    x, xa = cached(rows), cached(extra, "alpaca-dev.npz")
+    artifact = json.loads(default_artifact().read_bytes())
+    _, outside = lexical.out_of_fold(rows, lexical.featurize([e.text for e in rows]),
+                                     float(artifact["hyperparameters"]["C"]), lexical.featurize([e.text for e in extra]))
+    cut = load_prompt_guard().thresholds
+    others = (outside["jailbreak"] >= cut["jailbreak"]) | (outside["domain"] >= cut["prohibited-domain"])
+    print(f"development Alpaca rows: {len(extra)}; the lexical jailbreak and domain labels alone flag {others.mean():.4f}")
+    cls = np.array([e.cls for e in rows])
+    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    flagged = {}
+    for name, poolings, fitter, weight, threshold in (
+            ("previous: mean6 logistic C=3", ("mean:6",), logistic(3.0), 1.0, 0.951327),
+            ("chosen: mean6+mean3 MLP h=64 alpha=0.1", ("mean:6", "mean:3"), mlp(64, 0.1), 0.5, 0.962035)):
+        z, za = block(x, *poolings), block(xa, *poolings)
+        enc = np.zeros(len(extra))
+        for train_idx, _ in folds(rows):
+            part = train_idx[mask[train_idx]]
+            enc += fitter(z[part], y[part], balanced(y[part]))(za) / lexical.FOLDS
+        q = np.array([contextual_train.combine(float(p), float(e), weight) for p, e in zip(outside["harmful"], enc,
+                                                                                          strict=True)])
+        flagged[name] = q >= threshold
+        print(f"| {name} | harmful {(q >= threshold).mean():.4f} ({int((q >= threshold).sum())} rows) | "
+              f"any label {(others | (q >= threshold)).mean():.4f} |")
+    a, b = flagged.values()
+    print(f"rows flagged harmful by both heads: {int((a & b).sum())}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("encode", "search", "noise"))
+    parser.add_argument("step", choices=("encode", "search", "noise", "alpaca"))
     parser.add_argument("--alpaca", action="store_true")
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--only", nargs="*", help="candidates whose name contains one of these")
     args = parser.parse_args()
     if args.step == "encode":
         encode(args.alpaca)
+    elif args.step == "alpaca":
+        with threadpool_limits(limits=1):
+            alpaca()
     elif args.step == "noise":
         noise(args.draws)
     else:
