@@ -97,3 +97,44 @@ def test_the_encoder_reads_the_normalized_window(base):
     g = guard(base)
     g.check_prompt("How do I bake BREAD\u200b at home?")
     assert g.encoder.read == ["how do i bake bread at home?"]
+
+
+class LayersEncoder(LengthEncoder):
+    """A stand-in that reads named poolings: 'mean:6' the share of 'bomb', 'mean:3' the share of 'cake'."""
+
+    hidden = 1
+
+    def encode_layers(self, texts, poolings):  # noqa: ANN001, ANN201
+        self.read.extend(texts)
+        word = {"mean:6": "bomb", "mean:3": "cake"}
+        return np.array([[t.split().count(word[p]) / max(1, len(t.split())) for p in poolings] for t in texts],
+                        dtype=np.float32)
+
+
+def test_a_hidden_layer_head_reads_its_poolings_through_relu(base):
+    # Unit 0 fires on 'bomb', unit 1 on 'cake' minus 'bomb'; the output counts unit 0 up and unit 1 down.
+    layered = {"poolings": ["mean:6", "mean:3"], "hidden": {"weights": [[1.0, -1.0], [0.0, 1.0]], "bias": [0.0, 0.0]},
+               "coef": [20.0, -20.0], "bias": -2.0}
+    g = ContextualPromptGuard(base, head(base, **layered), "0" * 64, LayersEncoder())
+    logits = g.encoder_logits(["bomb bomb", "cake cake", "bomb cake", "tea"])
+    # relu([b - 0, c - b]) . [20, -20] - 2, with b, c the shares of 'bomb' and 'cake'.
+    np.testing.assert_allclose(logits, [20 * 1.0 - 2, -20 * 1.0 - 2, 20 * 0.5 - 2, -2.0], atol=1e-5)
+    assert g.check_prompt("bomb bomb bomb").label == "harmful"
+    assert g.check_prompt("cake cake cake").label == "clean"
+
+
+def test_a_head_whose_shapes_do_not_fit_is_refused(base):
+    layered = {"poolings": ["mean:6", "mean:3"], "hidden": {"weights": [[1.0, -1.0], [0.0, 1.0]], "bias": [0.0, 0.0]},
+               "coef": [20.0, -20.0]}
+    for bad in ({"coef": [1.0, 2.0, 3.0]}, {"hidden": {"weights": [[1.0, -1.0]], "bias": [0.0, 0.0]}},
+                {"hidden": {"weights": [[1.0, -1.0], [0.0, 1.0]], "bias": [0.0]}}, {"poolings": []},
+                {"poolings": [6, 3]}):
+        with pytest.raises(GuardModelError, match="contextual guard head"):
+            ContextualPromptGuard(base, head(base, **{**layered, **bad}), "0" * 64, LayersEncoder())
+    with pytest.raises(GuardModelError, match="coef has"):
+        ContextualPromptGuard(base, head(base, poolings=["mean:6", "mean:3"]), "0" * 64, LayersEncoder())
+
+
+def test_a_head_without_poolings_reads_the_sentence_embedding(base):
+    g = guard(base)
+    assert g.poolings == ("mean:6",) and g.hidden is None

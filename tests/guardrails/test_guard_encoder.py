@@ -189,3 +189,24 @@ def test_gelu_is_the_erf_form():
     got = _gelu(x.copy())
     assert got.dtype == np.float32
     assert np.abs(got - exact).max() < 1e-6  # the tanh approximation is off by up to 5e-4 here
+
+
+def test_several_poolings_come_from_one_pass_and_the_sentence_embedding_is_unchanged(encoder):
+    both = encoder.encode_layers(TEXTS, ["mean:6", "mean:3", "max:6", "cls:0"], batch_size=4)
+    assert both.shape == (len(TEXTS), 4 * 384) and both.dtype == np.float32
+    # The last layer's mean is the sentence embedding, to the bit (the same arithmetic, batched alike).
+    assert np.array_equal(both[:, :384], encoder.encode(TEXTS, batch_size=4))
+    np.testing.assert_allclose(np.linalg.norm(both.reshape(len(TEXTS), 4, 384), axis=2), 1.0, atol=1e-5)
+    # Another layer is another reading of the text, not a copy of the last.
+    assert np.abs(both[:, 384:768] - both[:, :384]).max() > 0.1
+    # [CLS] of the embedding layer depends on nothing but the position-0 token: the same for every text.
+    np.testing.assert_allclose(both[:, 3 * 384:], np.repeat(both[:1, 3 * 384:], len(TEXTS), axis=0), atol=1e-6)
+
+
+def test_an_unknown_pooling_is_refused_by_name(encoder):
+    for bad in ("mean:7", "median:6", "mean", "mean:-1"):
+        with pytest.raises(ValueError, match="unknown pooling"):
+            encoder.encode_layers(TEXTS[:2], [bad])
+    assert encoder.encode_layers([], ["mean:3"]).shape == (0, 384)
+    with pytest.raises(ValueError):
+        encoder.encode([], batch_size=0)

@@ -11,8 +11,11 @@ a hundred times the lexical guard's CPU per call, it is opt-in, per guard rule
 
 What changes: only the harmful label. A prohibited-domain or jailbreak verdict of the lexical
 guard stands (both are graver and have their own heads). Otherwise the harmful score becomes
-``q = sigmoid(logit(p) + weight * (encoder . coef + bias))``, ``p`` the lexical harmful
-probability, and the label is harmful when ``q`` reaches the head's threshold. So the reading
+``q = sigmoid(logit(p) + weight * head(encoder))``, ``p`` the lexical harmful probability,
+and the label is harmful when ``q`` reaches the head's threshold. ``head`` reads the poolings
+the artifact names from one encoder pass (the last and the third layer's mean over the tokens,
+side by side) through one ReLU layer: ``relu(x @ W + b) . coef + bias`` (a head without the
+hidden layer is the logistic ``x . coef + bias``). So the reading
 in context can also clear a prompt the words alone would flag ("How do I kill a Python
 process?"): it is a better classifier at the same false-positive budget, not a second gate.
 The weight, the encoder head and the threshold are fitted by :mod:`.contextual_train` on the
@@ -73,10 +76,38 @@ class ContextualPromptGuard:
                                   "`clearance guard train-contextual`")
         self.base = base
         self.encoder = encoder
+        # Heads from before the field read the last layer's mean pooling only (what encode() gives).
+        # A missing or ill-typed field raises here and built_from names the file as malformed.
+        self.poolings = tuple(head.get("poolings", ("mean:6",)))
         self.coef = np.asarray(head["coef"], dtype=np.float32)
         self.bias = float(head["bias"])
         self.weight = float(head["weight"])
         self.threshold = float(head["threshold"])
+        hidden = head.get("hidden")
+        self.hidden = None if hidden is None else (np.asarray(hidden["weights"], dtype=np.float32),
+                                                    np.asarray(hidden["bias"], dtype=np.float32))
+        if not self.poolings or not all(isinstance(p, str) for p in self.poolings):
+            raise GuardModelError(f"the contextual guard head's field poolings is not a list of names: {self.poolings}")
+        if hasattr(encoder, "layers"):  # the real encoder: a pooling it cannot read is refused at load, not per call
+            from .encoder import pooling
+
+            try:
+                for name in self.poolings:
+                    pooling(name, len(encoder.layers))
+            except ValueError as exc:
+                raise GuardModelError(f"the contextual guard head's field poolings: {exc}") from None
+        width = getattr(encoder, "hidden", None)
+        inputs = width * len(self.poolings) if width else None
+        if self.hidden is not None:
+            w, b = self.hidden
+            if w.ndim != 2 or b.shape != (w.shape[1],) or self.coef.shape != (w.shape[1],) \
+                    or (inputs and w.shape[0] != inputs):
+                raise GuardModelError(f"the contextual guard head's hidden layer {list(w.shape)}, its bias "
+                                      f"{list(b.shape)} and coef {list(self.coef.shape)} do not fit together and the "
+                                      f"{len(self.poolings)} poolings of the encoder")
+        elif self.coef.ndim != 1 or (inputs and self.coef.shape[0] != inputs):
+            raise GuardModelError(f"the contextual guard head's coef has {list(self.coef.shape)} numbers, the "
+                                  f"encoder gives {inputs} for the poolings {list(self.poolings)}")
         self.digest = digest
         self.version = f"{base.version}+ctx:{digest[:12]}"
 
@@ -89,8 +120,12 @@ class ContextualPromptGuard:
         """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""
         # One BLAS thread: a gateway serves calls on every core already, and OpenBLAS's idle
         # threads spin on a busy machine (a test module took 81 s instead of 4 with them).
+        windows = [features.read(t).text for t in texts]
         with threadpool_limits(limits=1):
-            vectors = self.encoder.encode([features.read(t).text for t in texts])
+            vectors = self.encoder.encode(windows) if self.poolings == ("mean:6",) else \
+                self.encoder.encode_layers(windows, self.poolings)
+        if self.hidden is not None:
+            vectors = np.maximum(vectors @ self.hidden[0] + self.hidden[1], np.float32(0))
         return vectors @ self.coef + self.bias
 
     def check_prompt(self, text: str) -> PromptVerdict:

@@ -19,7 +19,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -297,20 +297,40 @@ class SentenceEncoder:
         to its own; padding never changes a text's embedding (masked in attention and pooling)."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one str")
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
         out = np.empty((len(texts), self.hidden), np.float32)
-        if not texts:
-            return out
+        for chunk, states in self._batches(texts, batch_size):
+            out[chunk] = states.mean(-1)
+        return out
+
+    def encode_layers(self, texts: Sequence[str], poolings: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """Several poolings of one forward pass, side by side: [len(texts), hidden * len(poolings)] float32.
+
+        A pooling is ``mean:L`` (layer L's hidden states, 0 the embeddings, averaged over the real
+        tokens, unit length; ``mean:6`` is :meth:`encode`), ``max:L`` (the largest value per
+        dimension, unit length) or ``cls:L`` (the [CLS] token's state, unit length). Reading more
+        of the pass costs a few small reductions, not a second pass."""
+        if isinstance(texts, str):
+            raise TypeError("encode_layers() takes a sequence of texts, not one str")
+        readers = [pooling(p, len(self.layers)) for p in poolings]
+        out = np.empty((len(texts), self.hidden * len(readers)), np.float32)
+        for chunk, states in self._batches(texts, batch_size):
+            out[chunk] = np.hstack([read(states) for read in readers])
+        return out
+
+    def _batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], _States]]:
+        if batch_size < 1:  # checked here, before the generator starts, so that an empty list is checked too
+            raise ValueError("batch_size must be at least 1")
+        return self._batched(texts, batch_size) if texts else iter(())
+
+    def _batched(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], _States]]:
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            out[chunk] = self._forward([ids[i] for i in chunk])
-        return out
+            yield chunk, self._forward([ids[i] for i in chunk])
 
-    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
-        """Unit embeddings of token sequences, longest first.
+    def _forward(self, seqs: list[list[int]]) -> _States:
+        """Every layer's hidden states for token sequences, longest first (packed, as below).
 
         Only attention needs the batch as a padded [batch, tokens] grid. Everything else (the
         projections, the feed-forward block, layer norms: most of the arithmetic) runs on the real
@@ -331,6 +351,8 @@ class SentenceEncoder:
             grid = np.zeros((b * t, 3 * h), np.float32)  # padded rows stay 0: finite scores, masked out
         x = self.words[np.fromiter(itertools.chain.from_iterable(seqs), np.intp, n)] + self.positions[pos]
         x = _layer_norm(x, self.ln0, self.eps)
+        # Each layer makes new arrays and never writes to its input, so every state stays as it was.
+        states = [x]
         for layer in self.layers:
             qkv = x @ layer.qkv
             qkv += layer.qkv_b
@@ -358,9 +380,40 @@ class SentenceEncoder:
             f += layer.down_b
             f += x
             x = _layer_norm(f, layer.ln2, self.eps)
+            states.append(x)
+        return _States(states, starts, lengths)
+
+
+class _States:
+    """One batch's hidden states: ``layers[L]`` is [tokens, hidden], the sequences packed one after another."""
+
+    __slots__ = ("layers", "starts", "lengths")
+
+    def __init__(self, layers: list[np.ndarray], starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.layers, self.starts, self.lengths = layers, starts, lengths
+
+    def mean(self, layer: int) -> np.ndarray:
         # Mean over each sequence's tokens, then unit length (sentence-transformers' Pooling + Normalize).
-        pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
+        pooled = np.add.reduceat(self.layers[layer], self.starts, axis=0) / self.lengths[:, None].astype(np.float32)
+        return _unit(pooled)
+
+    def max(self, layer: int) -> np.ndarray:
+        return _unit(np.maximum.reduceat(self.layers[layer], self.starts, axis=0))
+
+    def cls(self, layer: int) -> np.ndarray:
+        return _unit(self.layers[layer][self.starts])
+
+
+def _unit(pooled: np.ndarray) -> np.ndarray:
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
+
+
+def pooling(name: str, layers: int) -> Callable[[_States], np.ndarray]:
+    """The reader of one pooling named ``kind:layer`` (see :meth:`SentenceEncoder.encode_layers`)."""
+    kind, _, at = name.partition(":")
+    if kind not in ("mean", "max", "cls") or not at.isdigit() or int(at) > layers:
+        raise ValueError(f"unknown pooling {name!r}: expected mean:L, max:L or cls:L with L in 0..{layers}")
+    return lambda states: getattr(states, kind)(int(at))
 
 
 @lru_cache(maxsize=2)
