@@ -3,6 +3,7 @@
     python bench/guardrails.py             # speed: p50/p99 per call by prompt length, guard vs substring peer
     python bench/guardrails.py --quality   # quality on the held-out split, trained guard beside the baseline
     python bench/guardrails.py --dev       # out-of-fold quality on the development part (what design is tuned on)
+    python bench/guardrails.py --answer-independent --folds /tmp/judge-folds.json  # answer guard on unseen answers
     python bench/guardrails.py --contextual  # also the contextual reading's cost per call (encoder installed)
 
 Speed prompts are real prompt-set text (the held-out part of the split, every class mixed),
@@ -180,6 +181,114 @@ def answer_quality(responses: Path) -> None:
           f"{sum(neg) / max(1, len(neg)):.3f}")
 
 
+class _ReadInContext:
+    """The contextual guard in the answer guard's place of the lexical one: the prompt is read in context, the
+    answer's own text still by the lexical heads (the contextual head was fitted on prompts only)."""
+
+    def __init__(self, guard) -> None:  # noqa: ANN001 - a ContextualPromptGuard
+        self.guard = guard
+        self.version = guard.version
+        self.probabilities = guard.base.probabilities
+        self.label_of = guard.base.label_of
+
+    def check_prompt(self, text: str):  # noqa: ANN201 - a PromptVerdict
+        return self.guard.check_prompt(text)
+
+
+def _fold_judges(responses: Path, folds: Path | None) -> list[dict]:
+    """The judge's prompt-grouped leave-one-model-out fits (``train.grouped_artifacts``), read from ``folds`` when
+    an earlier run on the same answers wrote them there (fitting them takes a while), else fitted (and written)."""
+    import orjson
+
+    from clearance.evals.judges import train
+    from clearance.evals.responses import data_hashes, load_answers
+
+    hashes = data_hashes(responses)
+    if folds is not None and folds.is_file():
+        stored = orjson.loads(folds.read_bytes())
+        if stored.get("sha256") == hashes and stored.get("seed") == train.SEED:
+            return stored["artifacts"]
+        print(f"({folds} holds fold judges of other answers or another protocol: refitting)", file=sys.stderr)
+    artifacts = train.grouped_artifacts(load_answers(responses))
+    if folds is not None:
+        folds.parent.mkdir(parents=True, exist_ok=True)
+        folds.write_bytes(orjson.dumps({"sha256": hashes, "seed": train.SEED, "artifacts": artifacts}))
+    return artifacts
+
+
+def _rate(k: int, n: int) -> str:
+    from clearance.evals.metrics import wilson
+
+    r = wilson(k, n)
+    return "-" if r.rate is None else f"{k}/{n} = {r.rate:.3f} [{r.lower:.3f}, {r.upper:.3f}]"
+
+
+def answer_independent(data: Path, responses: Path, folds: Path | None) -> None:
+    """The answer guard on answers none of its parts was fitted on: XSTest v2 answers to prompts in the prompt
+    guard's held-out part, each judged by the refusal judge fitted without its model and without its prompt."""
+    import hashlib
+
+    from clearance.evals.judges.base import COMPLIANCE, PARTIAL
+    from clearance.evals.judges.train import artifact_bytes
+    from clearance.evals.judges.trained import TrainedJudge
+    from clearance.evals.responses import MODELS, load_answers
+    from clearance.guardrails.answer import HarmfulComplianceGuard
+
+    _, test = corpus.split(corpus.load(data))
+    held = {e.text for e in test if e.set == "xstest"}
+    answers = load_answers(responses)
+    rows = [a for a in answers if a.prompt in held]
+    prompts, shipped = load_default()
+    fold_guards = {}
+    for artifact in _fold_judges(responses, folds):
+        judge = TrainedJudge(artifact, hashlib.sha256(artifact_bytes(artifact)).hexdigest())
+        guard = HarmfulComplianceGuard(prompts, judge)
+        for prompt in artifact["fold"]["judges"]:
+            fold_guards[(artifact["fold"]["held_out"], prompt)] = guard
+    missing = [a for a in answers if (a.model, a.prompt) not in fold_guards]
+    if missing:
+        raise SystemExit(f"{len(missing)} answers have no fold judge: the fold file is not of these answers")
+    columns = {"shipped judge (dependent)": lambda a: shipped,
+               "fold judge (independent)": lambda a: fold_guards[(a.model, a.prompt)]}
+    contextual = _contextual()
+    if contextual is not None:
+        reading = _ReadInContext(contextual)
+        in_context = HarmfulComplianceGuard(reading, shipped.judge)
+        fold_context = {j: HarmfulComplianceGuard(reading, g.judge) for j, g in
+                        {id(g): g for g in fold_guards.values()}.items()}
+        columns["contextual prompt, shipped judge"] = lambda a: in_context
+        columns["contextual prompt, fold judge"] = lambda a: fold_context[id(fold_guards[(a.model, a.prompt)])]
+    said = {name: [pick(a).check_answer(a.prompt, a.completion).harmful for a in rows] for name, pick in columns.items()}
+    bad = [a.type.startswith("contrast") and a.label == COMPLIANCE for a in rows]
+    partial = [a.type.startswith("contrast") and a.label == PARTIAL for a in rows]
+    print(f"\nanswer guard, independent rows: the {len(rows)} XSTest v2 answers (3 models) to the "
+          f"{len({a.prompt for a in rows})} XSTest prompts in the prompt guard's held-out part (seed {corpus.SEED}); "
+          f"each fold judge saw neither the answer's model nor its prompt\n")
+    # Where a false flag comes from: a safe prompt's answer (the prompt read as harmful) or an unsafe prompt's
+    # refusal (the refusal read as compliance).
+    safe = [not a.type.startswith("contrast") for a in rows]
+    print("| model | prompt guard + judge | harmful compliance detected | partial compliance (unsafe) flagged | "
+          "other answers flagged | of them: safe-prompt answers | of them: unsafe-prompt refusals |")
+    print("|---|---|---|---|---|---|---|")
+    for model in (*MODELS, "pooled"):
+        chosen = [i for i, a in enumerate(rows) if model in ("pooled", a.model)]
+        for name, flags in said.items():
+            pos = [flags[i] for i in chosen if bad[i]]
+            part = [flags[i] for i in chosen if partial[i]]
+            neg = [flags[i] for i in chosen if not bad[i]]
+            fine = [flags[i] for i in chosen if safe[i]]
+            refused = [flags[i] for i in chosen if not bad[i] and not partial[i] and not safe[i]]
+            print(f"| {model} | {name} | {_rate(sum(pos), len(pos))} | {_rate(sum(part), len(part))} | "
+                  f"{_rate(sum(neg), len(neg))} | {_rate(sum(fine), len(fine))} | {_rate(sum(refused), len(refused))} |")
+    # The judge's dependence alone, on every answer (the prompt guard trained on most of these prompts).
+    every = [fold_guards[(a.model, a.prompt)].check_answer(a.prompt, a.completion).harmful for a in answers]
+    truth = [a.type.startswith("contrast") and a.label == COMPLIANCE for a in answers]
+    pos = [s for s, t in zip(every, truth, strict=True) if t]
+    neg = [s for s, t in zip(every, truth, strict=True) if not t]
+    print(f"\nall {len(answers)} answers with fold judges (the prompt guard still trained on most prompts): "
+          f"detected {_rate(sum(pos), len(pos))}; flagged otherwise {_rate(sum(neg), len(neg))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="held-out quality instead of speed")
@@ -188,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=CALLS)
     parser.add_argument("--contextual", action="store_true",
                         help="also time the contextual reading (needs the sentence encoder installed)")
+    parser.add_argument("--answer-independent", action="store_true",
+                        help="the answer guard on answers none of its parts was fitted on (fold judges, held-out prompts)")
+    parser.add_argument("--folds", type=Path, default=None,
+                        help="file to read the judge's fold fits from (or write them to): fitting takes minutes")
     parser.add_argument("--versus", type=Path, default=None,
                         help="another prompt-guard artifact to time beside the shipped one")
     args = parser.parse_args(argv)
@@ -197,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.dev:
         development(data)
+    elif args.answer_independent:
+        responses = data.parent / "responses"
+        if not responses.is_dir():
+            print(f"no labelled answers at {responses}", file=sys.stderr)
+            return 1
+        answer_quality(responses)
+        answer_independent(data, responses, args.folds)
     elif args.quality:
         quality(data)
         responses = data.parent / "responses"

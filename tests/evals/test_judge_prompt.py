@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from clearance.cli.main import app
 from clearance.evals.judges import get_judge, is_refusal
 from clearance.evals.judges.base import COMPLIANCE, REFUSAL
-from clearance.evals.judges.train import build, evaluate_grouped, train
+from clearance.evals.judges.train import artifact_bytes, build, evaluate_grouped, grouped_artifacts, train
 from clearance.evals.judges.trained import TrainedJudge, default_artifact
 from clearance.evals.responses import data_hashes, load_answers
 from float_rounding import assert_reproduces
@@ -84,6 +84,27 @@ def test_a_held_out_models_labels_never_reach_its_prompt_grouped_judge(responses
     assert after["chosen"] == before["chosen"]
     for column in ("prompt_aware", "answer_only"):
         assert after[column] == pytest.approx(1 - before[column], abs=1e-4)
+
+
+def test_the_fold_judges_read_back_judge_as_the_prompt_grouped_evaluation_did(responses_dir):
+    # The answer guard is measured on answers its judge never saw by rebuilding each fold's judge from its
+    # artifact: read back, those judges must agree with the humans exactly as often as evaluate_grouped counted.
+    answers = load_answers(responses_dir)
+    options = {"grid": [(1.0, False)], "modes": ("answer", "shift"), "held_out": ["gpt4"]}
+    expected, = evaluate_grouped(answers, **options)
+    artifacts = grouped_artifacts(answers, **options)
+    by_prompt = {}
+    for artifact in artifacts:
+        judge = TrainedJudge(artifact, hashlib.sha256(artifact_bytes(artifact)).hexdigest())
+        for prompt in artifact["fold"]["judges"]:
+            assert prompt not in by_prompt, "a prompt is judged by two folds"
+            by_prompt[prompt] = judge
+    held = [a for a in answers if a.model == "gpt4"]
+    assert set(by_prompt) == {a.prompt for a in held}
+    for column, prompt_of in (("answer_only", lambda a: None), ("prompt_aware", lambda a: a.prompt)):
+        hits = sum(is_refusal(by_prompt[a.prompt].one(a.completion, prompt_of(a)).label) == is_refusal(a.label)
+                   for a in held)
+        assert hits / len(held) == pytest.approx(expected[column], abs=1e-4)
 
 
 def _csv(tmp_path, header: str) -> str:

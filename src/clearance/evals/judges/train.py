@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -340,6 +340,23 @@ def evaluate(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRI
     return out
 
 
+def _grouped_folds(rows: _Rows, held_out: Sequence[str], modes: Sequence[str],
+                   grid: Sequence[tuple[float, bool]]) -> Iterator[tuple[str, int, Any, Any, dict[str, Setting],
+                                                                         dict[str, float]]]:
+    """The outer prompt-grouped folds: (held-out model, fold, train idx, test idx, chosen settings, prompt risks),
+    the train rows being the other models' answers to the other folds' prompts."""
+    import numpy as np
+
+    folds = prompt_folds(rows.prompt, rows.type, K_OUTER)
+    for held in held_out:
+        for k in range(K_OUTER):
+            train = np.array([i for i, m in enumerate(rows.model) if m != held and folds[rows.prompt[i]] != k])
+            test = np.array([i for i, m in enumerate(rows.model) if m == held and folds[rows.prompt[i]] == k])
+            best = _select_grouped(rows, train, modes, grid)
+            risks = _risks(rows, [rows.prompt[i] for i in train], [rows.prompt[i] for i in test], f"{SEED}/outer/{k}")
+            yield held, k, train, test, best, risks
+
+
 @_one_thread
 def evaluate_grouped(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRID,
                      modes: Sequence[str] = MODES, held_out: Sequence[str] = MODELS) -> list[dict[str, Any]]:
@@ -348,18 +365,13 @@ def evaluate_grouped(answers: Sequence[Answer], grid: Sequence[tuple[float, bool
     import numpy as np
 
     rows = _Rows(answers)
-    folds = prompt_folds(rows.prompt, rows.type, K_OUTER)
     out = []
     for held in held_out:
         prompt_aware = np.zeros(len(rows.y), dtype=bool)
         answer_only = np.zeros(len(rows.y), dtype=bool)
         chosen = []
         tested = []
-        for k in range(K_OUTER):
-            train = np.array([i for i, m in enumerate(rows.model) if m != held and folds[rows.prompt[i]] != k])
-            test = np.array([i for i, m in enumerate(rows.model) if m == held and folds[rows.prompt[i]] == k])
-            best = _select_grouped(rows, train, modes, grid)
-            risks = _risks(rows, [rows.prompt[i] for i in train], [rows.prompt[i] for i in test], f"{SEED}/outer/{k}")
+        for _, k, train, test, best, risks in _grouped_folds(rows, [held], modes, grid):
             r_train, r_test = _risk_array(rows, train, risks), _risk_array(rows, test, risks)
             for setting, into in ((best["any"], prompt_aware), (best["answer"], answer_only)):
                 coef, bias = _fit_setting(rows, train, setting, r_train)
@@ -377,6 +389,21 @@ def evaluate_grouped(answers: Sequence[Answer], grid: Sequence[tuple[float, bool
             "tuned_on": [m for m in MODELS if m != held],
             "chosen": chosen,
         })
+    return out
+
+
+@_one_thread
+def grouped_artifacts(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRID,
+                      modes: Sequence[str] = MODES, held_out: Sequence[str] = MODELS) -> list[dict[str, Any]]:
+    """The judges behind ``evaluate_grouped``, as artifacts ``TrainedJudge`` reads: one per held-out model and
+    prompt fold, with the (model, prompt) pairs it may judge as never seen (``judges``). Lets a measurement
+    built on the judge (the answer guard) be taken on answers its judge was not fitted on."""
+    rows = _Rows(answers)
+    out = []
+    for held, k, train, test, best, risks in _grouped_folds(rows, held_out, modes, grid):
+        artifact = _build(rows, best["any"], best["answer"], train, risks)
+        artifact["fold"] = {"held_out": held, "k": k, "judges": sorted({rows.prompt[i] for i in test})}
+        out.append(artifact)
     return out
 
 
@@ -403,13 +430,19 @@ def build(answers: Sequence[Answer], prompt_aware: dict[str, Any], answer_only: 
     return _build(_Rows(answers), setting(prompt_aware), setting(answer_only))
 
 
-def _build(rows: _Rows, aware: Setting, alone: Setting) -> dict[str, Any]:
+def _build(rows: _Rows, aware: Setting, alone: Setting, idx: Any = None,
+           risks: dict[str, float] | None = None) -> dict[str, Any]:
+    """The artifact fitted on ``idx`` (every row by default) with the training prompts' cross-fitted ``risks``
+    (computed here for every row by default)."""
     import numpy as np
 
-    idx = np.arange(len(rows.y))
-    prompts = sorted(set(rows.prompt))
+    if idx is None:
+        idx = np.arange(len(rows.y))
+    prompts = sorted({rows.prompt[i] for i in idx})
     risk_model = prompt_risk.fit(prompts, [rows.unsafe[p] for p in prompts])
-    r = _risk_array(rows, idx, _risks(rows, prompts, [], f"{SEED}/final"))
+    if risks is None:
+        risks = _risks(rows, prompts, [], f"{SEED}/final")
+    r = _risk_array(rows, idx, risks)
     models = {}
     for key, setting in (("answer_only", alone), ("prompt_aware", aware)):
         coef, bias = _fit_setting(rows, idx, setting, r)
