@@ -181,20 +181,6 @@ def answer_quality(responses: Path) -> None:
           f"{sum(neg) / max(1, len(neg)):.3f}")
 
 
-class _ReadInContext:
-    """The contextual guard in the answer guard's place of the lexical one: the prompt is read in context, the
-    answer's own text still by the lexical heads (the contextual head was fitted on prompts only)."""
-
-    def __init__(self, guard) -> None:  # noqa: ANN001 - a ContextualPromptGuard
-        self.guard = guard
-        self.version = guard.version
-        self.probabilities = guard.base.probabilities
-        self.label_of = guard.base.label_of
-
-    def check_prompt(self, text: str):  # noqa: ANN201 - a PromptVerdict
-        return self.guard.check_prompt(text)
-
-
 def _fold_judges(responses: Path, folds: Path | None) -> list[dict]:
     """The judge's prompt-grouped leave-one-model-out fits (``train.grouped_artifacts``), read from ``folds`` when
     an earlier run on the same answers wrote them there (fitting them takes a while), else fitted (and written)."""
@@ -248,17 +234,19 @@ def answer_independent(data: Path, responses: Path, folds: Path | None) -> None:
     missing = [a for a in answers if (a.model, a.prompt) not in fold_guards]
     if missing:
         raise SystemExit(f"{len(missing)} answers have no fold judge: the fold file is not of these answers")
-    columns = {"shipped judge (dependent)": lambda a: shipped,
-               "fold judge (independent)": lambda a: fold_guards[(a.model, a.prompt)]}
+    def fold(a):  # noqa: ANN001, ANN202
+        return fold_guards[(a.model, a.prompt)]
+
+    columns = {"shipped judge (dependent)": (lambda a: shipped, None), "fold judge (independent)": (fold, None)}
     contextual = _contextual()
     if contextual is not None:
-        reading = _ReadInContext(contextual)
-        in_context = HarmfulComplianceGuard(reading, shipped.judge)
-        fold_context = {j: HarmfulComplianceGuard(reading, g.judge) for j, g in
-                        {id(g): g for g in fold_guards.values()}.items()}
-        columns["contextual prompt, shipped judge"] = lambda a: in_context
-        columns["contextual prompt, fold judge"] = lambda a: fold_context[id(fold_guards[(a.model, a.prompt)])]
-    said = {name: [pick(a).check_answer(a.prompt, a.completion).harmful for a in rows] for name, pick in columns.items()}
+        # As the gateway does under a `reading: contextual` rule: the answer is weighed by the prompt's verdict in
+        # context, and its own text is still read by the lexical heads (the contextual head saw prompts only).
+        columns["contextual prompt, shipped judge"] = (lambda a: shipped, contextual)
+        columns["contextual prompt, fold judge"] = (fold, contextual)
+    said = {name: [pick(a).check_answer(a.prompt, a.completion,
+                                        reading.check_prompt(a.prompt) if reading is not None else None).harmful
+                   for a in rows] for name, (pick, reading) in columns.items()}
     bad = [a.type.startswith("contrast") and a.label == COMPLIANCE for a in rows]
     partial = [a.type.startswith("contrast") and a.label == PARTIAL for a in rows]
     print(f"\nanswer guard, independent rows: the {len(rows)} XSTest v2 answers (3 models) to the "

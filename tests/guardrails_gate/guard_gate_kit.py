@@ -73,9 +73,11 @@ class MarkerAnswerGuard:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.asked: list[PromptVerdict | None] = []
 
-    def check_answer(self, prompt: str, answer: str) -> AnswerVerdict:
+    def check_answer(self, prompt: str, answer: str, asked: PromptVerdict | None = None) -> AnswerVerdict:
         self.calls += 1
+        self.asked.append(asked)
         harmful = "EVILANSWER" in answer
         return AnswerVerdict(harmful, 0.95 if harmful else 0.01, ("marker:EVILANSWER",) if harmful else ())
 

@@ -8,6 +8,7 @@ from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, gate, hea
 
 from clearance import PolicyError, read_policy
 from clearance.guardrails.policy import MISSING_CONTEXTUAL, Guards, plan_for, rules_of
+from clearance.guardrails.verdict import PromptVerdict
 
 CONTEXTUAL = EVERY_CALL.replace("      when: {tiers: [S-4]}\n", "      when: {tiers: [S-4]}\n      reading: contextual\n")
 
@@ -117,3 +118,27 @@ async def _current_thread() -> int:
     import threading
 
     return threading.get_ident()
+
+
+class ReadInContext(InContext):
+    def check_prompt(self, text: str) -> PromptVerdict:
+        self.seen.append(text)
+        return PromptVerdict("clean", 0.03, None, ("read in context",))
+
+
+def test_the_answer_is_weighed_by_the_prompts_verdict_under_the_rules_reading(tmp_path):
+    lexical, contextual = MarkerPromptGuard(), ReadInContext()
+    with gate(tmp_path / "ctx", guardrails=CONTEXTUAL, prompt_guard=lexical, contextual=contextual) as g:
+        response = g.client.post("/v1/chat/completions", json=chat("repeat hello"), headers=headers(g.key()))
+        assert response.status_code == 200, response.text
+        assert g.answer_guard.asked and all(v is not None and v.features == ("read in context",)
+                                            for v in g.answer_guard.asked)
+        assert contextual.seen == ["repeat hello"], "the prompt is read in context once, not again for the answer"
+        assert lexical.seen == []
+    lexical, contextual = MarkerPromptGuard(), ReadInContext()
+    with gate(tmp_path / "lexical", prompt_guard=lexical, contextual=contextual) as g:
+        response = g.client.post("/v1/chat/completions", json=chat("repeat hello"), headers=headers(g.key()))
+        assert response.status_code == 200, response.text
+        assert g.answer_guard.asked and all(v is not None and v.label == "clean" and v.features == ()
+                                            for v in g.answer_guard.asked)
+        assert contextual.seen == []

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..core.decision import Decision
 from ..guardrails.policy import Guards, Hit, Plan, judge_answer, judge_prompt, plan_for, rules_of
-from ..guardrails.verdict import AnswerGuard, PromptGuard
+from ..guardrails.verdict import AnswerGuard, PromptGuard, PromptVerdict
 from ..obligations import Refusal
 from ..obligations.handler import Handler, Params
 from ..observability import metrics
@@ -42,6 +42,9 @@ class Screening:
     record_content: bool
     call: dict[str, Any]  # who and what, copied into each guardrail record
     hits: list[Hit] = field(default_factory=list)
+    # The prompt's verdict under the plan's reading, once it was checked: the answer guard weighs the
+    # answer by it rather than reading the prompt again (a contextual plan's answers are weighed in context).
+    asked: PromptVerdict | None = None
 
     @property
     def prompt_guard(self) -> PromptGuard | None:
@@ -87,6 +90,7 @@ def check_prompt(screening: Screening) -> Hit | None:
     except Exception as exc:  # noqa: BLE001 - any guard failure refuses the call, never lets it through
         log.exception("prompt guard %s failed", getattr(guard, "name", "?"))
         raise GuardFailed(f"the prompt guard failed ({type(exc).__name__}), so the call is not served") from exc
+    screening.asked = verdict
     hit = judge_prompt(screening.plan, verdict)
     if hit is not None:
         screening.hits.append(hit)
@@ -100,7 +104,7 @@ def check_answer(screening: Screening, answer: str) -> Hit | None:
     if guard is None or screening.plan.answer.action == "off" or not answer:
         return None
     try:
-        verdict = guard.check_answer(screening.prompt, answer[-ANSWER_TAIL_CHARS:])
+        verdict = guard.check_answer(screening.prompt, answer[-ANSWER_TAIL_CHARS:], screening.asked)
     except Exception as exc:  # noqa: BLE001
         log.exception("answer guard %s failed", getattr(guard, "name", "?"))
         raise GuardFailed(f"the answer guard failed ({type(exc).__name__})") from exc

@@ -53,8 +53,10 @@ class HarmfulComplianceGuard:
                     self._seen.popitem(last=False)
         return found
 
-    def check_answer(self, prompt: str, answer: str) -> AnswerVerdict:
-        asked = self._prompt(prompt)
+    def check_answer(self, prompt: str, answer: str, asked: PromptVerdict | None = None) -> AnswerVerdict:
+        # The prompt's verdict from the gateway's own check, when there was one: a contextual plan's answer
+        # is then weighed by the prompt read in context, at no second encoder pass.
+        asked = asked if asked is not None else self._prompt(prompt)
         scores = dict(asked.scores)
         asked_bad = max(scores.get("harmful", 0.0), scores.get("prohibited-domain", 0.0))
         said_label, said_bad = "clean", 0.0

@@ -51,6 +51,7 @@ class AnswerGuard(Protocol):
     name: str
     version: str
 
-    def check_answer(self, prompt: str, answer: str) -> AnswerVerdict:
-        """Label an answer (or the text streamed so far) to `prompt`."""
+    def check_answer(self, prompt: str, answer: str, asked: PromptVerdict | None = None) -> AnswerVerdict:
+        """Label an answer (or the text streamed so far) to `prompt`; ``asked`` is the verdict the prompt
+        already got at the gateway (its reading, lexical or contextual), when there was one."""
         ...
