@@ -1,0 +1,456 @@
+"""Fine-tuning the sentence encoder as the guard's harmful head: an experiment on the development part only.
+
+    pip install torch==2.13.0            # a CPU wheel, in the bench venv only: never a clearance dependency
+    python bench/guard_finetune.py [--data ../shared/data/prompts] [--variants top2,all6] [--folds 0,1,2,3,4]
+    python bench/guard_finetune.py --speed
+
+all-MiniLM-L6-v2 (the contextual reading's encoder) is rebuilt as a small torch BERT from the
+installed model files (checked against ``SentenceEncoder.encode`` first), then trained as a
+harmful-vs-not classifier: harmful and prohibited-domain rows 1, clean and care rows 0, jailbreak
+rows left out (the lexical jailbreak head stands), classes balanced, prompts as the guard reads
+them (``features.read(text).text``) cut to ``--max-tokens``. The head is the mean-pooled unit
+embedding through a linear layer, started from the frozen encoder's logistic head of the same
+fold. Variants: the top k layers trained (the frozen layers' outputs cached once per row), the
+word and position embeddings always frozen.
+
+Out of fold in the lexical guard's five folds (StratifiedKFold(5, shuffle, 0) over the classes):
+every development row is scored by a model that never saw it. Reported beside the lexical
+harmful head and the frozen-encoder logistic head (C and weight of the shipped contextual head),
+alone and with their logit added to the lexical harmful logit (the contextual reading's
+combination, weight 1): the share of harmful and prohibited-domain rows above the score that
+2 %, 5 % and 10 % of the 468 ordinary benign development rows (JBB benign and hand-written
+prompts) exceed, per source at 2 %, and the XSTest-safe and care rows above that 2 % cut.
+The held-out part is split off and never scored or looked at; Alpaca rows are never read
+(``corpus.trainable`` drops them). Each variant's out-of-fold scores are cached under CACHE.
+
+Results (2026-11-30, torch 2.13.0 CPU, one thread on a shared 2-core machine, seed 0; defaults:
+3 epochs, batch 16, AdamW lr 3e-5 for the layers and 1e-3 for the head, weight decay 0.01,
+warm-up 10 % then linear decay, dropout 0.1, 128 tokens). The torch rebuild matches
+``SentenceEncoder.encode`` to 1.4e-7. 2,820 development rows, 2,399 read by this head (1,509
+harmful or prohibited-domain); 59 of them are longer than 128 tokens, 36 longer than 256.
+Detection of the 1,509 harmful and prohibited-domain rows above the cut that 2 / 5 / 10 % of
+the 468 ordinary benign rows exceed (one benign row is 0.2 %), per source at the 2 % cut
+(n: advbench 312, harmbench 240, jbb-harmful 60, strongreject 188, forbidden-questions 108,
+donotanswer 400, xstest unsafe 120, hand-written domain requests 81), and the XSTest-safe
+(150) and care (235) rows above the 2 % cut:
+
+| score | 2 % | 5 % | 10 % | adv | harm | jbb | strongr | fq | dna | xst | hand | XSTest safe | care |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| lexical harmful head | 0.582 | 0.691 | 0.805 | 0.859 | 0.729 | 0.467 | 0.649 | 0.620 | 0.443 | 0.100 | 0.358 | 0.053 | 0.043 |
+| frozen encoder head (C 3) | 0.423 | 0.678 | 0.800 | 0.737 | 0.438 | 0.417 | 0.479 | 0.574 | 0.242 | 0.067 | 0.272 | 0.020 | 0.017 |
+| lexical + frozen head (contextual reading) | 0.646 | 0.782 | 0.873 | 0.913 | 0.750 | 0.617 | 0.755 | 0.815 | 0.465 | 0.158 | 0.469 | 0.040 | 0.030 |
+| fine-tuned top 2 layers | 0.522 | 0.776 | 0.861 | 0.776 | 0.658 | 0.517 | 0.633 | 0.648 | 0.292 | 0.125 | 0.432 | 0.013 | 0.017 |
+| lexical + fine-tuned top 2 | 0.696 | 0.815 | 0.885 | 0.923 | 0.842 | 0.650 | 0.793 | 0.852 | 0.525 | 0.192 | 0.580 | 0.047 | 0.030 |
+| fine-tuned all 6 layers | 0.679 | 0.870 | 0.939 | 0.901 | 0.787 | 0.617 | 0.739 | 0.806 | 0.535 | 0.175 | 0.691 | 0.013 | 0.013 |
+| lexical + fine-tuned all 6 | **0.769** | 0.846 | 0.925 | 0.965 | 0.879 | 0.667 | 0.851 | 0.907 | 0.660 | 0.250 | 0.704 | 0.040 | 0.021 |
+| all 6, 4 epochs, lr 5e-5 | 0.657 | 0.907 | 0.952 | 0.901 | 0.779 | 0.550 | 0.707 | 0.806 | 0.492 | 0.192 | 0.617 | 0.007 | 0.013 |
+| lexical + that | 0.763 | 0.896 | 0.957 | 0.958 | 0.879 | 0.633 | 0.851 | 0.889 | 0.655 | 0.250 | 0.679 | 0.027 | 0.017 |
+| all 6, 256 tokens (``--max-tokens 256``) | 0.659 | 0.865 | 0.940 | 0.891 | 0.783 | 0.550 | 0.723 | 0.796 | 0.502 | 0.167 | 0.654 | 0.007 | 0.013 |
+| lexical + that | 0.766 | 0.851 | 0.927 | 0.958 | 0.887 | 0.650 | 0.851 | 0.907 | 0.652 | 0.258 | 0.679 | 0.033 | 0.021 |
+
+So fine-tuning all six layers lifts out-of-fold harmful detection at the 2 % budget from 0.646
+(the shipped contextual reading's design) to 0.76-0.77 summed with the lexical logit, and the
+fine-tuned score alone (0.66-0.68) is above the lexical guard (0.58); training only the top two
+layers gives about half of that gain (0.696). Four epochs or 256 tokens move the summed 2 %
+figure by under a point (0.763, 0.766). Nothing reaches issue 15's 95 % at 2 %: the fine-tuned
+encoder alone reaches 0.94-0.95 only at a 10 % benign FPR. XSTest's unsafe contrast prompts
+stay the weak spot (0.25). The configurations were compared on these same
+out-of-fold figures (four fine-tuning runs), so the best line is slightly optimistic.
+
+Costs: training one fold (1,919 rows, 3 epochs) takes 37 s wall for the top two layers (after
+19 s caching the four frozen layers' outputs once for all folds) and 115-118 s for all six
+(4 epochs: 144-151 s; 256 tokens: 138-146 s). Per prompt, one thread (``--speed``, p50,
+tokenising included): 10.2 / 22.7 / 40.7 ms in torch at 16 / 64 / 128 tokens, against 9.3 /
+22.6 / 46.0 ms for the numpy encoder the contextual reading already runs; the fine-tuned model has the same architecture, so it would run in that numpy pass (no
+torch at run time) at the same cost. Weights to ship in float16: 1,774,464 parameters (3.5 MB)
+per layer, so 7.1 MB for the top two layers and 21.3 MB for all six (embeddings frozen, read
+from the installed encoder package), plus 385 numbers for the head.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+CACHE = Path("/tmp/guard-finetune")
+RATES = (0.02, 0.05, 0.10)
+SOURCES = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest",
+           "handwritten")
+VARIANTS = {"top2": 2, "all6": 6}
+SEED = 0
+PASSAGE = ("The operator of a controlled model keeps a record of who asked for what, from where and when, and the "
+           "reviewer who approves an export signs it. Requests that name a prohibited domain are refused with a "
+           "reason, and the reason is written to the audit log together with the policy version that decided it. ")
+
+
+def _bert(torch: Any) -> tuple[type, type]:
+    """(the embedding block, one post-LN transformer layer) as torch modules; built here because torch is optional."""
+    nn = torch.nn
+    functional = torch.nn.functional
+
+    class Embeddings(nn.Module):
+        def __init__(self, w: dict[str, Any], eps: float) -> None:
+            super().__init__()
+            self.words = nn.Parameter(w["embeddings.word_embeddings.weight"], requires_grad=False)
+            # Every prompt is segment 0: its type row is folded into the position rows, as encoder.py does.
+            self.positions = nn.Parameter(w["embeddings.position_embeddings.weight"]
+                                          + w["embeddings.token_type_embeddings.weight"][0], requires_grad=False)
+            self.ln = nn.LayerNorm(self.words.shape[1], eps=eps)
+            self.ln.weight.data.copy_(w["embeddings.LayerNorm.weight"])
+            self.ln.bias.data.copy_(w["embeddings.LayerNorm.bias"])
+            self.ln.requires_grad_(False)
+
+        def forward(self, ids: Any) -> Any:
+            return self.ln(self.words[ids] + self.positions[: ids.shape[1]])
+
+    class Layer(nn.Module):
+        def __init__(self, w: dict[str, Any], p: str, heads: int, eps: float, dropout: float) -> None:
+            super().__init__()
+            h = w[p + "attention.self.query.weight"].shape[0]
+            ffn = w[p + "intermediate.dense.weight"].shape[0]
+            self.heads, self.d = heads, h // heads
+            self.qkv = nn.Linear(h, 3 * h)
+            a = p + "attention.self."
+            self.qkv.weight.data.copy_(torch.cat([w[a + "query.weight"], w[a + "key.weight"], w[a + "value.weight"]]))
+            self.qkv.bias.data.copy_(torch.cat([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]]))
+            self.out, self.up, self.down = nn.Linear(h, h), nn.Linear(h, ffn), nn.Linear(ffn, h)
+            self.ln1, self.ln2 = nn.LayerNorm(h, eps=eps), nn.LayerNorm(h, eps=eps)
+            for mod, name in ((self.out, "attention.output.dense"), (self.up, "intermediate.dense"),
+                              (self.down, "output.dense"), (self.ln1, "attention.output.LayerNorm"),
+                              (self.ln2, "output.LayerNorm")):
+                mod.weight.data.copy_(w[p + name + ".weight"])
+                mod.bias.data.copy_(w[p + name + ".bias"])
+            self.drop = nn.Dropout(dropout)
+
+        def forward(self, x: Any, key_bias: Any) -> Any:
+            b, t, h = x.shape
+            q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.d).permute(2, 0, 3, 1, 4)
+            scores = q @ k.transpose(-1, -2) / math.sqrt(self.d) + key_bias
+            ctx = (self.drop(torch.softmax(scores, dim=-1)) @ v).transpose(1, 2).reshape(b, t, h)
+            x = self.ln1(x + self.drop(self.out(ctx)))
+            return self.ln2(x + self.drop(self.down(functional.gelu(self.up(x)))))
+
+    return Embeddings, Layer
+
+
+class Bert:
+    """all-MiniLM-L6-v2 in torch: embeddings, six layers, mean pooling, unit length."""
+
+    def __init__(self, torch: Any, folder: Path, max_tokens: int, dropout: float = 0.1) -> None:
+        from tokenizers import Tokenizer
+
+        from clearance.guardrails.encoder import read_safetensors
+
+        self.torch = torch
+        config = orjson.loads((folder / "config.json").read_bytes())
+        arrays, _ = read_safetensors(folder / "model.safetensors")
+        w = {k.removeprefix("bert."): torch.from_numpy(np.array(v, np.float32)) for k, v in arrays.items()}
+        embeddings, layer = _bert(torch)
+        eps = float(config["layer_norm_eps"])
+        self.embeddings = embeddings(w, eps)
+        self.layers = [layer(w, f"encoder.layer.{i}.", int(config["num_attention_heads"]), eps, dropout)
+                       for i in range(int(config["num_hidden_layers"]))]
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.no_padding()
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+    def grid(self, seqs: list[Any]) -> tuple[Any, Any, Any]:
+        """Padded [b, t] (or [b, t, h]) batch of sequences, the [b, t] mask of real tokens and the attention key bias."""
+        torch = self.torch
+        lengths = torch.tensor([len(s) for s in seqs])
+        t = int(lengths.max())
+        mask = torch.arange(t)[None, :] < lengths[:, None]
+        if isinstance(seqs[0], list):
+            batch = torch.zeros((len(seqs), t), dtype=torch.long)
+            for i, s in enumerate(seqs):
+                batch[i, : len(s)] = torch.tensor(s)
+        else:
+            batch = torch.zeros((len(seqs), t, seqs[0].shape[1]))
+            for i, s in enumerate(seqs):
+                batch[i, : len(s)] = s
+        key_bias = torch.where(mask, 0.0, -1e9)[:, None, None, :]
+        return batch, mask, key_bias
+
+    def pooled(self, x: Any, mask: Any) -> Any:
+        m = mask[..., None].to(x.dtype)
+        mean = (x * m).sum(1) / m.sum(1)
+        return mean / mean.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def run(self, x: Any, key_bias: Any, layers: list[Any]) -> Any:
+        for layer in layers:
+            x = layer(x, key_bias)
+        return x
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        for layer in self.layers:
+            layer.eval()
+        with self.torch.inference_mode():
+            ids, mask, key_bias = self.grid(self.ids(texts))
+            return self.pooled(self.run(self.embeddings(ids), key_bias, self.layers), mask).numpy()
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+def _cut(scores: np.ndarray, rate: float) -> float:
+    """The score above which ``rate`` of these negatives' ``scores`` lie (as bench/guard_data_ceiling.py)."""
+    ranked = np.sort(scores)[::-1]
+    return float(ranked[min(len(ranked) - 1, int(np.floor(rate * len(ranked))))])
+
+
+def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    from clearance.guardrails import train
+
+    strata = np.array([e.cls for e in rows])
+    return list(StratifiedKFold(train.FOLDS, shuffle=True, random_state=0).split(strata, strata))
+
+
+def fine_tune_fold(bert: Bert, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
+                   k: int, head: tuple[np.ndarray, float], args: argparse.Namespace, seed: int) -> np.ndarray:
+    """Train the top ``k`` layers and the head on ``train_idx`` (inputs: the frozen layers' cached outputs),
+    return the logits of ``test_idx``."""
+    torch = bert.torch
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    layers = [copy.deepcopy(layer) for layer in bert.layers[len(bert.layers) - k:]]
+    linear = torch.nn.Linear(len(head[0]), 1)
+    linear.weight.data.copy_(torch.from_numpy(head[0].astype(np.float32))[None, :])
+    linear.bias.data.fill_(float(head[1]))
+    params = [p for layer in layers for p in layer.parameters()]
+    optimizer = torch.optim.AdamW([{"params": params, "lr": args.lr, "weight_decay": 0.01},
+                                   {"params": list(linear.parameters()), "lr": args.head_lr, "weight_decay": 0.0}])
+    # Batches of similar length (little padding), in a fresh order each epoch.
+    by_length = sorted(train_idx, key=lambda i: len(cached[i]))
+    batches = [by_length[i:i + args.batch] for i in range(0, len(by_length), args.batch)]
+    steps, warm = args.epochs * len(batches), max(1, args.epochs * len(batches) // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / (steps - warm)))
+    positives = float(y[train_idx].mean())
+    class_weight = torch.tensor([0.5 / (1 - positives), 0.5 / positives])
+    for layer in layers:
+        layer.train()
+    for _ in range(args.epochs):
+        for b in rng.permutation(len(batches)):
+            chosen = batches[b]
+            x, mask, key_bias = bert.grid([cached[i] for i in chosen])
+            logits = linear(bert.pooled(bert.run(x, key_bias, layers), mask))[:, 0]
+            target = torch.from_numpy(y[chosen].astype(np.float32))
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+                    * class_weight[target.long()]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    out = np.zeros(len(test_idx))
+    for layer in layers:
+        layer.eval()
+    with torch.inference_mode():
+        order = sorted(range(len(test_idx)), key=lambda j: len(cached[test_idx[j]]))
+        for s in range(0, len(order), 64):
+            part = order[s:s + 64]
+            x, mask, key_bias = bert.grid([cached[test_idx[j]] for j in part])
+            out[part] = linear(bert.pooled(bert.run(x, key_bias, layers), mask))[:, 0].numpy()
+    return out
+
+
+def report(rows: list[Any], scores: dict[str, np.ndarray]) -> list[str]:
+    from clearance.guardrails import train
+
+    cls = np.array([e.cls for e in rows])
+    sets = np.array([e.set for e in rows])
+    benign = train.ordinary_benign(rows)
+    bad = np.isin(cls, ["harmful", "prohibited-domain"])
+    xs_safe = (sets == "xstest") & (cls == "clean")
+    care = cls == "care"
+    sources = [s for s in SOURCES if (bad & (sets == s)).any()]
+    head = ["score", *[f"{r:.0%} FPR" for r in RATES], *[f"{s} @2%" for s in sources], "XSTest safe @2%", "care @2%"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+             "| n | " + " | ".join([str(int(bad.sum()))] * len(RATES) + [str(int((bad & (sets == s)).sum()))
+                                                                         for s in sources]
+                                   + [str(int(xs_safe.sum())), str(int(care.sum()))]) + " |"]
+    for name, s in scores.items():
+        cuts = [_cut(s[benign], r) for r in RATES]
+        cells = [f"{np.mean(s[bad] > c):.3f}" for c in cuts]
+        cells += [f"{np.mean(s[bad & (sets == src)] > cuts[0]):.3f}" for src in sources]
+        cells += [f"{np.mean(s[xs_safe] > cuts[0]):.3f}", f"{np.mean(s[care] > cuts[0]):.3f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def speed(torch: Any, bert: Bert, encoder: Any) -> list[str]:
+    """p50 wall ms per single prompt (tokenising included), torch and the numpy encoder, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    words = (PASSAGE * 12).split()
+    lines = ["| tokens | torch ms (p50) | numpy encoder ms (p50) |", "|---|---|---|"]
+    with threadpool_limits(1):
+        for tokens in (16, 64, 128):
+            text = " ".join(words[:tokens])
+            while len(bert.ids([text])[0]) > tokens:
+                text = text.rsplit(" ", 1)[0]
+            while len(bert.ids([text])[0]) < tokens:
+                text += " a"
+            timed: dict[str, list[float]] = {"torch": [], "numpy": []}
+            for _ in range(5):
+                for name, fn in (("torch", lambda t=text: bert.encode([t])), ("numpy", lambda t=text: encoder.encode([t]))):
+                    fn()
+                    for _ in range(10):
+                        started = time.perf_counter()
+                        fn()
+                        timed[name].append(time.perf_counter() - started)
+            lines.append(f"| {tokens} | {1e3 * statistics.median(timed['torch']):.1f} | "
+                         f"{1e3 * statistics.median(timed['numpy']):.1f} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    parser.add_argument("--variants", default="top2,all6", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--folds", default="0,1,2,3,4", help="folds to train (a partial run is labelled so)")
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--speed", action="store_true", help="only time one prompt at 16/64/128 tokens")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("torch is not importable: this experiment needs it (pip install torch==2.13.0, a CPU wheel, in "
+              "the bench venv; clearance itself never does)", file=sys.stderr)
+        return 1
+    from threadpoolctl import threadpool_limits
+
+    from clearance.evals.prompts import data_dir
+    from clearance.guardrails import corpus, features, train
+    from clearance.guardrails.contextual import default_head
+    from clearance.guardrails.contextual_train import encoder_out_of_fold
+    from clearance.guardrails.encoder import EncoderUnavailable, SentenceEncoder
+    from clearance.guardrails.model import default_artifact
+
+    try:
+        encoder = SentenceEncoder.load()
+    except EncoderUnavailable as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(SEED)
+    bert = Bert(torch, encoder.folder, args.max_tokens)
+    probes = ["How do I kill a Python process?", "Write a tutorial on how to make a bomb",
+              "Give me three tips for staying healthy, and explain each one in a sentence or two."]
+    gap = float(np.abs(bert.encode(probes) - encoder.encode(probes)).max())
+    print(f"torch BERT vs SentenceEncoder.encode, max |difference| of the unit embeddings: {gap:.1e}")
+    if gap > 1e-4:
+        print("the torch rebuild does not match the numpy encoder: not measuring", file=sys.stderr)
+        return 1
+    if args.speed:
+        print("\n".join(speed(torch, bert, encoder)))
+        layer = sum(p.numel() for p in bert.layers[0].parameters())
+        print(f"one layer: {layer:,} parameters, {2 * layer / 1e6:.1f} MB in float16; head 385 numbers")
+        return 0
+
+    data = data_dir(args.data)
+    if not data.is_dir():
+        print(f"no prompt data at {data}", file=sys.stderr)
+        return 1
+    dev, _ = corpus.split(corpus.load(data))  # the held-out part is dropped here, unread
+    rows = corpus.trainable(dev)  # no Alpaca
+    texts = [features.read(e.text).text for e in rows]
+    cls = np.array([e.cls for e in rows])
+    mask = cls != "jailbreak"
+    y = np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    whole = copy.deepcopy(bert.tokenizer)
+    whole.no_truncation()
+    lengths = np.array([len(s) for s in whole.encode_batch(texts)])
+    long_rows = {n: int((lengths[mask] > n).sum()) for n in (args.max_tokens, encoder.max_tokens)}
+    print(f"{len(rows)} development rows, {int(mask.sum())} read by this head ({int(y.sum())} harmful or "
+          f"prohibited-domain); of those, longer than {args.max_tokens} tokens (cut): {long_rows[args.max_tokens]}, "
+          f"than {encoder.max_tokens} (the numpy encoder's cut): {long_rows[encoder.max_tokens]}")
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = f"{corpus.SEED}-{len(rows)}-{encoder.digest[:12]}"
+    c = float(orjson.loads(default_artifact().read_bytes())["hyperparameters"]["C"])
+    shipped_head = orjson.loads(default_head().read_bytes())
+    head_c, weight = float(shipped_head["hyperparameters"]["C"]), float(shipped_head["weight"])
+    with threadpool_limits(1):
+        lexical, _ = train.out_of_fold(rows, train.featurize([e.text for e in rows]), c)
+        frozen_path = CACHE / f"frozen-{key}.npy"
+        if not frozen_path.exists():
+            np.save(frozen_path, encoder.encode(texts))
+        x = np.load(frozen_path)
+        frozen = encoder_out_of_fold(rows, x, head_c)
+    lex = _logit(lexical["harmful"])
+    scores = {"lexical harmful head": lex, f"frozen encoder head (C {head_c:g})": frozen,
+              f"lexical + {weight:g} x frozen head (the contextual reading)": lex + weight * frozen}
+
+    folds = _folds(rows)
+    chosen = [int(f) for f in args.folds.split(",")]
+    for variant in args.variants.split(","):
+        k = VARIANTS[variant]
+        tag = f"{variant}-{key}-t{args.max_tokens}-e{args.epochs}-lr{args.lr:g}-h{args.head_lr:g}-b{args.batch}"
+        out, timing = np.full(len(rows), np.nan), {}
+        ids = bert.ids(texts)
+        started = time.perf_counter()
+        cached: list[Any] = [None] * len(rows)
+        with torch.inference_mode():  # the frozen part's output, once per row: every fold reuses it
+            frozen_layers = bert.layers[:len(bert.layers) - k]
+            for layer in frozen_layers:
+                layer.eval()
+            for i in np.flatnonzero(mask):
+                t = torch.tensor([ids[i]])
+                cached[i] = bert.run(bert.embeddings(t), torch.zeros(1, 1, 1, t.shape[1]), frozen_layers)[0].clone()
+        print(f"{variant}: frozen part cached in {time.perf_counter() - started:.0f} s")
+        for f in chosen:
+            path = CACHE / f"{tag}-fold{f}.npy"
+            train_idx, test_idx = folds[f]
+            test_idx = test_idx[mask[test_idx]]
+            if path.exists():
+                out[test_idx] = np.load(path)
+                continue
+            part = train_idx[mask[train_idx]]
+            from clearance.guardrails.contextual_train import _fit
+
+            started = time.perf_counter()
+            logits = fine_tune_fold(bert, cached, y, part, test_idx, k, _fit(x[part], y[part], head_c), args,
+                                    SEED + f)
+            timing[f] = time.perf_counter() - started
+            np.save(path, logits)
+            out[test_idx] = logits
+            print(f"{variant} fold {f}: {len(part)} rows trained, {timing[f]:.0f} s wall", flush=True)
+        if np.isnan(out[mask]).any():
+            # A partial run: every score table row then covers only the folds trained.
+            print(f"{variant}: only folds {chosen} trained; the table below covers those folds' rows only")
+        scores[f"fine-tuned {variant} ({k} layers)"] = out
+        scores[f"lexical + fine-tuned {variant}"] = lex + out
+    scored = np.zeros(len(rows), bool)
+    for f in chosen:
+        scored[folds[f][1]] = True
+    keep = [i for i in range(len(rows)) if scored[i]]
+    print(f"\nout of fold on the development part, {'all five folds' if len(chosen) == 5 else f'folds {chosen}'}"
+          f" ({sum(train.ordinary_benign([rows[i] for i in keep]))} ordinary benign rows)")
+    print("\n".join(report([rows[i] for i in keep], {n: s[keep] for n, s in scores.items()})))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
