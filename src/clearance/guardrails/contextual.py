@@ -76,7 +76,7 @@ class ContextualPromptGuard:
                                   "`clearance guard train-contextual`")
         self.base = base
         self.encoder = encoder
-        # Heads from before the field read the last layer's mean pooling only (what encode() gives).
+        # Heads from before the field read the last layer's mean pooling only (what encode() gives, to the bit).
         # A missing or ill-typed field raises here and built_from names the file as malformed.
         self.poolings = tuple(head.get("poolings", ("mean:6",)))
         self.coef = np.asarray(head["coef"], dtype=np.float32)
@@ -122,8 +122,7 @@ class ContextualPromptGuard:
         # threads spin on a busy machine (a test module took 81 s instead of 4 with them).
         windows = [features.read(t).text for t in texts]
         with threadpool_limits(limits=1):
-            vectors = self.encoder.encode(windows) if self.poolings == ("mean:6",) else \
-                self.encoder.encode_layers(windows, self.poolings)
+            vectors = self.encoder.encode_layers(windows, self.poolings)
         if self.hidden is not None:
             vectors = np.maximum(vectors @ self.hidden[0] + self.hidden[1], np.float32(0))
         return vectors @ self.coef + self.bias

