@@ -115,6 +115,11 @@ class Gate:
         return bodies
 
 
+def chat(content: str, **extra: object) -> dict:
+    """An OpenAI chat request to the S-4 model, one user message."""
+    return {"model": "mythos-5", "messages": [{"role": "user", "content": content}], **extra}
+
+
 def headers(token: str, use_case: str = "research", **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "X-Clearance-Use-Case": use_case, "X-Forwarded-Proto": "https",
             "X-Client-Country": "CA", **extra}

@@ -10,12 +10,8 @@ import hashlib
 
 import orjson
 import pytest
-from guard_gate_kit import EVERY_CALL, gate, headers
+from guard_gate_kit import EVERY_CALL, chat, gate, headers
 from prometheus_client import REGISTRY
-
-
-def chat(content: str, **extra) -> dict:
-    return {"model": "mythos-5", "messages": [{"role": "user", "content": content}], **extra}
 
 
 def counted(action: str, label: str) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from guard_gate_kit import MARKERS, Gate, gate, headers
+from guard_gate_kit import MARKERS, Gate, chat, gate, headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +29,7 @@ def running(tmp_path_factory) -> Iterator[tuple[Gate, dict[str, str]]]:
 def test_guardrails_never_turn_a_refusal_into_a_forward(running, country, use_case, words):
     g, tokens = running
     seen = len(g.prompt_guard.seen)
-    body = {"model": "mythos-5", "messages": [{"role": "user", "content": " ".join(words)}]}
-    response = g.client.post("/v1/chat/completions", json=body,
+    response = g.client.post("/v1/chat/completions", json=chat(" ".join(words)),
                              headers={**headers(tokens[country], use_case), "X-Client-Country": country})
     seq = int(response.headers["x-clearance-decision-id"])
     page = g.admin_call("GET", "/v1/audit/records", params={"kind": "decision", "after_seq": seq - 1, "limit": 1})

@@ -4,17 +4,13 @@ lexical one in its stead when the gateway has none (fail closed)."""
 from __future__ import annotations
 
 import pytest
-from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, gate, headers
+from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, chat, gate, headers
 
 from clearance import PolicyError, read_policy
 from clearance.guardrails.policy import MISSING_CONTEXTUAL, Guards, plan_for, rules_of
 from clearance.guardrails.verdict import PromptVerdict
 
 CONTEXTUAL = EVERY_CALL.replace("      when: {tiers: [S-4]}\n", "      when: {tiers: [S-4]}\n      reading: contextual\n")
-
-
-def chat(content: str) -> dict:
-    return {"model": "mythos-5", "messages": [{"role": "user", "content": content}]}
 
 
 class InContext(MarkerPromptGuard):

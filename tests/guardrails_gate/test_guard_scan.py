@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, gate, headers
+from guard_gate_kit import EVERY_CALL, MarkerPromptGuard, bundle_with, chat, gate, headers
 
 from clearance import read_policy
 from clearance.guardrails.policy import Guards, plan_for, rules_of
-
-
-def chat(content: str) -> dict:
-    return {"model": "mythos-5", "messages": [{"role": "user", "content": content}]}
 
 
 class FullReader(MarkerPromptGuard):
