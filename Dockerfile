@@ -2,7 +2,10 @@
 # Build: docker build -t clearance .   Run: see deploy/compose.yaml and the README's "Deployment".
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# gcc compiles the prompt guard's term table (src/clearance/guardrails/_terms.c) into the wheel;
+# the runtime stage below needs no compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[otel]"
 

@@ -1,18 +1,19 @@
 """A text's features found in one artifact's vocabulary, with the per-word work done in C.
 
 :func:`.features.extract` and :func:`.lexicon.families` say plainly what a text's features
-are; this module finds the same features' weight rows, in the same order, for the prompt
-guard's hot path (issue 15's budget). The order matters: the guard's explanation ranks
-features by weight with a stable sort, and many rare features share a weight exactly, so
-which of two tied features is named first follows the order in which the sets built by
-``extract`` iterate (an order that depends on string hashing, so it varies from process to
-process, but within one process the fast path gives the plain path's verdict to the last
-character). So the sets are built the way ``extract`` builds them, and only the per-item
-Python steps around them are replaced by ``map``/``filter`` over dictionary methods; the words
-themselves are cut without the Unicode regex where that gives the regex's words.
+are; this module finds the same features' weight rows for the prompt guard's hot path (issue
+15's budget). Rows come in ascending order, terms then concepts, whatever the order in which a
+set of strings iterates (which Python's hash seed changes from one process to the next), so the
+weights are summed in one order and a prompt gets the same score to the last bit in every
+process, as a replayed decision must.
 
-Everything is derived from the lexicon and the vocabulary when a guard loads, never copied
-from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one.
+The terms (words and word pairs) of an ASCII text are found by the compiled ``_terms`` table,
+which hashes each word pair from its words' bytes instead of making a string of it; a text with
+a letter or digit beyond ASCII, or a machine where ``_terms.c`` did not compile, takes the Python
+path, which gives the same rows. Families (concepts) are found in Python over the words.
+Everything is derived from the lexicon and the vocabulary when a guard loads, never copied from
+them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one and
+``tests/guardrails/test_guard_native.py`` the C path to the Python one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, islice, repeat
 
 from . import features, lexicon
+
+try:
+    from ._terms import Table
+except ImportError:  # not compiled here (setup.py builds it optionally): the Python path stands in
+    Table = None
 
 CONCEPT = "x:"  # the prefix features.extract gives a family's feature
 HARM_PERSON = "harm_person"  # the family lexicon.families adds for a harmful act done to a person
@@ -42,17 +48,24 @@ _ASCII_BYTES = bytes(range(128))
 
 
 def words(text: str) -> list[str]:
-    """features.words of a text: cut as ASCII when no character beyond ASCII is a letter or digit
-    (most prompts' are quotes, dashes and emoji), since those characters then only separate
-    words, as the "?" they are encoded to does."""
-    if features._WORD.pattern != _SPLIT_PATTERN:  # a word pattern these shortcuts were not written for
-        return features.words(text)
+    """features.words of a text: cut as ASCII where :func:`ascii_form` gives one."""
+    plain = ascii_form(text)
+    return features.words(text) if plain is None else ascii_words(plain)
+
+
+def ascii_form(text: str) -> str | None:
+    """The text as ASCII that has the same words, or None: when no character beyond ASCII is a
+    letter or digit (most prompts' are quotes, dashes and emoji), those characters only separate
+    words, as the "?" they are encoded to does. None too for a word pattern these shortcuts were
+    not written for."""
+    if features._WORD.pattern != _SPLIT_PATTERN:
+        return None
     if text.isascii():
-        return ascii_words(text)
+        return text
     others = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
     if any(map(str.isalnum, others)):
-        return features.words(text)
-    return ascii_words(text.encode("ascii", "replace").decode("ascii"))
+        return None
+    return text.encode("ascii", "replace").decode("ascii")
 
 
 def ascii_words(text: str) -> list[str]:
@@ -111,35 +124,31 @@ class VocabularyLookup:
         # filter(None, ...) drops misses without a Python step per term.
         self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
         self._family = _Families(f for f in self.row if " " not in f and not f.startswith(CONCEPT))
-        # A phrase can match only where its two words stand as a word pair of the text, or, for
-        # a phrase whose second word is a stem, where its first word occurs.
-        self._phrases = {f"{first} {second}": first for first, entries in lexicon._PHRASES.items()
-                         for second, _ in entries if not second.endswith("*")}
-        self._stem_firsts = frozenset(first for first, entries in lexicon._PHRASES.items()
-                                      if any(second.endswith("*") for second, _ in entries))
+        self._phrase_firsts = frozenset(lexicon._PHRASES)  # a phrase can match only where its first word occurs
+        self._table = None if Table is None else Table(vocabulary)
 
     def rows(self, text: str) -> tuple[list[int], int]:
-        """(rows of the text's terms then its concepts, how many are terms), in ``extract``'s order."""
-        tokens = words(text)
-        terms = set(tokens)
-        distinct = list(terms)  # the order in which lexicon.families' set(tokens), built alike, iterates
-        terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
-        get = self.row.get
-        found = list(filter(None, map(get, terms)))
+        """(rows of the text's terms then its concepts, each part ascending, how many are terms)."""
+        plain = ascii_form(text)
+        if plain is not None and self._table is not None:
+            found, tokens = self._table.rows(plain)
+        else:
+            tokens = features.words(text) if plain is None else ascii_words(plain)
+            terms = set(tokens)
+            terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
+            found = sorted(filter(None, map(self.row.get, terms)))
         counted = len(found)
-        concepts = set(map(str.__add__, repeat(CONCEPT), self.families(tokens, distinct, terms)))
-        found += filter(None, map(get, concepts))
+        concepts = map(str.__add__, repeat(CONCEPT), self.families(tokens))
+        found += sorted(filter(None, map(self.row.get, concepts)))
         return found, counted
 
-    def families(self, tokens: list[str], distinct: list[str], terms: set[str]) -> set[str]:
-        """:func:`.lexicon.families` of ``tokens``, the same set built in the same order, given
-        the ``distinct`` words in the order ``set(tokens)`` iterates and the ``terms`` (words
-        and word pairs)."""
+    def families(self, tokens: list[str]) -> set[str]:
+        """:func:`.lexicon.families` of ``tokens``."""
+        distinct = list(set(tokens))
         kinds = list(map(self._family.__getitem__, distinct))
         found = set(filter(None, kinds))
-        firsts = {*self._stem_firsts.intersection(terms),
-                  *map(self._phrases.__getitem__, terms.intersection(self._phrases))}
-        if firsts:  # phrases, checked in the text's order where one can match
+        firsts = self._phrase_firsts.intersection(distinct)
+        if firsts:  # phrases, checked in the text's order where one can start
             last = len(tokens) - 1
             for at in sorted(at for first in firsts for at in _places(tokens, first) if at < last):
                 hit = lexicon._phrase(tokens[at], tokens[at + 1])

@@ -103,8 +103,8 @@ class TrainedPromptGuard:
 
     def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         # The weights are summed as the plain path (features.extract, then a lookup per feature)
-        # sums them, rows in the same order and the same numpy reductions, so the floats agree
-        # to the last bit; lookup.VocabularyLookup says why the order is the same.
+        # sums them, rows in ascending order (lookup.VocabularyLookup) and the same numpy
+        # reductions, so the floats agree to the last bit, in every process.
         found, counted = self._lookup.rows(text)
         rows = self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)  # cheaper than indexing by a list
         # bias + concepts, then + terms / sqrt(count): numpy's sums over the rows, then the same
@@ -132,9 +132,7 @@ class TrainedPromptGuard:
             column = 1 if s["jailbreak"] > s["harmful"] else 0
         reasons: list[str] = list(extra)
         if found:
-            # The strongest positive pulls; ties go to the feature first in the vocabulary. (The
-            # rows come in the order of a set of strings, which Python's hash seed changes from
-            # one process to the next: tied reasons must not follow it.)
+            # The strongest positive pulls; ties go to the feature first in the vocabulary.
             pull = rows[:, column]
             positive = (pull > 0).nonzero()[0]
             if len(positive):
