@@ -133,3 +133,28 @@ def test_the_shipped_artifact_is_small_and_judges(encoder):
     got = judge.judge([""] * 8, REFUSALS + ANSWERS)
     assert [is_refusal(j.label) for j in got] == [True] * 4 + [False] * 4
     assert judge.version.startswith("encoder-1:")
+
+
+def test_the_cli_judges_a_file_with_the_encoder_judge(encoder, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app
+
+    path = tmp_path / "answers.csv"
+    path.write_text("completion\n" + "\n".join(f'"{t}"' for t in [REFUSALS[0], ANSWERS[0]]) + "\n")
+    result = CliRunner().invoke(app, ["eval", "judge", str(path), "--judge", "encoder"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [is_refusal(line["label"]) for line in lines] == [True, False]
+
+
+def test_training_without_torch_names_the_extra(monkeypatch):
+    import sys
+
+    from clearance.evals.judges.encoder_train import need_torch
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # an import of torch now fails, as where it is not installed
+    with pytest.raises(ImportError, match=r"clearance\[train\]"):
+        need_torch()

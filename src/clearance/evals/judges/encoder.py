@@ -91,7 +91,12 @@ class EncoderJudge:
 
     def logits(self, answers: Sequence[str]) -> np.ndarray:
         """The encoder head's logit of each answer (before the trained part is added)."""
-        return self.encoder.encode(list(answers)) @ self.head + np.float32(self.head_bias)
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread, as the prompt guard's contextual reading: the matrices are small, and on a busy
+        # machine extra threads only contend (a pass measured ten times slower with them).
+        with threadpool_limits(limits=1):
+            return self.encoder.encode(list(answers)) @ self.head + np.float32(self.head_bias)
 
     def judge(self, prompts: Sequence[str], answers: Sequence[str]) -> list[Judgement]:
         if len(prompts) != len(answers):
