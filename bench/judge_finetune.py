@@ -5,8 +5,9 @@
     python bench/judge_finetune.py --held-out       # the chosen candidate on the held-out models: run it ONCE
     python bench/judge_finetune.py --speed          # cost per answer, one core
 
-Model: all-MiniLM-L6-v2 rebuilt in torch by ``bench/guard_finetune.py`` (``Bert``, checked there
-against the numpy encoder), LoRA (rank ``RANK``, alpha ``2 * RANK``) on every linear layer of all six
+Model (the training code is the shipped judge's, :mod:`clearance.evals.judges.encoder_train`):
+all-MiniLM-L6-v2 rebuilt in torch (``clearance.guardrails.torch_encoder.Bert``, moved there from
+bench/guard_finetune.py, which checks it against the numpy encoder), LoRA (rank ``RANK``, alpha ``2 * RANK``) on every linear layer of all six
 layers (query/key/value, attention output, both feed-forward layers; the base weights, layer norms and
 embeddings frozen), mean pooling to a unit vector, a linear head started from a logistic fit on the
 frozen encoder's pooled vectors of the same training rows. Binary target: any refusal (full or

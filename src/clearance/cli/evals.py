@@ -115,7 +115,7 @@ def run_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Send only this many items, spread over the suite.")] = None,
     data: Annotated[str | None, typer.Option(help="Prompt data directory (default CLEARANCE_EVAL_DATA, "
                                                   "else ../shared/data/prompts).")] = None,
-    judge: Annotated[str | None, typer.Option(help="trained (default), strmatch or llm.")] = None,
+    judge: Annotated[str | None, typer.Option(help="trained (default), strmatch, encoder or llm.")] = None,
     judge_url: Annotated[str | None, typer.Option(help="llm judge: OpenAI-compatible base URL (with /v1).")] = None,
     judge_model: Annotated[str | None, typer.Option(help="llm judge: model name.")] = None,
     judge_key: Annotated[str | None, typer.Option(envvar="CLEARANCE_JUDGE_KEY", help="llm judge: API key.")] = None,
