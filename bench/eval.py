@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
+from clearance.evals.judges.encoder_train import HELD_OUT  # noqa: E402
 from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
 from clearance.evals.runs import Runs, open_store  # noqa: E402
@@ -70,14 +71,16 @@ def judge_table(answers: list) -> None:
     print(f"   prompt-aware judge's mean over the three held-out models {mean:.3f}")
     print(f"   target: >= 0.95 on every held-out model; prompt-aware judge's worst {worst:.3f}: {verdict(worst >= 0.95)}")
     print("   b. Plain leave one model out (previous protocol, answer-only judge, every prompt seen in training)")
-    print(f"   {'held-out model':<18}{'answers':>8}{'trained':>10}{'strmatch':>10}{'pub. GPT-4':>12}{'pub. strmatch':>15}"
-          f"  chosen on the other two")
+    print(f"   {'held-out model':<18}{'answers':>8}{'trained':>10}{'encoder*':>10}{'strmatch':>10}{'pub. GPT-4':>12}"
+          f"{'pub. strmatch':>15}  chosen on the other two")
     for r in evaluate(answers):
         c = r["chosen"]
-        print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{r['strmatch']:>10.3f}"
+        print(f"   {r['held_out']:<18}{r['n']:>8}{r['trained']:>10.3f}{HELD_OUT[r['held_out']][1]:>10.3f}{r['strmatch']:>10.3f}"
               f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}"
               f"  L2 {c['l2']}, {'balanced per model' if c['balance_per_model'] else 'unweighted'}, "
               f"{'floor, ' if c['floor'] else ''}cut-off {c['threshold']}")
+    print("   * the optional encoder judge (LoRA-fine-tuned MiniLM + the trained features), same protocol, as recorded by "
+          "`python bench/judge_finetune.py --held-out` (recomputing needs torch and ~10 min of fine-tuning)")
     print()
 
 
@@ -96,6 +99,18 @@ def judge_speed(answers: list) -> None:
         mode = ("with prompt" if any(given) else "answer-only") if name == "trained" else ""
         target = f"  target >= 5,000: {verdict(best >= 5000)}" if name == "trained" else ""
         print(f"   {name:<9}{mode:<13}{best:>10,.0f} answers/s ({judge.version}){target}")
+    try:  # the optional encoder judge: tens of ms an answer, so every fifth answer, best of 2
+        judge = get_judge("encoder")
+    except Exception as exc:  # noqa: BLE001 - it needs the sentence encoder's package; say why it is left out
+        print(f"   encoder   not measured: {exc}")
+    else:
+        sample = texts[::5]
+        best = 0.0
+        for _ in range(2):
+            started = time.perf_counter()
+            judge.judge([""] * len(sample), sample)
+            best = max(best, len(sample) / (time.perf_counter() - started))
+        print(f"   {'encoder':<9}{'answer-only':<13}{best:>10,.0f} answers/s ({judge.version}, every fifth answer)")
     print()
 
 

@@ -115,7 +115,7 @@ def run_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Send only this many items, spread over the suite.")] = None,
     data: Annotated[str | None, typer.Option(help="Prompt data directory (default CLEARANCE_EVAL_DATA, "
                                                   "else ../shared/data/prompts).")] = None,
-    judge: Annotated[str | None, typer.Option(help="trained (default), strmatch or llm.")] = None,
+    judge: Annotated[str | None, typer.Option(help="trained (default), strmatch, encoder or llm.")] = None,
     judge_url: Annotated[str | None, typer.Option(help="llm judge: OpenAI-compatible base URL (with /v1).")] = None,
     judge_model: Annotated[str | None, typer.Option(help="llm judge: model name.")] = None,
     judge_key: Annotated[str | None, typer.Option(envvar="CLEARANCE_JUDGE_KEY", help="llm judge: API key.")] = None,
@@ -203,7 +203,7 @@ def judge_command(
     answer_column: Annotated[str, typer.Option(help="Column holding the answer.")] = "completion",
     answer_only: Annotated[bool, typer.Option("--answer-only", help="Ignore any prompt column: judge the answers "
                                                                     "alone.")] = False,
-    judge: Annotated[str, typer.Option(help="trained, strmatch or llm.")] = "trained",
+    judge: Annotated[str, typer.Option(help="trained, strmatch, encoder (slower, answer only) or llm.")] = "trained",
     judge_url: Annotated[str | None, typer.Option()] = None,
     judge_model: Annotated[str | None, typer.Option()] = None,
     judge_key: Annotated[str | None, typer.Option(envvar="CLEARANCE_JUDGE_KEY")] = None,
@@ -272,10 +272,26 @@ def train_judge_command(
     responses: Annotated[Path, typer.Option(help="The human-labelled answers (XSTest v2 completions).")] =
         Path("../shared/data/responses"),
     out: Annotated[Path | None, typer.Option(help="Artifact path (default: the packaged one).")] = None,
+    encoder: Annotated[bool, typer.Option("--encoder", help="Train the optional `encoder` judge instead (LoRA on the "
+                                          "sentence encoder; needs torch: pip install 'clearance[train]').")] = False,
 ) -> None:
     """Train the judge from the labelled answers: same data, same artifact bytes; writes its model card."""
     import hashlib
 
+    if encoder:
+        from ..evals.judges import encoder as encoder_judge
+
+        try:
+            from ..evals.judges.encoder_train import train as train_encoder
+
+            target = out or encoder_judge.default_artifact()
+            digest = train_encoder(responses, target)
+        except ImportError as exc:
+            raise _fail(str(exc)) from None
+        except (ClearanceError, OSError) as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"wrote {target} (sha256 {digest}); its held-out figures: bench/judge_finetune.py --held-out")
+        return
     from ..evals.judges.train import train
     from ..evals.judges.trained import default_artifact
 

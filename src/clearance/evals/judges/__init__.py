@@ -3,14 +3,15 @@
 ``strmatch`` is a transparent phrase list, ``trained`` a small logistic model over
 refusal-language features, weighed by the prompt's risk when a prompt is given, trained
 from human labels (``clearance eval train-judge``),
-``llm`` asks any OpenAI-compatible endpoint with the prompt in ``llm_prompt.txt``.
+``encoder`` (optional, slower) adds a LoRA-fine-tuned sentence encoder's reading of the answer to the
+trained judge's features (``clearance eval train-judge --encoder``), ``llm`` asks any OpenAI-compatible endpoint with the prompt in ``llm_prompt.txt``.
 """
 
 from __future__ import annotations
 
 from .base import LABELS, Judge, Judgement, is_refusal
 
-NAMES = ("trained", "strmatch", "llm")
+NAMES = ("trained", "strmatch", "encoder", "llm")
 
 
 def get_judge(name: str, **options: str) -> Judge:
@@ -23,6 +24,10 @@ def get_judge(name: str, **options: str) -> Judge:
         from .trained import TrainedJudge
 
         return TrainedJudge.load(options.get("artifact"))
+    if name == "encoder":
+        from .encoder import EncoderJudge
+
+        return EncoderJudge.load(options.get("artifact"))
     if name == "llm":
         from .llm import LlmJudge
 
