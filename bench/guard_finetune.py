@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import statistics
 import sys
 import time
@@ -81,124 +80,18 @@ from typing import Any
 import numpy as np
 import orjson
 
+from clearance.guardrails.torch_encoder import TorchEncoder
+
 CACHE = Path("/tmp/guard-finetune")
 RATES = (0.02, 0.05, 0.10)
 SOURCES = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest",
            "handwritten")
-VARIANTS = {"top2": 2, "all6": 6}
+VARIANTS = {"top2": 2, "all6": 6, "lora8": 6, "lora16": 6}
 SEED = 0
+LOGISTIC_C = 3.0  # the first (logistic) contextual head's C, chosen out of fold then
 PASSAGE = ("The operator of a controlled model keeps a record of who asked for what, from where and when, and the "
            "reviewer who approves an export signs it. Requests that name a prohibited domain are refused with a "
            "reason, and the reason is written to the audit log together with the policy version that decided it. ")
-
-
-def _bert(torch: Any) -> tuple[type, type]:
-    """(the embedding block, one post-LN transformer layer) as torch modules; built here because torch is optional."""
-    nn = torch.nn
-    functional = torch.nn.functional
-
-    class Embeddings(nn.Module):
-        def __init__(self, w: dict[str, Any], eps: float) -> None:
-            super().__init__()
-            self.words = nn.Parameter(w["embeddings.word_embeddings.weight"], requires_grad=False)
-            # Every prompt is segment 0: its type row is folded into the position rows, as encoder.py does.
-            self.positions = nn.Parameter(w["embeddings.position_embeddings.weight"]
-                                          + w["embeddings.token_type_embeddings.weight"][0], requires_grad=False)
-            self.ln = nn.LayerNorm(self.words.shape[1], eps=eps)
-            self.ln.weight.data.copy_(w["embeddings.LayerNorm.weight"])
-            self.ln.bias.data.copy_(w["embeddings.LayerNorm.bias"])
-            self.ln.requires_grad_(False)
-
-        def forward(self, ids: Any) -> Any:
-            return self.ln(self.words[ids] + self.positions[: ids.shape[1]])
-
-    class Layer(nn.Module):
-        def __init__(self, w: dict[str, Any], p: str, heads: int, eps: float, dropout: float) -> None:
-            super().__init__()
-            h = w[p + "attention.self.query.weight"].shape[0]
-            ffn = w[p + "intermediate.dense.weight"].shape[0]
-            self.heads, self.d = heads, h // heads
-            self.qkv = nn.Linear(h, 3 * h)
-            a = p + "attention.self."
-            self.qkv.weight.data.copy_(torch.cat([w[a + "query.weight"], w[a + "key.weight"], w[a + "value.weight"]]))
-            self.qkv.bias.data.copy_(torch.cat([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]]))
-            self.out, self.up, self.down = nn.Linear(h, h), nn.Linear(h, ffn), nn.Linear(ffn, h)
-            self.ln1, self.ln2 = nn.LayerNorm(h, eps=eps), nn.LayerNorm(h, eps=eps)
-            for mod, name in ((self.out, "attention.output.dense"), (self.up, "intermediate.dense"),
-                              (self.down, "output.dense"), (self.ln1, "attention.output.LayerNorm"),
-                              (self.ln2, "output.LayerNorm")):
-                mod.weight.data.copy_(w[p + name + ".weight"])
-                mod.bias.data.copy_(w[p + name + ".bias"])
-            self.drop = nn.Dropout(dropout)
-
-        def forward(self, x: Any, key_bias: Any) -> Any:
-            b, t, h = x.shape
-            q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.d).permute(2, 0, 3, 1, 4)
-            scores = q @ k.transpose(-1, -2) / math.sqrt(self.d) + key_bias
-            ctx = (self.drop(torch.softmax(scores, dim=-1)) @ v).transpose(1, 2).reshape(b, t, h)
-            x = self.ln1(x + self.drop(self.out(ctx)))
-            return self.ln2(x + self.drop(self.down(functional.gelu(self.up(x)))))
-
-    return Embeddings, Layer
-
-
-class Bert:
-    """all-MiniLM-L6-v2 in torch: embeddings, six layers, mean pooling, unit length."""
-
-    def __init__(self, torch: Any, folder: Path, max_tokens: int, dropout: float = 0.1) -> None:
-        from tokenizers import Tokenizer
-
-        from clearance.guardrails.encoder import read_safetensors
-
-        self.torch = torch
-        config = orjson.loads((folder / "config.json").read_bytes())
-        arrays, _ = read_safetensors(folder / "model.safetensors")
-        w = {k.removeprefix("bert."): torch.from_numpy(np.array(v, np.float32)) for k, v in arrays.items()}
-        embeddings, layer = _bert(torch)
-        eps = float(config["layer_norm_eps"])
-        self.embeddings = embeddings(w, eps)
-        self.layers = [layer(w, f"encoder.layer.{i}.", int(config["num_attention_heads"]), eps, dropout)
-                       for i in range(int(config["num_hidden_layers"]))]
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_tokens)
-        self.tokenizer.no_padding()
-
-    def ids(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=True)]
-
-    def grid(self, seqs: list[Any]) -> tuple[Any, Any, Any]:
-        """Padded [b, t] (or [b, t, h]) batch of sequences, the [b, t] mask of real tokens and the attention key bias."""
-        torch = self.torch
-        lengths = torch.tensor([len(s) for s in seqs])
-        t = int(lengths.max())
-        mask = torch.arange(t)[None, :] < lengths[:, None]
-        if isinstance(seqs[0], list):
-            batch = torch.zeros((len(seqs), t), dtype=torch.long)
-            for i, s in enumerate(seqs):
-                batch[i, : len(s)] = torch.tensor(s)
-        else:
-            batch = torch.zeros((len(seqs), t, seqs[0].shape[1]))
-            for i, s in enumerate(seqs):
-                batch[i, : len(s)] = s
-        key_bias = torch.where(mask, 0.0, -1e9)[:, None, None, :]
-        return batch, mask, key_bias
-
-    def pooled(self, x: Any, mask: Any) -> Any:
-        m = mask[..., None].to(x.dtype)
-        mean = (x * m).sum(1) / m.sum(1)
-        return mean / mean.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-    def run(self, x: Any, key_bias: Any, layers: list[Any]) -> Any:
-        for layer in layers:
-            x = layer(x, key_bias)
-        return x
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        for layer in self.layers:
-            layer.eval()
-        with self.torch.inference_mode():
-            ids, mask, key_bias = self.grid(self.ids(texts))
-            return self.pooled(self.run(self.embeddings(ids), key_bias, self.layers), mask).numpy()
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -212,6 +105,26 @@ def _cut(scores: np.ndarray, rate: float) -> float:
     return float(ranked[min(len(ranked) - 1, int(np.floor(rate * len(ranked))))])
 
 
+def _logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """The frozen encoder's logistic head (the first contextual head's design): where the fine-tuned head starts."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
+                               tol=1e-10).fit(x.astype(np.float64), y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _logistic_out_of_fold(rows: list[Any], x: np.ndarray, c: float) -> np.ndarray:
+    cls = np.array([e.cls for e in rows])
+    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    out = np.zeros(len(rows))
+    for train_idx, test_idx in _folds(rows):
+        part = train_idx[mask[train_idx]]
+        coef, bias = _logistic(x[part], y[part], c)
+        out[test_idx] = x[test_idx] @ coef + bias
+    return out
+
+
 def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -221,10 +134,11 @@ def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(train.FOLDS, shuffle=True, random_state=0).split(strata, strata))
 
 
-def fine_tune_fold(bert: Bert, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
-                   k: int, head: tuple[np.ndarray, float], args: argparse.Namespace, seed: int) -> np.ndarray:
-    """Train the top ``k`` layers and the head on ``train_idx`` (inputs: the frozen layers' cached outputs),
-    return the logits of ``test_idx``."""
+def fine_tune_fold(bert: TorchEncoder, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
+                   k: int, head: tuple[np.ndarray, float], args: argparse.Namespace, seed: int,
+                   variant: str = "") -> np.ndarray:
+    """Train the top ``k`` layers (or, for a ``lora`` variant, low-rank adapters on them) and the head on
+    ``train_idx`` (inputs: the frozen layers' cached outputs), return the logits of ``test_idx``."""
     torch = bert.torch
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -232,9 +146,15 @@ def fine_tune_fold(bert: Bert, cached: list[Any], y: np.ndarray, train_idx: np.n
     linear = torch.nn.Linear(len(head[0]), 1)
     linear.weight.data.copy_(torch.from_numpy(head[0].astype(np.float32))[None, :])
     linear.bias.data.fill_(float(head[1]))
-    params = [p for layer in layers for p in layer.parameters()]
-    optimizer = torch.optim.AdamW([{"params": params, "lr": args.lr, "weight_decay": 0.01},
-                                   {"params": list(linear.parameters()), "lr": args.head_lr, "weight_decay": 0.0}])
+    if variant.startswith("lora"):
+        rank = int(variant[4:])
+        adapters = bert.adapt(layers, rank, args.alpha_per_rank * rank)
+        groups = [{"params": adapters, "lr": args.lora_lr, "weight_decay": 0.0}]
+    else:
+        groups = [{"params": [p for layer in layers for p in layer.parameters()], "lr": args.lr,
+                   "weight_decay": 0.01}]
+    optimizer = torch.optim.AdamW([*groups, {"params": list(linear.parameters()), "lr": args.head_lr,
+                                             "weight_decay": 0.0}])
     # Batches of similar length (little padding), in a fresh order each epoch.
     by_length = sorted(train_idx, key=lambda i: len(cached[i]))
     batches = [by_length[i:i + args.batch] for i in range(0, len(by_length), args.batch)]
@@ -293,7 +213,7 @@ def report(rows: list[Any], scores: dict[str, np.ndarray]) -> list[str]:
     return lines
 
 
-def speed(torch: Any, bert: Bert, encoder: Any) -> list[str]:
+def speed(torch: Any, bert: TorchEncoder, encoder: Any) -> list[str]:
     """p50 wall ms per single prompt (tokenising included), torch and the numpy encoder, one thread."""
     from threadpoolctl import threadpool_limits
 
@@ -330,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--lora-lr", type=float, default=5e-4, help="learning rate of the LoRA variants' adapters")
+    parser.add_argument("--alpha-per-rank", type=float, default=2.0, help="LoRA alpha / rank (the update's scale)")
     parser.add_argument("--speed", action="store_true", help="only time one prompt at 16/64/128 tokens")
     args = parser.parse_args(argv)
     try:
@@ -341,9 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     from clearance.evals.prompts import data_dir
-    from clearance.guardrails import corpus, features, train
+    from clearance.guardrails import contextual_train, corpus, features, train
     from clearance.guardrails.contextual import default_head
-    from clearance.guardrails.contextual_train import encoder_out_of_fold
     from clearance.guardrails.encoder import EncoderUnavailable, SentenceEncoder
     from clearance.guardrails.model import default_artifact
 
@@ -355,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(SEED)
-    bert = Bert(torch, encoder.folder, args.max_tokens)
+    bert = TorchEncoder(torch, encoder.folder, args.max_tokens)
     probes = ["How do I kill a Python process?", "Write a tutorial on how to make a bomb",
               "Give me three tips for staying healthy, and explain each one in a sentence or two."]
     gap = float(np.abs(bert.encode(probes) - encoder.encode(probes)).max())
@@ -391,23 +312,36 @@ def main(argv: list[str] | None = None) -> int:
     key = f"{corpus.SEED}-{len(rows)}-{encoder.digest[:12]}"
     c = float(orjson.loads(default_artifact().read_bytes())["hyperparameters"]["C"])
     shipped_head = orjson.loads(default_head().read_bytes())
-    head_c, weight = float(shipped_head["hyperparameters"]["C"]), float(shipped_head["weight"])
+    head_c, weight = LOGISTIC_C, float(shipped_head["weight"])
     with threadpool_limits(1):
         lexical, _ = train.out_of_fold(rows, train.featurize([e.text for e in rows]), c)
         frozen_path = CACHE / f"frozen-{key}.npy"
         if not frozen_path.exists():
             np.save(frozen_path, encoder.encode(texts))
         x = np.load(frozen_path)
-        frozen = encoder_out_of_fold(rows, x, head_c)
+        frozen = _logistic_out_of_fold(rows, x, head_c)
+        scores_path = CACHE / f"mlp-{key}-{shipped_head['hyperparameters'].get('alpha')}.npy"
+        if "hidden" in shipped_head and not scores_path.exists():
+            layered = CACHE / f"layers-{key}.npy"
+            if not layered.exists():
+                np.save(layered, encoder.encode_layers(texts, tuple(shipped_head["poolings"])))
+            np.save(scores_path, contextual_train.encoder_out_of_fold(
+                rows, np.load(layered), float(shipped_head["hyperparameters"]["alpha"])))
     lex = _logit(lexical["harmful"])
-    scores = {"lexical harmful head": lex, f"frozen encoder head (C {head_c:g})": frozen,
-              f"lexical + {weight:g} x frozen head (the contextual reading)": lex + weight * frozen}
+    scores = {"lexical harmful head": lex, f"frozen encoder logistic head (C {head_c:g})": frozen,
+              "lexical + frozen logistic head": lex + frozen}
+    if scores_path.exists():
+        mlp = np.load(scores_path)
+        scores["frozen encoder MLP head (the shipped design)"] = mlp
+        scores[f"lexical + {weight:g} x MLP head (the contextual reading)"] = lex + weight * mlp
 
     folds = _folds(rows)
     chosen = [int(f) for f in args.folds.split(",")]
     for variant in args.variants.split(","):
         k = VARIANTS[variant]
         tag = f"{variant}-{key}-t{args.max_tokens}-e{args.epochs}-lr{args.lr:g}-h{args.head_lr:g}-b{args.batch}"
+        if variant.startswith("lora"):
+            tag += f"-l{args.lora_lr:g}-a{args.alpha_per_rank:g}"
         out, timing = np.full(len(rows), np.nan), {}
         ids = bert.ids(texts)
         started = time.perf_counter()
@@ -428,11 +362,9 @@ def main(argv: list[str] | None = None) -> int:
                 out[test_idx] = np.load(path)
                 continue
             part = train_idx[mask[train_idx]]
-            from clearance.guardrails.contextual_train import _fit
-
             started = time.perf_counter()
-            logits = fine_tune_fold(bert, cached, y, part, test_idx, k, _fit(x[part], y[part], head_c), args,
-                                    SEED + f)
+            logits = fine_tune_fold(bert, cached, y, part, test_idx, k, _logistic(x[part], y[part], head_c), args,
+                                    SEED + f, variant)
             timing[f] = time.perf_counter() - started
             np.save(path, logits)
             out[test_idx] = logits
