@@ -2,6 +2,7 @@
 
     pip install torch==2.13.0            # a CPU wheel, in the bench venv only: never a clearance dependency
     python bench/guard_finetune.py [--data ../shared/data/prompts] [--variants top2,all6] [--folds 0,1,2,3,4]
+    python bench/guard_finetune.py --variants lora8,lora16 --lora-lr 2e-3   # low-rank adapters instead
     python bench/guard_finetune.py --speed
 
 all-MiniLM-L6-v2 (the contextual reading's encoder) is rebuilt as a small torch BERT from the
@@ -10,14 +11,19 @@ harmful-vs-not classifier: harmful and prohibited-domain rows 1, clean and care 
 rows left out (the lexical jailbreak head stands), classes balanced, prompts as the guard reads
 them (``features.read(text).text``) cut to ``--max-tokens``. The head is the mean-pooled unit
 embedding through a linear layer, started from the frozen encoder's logistic head of the same
-fold. Variants: the top k layers trained (the frozen layers' outputs cached once per row), the
-word and position embeddings always frozen.
+fold. Variants: the top k layers trained (the frozen layers' outputs cached once per row), or
+(``lora8``, ``lora16``) every layer's weights frozen and a low-rank update (LoRA, rank r, scale
+alpha / r = ``--alpha-per-rank``, A random and B zero at the start) learned on each of the
+query, key, value, attention output and both feed-forward maps of all six layers; the word and
+position embeddings always frozen. The torch rebuild is ``clearance.guardrails.torch_encoder``,
+which ``clearance guard train-contextual`` trains the shipped adapter with.
 
 Out of fold in the lexical guard's five folds (StratifiedKFold(5, shuffle, 0) over the classes):
 every development row is scored by a model that never saw it. Reported beside the lexical
-harmful head and the frozen-encoder logistic head (C and weight of the shipped contextual head),
+harmful head, the frozen-encoder logistic head (C 3, the first contextual head) and the
+frozen-encoder MLP head (the contextual head shipped before the adapter, at its weight 0.5),
 alone and with their logit added to the lexical harmful logit (the contextual reading's
-combination, weight 1): the share of harmful and prohibited-domain rows above the score that
+combination; weight 1 unless said): the share of harmful and prohibited-domain rows above the score that
 2 %, 5 % and 10 % of the 468 ordinary benign development rows (JBB benign and hand-written
 prompts) exceed, per source at 2 %, and the XSTest-safe and care rows above that 2 % cut.
 The held-out part is split off and never scored or looked at; Alpaca rows are never read
@@ -47,6 +53,37 @@ donotanswer 400, xstest unsafe 120, hand-written domain requests 81), and the XS
 | lexical + that | 0.763 | 0.896 | 0.957 | 0.958 | 0.879 | 0.633 | 0.851 | 0.889 | 0.655 | 0.250 | 0.679 | 0.027 | 0.017 |
 | all 6, 256 tokens (``--max-tokens 256``) | 0.659 | 0.865 | 0.940 | 0.891 | 0.783 | 0.550 | 0.723 | 0.796 | 0.502 | 0.167 | 0.654 | 0.007 | 0.013 |
 | lexical + that | 0.766 | 0.851 | 0.927 | 0.958 | 0.887 | 0.650 | 0.851 | 0.907 | 0.652 | 0.258 | 0.679 | 0.033 | 0.021 |
+
+LoRA (2026-11-30, same data, folds, seed, torch and defaults; ``--lora-lr`` for the adapters, 1e-3
+for the head, no weight decay, alpha / r = 2; the frozen MLP rows are the shipped design's, fitted
+here per fold as ``contextual_train.encoder_out_of_fold`` does):
+
+| score | 2 % | 5 % | 10 % | adv | harm | jbb | strongr | fq | dna | xst | hand | XSTest safe | care |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| frozen encoder MLP head (shipped before) | 0.634 | 0.793 | 0.899 | 0.862 | 0.725 | 0.467 | 0.755 | 0.750 | 0.455 | 0.225 | 0.667 | 0.047 | 0.017 |
+| lexical + 0.5 x MLP head (the contextual reading before) | 0.690 | 0.826 | 0.899 | 0.917 | 0.829 | 0.567 | 0.803 | 0.824 | 0.532 | 0.200 | 0.556 | 0.033 | 0.021 |
+| LoRA r 8, lr 5e-4 | 0.631 | 0.856 | 0.936 | 0.878 | 0.758 | 0.567 | 0.713 | 0.704 | 0.445 | 0.167 | 0.667 | 0.020 | 0.013 |
+| lexical + that | 0.694 | 0.850 | 0.930 | 0.923 | 0.833 | 0.633 | 0.787 | 0.833 | 0.540 | 0.175 | 0.580 | 0.020 | 0.021 |
+| LoRA r 8, lr 2e-3 (**shipped design**) | 0.787 | 0.883 | 0.944 | 0.958 | 0.858 | 0.650 | 0.819 | 0.907 | 0.700 | 0.333 | 0.877 | 0.033 | 0.017 |
+| lexical + that | **0.801** | 0.892 | 0.938 | 0.962 | 0.887 | 0.700 | 0.862 | 0.907 | 0.725 | 0.317 | 0.815 | 0.027 | 0.021 |
+| LoRA r 16, lr 2e-3 | 0.716 | 0.850 | 0.949 | 0.917 | 0.838 | 0.500 | 0.766 | 0.843 | 0.580 | 0.308 | 0.741 | 0.007 | 0.013 |
+| lexical + that | 0.748 | 0.887 | 0.933 | 0.933 | 0.883 | 0.567 | 0.803 | 0.889 | 0.640 | 0.250 | 0.728 | 0.027 | 0.017 |
+
+So at lr 2e-3 a rank-8 adapter does better than fine-tuning all six layers (0.801 against 0.769
+summed; 0.787 alone against 0.679), in 663 KB instead of 21 MB, and rank 16 is behind it (0.748);
+at lr 5e-4 three epochs are too few for the adapter (0.694, no better than the MLP head's 0.690).
+Both rank-8 and rank-16 adapters at lr 2e-3 meet the bar below; rank 8 ships
+(``clearance guard train-contextual``; the shipped reading reads 256 tokens, these runs 128).
+
+LoRA r 16 at lr 5e-4 was stopped after two folds (on those folds' 604 rows: 0.675 summed, against
+0.704 for r 8 at lr 5e-4 and 0.695 for the MLP head), when r 8 at 5e-4 fell short and a higher
+learning rate looked the likelier fix. The decision bar, set before these runs: ship an adapter if
+lexical + LoRA reaches 0.72 at the 2 % cut with the XSTest-safe and care rows no more than 0.02
+above the frozen logistic head's (0.040 / 0.030), and of the variants that do, the best summed
+2 % figure, the smaller rank unless the larger is ahead by more than a point. Four LoRA runs were
+compared on these same figures (one stopped), so the chosen line is somewhat flattered. Training
+one fold took 99-192 s wall for rank 8 on the shared machine, about what all six layers take;
+the adapter is 663 KB in float16 at rank 8 (331,776 numbers: 55,296 a layer) and 1.33 MB at 16.
 
 So fine-tuning all six layers lifts out-of-fold harmful detection at the 2 % budget from 0.646
 (the shipped contextual reading's design) to 0.76-0.77 summed with the lexical logit, and the
