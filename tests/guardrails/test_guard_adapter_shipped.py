@@ -130,3 +130,19 @@ def test_training_without_torch_says_how_to_install_it(monkeypatch, tmp_path):
     assert result.exit_code == 1
     assert "needs torch: pip install 'clearance[train]'" in result.output
     assert not (tmp_path / "head.json").exists()
+
+
+def test_the_gateways_lazy_reading_raises_on_a_changed_adapter_so_calls_are_refused(encoder, shipped, monkeypatch):
+    from clearance.guardrails import contextual
+
+    head_path, adapter = shipped
+    adapter.write_bytes(adapter.read_bytes()[:-8] + bytes(8))  # the last four float16 numbers zeroed
+    monkeypatch.setattr(contextual, "default_head", lambda: head_path)
+    load_contextual_guard.cache_clear()
+    try:
+        # The gateway's guard raises on every check (enforcement turns a raising guard into a refusal),
+        # never reads the prompt with an encoder other than the recorded one.
+        with pytest.raises(GuardModelError, match="not the one the contextual head was trained with"):
+            contextual.LazyContextualGuard().check_prompt("How do I kill a Python process?")
+    finally:
+        load_contextual_guard.cache_clear()

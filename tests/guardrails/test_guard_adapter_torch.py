@@ -93,3 +93,28 @@ def test_training_twice_gives_the_same_bytes(torch, model, encoder, guard_data):
     assert runs[0] == runs[1]
     # Training moved the adapter off its zero start (B), so the equality above compared trained weights.
     assert any(np.abs(m).max() > 0 for name, m in adapter_tensors(trained.layers).items() if name.endswith(".b"))
+
+
+def test_the_shipped_adapter_in_numpy_is_its_torch_forward(torch, model, encoder):
+    import copy
+
+    import orjson
+
+    from clearance.guardrails import features
+    from clearance.guardrails.contextual import ContextualPromptGuard, default_head
+    from clearance.guardrails.model import load_prompt_guard
+
+    head = orjson.loads(default_head().read_bytes())
+    shipped = Adapter(default_head().with_name(head["adapter"]["file"]), encoder)
+    layers = [copy.deepcopy(layer) for layer in model.layers]
+    model.adapt(layers, shipped.rank, shipped.alpha)
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            for name, (module, j) in {"query": (layer.qkv, 0), "key": (layer.qkv, 1), "value": (layer.qkv, 2),
+                                      "output": (layer.out, 0), "up": (layer.up, 0), "down": (layer.down, 0)}.items():
+                module.a[j].copy_(torch.from_numpy(shipped.tensors[f"layer.{i}.{name}.a"]))
+                module.b[j].copy_(torch.from_numpy(shipped.tensors[f"layer.{i}.{name}.b"]))
+    guard = ContextualPromptGuard.load(load_prompt_guard(), encoder)
+    windows = [features.read(t).text for t in PROMPTS]  # what the guard's encoder reads
+    expected = model.encode(windows, layers) @ np.asarray(head["coef"]) + head["bias"]
+    assert np.abs(guard.encoder_logits(PROMPTS) - expected).max() < 1e-3
