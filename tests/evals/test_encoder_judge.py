@@ -78,11 +78,11 @@ def _artifact(tmp_path, tensors, base_sha256: str, tokens: int = 32):
 def test_numpy_merge_equals_the_torch_lora_forward(encoder, tmp_path):
     torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'clearance[train]')")
     from clearance.evals.judges.encoder_train import pooled, token_ids, with_lora
-    from clearance.guardrails.torch_encoder import Bert
+    from clearance.guardrails.torch_encoder import TorchEncoder
 
     torch.set_num_threads(1)
     tensors = _random_tensors(3)
-    bert = Bert(torch, encoder.folder, 512, dropout=0.0)
+    bert = TorchEncoder(torch, encoder.folder, 512, dropout=0.0)
     bert.tokenizer.no_truncation()
     layers = with_lora(torch, bert.layers)
     for i, layer in enumerate(layers):

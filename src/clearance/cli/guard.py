@@ -207,16 +207,18 @@ def train_contextual_command(
                                                       "CLEARANCE_GUARD_ENCODER, else the installed package).")] = None,
     out: Annotated[Path | None, typer.Option(help="Head path (default: the packaged one).")] = None,
 ) -> None:
-    """Fit the contextual reading's head on the development part; measures it on the held-out part; writes its card."""
+    """Train the contextual reading (the encoder's low-rank adapter and its head) on the development part; measures
+    it on the held-out part; writes head, adapter and card. Needs torch: pip install 'clearance[train]'."""
     import hashlib
 
     from ..evals.prompts import data_dir
     from ..guardrails.contextual import default_head
-    from ..guardrails.contextual_train import train_head
+    from ..guardrails.contextual_finetune import load_torch, train_head
     from ..guardrails.encoder import load_encoder
 
     target = out or default_head()
     try:
+        load_torch()  # before reading any data: without torch, say how to install it
         head = train_head(data_dir(data), target, load_encoder(str(encoder) if encoder else None),
                           target.with_name("CONTEXTUAL_CARD.md"))
     except (ClearanceError, OSError, ValueError) as exc:

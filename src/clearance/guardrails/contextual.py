@@ -13,13 +13,16 @@ What changes: only the harmful label. A prohibited-domain or jailbreak verdict o
 guard stands (both are graver and have their own heads). Otherwise the harmful score becomes
 ``q = sigmoid(logit(p) + weight * head(encoder))``, ``p`` the lexical harmful probability,
 and the label is harmful when ``q`` reaches the head's threshold. ``head`` reads the poolings
-the artifact names from one encoder pass (the last and the third layer's mean over the tokens,
-side by side) through one ReLU layer: ``relu(x @ W + b) . coef + bias`` (a head without the
-hidden layer is the logistic ``x . coef + bias``). So the reading
+the artifact names from one encoder pass through a linear layer ``x . coef + bias``, or, with
+a ``hidden`` layer, ``relu(x @ W + b) . coef + bias``. A head that names an ``adapter`` (the
+shipped one) reads an encoder fine-tuned as the harmful classifier: the adapter file beside the
+head holds low-rank updates of the encoder's weights (:mod:`.adapter`), merged in once at load,
+so a call costs what the frozen encoder's does. So the reading
 in context can also clear a prompt the words alone would flag ("How do I kill a Python
 process?"): it is a better classifier at the same false-positive budget, not a second gate.
-The weight, the encoder head and the threshold are fitted by :mod:`.contextual_train` on the
-development part only, within the budget the lexical harmful threshold was set to.
+The adapter, the head, the weight and the threshold are trained by :mod:`.contextual_finetune`
+on the development part only, within the budget the lexical harmful threshold was set to; a
+head, an adapter or an encoder other than the ones recorded is refused at load.
 
 The encoder reads the prompt's normalized window (the same text the lexical guard's main
 reading takes); decoded payloads are the lexical guard's alone.
@@ -41,6 +44,7 @@ from .model import GuardModelError, TrainedPromptGuard, built_from, load_prompt_
 from .verdict import PromptVerdict
 
 HEAD = "guard_contextual.json"
+ADAPTER = "guard_adapter.safetensors"  # beside the head: the encoder's low-rank adapter (adapter.py)
 KIND = "clearance-contextual-head"
 
 
@@ -64,7 +68,8 @@ class ContextualPromptGuard:
 
     name = "contextual"
 
-    def __init__(self, base: TrainedPromptGuard, head: dict[str, Any], digest: str, encoder: Any) -> None:
+    def __init__(self, base: TrainedPromptGuard, head: dict[str, Any], digest: str, encoder: Any,
+                 folder: Path | None = None) -> None:
         if head.get("kind") != KIND:
             raise GuardModelError("not a contextual guard head: retrain with `clearance guard train-contextual`")
         if head.get("base_guard") != base.version.split(":full")[0]:
@@ -76,6 +81,9 @@ class ContextualPromptGuard:
                                   "`clearance guard train-contextual`")
         self.base = base
         self.encoder = encoder
+        if head.get("adapter") is not None:
+            # The head reads an adapted encoder: the adapter's file must be the one the head was trained with.
+            self.encoder = adapted(encoder, head["adapter"], folder or default_head().parent)
         # Heads from before the field read the last layer's mean pooling only (what encode() gives, to the bit).
         # A missing or ill-typed field raises here and built_from names the file as malformed.
         self.poolings = tuple(head.get("poolings", ("mean:6",)))
@@ -113,8 +121,9 @@ class ContextualPromptGuard:
 
     @classmethod
     def load(cls, base: TrainedPromptGuard, encoder: Any, path: str | Path | None = None) -> ContextualPromptGuard:
-        return built_from(Path(path) if path else default_head(), "the contextual guard head",
-                          lambda head, digest: cls(base, head, digest, encoder))
+        where = Path(path) if path else default_head()
+        return built_from(where, "the contextual guard head",
+                          lambda head, digest: cls(base, head, digest, encoder, where.parent))
 
     def encoder_logits(self, texts: list[str]) -> np.ndarray:
         """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""
@@ -143,6 +152,27 @@ class ContextualPromptGuard:
             return PromptVerdict("harmful", q, None, (reason, *verdict.features), ranked)
         others = max(v for k, v in verdict.scores if k in ("jailbreak", "prohibited-domain"))
         return PromptVerdict("clean", max(q, others), None, (*verdict.features, reason), ranked)
+
+
+def adapted(encoder: Any, record: dict[str, Any], folder: Path) -> Any:
+    """The encoder with the head's adapter merged in, after checking the adapter file is the one recorded."""
+    import hashlib
+
+    from .adapter import Adapter
+
+    path = folder / Path(str(record["file"])).name  # a file beside the head, never elsewhere
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise GuardModelError(f"{path}: cannot read the contextual head's encoder adapter ({exc.strerror}): "
+                              "reinstall clearance or retrain with `clearance guard train-contextual`") from None
+    if digest != record["sha256"]:
+        raise GuardModelError(f"{path}: the encoder adapter is not the one the contextual head was trained with "
+                              f"(sha256 {digest[:12]}, the head names {str(record['sha256'])[:12]}): reinstall "
+                              "clearance or retrain with `clearance guard train-contextual`")
+    if not hasattr(encoder, "layers"):
+        raise GuardModelError(f"the contextual head's adapter needs the numpy sentence encoder, not {encoder!r}")
+    return Adapter(path, encoder).apply(encoder)
 
 
 @lru_cache(maxsize=4)

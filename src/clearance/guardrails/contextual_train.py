@@ -1,49 +1,36 @@
-"""Fitting the contextual head (needs scikit-learn and the sentence encoder): development part only.
+"""Choosing the contextual reading's weight and threshold, and the frozen-encoder head it shipped before.
 
-The head reads two poolings of one encoder pass, the last layer's mean over the tokens (the
-sentence embedding) and the third layer's, side by side (768 numbers), through a small neural
-network: one ReLU layer of 64 units and a logistic output (scikit-learn's MLPClassifier, adam,
-400 epochs from a fixed seed, harmful and prohibited-domain requests against clean prompts and
-questions to answer with care, classes balanced by sample weights). Its output logit, times a
-weight, is added to the shipped lexical guard's harmful logit (:mod:`.contextual`). Out of fold
-on the development part this caught more than the logistic head on the last layer alone
-(``bench/guard_head_search.py``: 0.741 against 0.693 at the same budget; other seeds 0.746 and
-0.747).
+:func:`choose` is how the contextual reading is set, whatever reads the encoder: given each
+development row's out-of-fold encoder logit (from a head that never saw the row, in the lexical
+guard's five folds; ``train.out_of_fold`` gives the lexical scores the same way), it picks the
+weight of that logit against the lexical harmful logit and the lowest threshold at which every
+flag of the contextual reading (the lexical jailbreak and domain labels at their shipped
+thresholds, plus the contextual harmful score) stays within the 2 % budget on ordinary benign
+development prompts, where the lexical guard's threshold was set; the combination with the best
+out-of-fold detection of harmful, prohibited-domain and jailbreak rows wins. The shipped reading
+(an adapted encoder, :mod:`.contextual_finetune`) is chosen so.
 
-The network's L2 penalty, the weight and the threshold are chosen out of fold on the
-development part, in the same five folds as the lexical guard's own choice: each development
-row's lexical scores come from a lexical model that never saw it (``train.out_of_fold`` with
-the shipped guard's C), its encoder logit from a head that never saw it, and the threshold is
-the lowest at which every flag of the contextual reading (the lexical jailbreak and domain
-labels at their shipped thresholds, plus the contextual harmful score) stays within the 2 %
-budget on ordinary benign development prompts, where the lexical guard's threshold was set. The
-combination with the best out-of-fold detection of harmful, prohibited-domain and jailbreak
-rows is fitted on the whole development part. The held-out part is measured once, written
-into the head and its model card. Alpaca rows are never read.
-
-Same data, same machine, same bytes: everything runs on one BLAS thread. A network is not a
-convex fit, though: on another CPU, embeddings 1e-7 apart (another summation order) lead adam
-to other weights (in a trial, encoder logits up to 0.5 apart on development rows), as another
-seed would; the record of the training embeddings' digest says which case a refit is in.
+The rest fits the head shipped before it, kept for the benches that compare against it
+(``bench/guard_head_search.py``, ``bench/guard_finetune.py``): the frozen encoder's last and
+third layers' mean poolings (768 numbers) through one ReLU layer of 64 units and a logistic
+output (scikit-learn's MLPClassifier, adam, 400 epochs from a fixed seed, classes balanced by
+sample weights); out of fold 0.7409 with the lexical logit at weight 0.5. Everything runs on one
+BLAS thread; a network is not a convex fit, so embeddings 1e-7 apart (another CPU) lead adam to
+other weights of the same quality, as another seed would.
 """
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
-from threadpoolctl import threadpool_limits
 
-from . import corpus, features
+from . import features
 from . import train as lexical
-from .contextual import KIND, ContextualPromptGuard, combine
+from .contextual import combine
 from .corpus import Example
-from .model import TrainedPromptGuard, default_artifact
 
 POOLINGS = ("mean:6", "mean:3")
 UNITS = 64
@@ -128,58 +115,3 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
                 best = (setting, weight, threshold, recall)
     assert best is not None
     return best
-
-
-def fit_head(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], base: TrainedPromptGuard
-             ) -> dict[str, Any]:
-    # One BLAS thread for the embeddings and the fits: another summation order moves the network's weights.
-    with threadpool_limits(limits=1):
-        rows = corpus.trainable(dev)
-        found = lexical.featurize([e.text for e in rows])
-        lexical_scores, _ = lexical.out_of_fold(rows, found, float(base_artifact["hyperparameters"]["C"]))
-        cut = base.thresholds  # the shipped lexical thresholds: the contextual reading adds to the shipped guard
-        x = _vectors(encoder, rows)
-        encoded = {a: encoder_out_of_fold(rows, x, a) for a in ALPHA_GRID}
-        alpha, weight, threshold, recall = choose(rows, lexical_scores, cut, encoded)
-        mask, y = _harmful_rows(rows)
-        w1, b1, coef, bias = _fit(x[mask], y[mask], alpha)
-    return {
-        "kind": KIND,
-        "base_guard": base.version,
-        "encoder": {"name": encoder.name, "sha256": encoder.digest},
-        "poolings": list(POOLINGS),
-        "hidden": {"weights": [[round(float(v), ROUND) for v in row] for row in w1],
-                   "bias": [round(float(v), ROUND) for v in b1]},
-        "coef": [round(float(v), ROUND) for v in coef],
-        "bias": round(bias, ROUND),
-        "weight": weight,
-        "threshold": threshold,
-        "hyperparameters": {"model": "mlp", "units": UNITS, "activation": "relu", "alpha": alpha,
-                            "alpha_grid": list(ALPHA_GRID), "weights": list(WEIGHTS), "solver": "adam",
-                            "epochs": EPOCHS, "seed": SEED, "class_weight": "balanced", "folds": lexical.FOLDS,
-                            "fpr_target": lexical.FPR_TARGET["any"]},
-        # Which embeddings the network was fitted on: a refit on other ones (another CPU) is another network.
-        "embeddings_sha256": hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest(),
-        "out_of_fold_recall": round(recall, 4),
-    }
-
-
-def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None) -> dict[str, Any]:
-    """Fit the head on the development part, measure the contextual reading on the held-out part, write it."""
-    from .quality import held_out_report
-    from .report import contextual_card
-
-    base_raw = default_artifact().read_bytes()
-    base_artifact = orjson.loads(base_raw)
-    base = TrainedPromptGuard(base_artifact, hashlib.sha256(base_raw).hexdigest())
-    dev, test = corpus.split(corpus.load(data))
-    head = fit_head(dev, encoder, base_artifact, base)
-    head["training_data"] = {"sha256": lexical.data_hashes(data),
-                             "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE}}
-    guard = ContextualPromptGuard(base, head, hashlib.sha256(lexical.to_bytes(head)).hexdigest(), encoder)
-    head["held_out"] = {"contextual": held_out_report(guard, test), "lexical": held_out_report(base, test)}
-    raw = lexical.to_bytes(head)  # the same serialisation as the lexical artifact
-    out.write_bytes(raw)
-    if card is not None:
-        card.write_text(contextual_card(head, hashlib.sha256(raw).hexdigest()))
-    return head

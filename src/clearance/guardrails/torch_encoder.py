@@ -1,8 +1,10 @@
-"""all-MiniLM-L6-v2 rebuilt in torch from the same model files as :mod:`.encoder`, for fine-tuning.
+"""all-MiniLM-L6-v2 rebuilt in torch from the installed model files, with low-rank adapters: training only.
 
-Torch is never a run-time dependency: this module takes the ``torch`` module as an argument and is
-imported only by training code (``clearance[train]``) and the benches. The rebuild matches
-``SentenceEncoder.encode`` to about 1e-7 (bench/guard_finetune.py checks it before every run).
+The run-time encoder is numpy (:mod:`.encoder`); this twin exists so that its weights can be
+trained by gradient (:mod:`.contextual_finetune`, ``bench/guard_finetune.py``). It reads the
+same ``model.safetensors`` and computes the same function (checked against
+``SentenceEncoder.encode`` to about 1e-7), in batches padded to their longest sequence. torch
+is imported by the caller and passed in, so that importing this module never needs it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import numpy as np
 import orjson
 
 
-def _bert(torch: Any) -> tuple[type, type]:
-    """(the embedding block, one post-LN transformer layer) as torch modules; built here because torch is optional."""
+def _modules(torch: Any) -> tuple[type, type, type]:
+    """(the embedding block, one post-LN transformer layer, a linear map with a LoRA update) as torch modules."""
     nn = torch.nn
     functional = torch.nn.functional
 
@@ -62,22 +64,42 @@ def _bert(torch: Any) -> tuple[type, type]:
             x = self.ln1(x + self.drop(self.out(ctx)))
             return self.ln2(x + self.drop(self.down(functional.gelu(self.up(x)))))
 
-    return Embeddings, Layer
+    class LowRank(nn.Module):
+        """A frozen linear map plus a trainable low-rank update ``(alpha / rank) * B @ A`` per output block."""
+
+        def __init__(self, base: Any, blocks: int, rank: int, alpha: float) -> None:
+            super().__init__()
+            self.base = base
+            base.requires_grad_(False)
+            n_in, n_out = base.in_features, base.out_features // blocks
+            # A starts random and B at zero, so training starts from the base encoder; one (A, B)
+            # per block, so the fused query/key/value map gets three adapters as three maps would.
+            bound = 1 / math.sqrt(n_in)
+            self.a = nn.ParameterList([nn.Parameter(torch.empty(rank, n_in).uniform_(-bound, bound))
+                                       for _ in range(blocks)])
+            self.b = nn.ParameterList([nn.Parameter(torch.zeros(n_out, rank)) for _ in range(blocks)])
+            self.scale = alpha / rank
+
+        def forward(self, x: Any) -> Any:
+            delta = torch.cat([(x @ a.T) @ b.T for a, b in zip(self.a, self.b, strict=True)], -1)
+            return self.base(x) + self.scale * delta
+
+    return Embeddings, Layer, LowRank
 
 
-class Bert:
+class TorchEncoder:
     """all-MiniLM-L6-v2 in torch: embeddings, six layers, mean pooling, unit length."""
 
     def __init__(self, torch: Any, folder: Path, max_tokens: int, dropout: float = 0.1) -> None:
         from tokenizers import Tokenizer
 
-        from clearance.guardrails.encoder import read_safetensors
+        from .encoder import read_safetensors
 
         self.torch = torch
         config = orjson.loads((folder / "config.json").read_bytes())
         arrays, _ = read_safetensors(folder / "model.safetensors")
         w = {k.removeprefix("bert."): torch.from_numpy(np.array(v, np.float32)) for k, v in arrays.items()}
-        embeddings, layer = _bert(torch)
+        embeddings, layer, self._low_rank = _modules(torch)
         eps = float(config["layer_norm_eps"])
         self.embeddings = embeddings(w, eps)
         self.layers = [layer(w, f"encoder.layer.{i}.", int(config["num_attention_heads"]), eps, dropout)
@@ -116,9 +138,33 @@ class Bert:
             x = layer(x, key_bias)
         return x
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        for layer in self.layers:
+    def encode(self, texts: list[str], layers: list[Any] | None = None) -> np.ndarray:
+        """Unit sentence embeddings through ``layers`` (default: the base encoder's), in eval mode."""
+        layers = self.layers if layers is None else layers
+        for layer in layers:
             layer.eval()
         with self.torch.inference_mode():
             ids, mask, key_bias = self.grid(self.ids(texts))
-            return self.pooled(self.run(self.embeddings(ids), key_bias, self.layers), mask).numpy()
+            return self.pooled(self.run(self.embeddings(ids), key_bias, layers), mask).numpy()
+
+    def adapt(self, layers: list[Any], rank: int, alpha: float) -> list[Any]:
+        """Wrap every linear map of ``layers`` (copies of the base layers) with a LoRA update, in place; return
+        the adapter parameters, the only trainable ones."""
+        for layer in layers:
+            layer.requires_grad_(False)
+            layer.qkv = self._low_rank(layer.qkv, 3, rank, alpha)
+            layer.out, layer.up, layer.down = (self._low_rank(m, 1, rank, alpha)
+                                               for m in (layer.out, layer.up, layer.down))
+        return [p for layer in layers for m in (layer.qkv, layer.out, layer.up, layer.down) for p in (*m.a, *m.b)]
+
+
+def adapter_tensors(layers: list[Any]) -> dict[str, np.ndarray]:
+    """The adapted layers' low-rank matrices by the names :mod:`.adapter` reads (query/key/value split)."""
+    out = {}
+    for i, layer in enumerate(layers):
+        blocks = {"query": (layer.qkv, 0), "key": (layer.qkv, 1), "value": (layer.qkv, 2), "output": (layer.out, 0),
+                  "up": (layer.up, 0), "down": (layer.down, 0)}
+        for name, (module, j) in blocks.items():
+            out[f"layer.{i}.{name}.a"] = module.a[j].detach().numpy().copy()
+            out[f"layer.{i}.{name}.b"] = module.b[j].detach().numpy().copy()
+    return out

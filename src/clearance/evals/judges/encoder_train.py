@@ -183,12 +183,12 @@ def write_safetensors(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -
 def fit(answers: Sequence[Answer], settings: dict[str, Any] = SETTINGS, encoder_path: str | None = None) -> bytes:
     """The encoder judge artifact trained on every answer with ``settings``."""
     from ...guardrails.encoder import SentenceEncoder
-    from ...guardrails.torch_encoder import Bert
+    from ...guardrails.torch_encoder import TorchEncoder
     from . import train as T
 
     torch = need_torch()
     base = SentenceEncoder.load(encoder_path)
-    bert = Bert(torch, base.folder, 512)
+    bert = TorchEncoder(torch, base.folder, 512)
     bert.tokenizer.no_truncation()
     seqs = token_ids(bert.tokenizer, [a.completion for a in answers], int(settings["tokens"]))
     y = np.array([1.0 if is_refusal(a.label) else 0.0 for a in answers])
