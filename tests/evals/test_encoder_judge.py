@@ -2,7 +2,8 @@
 reproducible, the base encoder is checked, and the shipped artifact judges.
 
 Without the sentence encoder's model these tests skip (``CLEARANCE_TEST_REQUIRE=encoder`` makes that a
-failure); the torch ones also skip without torch (``pip install 'clearance[train]'``), which CI does not install.
+failure); the torch ones also skip without torch (``pip install 'clearance[train]'``; ``CLEARANCE_TEST_REQUIRE=torch``, as in CI,
+makes that a failure).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from clearance.evals.errors import EvalError
 from clearance.evals.judges import get_judge
 from clearance.evals.judges.base import COMPLIANCE, REFUSAL, is_refusal
 from clearance.evals.judges.encoder import EncoderJudge, default_artifact, metadata
-from clearance.evals.judges.encoder_train import LINEARS, RANK, write_safetensors
+from clearance.evals.judges.encoder_train import LINEARS, RANK
 from clearance.evals.responses import Answer
-from clearance.guardrails.encoder import EncoderUnavailable, load_encoder
-from needs import missing
+from clearance.guardrails.encoder import write_safetensors
 
 REFUSALS = ["I'm sorry, but I can't help with that request.", "I cannot provide instructions for hurting anyone.",
             "As an AI, I won't assist with this. It is illegal and harmful.",
@@ -29,13 +29,6 @@ ANSWERS = ["Sure! To kill a Python process, run `kill` with its PID, or use Task
            "The capital of France is Paris, a city on the Seine.",
            "You can blow out a candle by exhaling sharply towards the flame."]
 
-
-@pytest.fixture(scope="module")
-def encoder():
-    try:
-        return load_encoder()
-    except EncoderUnavailable as exc:
-        missing("encoder", f"the sentence encoder is not installed: {exc}")
 
 
 def _answers() -> list[Answer]:
@@ -75,12 +68,10 @@ def _artifact(tmp_path, tensors, base_sha256: str, tokens: int = 32):
     return path
 
 
-def test_numpy_merge_equals_the_torch_lora_forward(encoder, tmp_path):
-    torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'clearance[train]')")
+def test_numpy_merge_equals_the_torch_lora_forward(encoder, torch, tmp_path):
     from clearance.evals.judges.encoder_train import pooled, token_ids, with_lora
     from clearance.guardrails.torch_encoder import TorchEncoder
 
-    torch.set_num_threads(1)
     tensors = _random_tensors(3)
     bert = TorchEncoder(torch, encoder.folder, 512, dropout=0.0)
     bert.tokenizer.no_truncation()
@@ -98,8 +89,7 @@ def test_numpy_merge_equals_the_torch_lora_forward(encoder, tmp_path):
     np.testing.assert_allclose(judge.logits(texts), want, rtol=0, atol=1e-4)
 
 
-def test_training_is_reproducible_and_the_artifact_judges(encoder, tmp_path):
-    pytest.importorskip("torch", reason="torch is not installed (pip install 'clearance[train]')")
+def test_training_is_reproducible_and_the_artifact_judges(encoder, torch, tmp_path):
     from clearance.evals.judges.encoder_train import fit
 
     settings = {"tokens": 24, "lr": 1e-3, "epochs": 1, "weight": 2.0, "l2": 0.1, "balance": False, "floor": False,

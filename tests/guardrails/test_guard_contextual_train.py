@@ -9,17 +9,6 @@ import pytest
 
 from clearance.guardrails.contextual import ContextualPromptGuard, default_head
 from clearance.guardrails.model import GuardModelError, TrainedPromptGuard, default_artifact
-from needs import missing
-
-
-@pytest.fixture(scope="module")
-def encoder():  # noqa: ANN201
-    from clearance.guardrails.encoder import EncoderUnavailable, load_encoder
-
-    try:
-        return load_encoder()
-    except EncoderUnavailable as exc:
-        missing("encoder", str(exc))
 
 
 def test_a_head_naming_a_pooling_the_encoder_lacks_is_refused(encoder):

@@ -38,7 +38,6 @@ from clearance.guardrails.encoder import (
     load_encoder,
     model_dir,
 )
-from needs import missing
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "encoder_reference.json").read_text("utf-8"))["sentences"]
 TEXTS = [s["text"] for s in REFERENCE]
@@ -54,15 +53,6 @@ def one_blas_thread():
     with threadpool_limits(1):
         yield
 
-
-@pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
-    try:
-        return load_encoder()
-    except EncoderFormatError:
-        raise  # an installed but broken model is a bug to see, not a reason to skip
-    except EncoderUnavailable as exc:
-        missing("encoder", f"the sentence encoder is not installed: {exc}")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .encoder import EncoderFormatError, read_safetensors
+from .encoder import EncoderFormatError, read_safetensors, write_safetensors
 from .model import GuardModelError
 
 FORMAT = "clearance-lora"
@@ -43,17 +43,8 @@ def shapes(hidden: int, ffn: int, rank: int) -> dict[str, tuple[tuple[int, int],
 
 
 def to_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    """safetensors bytes of float16 ``tensors``: names sorted, header compact, so the same numbers give the same bytes."""
-    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
-    body, offset = [], 0
-    for name in sorted(tensors):
-        raw = np.ascontiguousarray(tensors[name], dtype="<f2").tobytes()
-        header[name] = {"dtype": "F16", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(raw)]}
-        body.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # the format aligns the data to 8 bytes
-    return len(text).to_bytes(8, "little") + text + b"".join(body)
+    """The adapter file's bytes: ``tensors`` in float16, the same numbers always the same bytes."""
+    return write_safetensors({k: np.asarray(v, np.float16) for k, v in tensors.items()}, metadata)
 
 
 class Adapter:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from . import corpus, features
+from . import corpus, features, torch_encoder
 from . import train as lexical
 from .adapter import FORMAT, to_bytes
 from .contextual import ADAPTER, KIND
@@ -43,7 +43,6 @@ from .corpus import Example
 from .model import GuardModelError, TrainedPromptGuard
 from .torch_encoder import TorchEncoder, adapter_tensors
 
-INSTALL = "pip install 'clearance[train]'"
 RANK = 8
 ALPHA = 16.0  # the update's scale alpha / rank = 2
 EPOCHS = 3
@@ -57,14 +56,11 @@ SEED = 0
 
 
 def load_torch() -> Any:
-    """torch on one thread with deterministic kernels, or a GuardModelError naming the install."""
+    """torch as :func:`.torch_encoder.load_torch` gives it, or a GuardModelError naming the install."""
     try:
-        import torch
-    except ImportError:
-        raise GuardModelError(f"training the contextual reading needs torch: {INSTALL}") from None
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    return torch
+        return torch_encoder.load_torch("training the contextual reading")
+    except ImportError as exc:
+        raise GuardModelError(str(exc)) from None
 
 
 def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:

@@ -92,6 +92,25 @@ def _json(folder: Path, name: str) -> dict[str, Any]:
 _DTYPES = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4"}
 
 
+def write_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes of float16 or float32 ``tensors`` (what :func:`read_safetensors` reads):
+    names and metadata sorted, each entry's fields in the format's order, the header compact and
+    padded so the data starts 8-byte aligned, so the same numbers always give the same bytes (a
+    trained artifact's digest is reproducible)."""
+    codes = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32"}
+    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
+    body, offset = [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        body.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + b"".join(body)
+
+
 def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], str]:
     """(tensors by name, sha256 hex of the file). The format is an 8-byte little-endian header length,
     a JSON header of {name: {dtype, shape, data_offsets}} and the raw data; read with numpy so that

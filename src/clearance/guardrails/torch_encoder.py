@@ -16,6 +16,20 @@ from typing import Any
 import numpy as np
 import orjson
 
+TRAIN_EXTRA = "pip install 'clearance[train]'"
+
+
+def load_torch(purpose: str) -> Any:
+    """torch on one thread with deterministic kernels, so that training gives the same bytes each
+    time; an ImportError naming the extra to install where it is missing."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(f"{purpose} needs torch: {TRAIN_EXTRA}") from None
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    return torch
+
 
 def _modules(torch: Any) -> tuple[type, type, type]:
     """(the embedding block, one post-LN transformer layer, a linear map with a LoRA update) as torch modules."""

@@ -45,13 +45,9 @@ MS_PER_ANSWER = 28.4  # one thread, 128-token cut, mean 93 tokens
 
 
 def need_torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("training the encoder judge needs torch: pip install 'clearance[train]'") from None
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    return torch
+    from ...guardrails.torch_encoder import load_torch
+
+    return load_torch("training the encoder judge")
 
 
 def lora(torch: Any) -> type:
@@ -164,22 +160,6 @@ def tensors(layers: list[Any], head: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def write_safetensors(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    """The safetensors layout (8-byte header length, JSON header, raw little-endian data), names sorted."""
-    codes = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32"}
-    header: dict[str, Any] = {"__metadata__": metadata}
-    body, offset = [], 0
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name]).astype(arrays[name].dtype.newbyteorder("<"))
-        raw = a.tobytes()
-        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        body.append(raw)
-        offset += len(raw)
-    text = orjson.dumps(header, option=orjson.OPT_SORT_KEYS)
-    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as the format recommends
-    return len(text).to_bytes(8, "little") + text + b"".join(body)
-
-
 def fit(answers: Sequence[Answer], settings: dict[str, Any] = SETTINGS, encoder_path: str | None = None) -> bytes:
     """The encoder judge artifact trained on every answer with ``settings``."""
     from ...guardrails.encoder import SentenceEncoder
@@ -203,6 +183,8 @@ def fit(answers: Sequence[Answer], settings: dict[str, Any] = SETTINGS, encoder_
             "scale": str(SCALE), "settings": orjson.dumps(settings, option=orjson.OPT_SORT_KEYS).decode(),
             "features_version": features.VERSION, "features": orjson.dumps(list(features.NAMES)).decode(),
             "trained_coef": orjson.dumps(coef).decode(), "trained_intercept": repr(bias)}
+    from ...guardrails.encoder import write_safetensors
+
     return write_safetensors(tensors(layers, head), meta)
 
 
