@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .encoder import EncoderFormatError, read_safetensors, write_safetensors
+from .encoder import EncoderFormatError, read_safetensors, with_updates, write_safetensors
 from .model import GuardModelError
 
 FORMAT = "clearance-lora"
@@ -93,15 +92,8 @@ class Adapter:
     def apply(self, encoder: Any) -> Any:
         """A copy of ``encoder`` whose layers carry the merged weights (the base encoder is left as it was)."""
         adapted = copy.copy(encoder)  # shares the embeddings and the tokenizer: only the layers change
-        q_scale = np.float32(1.0 / math.sqrt(encoder.hidden // encoder.heads))
-        adapted.layers = []
-        for i, base in enumerate(encoder.layers):
-            layer = copy.copy(base)
-            # The numpy layer keeps x @ W (W transposed) and Q's columns pre-scaled by 1/sqrt(head_dim).
-            qkv = np.concatenate([self.delta(i, "query") * q_scale, self.delta(i, "key"), self.delta(i, "value")]).T
-            layer.qkv = np.ascontiguousarray(base.qkv + qkv)
-            layer.out = np.ascontiguousarray(base.out + self.delta(i, "output").T)
-            layer.up = np.ascontiguousarray(base.up + self.delta(i, "up").T)
-            layer.down = np.ascontiguousarray(base.down + self.delta(i, "down").T)
-            adapted.layers.append(layer)
+        updates = [{"qkv": np.concatenate([self.delta(i, "query"), self.delta(i, "key"), self.delta(i, "value")]),
+                    "out": self.delta(i, "output"), "up": self.delta(i, "up"), "down": self.delta(i, "down")}
+                   for i in range(len(encoder.layers))]
+        adapted.layers = with_updates(encoder.layers, updates, encoder.heads)
         return adapted

