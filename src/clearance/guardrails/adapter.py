@@ -9,7 +9,7 @@ Here that sum is computed once when the adapter is loaded, so the adapted encode
 numpy forward pass (:class:`~.encoder.SentenceEncoder`) at the same cost per call; torch is only
 needed to train.
 
-The file is safetensors (read by :func:`~.encoder.read_safetensors`), float16 matrices named
+The file is safetensors (read by :func:`~.encoder.parse_safetensors`), float16 matrices named
 ``layer.{i}.{map}.a`` / ``.b``, with metadata naming the base encoder's sha256, the rank and
 alpha. An adapter for another encoder, a missing or misshapen matrix, or a file that is not
 one is refused with :class:`~.model.GuardModelError`: the contextual reading then refuses
@@ -19,13 +19,13 @@ calls rather than reading with a different encoder.
 from __future__ import annotations
 
 import copy
-import json
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .encoder import EncoderFormatError, read_safetensors, with_updates, write_safetensors
+from .encoder import EncoderFormatError, parse_safetensors, with_updates, write_safetensors
 from .model import GuardModelError
 
 FORMAT = "clearance-lora"
@@ -49,15 +49,14 @@ def to_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
 class Adapter:
     """The low-rank matrices of one adapter file, checked against the encoder they adapt."""
 
-    def __init__(self, path: Path, encoder: Any) -> None:
+    def __init__(self, path: Path, encoder: Any, raw: bytes | None = None) -> None:
+        """The adapter in ``path``, from its bytes ``raw`` where the caller has read them already."""
         try:
-            tensors, self.digest = read_safetensors(path)
-            raw = path.read_bytes()  # read_safetensors has checked the header's length and JSON
-            header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
-        except (EncoderFormatError, OSError, ValueError) as exc:
+            raw = path.read_bytes() if raw is None else raw
+            tensors, meta = parse_safetensors(raw, path)
+        except (EncoderFormatError, OSError) as exc:
             raise GuardModelError(f"{path}: not a readable encoder adapter ({exc}): {RETRAIN}") from None
-        meta = header.get("__metadata__") if isinstance(header, dict) else None
-        meta = meta if isinstance(meta, dict) else {}
+        self.digest = hashlib.sha256(raw).hexdigest()
         if meta.get("format") != FORMAT:
             raise GuardModelError(f"{path}: not a clearance encoder adapter (format {meta.get('format')!r}): {RETRAIN}")
         if meta.get("encoder_sha256") != encoder.digest:

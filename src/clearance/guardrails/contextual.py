@@ -162,17 +162,18 @@ def adapted(encoder: Any, record: dict[str, Any], folder: Path) -> Any:
 
     path = folder / Path(str(record["file"])).name  # a file beside the head, never elsewhere
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        raw = path.read_bytes()
     except OSError as exc:
         raise GuardModelError(f"{path}: cannot read the contextual head's encoder adapter ({exc.strerror}): "
                               "reinstall clearance or retrain with `clearance guard train-contextual`") from None
+    digest = hashlib.sha256(raw).hexdigest()
     if digest != record["sha256"]:
         raise GuardModelError(f"{path}: the encoder adapter is not the one the contextual head was trained with "
                               f"(sha256 {digest[:12]}, the head names {str(record['sha256'])[:12]}): reinstall "
                               "clearance or retrain with `clearance guard train-contextual`")
     if not hasattr(encoder, "layers"):
         raise GuardModelError(f"the contextual head's adapter needs the numpy sentence encoder, not {encoder!r}")
-    return Adapter(path, encoder).apply(encoder)
+    return Adapter(path, encoder, raw).apply(encoder)
 
 
 @lru_cache(maxsize=4)

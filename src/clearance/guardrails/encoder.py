@@ -113,14 +113,19 @@ def write_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) 
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], str]:
-    """(tensors by name, sha256 hex of the file). The format is an 8-byte little-endian header length,
-    a JSON header of {name: {dtype, shape, data_offsets}} and the raw data; read with numpy so that
-    neither torch nor the safetensors package is needed. Arrays are read-only views of one buffer."""
+    """(tensors by name, sha256 hex of the file): see :func:`parse_safetensors`."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise EncoderFormatError(f"{path} is missing; the sentence encoder needs its weights") from None
-    digest = hashlib.sha256(raw).hexdigest()
+    return parse_safetensors(raw, path)[0], hashlib.sha256(raw).hexdigest()
+
+
+def parse_safetensors(raw: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(tensors by name, the header's ``__metadata__``) of a safetensors file's bytes read from ``path``
+    (named in errors). The format is an 8-byte little-endian header length, a JSON header of {name:
+    {dtype, shape, data_offsets}} and the raw data; read with numpy so that neither torch nor the
+    safetensors package is needed. Arrays are read-only views of one buffer."""
     if len(raw) < 8 or (n := int.from_bytes(raw[:8], "little")) > len(raw) - 8:
         raise EncoderFormatError(f"{path}: not a safetensors file (the header length is past the end of the file)")
     try:
@@ -141,7 +146,8 @@ def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], str]:
             tensors[name] = a.astype(np.float32) if t["dtype"] in ("F16", "BF16") else a
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EncoderFormatError(f"{path}: bad safetensors header ({type(exc).__name__}: {exc})") from None
-    return tensors, digest
+    meta = header.get("__metadata__")
+    return tensors, meta if isinstance(meta, dict) else {}
 
 
 class _Layer:

@@ -15,6 +15,7 @@ Among refusals, partial against full is the shipped trained judge's partial mode
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from importlib.resources import files
@@ -80,17 +81,17 @@ class EncoderJudge:
 
     @classmethod
     def load(cls, path: str | Path | None = None, encoder_path: str | None = None) -> EncoderJudge:
-        from ...guardrails.encoder import EncoderFormatError, read_safetensors
+        from ...guardrails.encoder import EncoderFormatError, parse_safetensors
 
         where = Path(path) if path else default_artifact()
         if not where.is_file():
             raise EvalError(f"{where}: no encoder judge artifact; train one with `clearance eval train-judge --encoder`")
+        raw = where.read_bytes()
         try:
-            tensors, digest = read_safetensors(where)
-            meta = metadata(where)
-        except (EncoderFormatError, ValueError) as exc:
+            tensors, meta = parse_safetensors(raw, where)
+        except EncoderFormatError as exc:
             raise EvalError(f"{where}: not an encoder judge artifact ({exc})") from None
-        return cls(tensors, meta, digest, encoder_path)
+        return cls(tensors, meta, hashlib.sha256(raw).hexdigest(), encoder_path)
 
     def logits(self, answers: Sequence[str]) -> np.ndarray:
         """The encoder head's logit of each answer (before the trained part is added)."""
@@ -125,5 +126,6 @@ class EncoderJudge:
 
 def metadata(path: Path) -> dict[str, Any]:
     """The artifact's ``__metadata__`` (settings, base encoder digest, the trained part's weights)."""
-    raw = path.read_bytes()
-    return orjson.loads(raw[8:8 + int.from_bytes(raw[:8], "little")]).get("__metadata__", {})
+    from ...guardrails.encoder import parse_safetensors
+
+    return parse_safetensors(path.read_bytes(), path)[1]
