@@ -47,12 +47,6 @@ _TWO_APOSTROPHES = re.compile(f"'[{_ALNUM}]+'")
 _ASCII_BYTES = bytes(range(128))
 
 
-def words(text: str) -> list[str]:
-    """features.words of a text: cut as ASCII where :func:`ascii_form` gives one."""
-    plain = ascii_form(text)
-    return features.words(text) if plain is None else ascii_words(plain)
-
-
 def ascii_form(text: str) -> str | None:
     """The text as ASCII that has the same words, or None: when no character beyond ASCII is a
     letter or digit (most prompts' are quotes, dashes and emoji), those characters only separate
