@@ -152,23 +152,15 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float
 
 
 def _logistic_out_of_fold(rows: list[Any], x: np.ndarray, c: float) -> np.ndarray:
-    cls = np.array([e.cls for e in rows])
-    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    from clearance.guardrails import contextual_train, train
+
+    mask, y = contextual_train.harmful_rows(rows)
     out = np.zeros(len(rows))
-    for train_idx, test_idx in _folds(rows):
+    for train_idx, test_idx in train.folds(rows):
         part = train_idx[mask[train_idx]]
         coef, bias = _logistic(x[part], y[part], c)
         out[test_idx] = x[test_idx] @ coef + bias
     return out
-
-
-def _folds(rows: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
-
-    from clearance.guardrails import train
-
-    strata = np.array([e.cls for e in rows])
-    return list(StratifiedKFold(train.FOLDS, shuffle=True, random_state=0).split(strata, strata))
 
 
 def fine_tune_fold(bert: TorchEncoder, cached: list[Any], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
@@ -372,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         scores["frozen encoder MLP head (the shipped design)"] = mlp
         scores[f"lexical + {weight:g} x MLP head (the contextual reading)"] = lex + weight * mlp
 
-    folds = _folds(rows)
+    folds = train.folds(rows)
     chosen = [int(f) for f in args.folds.split(",")]
     for variant in args.variants.split(","):
         k = VARIANTS[variant]

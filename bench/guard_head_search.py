@@ -95,13 +95,6 @@ def lexical_scores(rows: list[corpus.Example]) -> dict[str, np.ndarray]:
     return scores
 
 
-def folds(rows: list[corpus.Example]) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
-
-    strata = np.array([e.cls for e in rows])
-    return list(StratifiedKFold(lexical.FOLDS, shuffle=True, random_state=0).split(strata, strata))
-
-
 def balanced(y: np.ndarray) -> np.ndarray:
     """scikit-learn's class_weight="balanced" as sample weights."""
     w = np.zeros(len(y))
@@ -194,7 +187,7 @@ def encoder_oof(rows: list[corpus.Example], x: np.ndarray, fitter, weights: str,
         mask &= cls != "care"
     y = np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
     out = np.zeros(len(rows))
-    for train_idx, test_idx in folds(rows):
+    for train_idx, test_idx in lexical.folds(rows):
         part = train_idx[mask[train_idx]]
         w = balanced(y[part]) if weights == "balanced" else by_source([rows[i] for i in part], y[part])
         out[test_idx] = fitter(x[part], y[part], w)(x[test_idx])
@@ -357,15 +350,14 @@ def alpaca() -> None:
     cut = load_prompt_guard().thresholds
     others = (outside["jailbreak"] >= cut["jailbreak"]) | (outside["domain"] >= cut["prohibited-domain"])
     print(f"development Alpaca rows: {len(extra)}; the lexical jailbreak and domain labels alone flag {others.mean():.4f}")
-    cls = np.array([e.cls for e in rows])
-    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    mask, y = contextual_train.harmful_rows(rows)
     flagged = {}
     for name, poolings, fitter, weight, threshold in (
             ("previous: mean6 logistic C=3", ("mean:6",), logistic(3.0), 1.0, 0.951327),
             ("chosen: mean6+mean3 MLP h=64 alpha=0.1", ("mean:6", "mean:3"), mlp(64, 0.1), 0.5, 0.962035)):
         z, za = block(x, *poolings), block(xa, *poolings)
         enc = np.zeros(len(extra))
-        for train_idx, _ in folds(rows):
+        for train_idx, _ in lexical.folds(rows):
             part = train_idx[mask[train_idx]]
             enc += fitter(z[part], y[part], balanced(y[part]))(za) / lexical.FOLDS
         q = np.array([contextual_train.combine(float(p), float(e), weight) for p, e in zip(outside["harmful"], enc,

@@ -38,7 +38,7 @@ from . import corpus, features, torch_encoder
 from . import train as lexical
 from .adapter import FORMAT, to_bytes
 from .contextual import ADAPTER, KIND
-from .contextual_train import ROUND, WEIGHTS, choose
+from .contextual_train import ROUND, WEIGHTS, choose, harmful_rows
 from .corpus import Example
 from .model import GuardModelError, TrainedPromptGuard
 from .torch_encoder import TorchEncoder, adapter_tensors
@@ -145,7 +145,6 @@ def inputs_digest(seqs: Sequence[list[int]], y: np.ndarray, mask: np.ndarray) ->
 def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], base: TrainedPromptGuard
         ) -> tuple[dict[str, Any], bytes]:
     """(the head, the adapter's bytes) from the development part: the out-of-fold choice, then the shipped fit."""
-    from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
     torch = load_torch()
@@ -153,8 +152,7 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
     rows = corpus.trainable(dev)
     texts = [features.read(e.text).text for e in rows]
     seqs = model.ids(texts)
-    cls = np.array([e.cls for e in rows])
-    mask, y = cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    mask, y = harmful_rows(rows)
     with threadpool_limits(limits=1):
         x = encoder.encode(texts)  # the frozen encoder's embeddings, for the heads' starting points
         found = lexical.featurize([e.text for e in rows])
@@ -162,8 +160,7 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
         # Every row's encoder logit from an adapter and head trained without its fold (jailbreak rows
         # are scored too: the choice counts them), in the lexical guard's folds.
         oof = np.zeros(len(rows))
-        split = StratifiedKFold(lexical.FOLDS, shuffle=True, random_state=0).split(cls, cls)
-        for f, (train_idx, test_idx) in enumerate(split):
+        for f, (train_idx, test_idx) in enumerate(lexical.folds(rows)):
             part = train_idx[mask[train_idx]]
             trained = Trained(model, _logistic(x[part], y[part]), SEED + f)
             trained.fit(seqs, y, part, SEED + f)

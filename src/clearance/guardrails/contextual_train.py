@@ -77,19 +77,17 @@ def _logits(head: Head, x: np.ndarray) -> np.ndarray:
     return np.maximum(x @ w1 + b1, 0.0) @ coef + bias
 
 
-def _harmful_rows(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+def harmful_rows(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows an encoder head reads: all but jailbreaks, their label: harmful or prohibited-domain 1)."""
     cls = np.array([e.cls for e in rows])
     return cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
 
 
 def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) -> np.ndarray:
     """Each row's encoder-head logit from a head fitted without its fold (the lexical guard's folds)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    strata = np.array([e.cls for e in rows])
-    mask, y = _harmful_rows(rows)
+    mask, y = harmful_rows(rows)
     out = np.zeros(len(rows))
-    for train_idx, test_idx in StratifiedKFold(lexical.FOLDS, shuffle=True, random_state=0).split(strata, strata):
+    for train_idx, test_idx in lexical.folds(rows):
         part = train_idx[mask[train_idx]]
         out[test_idx] = _logits(_fit(x[part], y[part], alpha), x[test_idx])
     return out

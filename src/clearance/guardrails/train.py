@@ -98,6 +98,15 @@ def _head_scores(x: Any, coef: Any, bias: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-(x @ coef[0] + bias[0])))
 
 
+def folds(examples: Sequence[Example]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The development part's five folds, stratified by class with seed 0: (train, test) indices.
+    Every out-of-fold figure of a guard reading uses these, so readings are compared row for row."""
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = np.array([e.cls for e in examples])
+    return list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata))
+
+
 def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
                 extra: Sequence[Found] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each head's score for every development row from a model that never saw the row.
@@ -105,13 +114,10 @@ def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
     ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
     second dictionary.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    strata = np.array([e.cls for e in examples])
     heads = ("harmful", "jailbreak", *domains.DOMAINS)
     scores = {h: np.zeros(len(examples)) for h in heads}
     outside = {h: np.zeros(len(extra)) for h in heads}
-    for train_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata):
+    for train_idx, test_idx in folds(examples):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
         x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
