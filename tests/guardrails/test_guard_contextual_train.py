@@ -20,3 +20,31 @@ def test_a_head_naming_a_pooling_the_encoder_lacks_is_refused(encoder):
     # Two poolings are 768 numbers; the shipped head reads the 384 of the sentence embedding.
     with pytest.raises(GuardModelError, match="coef has \\[384\\] numbers, the encoder gives 768"):
         ContextualPromptGuard(base, {**shipped, "poolings": ["mean:6", "mean:3"]}, "0" * 64, encoder)
+
+
+def test_the_contextual_choice_keeps_every_benign_source_within_its_budget():
+    import numpy as np
+
+    from clearance.guardrails import contextual_train, corpus
+    from clearance.guardrails import train as lexical
+    from clearance.guardrails.contextual import combine
+    from clearance.guardrails.corpus import Example
+
+    rng = np.random.default_rng(3)
+    rows = ([Example("jbb-benign", f"t{i}", "x", "clean", None, "") for i in range(300)]
+            + [Example(corpus.USERS, f"u{i}", "x", "clean", None, "user-prompt") for i in range(2000)]
+            + [Example("advbench", f"h{i}", "x", "harmful", None, "") for i in range(500)])
+    n = len(rows)
+    lexical_scores = {"harmful": rng.uniform(0.05, 0.95, n), "jailbreak": rng.uniform(0, 0.5, n),
+                      "domain": rng.uniform(0, 0.4, n)}
+    encoded = rng.normal(0, 1, n)
+    encoded[:300] += 1.5  # the twins read as harmful more often than the users' requests
+    encoded[2300:] += 2.5
+    cut = {"jailbreak": 0.5, "prohibited-domain": 0.5, "harmful": 0.9}
+    setting, weight, threshold, recall = contextual_train.choose(rows, lexical_scores, cut, {0.0: encoded})
+    q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], encoded, strict=True)])
+    flagged = (q >= threshold) | (lexical_scores["jailbreak"] >= cut["jailbreak"]) | (
+        lexical_scores["domain"] >= cut["prohibited-domain"])
+    for name, mask in lexical.benign_sources(rows).items():
+        assert flagged[mask].mean() <= lexical.FPR_TARGET["any"], name
+    assert weight in contextual_train.WEIGHTS and 0 < recall < 1

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import features
+from . import corpus, features
 from . import train as lexical
 from .contextual import combine
 from .corpus import Example
@@ -35,7 +35,7 @@ from .corpus import Example
 POOLINGS = ("mean:6", "mean:3")
 UNITS = 64
 ALPHA_GRID = (0.001, 0.1)
-WEIGHTS = (0.5, 1.0, 2.0)
+WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 EPOCHS = 400
 SEED = 0
 ROUND = 6
@@ -78,9 +78,14 @@ def _logits(head: Head, x: np.ndarray) -> np.ndarray:
 
 
 def harmful_rows(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """(the rows an encoder head reads: all but jailbreaks, their label: harmful or prohibited-domain 1)."""
+    """(the rows an encoder head is trained on, their label: harmful or prohibited-domain 1).
+
+    All but jailbreaks and the users' requests. The users' rows are scored (out of fold) and set the
+    weight and the threshold through their own budget, but the encoder never learns from them: trained
+    with them, the adapter took four times as long to fit and detected less at the same budgets."""
     cls = np.array([e.cls for e in rows])
-    return cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    users = np.array([e.set == corpus.USERS for e in rows], dtype=bool)
+    return (cls != "jailbreak") & ~users, np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
 
 
 def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) -> np.ndarray:
@@ -96,7 +101,7 @@ def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) ->
 def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[str, float], encoded: dict[float, Any]
            ) -> tuple[float, float, float, float]:
     """(setting, weight, threshold, out-of-fold recall): the combination that detects most within the budget."""
-    benign = lexical.ordinary_benign(rows)
+    sources = lexical.benign_sources(rows)
     bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in rows])
     # The lexical jailbreak and domain labels stand in the contextual reading; the harmful label is
     # the contextual score's, so the budget left by the other two is its own (as in lexical.thresholds).
@@ -105,9 +110,8 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
     for setting, enc in encoded.items():
         for weight in WEIGHTS:
             q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], enc, strict=True)])
-            free, allowed = lexical.harmful_budget(q, benign, others)
-            threshold = float(free[max(0, allowed)] + 1e-6) if allowed >= 0 and len(free) > allowed else 1.0
-            threshold = round(min(threshold, 1.0), ROUND)
+            cut = lexical.harmful_cut(q, sources, others, floor=0.0, step=1e-6)
+            threshold = round(min(1.0 if cut is None else cut, 1.0), ROUND)
             recall = float((others | (q >= threshold))[bad].mean())
             if best is None or recall > best[3]:
                 best = (setting, weight, threshold, recall)
