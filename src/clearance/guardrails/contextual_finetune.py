@@ -38,7 +38,16 @@ from . import corpus, features, torch_encoder
 from . import train as lexical
 from .adapter import FORMAT, to_bytes
 from .contextual import ADAPTER, KIND
-from .contextual_train import ROUND, WEIGHTS, choose, harmful_rows
+from .contextual_train import (
+    JAILBREAK_C,
+    ROUND,
+    WEIGHTS,
+    choose,
+    choose_jailbreak,
+    fit_jailbreak,
+    harmful_rows,
+    jailbreak_out_of_fold,
+)
 from .corpus import Example
 from .model import GuardModelError, TrainedPromptGuard
 from .torch_encoder import TorchEncoder, adapter_tensors
@@ -150,6 +159,13 @@ def _frozen(encoder: Any, texts: Sequence[str], mask: np.ndarray) -> np.ndarray:
     return x
 
 
+def _adapted(encoder: Any, raw: bytes) -> Any:
+    """The numpy encoder with an adapter's bytes merged in: what the shipped reading runs."""
+    from .adapter import Adapter
+
+    return Adapter(Path(ADAPTER), encoder, raw).apply(encoder)
+
+
 def _settings(torch: Any, encoder: Any) -> bytes:
     """Everything besides the rows that decides what a fit gives: part of a cache key."""
     return repr((RANK, ALPHA, EPOCHS, BATCH, ADAPTER_LR, HEAD_LR, WARMUP, DROPOUT, LOGISTIC_C, SEED,
@@ -205,7 +221,6 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
                 oof[test_idx] = trained.logits(seqs, test_idx)
             if oof_file is not None:
                 np.save(oof_file, oof)
-        _, weight, threshold, recall = choose(rows, lexical_scores, base.thresholds, {float(RANK): oof})
         if final_file is not None and final_file.exists():
             kept = orjson.loads(final_file.read_bytes())
             raw, coef, bias = final_file.with_suffix(".safetensors").read_bytes(), kept["coef"], kept["bias"]
@@ -222,6 +237,23 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
             if final_file is not None:
                 final_file.with_suffix(".safetensors").write_bytes(raw)
                 final_file.write_bytes(orjson.dumps({"coef": coef, "bias": bias}))
+        # The jailbreak head reads the shipped adapter's pass (the adapter never saw a jailbreak or a user's row).
+        vectors_file = None
+        if final_file is not None:
+            every = inputs_digest(seqs, y, np.ones(len(seqs), dtype=bool))
+            vectors_file = final_file.with_name(
+                f"vectors-{hashlib.sha256((final_file.stem + every).encode()).hexdigest()}.npy")
+        if vectors_file is not None and vectors_file.exists():
+            vectors = np.load(vectors_file)
+        else:
+            vectors = _adapted(encoder, raw).encode(texts)
+            if vectors_file is not None:
+                np.save(vectors_file, vectors)
+        jailbreak_oof = jailbreak_out_of_fold(rows, vectors)
+        jb_weight, jb_threshold, jb_found, flags = choose_jailbreak(
+            rows, lexical_scores["jailbreak"], base.thresholds["jailbreak"], jailbreak_oof)
+        _, weight, threshold, recall = choose(rows, lexical_scores, base.thresholds, {float(RANK): oof}, flags)
+        jb_coef, jb_bias = fit_jailbreak(vectors, np.array([e.cls == "jailbreak" for e in rows], dtype=int))
     head = {
         "kind": KIND,
         "base_guard": base.version,
@@ -233,6 +265,9 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
         "bias": bias,
         "weight": weight,
         "threshold": threshold,
+        "jailbreak": {"coef": [round(float(v), ROUND) for v in jb_coef], "bias": round(jb_bias, ROUND),
+                      "weight": jb_weight, "threshold": jb_threshold, "C": JAILBREAK_C,
+                      "out_of_fold_detection": round(jb_found, 4)},
         "hyperparameters": {"model": "lora", "rank": RANK, "alpha": ALPHA, "maps": "query key value output up down",
                             "epochs": EPOCHS, "batch": BATCH, "adapter_lr": ADAPTER_LR, "head_lr": HEAD_LR,
                             "warmup": WARMUP, "dropout": DROPOUT, "head_start": f"logistic C={LOGISTIC_C:g}",

@@ -98,14 +98,69 @@ def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) ->
     return out
 
 
-def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[str, float], encoded: dict[float, Any]
-           ) -> tuple[float, float, float, float]:
-    """(setting, weight, threshold, out-of-fold recall): the combination that detects most within the budget."""
+JAILBREAK_C = 1.0
+
+
+def jailbreak_out_of_fold(rows: Sequence[Example], x: np.ndarray, c: float = JAILBREAK_C) -> np.ndarray:
+    """Each row's jailbreak-head logit (a logistic regression on the encoder's poolings ``x``, jailbreak and
+    injection rows against all others, classes balanced) from a head fitted without its fold."""
+    y = np.array([e.cls == "jailbreak" for e in rows], dtype=int)
+    out = np.zeros(len(rows))
+    for train_idx, test_idx in lexical.folds(rows):
+        coef, bias = fit_jailbreak(x[train_idx], y[train_idx], c)
+        out[test_idx] = x[test_idx].astype(np.float64) @ coef + bias
+    return out
+
+
+def fit_jailbreak(x: np.ndarray, y: np.ndarray, c: float = JAILBREAK_C) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
+                               tol=1e-10).fit(x.astype(np.float64), y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def choose_jailbreak(rows: Sequence[Example], lexical_jailbreak: np.ndarray, lexical_cut: float, head: np.ndarray
+                     ) -> tuple[float, float, float, np.ndarray]:
+    """(weight, threshold, out-of-fold detection of jailbreak rows, the rows flagged as jailbreaks): the head's logit
+    added to the lexical jailbreak logit at the weight that detects most. The lexical jailbreak label stands, so
+    each threshold is the lowest at which both labels together stay within the jailbreak budget on every benign
+    source apart (the lexical jailbreak threshold's budget). Weight 0 (the lexical label alone) is kept when no
+    weight does better within it."""
+    sources = lexical.benign_sources(rows)
+    jailbreak = np.array([e.cls == "jailbreak" for e in rows])
+    lexical_flags = lexical_jailbreak >= lexical_cut
+    best = (0.0, 1.0, float(lexical_flags[jailbreak].mean()), lexical_flags)
+    for weight in WEIGHTS:
+        z = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_jailbreak, head, strict=True)])
+        cut = lexical.harmful_cut(z, sources, lexical_flags, floor=lexical.FLOOR, step=1e-6,
+                                  target=lexical.FPR_TARGET["jailbreak"])
+        if cut is None:
+            continue
+        threshold = round(cut, ROUND)
+        flags = lexical_flags | (z >= threshold)
+        if any(flags[mask].mean() > lexical.FPR_TARGET["jailbreak"] for mask in sources.values()):
+            continue  # scores saturate at 1: no threshold keeps this weight's budget
+        found = float(flags[jailbreak].mean())
+        if found > best[2]:
+            best = (weight, threshold, found, flags)
+    return best
+
+
+def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[str, float], encoded: dict[float, Any],
+           jailbreak: np.ndarray | None = None) -> tuple[float, float, float, float]:
+    """(setting, weight, threshold, out-of-fold recall): the combination that detects most within the budget.
+
+    ``jailbreak``: the rows the contextual jailbreak label flags, where the reading has one (else the lexical
+    label's)."""
     sources = lexical.benign_sources(rows)
     bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in rows])
-    # The lexical jailbreak and domain labels stand in the contextual reading; the harmful label is
-    # the contextual score's, so the budget left by the other two is its own (as in lexical.thresholds).
-    others = (lexical_scores["jailbreak"] >= cut["jailbreak"]) | (lexical_scores["domain"] >= cut["prohibited-domain"])
+    # The lexical domain label stands in the contextual reading, and the jailbreak label is the lexical one or the
+    # contextual one; the harmful label is the contextual score's, so the budget left by the other two is its own
+    # (as in lexical.thresholds).
+    if jailbreak is None:
+        jailbreak = lexical_scores["jailbreak"] >= cut["jailbreak"]
+    others = jailbreak | (lexical_scores["domain"] >= cut["prohibited-domain"])
     best: tuple[float, float, float, float] | None = None
     for setting, enc in encoded.items():
         for weight in WEIGHTS:

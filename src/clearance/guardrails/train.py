@@ -155,25 +155,27 @@ def benign_sources(examples: Sequence[Example]) -> dict[str, Any]:
     return {name: mask for name, mask in sources.items() if mask.any()}
 
 
-def _cut(score: Any, sources: dict[str, Any], target: float) -> float:
-    """The lowest threshold (not below ``FLOOR``) whose false-positive rate is on target on every source."""
+def _cut(score: Any, sources: dict[str, Any], target: float, cap: float = 0.99) -> float:
+    """The lowest threshold (not below ``FLOOR``, not above ``cap``) whose false-positive rate is on target on
+    every source."""
     cut = FLOOR
     for mask in sources.values():
         negatives = np.sort(score[mask])[::-1]
         allowed = int(np.floor(target * len(negatives)))
         if allowed < len(negatives):
             cut = max(cut, float(negatives[allowed]) + 1e-4)
-    return round(min(0.99, cut), ROUND)
+    return round(min(cap, cut), ROUND)
 
 
 def harmful_cut(harmful: Any, sources: dict[str, Any], others: Any, floor: float = FLOOR,
-                step: float = 1e-4) -> float | None:
+                step: float = 1e-4, target: float = FPR_TARGET["any"]) -> float | None:
     """The lowest harmful threshold (not below ``floor``) at which, on every source, the share of ordinary
-    benign rows that any label flags stays within ``FPR_TARGET["any"]``; None when the other labels alone
-    spend a source's budget. The lexical guard and the contextual reading are both set so."""
+    benign rows that any label flags (this score's or ``others``) stays within ``target``; None when the other
+    labels alone spend a source's budget. The lexical guard and the contextual reading are both set so (the
+    contextual jailbreak label too, with its lexical one as ``others``)."""
     cut = floor
     for mask in sources.values():
-        allowed = int(np.floor(FPR_TARGET["any"] * int(mask.sum()))) - int((others & mask).sum())
+        allowed = int(np.floor(target * int(mask.sum()))) - int((others & mask).sum())
         if allowed < 0:
             return None
         free = np.sort(harmful[mask & ~others])[::-1]
