@@ -81,3 +81,16 @@ def test_every_budget_holds_on_each_source_apart():
     pooled = np.ones(len(rows), dtype=bool)
     loose = train.harmful_cut(scores["harmful"], {"all": pooled}, np.zeros(len(rows), dtype=bool))
     assert loose is not None and loose < cut["harmful"]  # pooled, the twins' budget would have been overspent
+
+
+def test_training_from_a_users_file_that_is_not_there_names_it_and_writes_nothing(guard_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app
+
+    out = tmp_path / "guard_model.json"
+    result = CliRunner().invoke(app, ["guard", "train", "--data", str(guard_data), "--out", str(out),
+                                      "--users", str(tmp_path / "absent.json")])
+    assert result.exit_code == 1
+    assert "absent.json" in result.output and "Traceback" not in result.output
+    assert not out.exists()
