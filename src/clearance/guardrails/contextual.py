@@ -9,8 +9,11 @@ requests at the same false-positive rate on everyday instructions than either al
 a hundred times the lexical guard's CPU per call, it is opt-in, per guard rule
 (``reading: contextual``).
 
-What changes: only the harmful label. A prohibited-domain or jailbreak verdict of the lexical
-guard stands (both are graver and have their own heads). Otherwise the harmful score becomes
+What changes: the harmful label, and the jailbreak label where the head has a ``jailbreak``
+part. A prohibited-domain or jailbreak verdict of the lexical guard stands (both are graver).
+Otherwise, with a jailbreak part, the jailbreak score becomes ``sigmoid(logit(p_jailbreak) +
+weight * jailbreak_head(encoder))`` (a linear head on the same pass), a jailbreak at its own
+threshold; and the harmful score becomes
 ``q = sigmoid(logit(p) + weight * head(encoder))``, ``p`` the lexical harmful probability,
 and the label is harmful when ``q`` reaches the head's threshold. ``head`` reads the poolings
 the artifact names from one encoder pass through a linear layer ``x . coef + bias``, or, with
@@ -116,6 +119,9 @@ class ContextualPromptGuard:
         elif self.coef.ndim != 1 or (inputs and self.coef.shape[0] != inputs):
             raise GuardModelError(f"the contextual guard head's coef has {list(self.coef.shape)} numbers, the "
                                   f"encoder gives {inputs} for the poolings {list(self.poolings)}")
+        # The jailbreak part reads the same poolings as the harmful head's first layer.
+        reads = inputs or (self.hidden[0].shape[0] if self.hidden is not None else self.coef.shape[0])
+        self.jailbreak = _jailbreak_head(head.get("jailbreak"), reads)
         self.digest = digest
         self.version = f"{base.version}+ctx:{digest[:12]}"
 
@@ -125,13 +131,19 @@ class ContextualPromptGuard:
         return built_from(where, "the contextual guard head",
                           lambda head, digest: cls(base, head, digest, encoder, where.parent))
 
-    def encoder_logits(self, texts: list[str]) -> np.ndarray:
-        """The encoder head's logit for prompts (each read as the guard reads it: its normalized window)."""
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """The adapted encoder's poolings of prompts (each read as the guard reads it: its normalized window)."""
         # One BLAS thread: a gateway serves calls on every core already, and OpenBLAS's idle
         # threads spin on a busy machine (a test module took 81 s instead of 4 with them).
         windows = [features.read(t).text for t in texts]
         with threadpool_limits(limits=1):
-            vectors = self.encoder.encode_layers(windows, self.poolings)
+            return self.encoder.encode_layers(windows, self.poolings)
+
+    def encoder_logits(self, texts: list[str]) -> np.ndarray:
+        """The encoder's harmful head's logit for prompts."""
+        return self.harmful_logits(self.vectors(texts))
+
+    def harmful_logits(self, vectors: np.ndarray) -> np.ndarray:
         if self.hidden is not None:
             vectors = np.maximum(vectors @ self.hidden[0] + self.hidden[1], np.float32(0))
         return vectors @ self.coef + self.bias
@@ -140,18 +152,55 @@ class ContextualPromptGuard:
         verdict = self.base.check_prompt(text)
         if verdict.label in ("prohibited-domain", "jailbreak"):
             return verdict
-        return self.decide(verdict, float(self.encoder_logits([text])[0]))
+        vectors = self.vectors([text])
+        jailbreak = None if self.jailbreak is None else float(self.jailbreak.logits(vectors)[0])
+        return self.decide(verdict, float(self.harmful_logits(vectors)[0]), jailbreak)
 
-    def decide(self, verdict: PromptVerdict, encoder_logit: float) -> PromptVerdict:
-        """The contextual verdict from the lexical one and the encoder head's logit for the same prompt."""
+    def decide(self, verdict: PromptVerdict, encoder_logit: float, jailbreak_logit: float | None = None
+               ) -> PromptVerdict:
+        """The contextual verdict from the lexical one and the encoder heads' logits for the same prompt.
+
+        A jailbreak read in context outranks a harmful one, as in the lexical guard."""
         scores = dict(verdict.scores)
         q = round(combine(scores["harmful"], encoder_logit, self.weight), 6)
-        reason = f"context: sentence encoder {encoder_logit:+.2f}, harmful {q:.2f} read in context"
-        ranked = tuple((k, q if k == "harmful" else v) for k, v in verdict.scores)
+        reasons = [f"context: sentence encoder {encoder_logit:+.2f}, harmful {q:.2f} read in context"]
+        j = scores["jailbreak"]
+        if self.jailbreak is not None and jailbreak_logit is not None:
+            j = round(combine(scores["jailbreak"], jailbreak_logit, self.jailbreak.weight), 6)
+            reasons.append(f"context: jailbreak head {jailbreak_logit:+.2f}, jailbreak {j:.2f} read in context")
+        ranked = tuple((k, q if k == "harmful" else j if k == "jailbreak" else v) for k, v in verdict.scores)
+        # A flag's own reading leads its reasons; the other reading in context is still named, last.
+        if self.jailbreak is not None and j >= self.jailbreak.threshold:
+            return PromptVerdict("jailbreak", j, None, (reasons[-1], *verdict.features, reasons[0]), ranked)
         if q >= self.threshold:
-            return PromptVerdict("harmful", q, None, (reason, *verdict.features), ranked)
-        others = max(v for k, v in verdict.scores if k in ("jailbreak", "prohibited-domain"))
-        return PromptVerdict("clean", max(q, others), None, (*verdict.features, reason), ranked)
+            return PromptVerdict("harmful", q, None, (reasons[0], *verdict.features, *reasons[1:]), ranked)
+        domain = max(v for k, v in verdict.scores if k == "prohibited-domain")
+        return PromptVerdict("clean", max(q, j, domain), None, (*verdict.features, *reasons), ranked)
+
+
+class JailbreakHead:
+    """A linear head on the same poolings, read beside the lexical jailbreak logit: ``sigmoid(logit(p_jailbreak)
+    + weight * (x . coef + bias))``, a jailbreak at ``threshold`` or more."""
+
+    def __init__(self, record: dict[str, Any], width: int | None) -> None:
+        self.coef = np.asarray(record["coef"], dtype=np.float32)
+        self.bias = float(record["bias"])
+        self.weight = float(record["weight"])
+        self.threshold = float(record["threshold"])
+        if self.coef.ndim != 1 or (width and self.coef.shape[0] != width):
+            raise GuardModelError(f"the contextual guard head's jailbreak coef has {list(self.coef.shape)} numbers, "
+                                  f"the encoder gives {width}")
+
+    def logits(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors @ self.coef + self.bias
+
+
+def _jailbreak_head(record: Any, width: int | None) -> JailbreakHead | None:
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise GuardModelError("the contextual guard head's field jailbreak is not an object")
+    return JailbreakHead(record, width)
 
 
 def adapted(encoder: Any, record: dict[str, Any], folder: Path) -> Any:

@@ -38,7 +38,16 @@ from . import corpus, features, torch_encoder
 from . import train as lexical
 from .adapter import FORMAT, to_bytes
 from .contextual import ADAPTER, KIND
-from .contextual_train import ROUND, WEIGHTS, choose, harmful_rows
+from .contextual_train import (
+    JAILBREAK_C,
+    ROUND,
+    WEIGHTS,
+    choose,
+    choose_jailbreak,
+    fit_jailbreak,
+    harmful_rows,
+    jailbreak_out_of_fold,
+)
 from .corpus import Example
 from .model import GuardModelError, TrainedPromptGuard
 from .torch_encoder import TorchEncoder, adapter_tensors
@@ -142,9 +151,43 @@ def inputs_digest(seqs: Sequence[list[int]], y: np.ndarray, mask: np.ndarray) ->
     return h.hexdigest()
 
 
-def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], base: TrainedPromptGuard
-        ) -> tuple[dict[str, Any], bytes]:
-    """(the head, the adapter's bytes) from the development part: the out-of-fold choice, then the shipped fit."""
+def _frozen(encoder: Any, texts: Sequence[str], mask: np.ndarray) -> np.ndarray:
+    """The frozen encoder's embeddings of the rows a head is trained on (its starting point); zeros elsewhere."""
+    keep = np.flatnonzero(mask)
+    x = np.zeros((len(texts), encoder.hidden), dtype=np.float32)
+    x[keep] = encoder.encode([texts[i] for i in keep])
+    return x
+
+
+def _adapted(encoder: Any, raw: bytes) -> Any:
+    """The numpy encoder with an adapter's bytes merged in: what the shipped reading runs."""
+    from .adapter import Adapter
+
+    return Adapter(Path(ADAPTER), encoder, raw).apply(encoder)
+
+
+def _settings(torch: Any, encoder: Any) -> bytes:
+    """Everything besides the rows that decides what a fit gives: part of a cache key."""
+    return repr((RANK, ALPHA, EPOCHS, BATCH, ADAPTER_LR, HEAD_LR, WARMUP, DROPOUT, LOGISTIC_C, SEED,
+                 torch.__version__, encoder.digest, encoder.max_tokens)).encode()
+
+
+def _oof_key(torch: Any, encoder: Any, seqs: Sequence[list[int]], y: np.ndarray, mask: np.ndarray,
+             folds: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    h = hashlib.sha256(_settings(torch, encoder))
+    h.update(inputs_digest(seqs, y, mask).encode() + inputs_digest(seqs, y, np.ones(len(seqs), dtype=bool)).encode())
+    for _, test_idx in folds:
+        h.update(np.asarray(test_idx, "<i8").tobytes() + b"|")
+    return h.hexdigest()
+
+
+def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], base: TrainedPromptGuard,
+        cache: Path | None = None) -> tuple[dict[str, Any], bytes]:
+    """(the head, the adapter's bytes) from the development part: the out-of-fold choice, then the shipped fit.
+
+    The fold fits and the shipped fit depend on the rows, the folds and the settings, not on the
+    lexical guard: with ``cache``, each is kept there under a digest of what it depends on, so a
+    retrained lexical guard is re-read in context without refitting the encoder (an hour on one core)."""
     from threadpoolctl import threadpool_limits
 
     torch = load_torch()
@@ -153,24 +196,64 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
     texts = [features.read(e.text).text for e in rows]
     seqs = model.ids(texts)
     mask, y = harmful_rows(rows)
+    folds = lexical.folds(rows)
+    oof_file = final_file = None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        oof_file = cache / f"oof-{_oof_key(torch, encoder, seqs, y, mask, folds)}.npy"
+        final_key = hashlib.sha256(_settings(torch, encoder) + inputs_digest(seqs, y, mask).encode()).hexdigest()
+        final_file = cache / f"final-{final_key}.json"
     with threadpool_limits(limits=1):
-        x = encoder.encode(texts)  # the frozen encoder's embeddings, for the heads' starting points
         found = lexical.featurize([e.text for e in rows])
         lexical_scores, _ = lexical.out_of_fold(rows, found, float(base_artifact["hyperparameters"]["C"]))
-        # Every row's encoder logit from an adapter and head trained without its fold (jailbreak rows
-        # are scored too: the choice counts them), in the lexical guard's folds.
-        oof = np.zeros(len(rows))
-        for f, (train_idx, test_idx) in enumerate(lexical.folds(rows)):
-            part = train_idx[mask[train_idx]]
-            trained = Trained(model, _logistic(x[part], y[part]), SEED + f)
-            trained.fit(seqs, y, part, SEED + f)
-            oof[test_idx] = trained.logits(seqs, test_idx)
-        _, weight, threshold, recall = choose(rows, lexical_scores, base.thresholds, {float(RANK): oof})
-        everything = np.flatnonzero(mask)
-        trained = Trained(model, _logistic(x[everything], y[everything]), SEED)
-        trained.fit(seqs, y, everything, SEED)
-    meta = {"format": FORMAT, "encoder_sha256": encoder.digest, "rank": str(RANK), "alpha": f"{ALPHA:g}"}
-    raw = to_bytes(adapter_tensors(trained.layers), meta)
+        x = None
+        if oof_file is not None and oof_file.exists():
+            oof = np.load(oof_file)
+        else:
+            x = _frozen(encoder, texts, mask)
+            # Every row's encoder logit from an adapter and head trained without its fold (jailbreak rows
+            # and the users' requests are scored too: the choice counts them), in the lexical guard's folds.
+            oof = np.zeros(len(rows))
+            for f, (train_idx, test_idx) in enumerate(folds):
+                part = train_idx[mask[train_idx]]
+                trained = Trained(model, _logistic(x[part], y[part]), SEED + f)
+                trained.fit(seqs, y, part, SEED + f)
+                oof[test_idx] = trained.logits(seqs, test_idx)
+            if oof_file is not None:
+                np.save(oof_file, oof)
+        if final_file is not None and final_file.exists():
+            kept = orjson.loads(final_file.read_bytes())
+            raw, coef, bias = final_file.with_suffix(".safetensors").read_bytes(), kept["coef"], kept["bias"]
+        else:
+            everything = np.flatnonzero(mask)
+            if x is None:
+                x = _frozen(encoder, texts, mask)
+            trained = Trained(model, _logistic(x[everything], y[everything]), SEED)
+            trained.fit(seqs, y, everything, SEED)
+            meta = {"format": FORMAT, "encoder_sha256": encoder.digest, "rank": str(RANK), "alpha": f"{ALPHA:g}"}
+            raw = to_bytes(adapter_tensors(trained.layers), meta)
+            coef = [round(float(v), ROUND) for v in trained.head.weight.detach().numpy()[0]]
+            bias = round(float(trained.head.bias.detach().numpy()[0]), ROUND)
+            if final_file is not None:
+                final_file.with_suffix(".safetensors").write_bytes(raw)
+                final_file.write_bytes(orjson.dumps({"coef": coef, "bias": bias}))
+        # The jailbreak head reads the shipped adapter's pass (the adapter never saw a jailbreak or a user's row).
+        vectors_file = None
+        if final_file is not None:
+            every = inputs_digest(seqs, y, np.ones(len(seqs), dtype=bool))
+            vectors_file = final_file.with_name(
+                f"vectors-{hashlib.sha256((final_file.stem + every).encode()).hexdigest()}.npy")
+        if vectors_file is not None and vectors_file.exists():
+            vectors = np.load(vectors_file)
+        else:
+            vectors = _adapted(encoder, raw).encode(texts)
+            if vectors_file is not None:
+                np.save(vectors_file, vectors)
+        jailbreak_oof = jailbreak_out_of_fold(rows, vectors)
+        jb_weight, jb_threshold, jb_found, flags = choose_jailbreak(
+            rows, lexical_scores["jailbreak"], base.thresholds["jailbreak"], jailbreak_oof)
+        _, weight, threshold, recall = choose(rows, lexical_scores, base.thresholds, {float(RANK): oof}, flags)
+        jb_coef, jb_bias = fit_jailbreak(vectors, np.array([e.cls == "jailbreak" for e in rows], dtype=int))
     head = {
         "kind": KIND,
         "base_guard": base.version,
@@ -178,10 +261,13 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
         "adapter": {"file": ADAPTER, "sha256": hashlib.sha256(raw).hexdigest(), "rank": RANK, "alpha": ALPHA,
                     "bytes": len(raw)},
         "poolings": ["mean:6"],
-        "coef": [round(float(v), ROUND) for v in trained.head.weight.detach().numpy()[0]],
-        "bias": round(float(trained.head.bias.detach().numpy()[0]), ROUND),
+        "coef": coef,
+        "bias": bias,
         "weight": weight,
         "threshold": threshold,
+        "jailbreak": {"coef": [round(float(v), ROUND) for v in jb_coef], "bias": round(jb_bias, ROUND),
+                      "weight": jb_weight, "threshold": jb_threshold, "C": JAILBREAK_C,
+                      "out_of_fold_detection": round(jb_found, 4)},
         "hyperparameters": {"model": "lora", "rank": RANK, "alpha": ALPHA, "maps": "query key value output up down",
                             "epochs": EPOCHS, "batch": BATCH, "adapter_lr": ADAPTER_LR, "head_lr": HEAD_LR,
                             "warmup": WARMUP, "dropout": DROPOUT, "head_start": f"logistic C={LOGISTIC_C:g}",
@@ -195,7 +281,8 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
     return head, raw
 
 
-def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None) -> dict[str, Any]:
+def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None,
+               users: Path | None = None, cache: Path | None = None) -> dict[str, Any]:
     """Train on the development part, measure the contextual reading on the held-out part, write head, adapter, card."""
     from .contextual import ContextualPromptGuard
     from .model import default_artifact
@@ -205,9 +292,9 @@ def train_head(data: Path, out: Path, encoder: Any, card: Path | None = None) ->
     base_raw = default_artifact().read_bytes()
     base_artifact = orjson.loads(base_raw)
     base = TrainedPromptGuard(base_artifact, hashlib.sha256(base_raw).hexdigest())
-    dev, test = corpus.split(corpus.load(data))
-    head, adapter = fit(dev, encoder, base_artifact, base)
-    head["training_data"] = {"sha256": lexical.data_hashes(data),
+    dev, test = corpus.split(corpus.load(data, users=users))
+    head, adapter = fit(dev, encoder, base_artifact, base, cache)
+    head["training_data"] = {"sha256": lexical.data_hashes(data, users),
                              "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE}}
     out.with_name(ADAPTER).write_bytes(adapter)
     guard = ContextualPromptGuard(base, head, hashlib.sha256(lexical.to_bytes(head)).hexdigest(), encoder,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import features
+from . import corpus, features
 from . import train as lexical
 from .contextual import combine
 from .corpus import Example
@@ -35,7 +35,7 @@ from .corpus import Example
 POOLINGS = ("mean:6", "mean:3")
 UNITS = 64
 ALPHA_GRID = (0.001, 0.1)
-WEIGHTS = (0.5, 1.0, 2.0)
+WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 EPOCHS = 400
 SEED = 0
 ROUND = 6
@@ -78,9 +78,14 @@ def _logits(head: Head, x: np.ndarray) -> np.ndarray:
 
 
 def harmful_rows(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """(the rows an encoder head reads: all but jailbreaks, their label: harmful or prohibited-domain 1)."""
+    """(the rows an encoder head is trained on, their label: harmful or prohibited-domain 1).
+
+    All but jailbreaks and the users' requests. The users' rows are scored (out of fold) and set the
+    weight and the threshold through their own budget, but the encoder never learns from them: trained
+    with them, the adapter took four times as long to fit and detected less at the same budgets."""
     cls = np.array([e.cls for e in rows])
-    return cls != "jailbreak", np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
+    users = np.array([e.set == corpus.USERS for e in rows], dtype=bool)
+    return (cls != "jailbreak") & ~users, np.isin(cls, ["harmful", "prohibited-domain"]).astype(int)
 
 
 def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) -> np.ndarray:
@@ -93,21 +98,75 @@ def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) ->
     return out
 
 
-def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[str, float], encoded: dict[float, Any]
-           ) -> tuple[float, float, float, float]:
-    """(setting, weight, threshold, out-of-fold recall): the combination that detects most within the budget."""
-    benign = lexical.ordinary_benign(rows)
+JAILBREAK_C = 1.0
+
+
+def jailbreak_out_of_fold(rows: Sequence[Example], x: np.ndarray, c: float = JAILBREAK_C) -> np.ndarray:
+    """Each row's jailbreak-head logit (a logistic regression on the encoder's poolings ``x``, jailbreak and
+    injection rows against all others, classes balanced) from a head fitted without its fold."""
+    y = np.array([e.cls == "jailbreak" for e in rows], dtype=int)
+    out = np.zeros(len(rows))
+    for train_idx, test_idx in lexical.folds(rows):
+        coef, bias = fit_jailbreak(x[train_idx], y[train_idx], c)
+        out[test_idx] = x[test_idx].astype(np.float64) @ coef + bias
+    return out
+
+
+def fit_jailbreak(x: np.ndarray, y: np.ndarray, c: float = JAILBREAK_C) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
+                               tol=1e-10).fit(x.astype(np.float64), y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def choose_jailbreak(rows: Sequence[Example], lexical_jailbreak: np.ndarray, lexical_cut: float, head: np.ndarray
+                     ) -> tuple[float, float, float, np.ndarray]:
+    """(weight, threshold, out-of-fold detection of jailbreak rows, the rows flagged as jailbreaks): the head's logit
+    added to the lexical jailbreak logit at the weight that detects most. The lexical jailbreak label stands, so
+    each threshold is the lowest at which both labels together stay within the jailbreak budget on every benign
+    source apart (the lexical jailbreak threshold's budget). Weight 0 (the lexical label alone) is kept when no
+    weight does better within it."""
+    sources = lexical.benign_sources(rows)
+    jailbreak = np.array([e.cls == "jailbreak" for e in rows])
+    lexical_flags = lexical_jailbreak >= lexical_cut
+    best = (0.0, 1.0, float(lexical_flags[jailbreak].mean()), lexical_flags)
+    for weight in WEIGHTS:
+        z = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_jailbreak, head, strict=True)])
+        cut = lexical.harmful_cut(z, sources, lexical_flags, floor=lexical.FLOOR, step=1e-6,
+                                  target=lexical.FPR_TARGET["jailbreak"])
+        if cut is None:
+            continue
+        threshold = round(cut, ROUND)
+        flags = lexical_flags | (z >= threshold)
+        if any(flags[mask].mean() > lexical.FPR_TARGET["jailbreak"] for mask in sources.values()):
+            continue  # scores saturate at 1: no threshold keeps this weight's budget
+        found = float(flags[jailbreak].mean())
+        if found > best[2]:
+            best = (weight, threshold, found, flags)
+    return best
+
+
+def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[str, float], encoded: dict[float, Any],
+           jailbreak: np.ndarray | None = None) -> tuple[float, float, float, float]:
+    """(setting, weight, threshold, out-of-fold recall): the combination that detects most within the budget.
+
+    ``jailbreak``: the rows the contextual jailbreak label flags, where the reading has one (else the lexical
+    label's)."""
+    sources = lexical.benign_sources(rows)
     bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in rows])
-    # The lexical jailbreak and domain labels stand in the contextual reading; the harmful label is
-    # the contextual score's, so the budget left by the other two is its own (as in lexical.thresholds).
-    others = (lexical_scores["jailbreak"] >= cut["jailbreak"]) | (lexical_scores["domain"] >= cut["prohibited-domain"])
+    # The lexical domain label stands in the contextual reading, and the jailbreak label is the lexical one or the
+    # contextual one; the harmful label is the contextual score's, so the budget left by the other two is its own
+    # (as in lexical.thresholds).
+    if jailbreak is None:
+        jailbreak = lexical_scores["jailbreak"] >= cut["jailbreak"]
+    others = jailbreak | (lexical_scores["domain"] >= cut["prohibited-domain"])
     best: tuple[float, float, float, float] | None = None
     for setting, enc in encoded.items():
         for weight in WEIGHTS:
             q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], enc, strict=True)])
-            free, allowed = lexical.harmful_budget(q, benign, others)
-            threshold = float(free[max(0, allowed)] + 1e-6) if allowed >= 0 and len(free) > allowed else 1.0
-            threshold = round(min(threshold, 1.0), ROUND)
+            cut = lexical.harmful_cut(q, sources, others, floor=0.0, step=1e-6)
+            threshold = round(min(1.0 if cut is None else cut, 1.0), ROUND)
             recall = float((others | (q >= threshold))[bad].mean())
             if best is None or recall > best[3]:
                 best = (setting, weight, threshold, recall)

