@@ -205,31 +205,45 @@ def wrk(target: Target, script: Path, connections: int, seconds: float) -> Run:
     return Run(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(bad.group(1)) if bad else 0, cpu)
 
 
-async def first_chunk_ms(url: str, token: str, samples: int) -> list[float]:
-    """Time from sending a streaming request to its first body byte, one client, keep-alive."""
+async def first_chunk_ms(url: str, token: str, samples: int, reconnects: int = 5) -> list[float]:
+    """Time from sending a streaming request to its first body byte, one client, keep-alive.
+
+    A server may close a kept-alive connection between requests (uvicorn's keep-alive timeout, a
+    proxy's request limit): the sample is then taken again on a new connection, at most
+    ``reconnects`` times per run, and the count is said on stderr."""
     host, port = re.match(r"http://([\d.]+):(\d+)", url).groups()
     path = url.split(f":{port}", 1)[1]
     body = json.dumps(STREAM_BODY).encode()
     head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-    reader, writer = await asyncio.open_connection(host, int(port))
-    out = []
-    try:
-        for _ in range(samples):
-            t = time.perf_counter()
-            writer.write(head + body)
-            await writer.drain()
-            await reader.readuntil(b"\r\n\r\n")
-            size = int((await reader.readline()).strip(), 16)  # first chunk: its size line, then data
-            out.append((time.perf_counter() - t) * 1000)
-            await reader.readexactly(size + 2)
-            while True:  # drain the rest of the chunked body
-                size = int((await reader.readline()).strip(), 16)
+    out: list[float] = []
+    reopened = 0
+    while len(out) < samples:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while len(out) < samples:
+                t = time.perf_counter()
+                writer.write(head + body)
+                await writer.drain()
+                await reader.readuntil(b"\r\n\r\n")
+                size = int((await reader.readline()).strip(), 16)  # first chunk: its size line, then data
+                elapsed = (time.perf_counter() - t) * 1000
                 await reader.readexactly(size + 2)
-                if size == 0:
-                    break
-    finally:
-        writer.close()
+                while True:  # drain the rest of the chunked body
+                    size = int((await reader.readline()).strip(), 16)
+                    await reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+                out.append(elapsed)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            reopened += 1
+            if reopened > reconnects:
+                raise
+        finally:
+            writer.close()
+    if reopened:
+        print(f"({url}: the server closed the connection {reopened} time(s); those samples were retaken)",
+              file=sys.stderr)
     return out
 
 
