@@ -79,7 +79,7 @@ def test_every_budget_holds_on_each_source_apart():
         assert flagged.mean() <= train.FPR_TARGET["any"]
         assert (scores["jailbreak"][mask] >= cut["jailbreak"]).mean() <= train.FPR_TARGET["jailbreak"]
     pooled = np.ones(len(rows), dtype=bool)
-    loose = train.harmful_cut(scores["harmful"], {"all": pooled}, np.zeros(len(rows), dtype=bool))
+    loose = train.budget_cut(scores["harmful"], {"all": pooled}, np.zeros(len(rows), dtype=bool))
     assert loose is not None and loose < cut["harmful"]  # pooled, the twins' budget would have been overspent
 
 

@@ -174,8 +174,8 @@ class ContextualPromptGuard:
             return PromptVerdict("jailbreak", j, None, (reasons[-1], *verdict.features, reasons[0]), ranked)
         if q >= self.threshold:
             return PromptVerdict("harmful", q, None, (reasons[0], *verdict.features, *reasons[1:]), ranked)
-        domain = max(v for k, v in verdict.scores if k == "prohibited-domain")
-        return PromptVerdict("clean", max(q, j, domain), None, (*verdict.features, *reasons), ranked)
+        return PromptVerdict("clean", max(q, j, scores["prohibited-domain"]), None, (*verdict.features, *reasons),
+                             ranked)
 
 
 class JailbreakHead:

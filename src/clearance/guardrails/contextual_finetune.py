@@ -26,8 +26,9 @@ shipped head's logits are computed.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,10 @@ from .contextual_train import (
     WEIGHTS,
     choose,
     choose_jailbreak,
-    fit_jailbreak,
     harmful_rows,
+    jailbreak_labels,
     jailbreak_out_of_fold,
+    logistic,
 )
 from .corpus import Example
 from .model import GuardModelError, TrainedPromptGuard
@@ -73,11 +75,8 @@ def load_torch() -> Any:
 
 
 def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=LOGISTIC_C, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
-                               tol=1e-10).fit(x.astype(np.float64), y)
-    return model.coef_[0], float(model.intercept_[0])
+    """The frozen encoder's logistic head: where the trained head starts."""
+    return logistic(x, y, LOGISTIC_C)
 
 
 class Trained:
@@ -159,6 +158,16 @@ def _frozen(encoder: Any, texts: Sequence[str], mask: np.ndarray) -> np.ndarray:
     return x
 
 
+def _kept(path: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, read from ``path`` where an earlier run kept it there, else kept there for the next."""
+    if path is not None and path.exists():
+        return np.load(path)
+    value = compute()
+    if path is not None:
+        np.save(path, value)
+    return value
+
+
 def _adapted(encoder: Any, raw: bytes) -> Any:
     """The numpy encoder with an adapter's bytes merged in: what the shipped reading runs."""
     from .adapter import Adapter
@@ -197,63 +206,57 @@ def fit(dev: Sequence[Example], encoder: Any, base_artifact: dict[str, Any], bas
     seqs = model.ids(texts)
     mask, y = harmful_rows(rows)
     folds = lexical.folds(rows)
-    oof_file = final_file = None
+    oof_file = final_file = vectors_file = None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         oof_file = cache / f"oof-{_oof_key(torch, encoder, seqs, y, mask, folds)}.npy"
         final_key = hashlib.sha256(_settings(torch, encoder) + inputs_digest(seqs, y, mask).encode()).hexdigest()
         final_file = cache / f"final-{final_key}.json"
+        every = inputs_digest(seqs, y, np.ones(len(seqs), dtype=bool))  # every row is read, not only mask's
+        vectors_file = cache / f"vectors-{hashlib.sha256((final_file.stem + every).encode()).hexdigest()}.npy"
+    # The frozen encoder's embeddings: computed once, and only when a fit is not in the cache.
+    frozen = functools.cache(lambda: _frozen(encoder, texts, mask))
+
+    def fold_logits() -> np.ndarray:
+        # Every row's encoder logit from an adapter and head trained without its fold (jailbreak rows
+        # and the users' requests are scored too: the choice counts them), in the lexical guard's folds.
+        x, out = frozen(), np.zeros(len(rows))
+        for f, (train_idx, test_idx) in enumerate(folds):
+            part = train_idx[mask[train_idx]]
+            trained = Trained(model, _logistic(x[part], y[part]), SEED + f)
+            trained.fit(seqs, y, part, SEED + f)
+            out[test_idx] = trained.logits(seqs, test_idx)
+        return out
+
+    def shipped_fit() -> tuple[bytes, list[float], float]:
+        everything = np.flatnonzero(mask)
+        x = frozen()
+        trained = Trained(model, _logistic(x[everything], y[everything]), SEED)
+        trained.fit(seqs, y, everything, SEED)
+        meta = {"format": FORMAT, "encoder_sha256": encoder.digest, "rank": str(RANK), "alpha": f"{ALPHA:g}"}
+        return (to_bytes(adapter_tensors(trained.layers), meta),
+                [round(float(v), ROUND) for v in trained.head.weight.detach().numpy()[0]],
+                round(float(trained.head.bias.detach().numpy()[0]), ROUND))
+
     with threadpool_limits(limits=1):
         found = lexical.featurize([e.text for e in rows])
         lexical_scores, _ = lexical.out_of_fold(rows, found, float(base_artifact["hyperparameters"]["C"]))
-        x = None
-        if oof_file is not None and oof_file.exists():
-            oof = np.load(oof_file)
-        else:
-            x = _frozen(encoder, texts, mask)
-            # Every row's encoder logit from an adapter and head trained without its fold (jailbreak rows
-            # and the users' requests are scored too: the choice counts them), in the lexical guard's folds.
-            oof = np.zeros(len(rows))
-            for f, (train_idx, test_idx) in enumerate(folds):
-                part = train_idx[mask[train_idx]]
-                trained = Trained(model, _logistic(x[part], y[part]), SEED + f)
-                trained.fit(seqs, y, part, SEED + f)
-                oof[test_idx] = trained.logits(seqs, test_idx)
-            if oof_file is not None:
-                np.save(oof_file, oof)
+        oof = _kept(oof_file, fold_logits)
         if final_file is not None and final_file.exists():
             kept = orjson.loads(final_file.read_bytes())
             raw, coef, bias = final_file.with_suffix(".safetensors").read_bytes(), kept["coef"], kept["bias"]
         else:
-            everything = np.flatnonzero(mask)
-            if x is None:
-                x = _frozen(encoder, texts, mask)
-            trained = Trained(model, _logistic(x[everything], y[everything]), SEED)
-            trained.fit(seqs, y, everything, SEED)
-            meta = {"format": FORMAT, "encoder_sha256": encoder.digest, "rank": str(RANK), "alpha": f"{ALPHA:g}"}
-            raw = to_bytes(adapter_tensors(trained.layers), meta)
-            coef = [round(float(v), ROUND) for v in trained.head.weight.detach().numpy()[0]]
-            bias = round(float(trained.head.bias.detach().numpy()[0]), ROUND)
+            raw, coef, bias = shipped_fit()
             if final_file is not None:
                 final_file.with_suffix(".safetensors").write_bytes(raw)
                 final_file.write_bytes(orjson.dumps({"coef": coef, "bias": bias}))
         # The jailbreak head reads the shipped adapter's pass (the adapter never saw a jailbreak or a user's row).
-        vectors_file = None
-        if final_file is not None:
-            every = inputs_digest(seqs, y, np.ones(len(seqs), dtype=bool))
-            vectors_file = final_file.with_name(
-                f"vectors-{hashlib.sha256((final_file.stem + every).encode()).hexdigest()}.npy")
-        if vectors_file is not None and vectors_file.exists():
-            vectors = np.load(vectors_file)
-        else:
-            vectors = _adapted(encoder, raw).encode(texts)
-            if vectors_file is not None:
-                np.save(vectors_file, vectors)
+        vectors = _kept(vectors_file, lambda: _adapted(encoder, raw).encode(texts))
         jailbreak_oof = jailbreak_out_of_fold(rows, vectors)
         jb_weight, jb_threshold, jb_found, flags = choose_jailbreak(
             rows, lexical_scores["jailbreak"], base.thresholds["jailbreak"], jailbreak_oof)
         _, weight, threshold, recall = choose(rows, lexical_scores, base.thresholds, {float(RANK): oof}, flags)
-        jb_coef, jb_bias = fit_jailbreak(vectors, np.array([e.cls == "jailbreak" for e in rows], dtype=int))
+        jb_coef, jb_bias = logistic(vectors, jailbreak_labels(rows), JAILBREAK_C)
     head = {
         "kind": KIND,
         "base_guard": base.version,

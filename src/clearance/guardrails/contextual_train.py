@@ -101,18 +101,25 @@ def encoder_out_of_fold(rows: Sequence[Example], x: np.ndarray, alpha: float) ->
 JAILBREAK_C = 1.0
 
 
+def jailbreak_labels(rows: Sequence[Example]) -> np.ndarray:
+    """1 for a jailbreak or injection row, 0 for every other: what the jailbreak head is trained on."""
+    return np.array([e.cls == "jailbreak" for e in rows], dtype=int)
+
+
 def jailbreak_out_of_fold(rows: Sequence[Example], x: np.ndarray, c: float = JAILBREAK_C) -> np.ndarray:
     """Each row's jailbreak-head logit (a logistic regression on the encoder's poolings ``x``, jailbreak and
     injection rows against all others, classes balanced) from a head fitted without its fold."""
-    y = np.array([e.cls == "jailbreak" for e in rows], dtype=int)
+    y = jailbreak_labels(rows)
     out = np.zeros(len(rows))
     for train_idx, test_idx in lexical.folds(rows):
-        coef, bias = fit_jailbreak(x[train_idx], y[train_idx], c)
+        coef, bias = logistic(x[train_idx], y[train_idx], c)
         out[test_idx] = x[test_idx].astype(np.float64) @ coef + bias
     return out
 
 
-def fit_jailbreak(x: np.ndarray, y: np.ndarray, c: float = JAILBREAK_C) -> tuple[np.ndarray, float]:
+def logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """(coef, bias) of a logistic regression on encoder vectors, classes balanced, solved to 1e-10 by a
+    deterministic Newton solver: the jailbreak head, and the harmful head's starting point."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, class_weight="balanced", solver="newton-cholesky", max_iter=1000,
@@ -128,19 +135,19 @@ def choose_jailbreak(rows: Sequence[Example], lexical_jailbreak: np.ndarray, lex
     source apart (the lexical jailbreak threshold's budget). Weight 0 (the lexical label alone) is kept when no
     weight does better within it."""
     sources = lexical.benign_sources(rows)
-    jailbreak = np.array([e.cls == "jailbreak" for e in rows])
+    jailbreak = jailbreak_labels(rows).astype(bool)
     lexical_flags = lexical_jailbreak >= lexical_cut
     best = (0.0, 1.0, float(lexical_flags[jailbreak].mean()), lexical_flags)
     for weight in WEIGHTS:
         z = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_jailbreak, head, strict=True)])
-        cut = lexical.harmful_cut(z, sources, lexical_flags, floor=lexical.FLOOR, step=1e-6,
-                                  target=lexical.FPR_TARGET["jailbreak"])
+        cut = lexical.budget_cut(z, sources, lexical_flags, floor=lexical.FLOOR, step=1e-6,
+                                 target=lexical.FPR_TARGET["jailbreak"])
         if cut is None:
             continue
+        # Rounded to ROUND places the cut stays above the score it steps over (step 1e-6), so the budget
+        # holds; a cut above 1 flags no more than the lexical label does.
         threshold = round(cut, ROUND)
         flags = lexical_flags | (z >= threshold)
-        if any(flags[mask].mean() > lexical.FPR_TARGET["jailbreak"] for mask in sources.values()):
-            continue  # scores saturate at 1: no threshold keeps this weight's budget
         found = float(flags[jailbreak].mean())
         if found > best[2]:
             best = (weight, threshold, found, flags)
@@ -165,7 +172,7 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
     for setting, enc in encoded.items():
         for weight in WEIGHTS:
             q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], enc, strict=True)])
-            cut = lexical.harmful_cut(q, sources, others, floor=0.0, step=1e-6)
+            cut = lexical.budget_cut(q, sources, others, floor=0.0, step=1e-6)
             threshold = round(min(1.0 if cut is None else cut, 1.0), ROUND)
             recall = float((others | (q >= threshold))[bad].mean())
             if best is None or recall > best[3]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import domains
-from .corpus import Example
+from .corpus import USERS, Example
 from .verdict import PROMPT_LABELS, PromptGuard
 
 TRUE_CLASSES = ("harmful", "prohibited-domain", "jailbreak", "clean", "care", "alpaca")
@@ -42,7 +42,7 @@ def _share(hits: int, n: int) -> dict[str, float | int]:
     return {"n": n, "rate": round(hits / n, 4) if n else 0.0}
 
 
-BENIGN_SOURCE = {"xstest": "xstest-safe", "sharegpt": "users"}
+BENIGN_SOURCE = {"xstest": "xstest-safe", USERS: "users"}
 #: The pooled benign rates: the benchmarks' benign rows with Alpaca, and with the users' requests too.
 POOLED = {"benign+alpaca": ("benign", "alpaca"), "benign+alpaca+users": ("benign", "alpaca", "users")}
 

@@ -155,30 +155,25 @@ def benign_sources(examples: Sequence[Example]) -> dict[str, Any]:
     return {name: mask for name, mask in sources.items() if mask.any()}
 
 
-def _cut(score: Any, sources: dict[str, Any], target: float, cap: float = 0.99) -> float:
-    """The lowest threshold (not below ``FLOOR``, not above ``cap``) whose false-positive rate is on target on
-    every source."""
-    cut = FLOOR
-    for mask in sources.values():
-        negatives = np.sort(score[mask])[::-1]
-        allowed = int(np.floor(target * len(negatives)))
-        if allowed < len(negatives):
-            cut = max(cut, float(negatives[allowed]) + 1e-4)
-    return round(min(cap, cut), ROUND)
+def _cut(score: Any, sources: dict[str, Any], target: float) -> float:
+    """The lowest threshold (0.5 to 0.99) whose false-positive rate is on target on every source."""
+    alone = np.zeros(len(score), dtype=bool)
+    return round(min(0.99, budget_cut(score, sources, alone, target=target)), ROUND)
 
 
-def harmful_cut(harmful: Any, sources: dict[str, Any], others: Any, floor: float = FLOOR,
-                step: float = 1e-4, target: float = FPR_TARGET["any"]) -> float | None:
-    """The lowest harmful threshold (not below ``floor``) at which, on every source, the share of ordinary
-    benign rows that any label flags (this score's or ``others``) stays within ``target``; None when the other
-    labels alone spend a source's budget. The lexical guard and the contextual reading are both set so (the
-    contextual jailbreak label too, with its lexical one as ``others``)."""
+def budget_cut(score: Any, sources: dict[str, Any], others: Any, floor: float = FLOOR,
+               step: float = 1e-4, target: float = FPR_TARGET["any"]) -> float | None:
+    """The lowest threshold on ``score`` (not below ``floor``) at which, on every source, the share of ordinary
+    benign rows flagged by it or by ``others`` stays within ``target``; None when ``others`` alone spend a
+    source's budget. Every threshold of the lexical guard and of the contextual reading is set so: each head's
+    own, the harmful one with the other labels as ``others``, the contextual jailbreak one with the lexical
+    jailbreak label as ``others``."""
     cut = floor
     for mask in sources.values():
         allowed = int(np.floor(target * int(mask.sum()))) - int((others & mask).sum())
         if allowed < 0:
             return None
-        free = np.sort(harmful[mask & ~others])[::-1]
+        free = np.sort(score[mask & ~others])[::-1]
         if allowed < len(free):
             cut = max(cut, float(free[allowed]) + step)
     return cut
@@ -195,7 +190,7 @@ def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str,
     out = {label: _cut(scores[head], sources, FPR_TARGET[label])
            for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain"))}
     others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
-    cut = harmful_cut(scores["harmful"], sources, others)
+    cut = budget_cut(scores["harmful"], sources, others)
     out["harmful"] = round(min(0.99, 0.99 if cut is None else cut), ROUND)
     return out
 
