@@ -98,3 +98,18 @@ def test_the_shipped_adapter_in_numpy_is_its_torch_forward(torch, model, encoder
     windows = [features.read(t).text for t in PROMPTS]  # what the guard's encoder reads
     expected = model.encode(windows, layers) @ np.asarray(head["coef"]) + head["bias"]
     assert np.abs(guard.encoder_logits(PROMPTS) - expected).max() < 1e-3
+
+
+def test_a_cache_that_is_a_file_is_an_error_naming_it_and_nothing_is_written(torch, encoder, guard_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from clearance.cli.main import app
+
+    cache = tmp_path / "not-a-folder"
+    cache.write_text("x")
+    out = tmp_path / "head.json"
+    result = CliRunner().invoke(app, ["guard", "train-contextual", "--data", str(guard_data), "--out", str(out),
+                                      "--cache", str(cache)])
+    assert result.exit_code == 1
+    assert "not-a-folder" in result.output and "Traceback" not in result.output
+    assert not out.exists() and not out.with_name("guard_adapter.safetensors").exists()
