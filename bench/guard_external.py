@@ -19,20 +19,12 @@ from pathlib import Path
 
 import orjson
 
-from clearance.core.errors import ClearanceError
 from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus, external, load_default
 from clearance.guardrails.baseline import SubstringGuard
 
-
-def _contextual():  # noqa: ANN202 - the contextual guard, or None (said on stderr) without the encoder
-    from clearance.guardrails.contextual import load_contextual_guard
-
-    try:
-        return load_contextual_guard()
-    except ClearanceError as exc:
-        print(f"(no contextual reading: {exc})", file=sys.stderr)
-        return None
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guardrails import contextual_or_none  # noqa: E402
 
 
 def rows_and_groups(rows: list[external.ExternalPrompt]) -> dict[str, list[int]]:
@@ -53,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():
-        print(f"no prompt data at {data}", file=sys.stderr)
-        return 1
+        parser.error(f"no prompt data at {data}")
     examples = corpus.load(data)
     _, test = corpus.split(examples)
     requests = [e.text for e in test if e.cls == "harmful" and e.set in ("advbench", "harmbench")]
@@ -65,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     guards = {"substrings": SubstringGuard(), "lexical": load_default()[0]}
-    contextual = _contextual()
+    contextual = contextual_or_none()
     if contextual is not None:
         guards["contextual"] = contextual
     labels = {name: [g.check_prompt(r.text).label for r in rows] for name, g in guards.items()}
