@@ -107,7 +107,7 @@ def speed(data: Path, calls: int, versus: Path | None = None) -> None:
         print(f"| {tokens} | {tokens * CHARS_PER_TOKEN} | {f[0]:.3f} / {f[1]:.3f} | {f[2]:.3f} / {f[3]:.3f} |")
 
 
-def _contextual():  # noqa: ANN202 - the contextual guard, or None (said on stderr) without the encoder
+def contextual_or_none():  # noqa: ANN201 - the contextual guard, or None (said on stderr) without the encoder
     from clearance.core.errors import ClearanceError
     from clearance.guardrails.contextual import load_contextual_guard
 
@@ -122,7 +122,7 @@ def quality(data: Path) -> None:
     _, test = corpus.split(corpus.load(data))
     prompts, _ = load_default()
     columns = {"trained": held_out_report(prompts, test)}
-    contextual = _contextual()
+    contextual = contextual_or_none()
     if contextual is not None:
         columns["contextual"] = held_out_report(contextual, test)
     columns["substrings"] = held_out_report(SubstringGuard(), test)
@@ -137,7 +137,7 @@ def quality(data: Path) -> None:
 def contextual_speed(data: Path, calls: int) -> None:
     """What the contextual reading costs per call: the lexical guard plus the encoder (which limits
     itself to one BLAS thread)."""
-    guard = _contextual()
+    guard = contextual_or_none()
     if guard is None:
         return
     rng = random.Random(16)
@@ -238,7 +238,7 @@ def answer_independent(data: Path, responses: Path, folds: Path | None) -> None:
         return fold_guards[(a.model, a.prompt)]
 
     columns = {"shipped judge (dependent)": (lambda a: shipped, None), "fold judge (independent)": (fold, None)}
-    contextual = _contextual()
+    contextual = contextual_or_none()
     if contextual is not None:
         # As the gateway does under a `reading: contextual` rule: the answer is weighed by the prompt's verdict in
         # context, and its own text is still read by the lexical heads (the contextual head saw prompts only).

@@ -45,8 +45,10 @@ def test_the_contextual_choice_keeps_every_benign_source_within_its_budget():
     q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], encoded, strict=True)])
     flagged = (q >= threshold) | (lexical_scores["jailbreak"] >= cut["jailbreak"]) | (
         lexical_scores["domain"] >= cut["prohibited-domain"])
-    for name, mask in lexical.benign_sources(rows).items():
-        assert flagged[mask].mean() <= lexical.FPR_TARGET["any"], name
+    sources = lexical.benign_sources(rows)
+    for name, mask in sources.items():
+        assert flagged[mask].mean() <= lexical.SOURCE_CAP, name
+    assert flagged[np.any(list(sources.values()), axis=0)].mean() <= lexical.FPR_TARGET["any"]
     assert weight in contextual_train.WEIGHTS and 0 < recall < 1
 
 

@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearance.guardrails import corpus, train, user_prompts
 from clearance.guardrails.corpus import Example
@@ -64,7 +66,7 @@ def test_the_real_users_rows_are_clean_split_apart_and_never_benchmark_rows(guar
     assert set(sources) == {"twins", "users"} and not (sources["twins"] & sources["users"]).any()
 
 
-def test_every_budget_holds_on_each_source_apart():
+def test_the_refusing_budgets_hold_on_each_source_apart_and_the_harmful_one_pooled_and_capped():
     rng = np.random.default_rng(1)
     twins = [Example("jbb-benign", f"t{i}", "x", "clean", None, "") for i in range(200)]
     users = [Example(corpus.USERS, f"u{i}", "x", "clean", None, user_prompts.CATEGORY) for i in range(3000)]
@@ -73,14 +75,38 @@ def test_every_budget_holds_on_each_source_apart():
     scores = {h: np.concatenate([0.6 + 0.39 * rng.random(200), 0.5 * rng.random(3000)])
               for h in ("harmful", "jailbreak", "domain")}
     cut = train.thresholds(rows, scores)
-    for mask in train.benign_sources(rows).values():
-        flagged = ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
-                   | (scores["domain"] >= cut["prohibited-domain"]))[mask]
-        assert flagged.mean() <= train.FPR_TARGET["any"]
+    sources = train.benign_sources(rows)
+    flagged = ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
+               | (scores["domain"] >= cut["prohibited-domain"]))
+    for mask in sources.values():
         assert (scores["jailbreak"][mask] >= cut["jailbreak"]).mean() <= train.FPR_TARGET["jailbreak"]
-    pooled = np.ones(len(rows), dtype=bool)
-    loose = train.budget_cut(scores["harmful"], {"all": pooled}, np.zeros(len(rows), dtype=bool))
-    assert loose is not None and loose < cut["harmful"]  # pooled, the twins' budget would have been overspent
+        assert (scores["domain"][mask] >= cut["prohibited-domain"]).mean() <= train.FPR_TARGET["prohibited-domain"]
+        assert flagged[mask].mean() <= train.SOURCE_CAP
+    assert flagged.mean() <= train.FPR_TARGET["any"]
+    # Here the cap binds: pooled alone, the users' thousands would let a flag reach a third of the twins.
+    others = (scores["jailbreak"] >= cut["jailbreak"]) | (scores["domain"] >= cut["prohibited-domain"])
+    loose = train.budget_cut(scores["harmful"], {"all": np.ones(len(rows), dtype=bool)}, others)
+    assert loose is not None and loose < cut["harmful"]
+    assert ((scores["harmful"] >= loose) | others)[sources["twins"]].mean() > train.SOURCE_CAP
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(20, 400), st.integers(50, 3000), st.floats(0.0, 0.05))
+def test_the_harmful_cut_keeps_its_budgets_whatever_the_scores(seed, n_twins, n_users, others_share):
+    rng = np.random.default_rng(seed)
+    n = n_twins + n_users
+    score = rng.random(n) ** rng.uniform(0.2, 5)
+    others = rng.random(n) < others_share
+    twins = np.arange(n) < n_twins
+    sources = {"twins": twins, "users": ~twins}
+    cut = train.harmful_cut(score, sources, others)
+    if cut is None:  # the other labels alone spend a budget: nothing is left to the harmful label
+        assert (others.mean() > train.FPR_TARGET["any"]
+                or any(others[m].mean() > train.SOURCE_CAP for m in sources.values()))
+        return
+    flagged = (score >= cut) | others
+    assert cut >= train.FLOOR and flagged.mean() <= train.FPR_TARGET["any"]
+    assert all(flagged[m].mean() <= train.SOURCE_CAP for m in sources.values())
 
 
 def test_training_from_a_users_file_that_is_not_there_names_it_and_writes_nothing(guard_data, tmp_path):

@@ -172,7 +172,7 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
     for setting, enc in encoded.items():
         for weight in WEIGHTS:
             q = np.array([combine(float(p), float(e), weight) for p, e in zip(lexical_scores["harmful"], enc, strict=True)])
-            cut = lexical.budget_cut(q, sources, others, floor=0.0, step=1e-6)
+            cut = lexical.harmful_cut(q, sources, others, floor=0.0, step=1e-6)
             threshold = round(min(1.0 if cut is None else cut, 1.0), ROUND)
             recall = float((others | (q >= threshold))[bad].mean())
             if best is None or recall > best[3]:

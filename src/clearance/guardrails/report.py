@@ -25,6 +25,12 @@ ROWS = (
 )
 
 
+
+def _cap(hp: dict[str, Any]) -> str:
+    """The per-source cap on harmful flags, as the card states it (artifacts before round 4 had none)."""
+    cap = hp.get("harmful_budget", hp).get("source_cap")
+    return "no cap" if cap is None else f"{cap:.0%}"
+
 def _cell(fig: dict[str, Any] | None) -> str:
     return f"{fig['rate']:.3f}" if fig and fig["n"] else "–"
 
@@ -66,9 +72,11 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   length, and harm-concept families of `lexicon.py`, whole; features version `{artifact['features_version']}`) x 5 logistic outputs: *harmful*,
   *jailbreak* and one per prohibited domain. scikit-learn liblinear (deterministic), classes balanced,
   C={hp['C']} chosen by {hp['folds']}-fold out-of-fold recall on the development part; thresholds ({cut}) are
-  the lowest whose out-of-fold false-positive rate is on target ({targets}; `any` is the share flagged by
-  any head, which sets the harmful threshold) on each source of ordinary benign development prompts apart: JBB
-  benign with the hand-written set (without its safe-but-scary questions), and real users' requests; never
+  the lowest whose out-of-fold false-positive rate is on target ({targets}) on the ordinary benign development
+  prompts, of two sources: JBB benign with the hand-written set (without its safe-but-scary questions), and
+  real users' requests. The jailbreak and domain labels, which the shipped bundle refuses, hold their budgets
+  on each source apart; the harmful label, which it records for review, holds `any` (the share flagged by any
+  head) on the two sources pooled, as issue 15 reads its 2 %, and at most {_cap(hp)} on each (round 4); never
   below 0.5. Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
@@ -99,7 +107,11 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   requests as a benign source with budgets of its own; the jailbreak budget at 1 %) was designed in a session
   whose work did not land: its development choices were made out of fold, but that session read the held-out
   part twice (once with thresholds allowed down to 0.1, which flagged "hello" as a jailbreak), and this
-  artifact is a rebuild of the same design, measured once more. (One earlier held-out run
+  artifact is a rebuild of the same design, measured once more. Round 4 (the harmful budget pooled, capped per
+  source; weights unchanged) was chosen on development out-of-fold figures only (harmful 0.590 to 0.789 at a
+  pooled 1.6 %), after the external prompts (`bench/guard_external.py`, never trained on) showed the round-3
+  guard detecting 22.5 % of harmful requests from outside its sets, fewer than the substring baseline; the
+  held-out part was then run once. (One earlier held-out run
   of a near-final design came from a split that adding rows had shifted for the sets after the hand-written
   one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
   harmful threshold rule was changed (per head to the union of heads) because the development figures on
@@ -172,9 +184,9 @@ def contextual_card(head: dict[str, Any], digest: str) -> str:
 - **Chosen on the development part only**: weight {head['weight']} of {hp['weights']} and the threshold, out of
   fold in the lexical guard's {hp['folds']} folds (each row's encoder logit from an adapter and head trained
   without its fold): the lowest threshold at which the contextual reading's flags (with the lexical jailbreak
-  and domain labels) stay within {hp['fpr_target']:.0%} of the ordinary benign development prompts on each source
-  apart (the twins with the hand-written set; the users' requests), the budget the lexical harmful threshold
-  was set to; out-of-fold detection of harmful, prohibited-domain and jailbreak rows
+  and domain labels) stay within the budget the lexical harmful threshold is set to ({hp['fpr_target']:.0%} of the
+  ordinary benign development prompts, the twins with the hand-written set and the users' requests pooled, and
+  at most {_cap(hp)} of either; round 3 held the 2 % on each apart); out-of-fold detection of harmful, prohibited-domain and jailbreak rows
   {head['out_of_fold_recall']} (round 2's adapter reading, chosen before the users' budget existed: 0.8021). The design (rank, learning
   rate) was compared with the frozen heads and with fine-tuning the whole encoder out of fold in
   `bench/guard_finetune.py`. Alpaca is never read in training or choosing.

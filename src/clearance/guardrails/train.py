@@ -36,8 +36,12 @@ FOLDS = 5
 # Round 2: the harmful threshold is set on the union of the heads ("any"), at the issue's 2 %
 # (it was 1 % for the harmful head alone, and the heads' budgets added up). Round 3: each budget holds
 # on each source of ordinary benign prompts apart (benign_sources); the jailbreak budget is 1 %, since
-# on the thousands of users' rows 0.5 % no longer means two rows.
+# on the thousands of users' rows 0.5 % no longer means two rows. Round 4: the harmful budget is the
+# issue's, the ordinary benign prompts pooled (harmful_cut); the labels the shipped bundle refuses keep theirs
+# per source.
 FPR_TARGET = {"any": 0.02, "jailbreak": 0.01, "prohibited-domain": 0.005}
+# The most a harmful flag may cost any one source of ordinary benign prompts, pooled budget or not.
+SOURCE_CAP = 0.10
 MIN_DF = 2
 # A jailbreak or domain budget of 0.5 % is two rows of the ~470 ordinary benign development
 # prompts: too few to carry a threshold below even odds.
@@ -146,9 +150,10 @@ def scary(e: Example) -> bool:
 
 def benign_sources(examples: Sequence[Example]) -> dict[str, Any]:
     """The ordinary benign rows by where they come from: the benchmarks' twins with the hand-written set,
-    and real users' requests. Every false-positive budget holds on each source apart: pooled, the
-    users' thousands of rows would let the guard flag a tenth of the few prompts worded like the
-    benchmarks, and the twins alone say nothing of ordinary traffic."""
+    and real users' requests. The jailbreak and domain budgets hold on each source apart: pooled, the
+    users' thousands of rows would let the guard refuse a tenth of the few prompts worded like the
+    benchmarks, and the twins alone say nothing of ordinary traffic. The harmful budget is pooled, with
+    a cap per source (:func:`harmful_cut`)."""
     benign = ordinary_benign(examples)
     users = np.array([e.set == corpus.USERS for e in examples], dtype=bool)
     sources = {"twins": benign & ~users, "users": benign & users}
@@ -179,18 +184,32 @@ def budget_cut(score: Any, sources: dict[str, Any], others: Any, floor: float = 
     return cut
 
 
-def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str, float]:
-    """Thresholds from out-of-fold scores on ordinary benign rows, each source's budget held apart.
+def harmful_cut(score: Any, sources: dict[str, Any], others: Any, floor: float = FLOOR,
+                step: float = 1e-4) -> float | None:
+    """The harmful label's threshold: the lowest at which the share of ordinary benign rows flagged by it or by
+    ``others``, the sources pooled, is within the issue's 2 %, and no source's above ``SOURCE_CAP``.
 
-    Jailbreak and domain: the lowest whose own false-positive rate is on target. Harmful: the
-    lowest at which the union of all three heads' flags stays within ``FPR_TARGET["any"]``
-    (per-head budgets would add up past the issue's 2 %).
+    A harmful prompt is recorded for review, not refused, under the shipped bundle, so its budget is the rate of
+    ordinary prompts flagged, as the issue reads it; held on each source apart (round 3) it was set by the few
+    hundred topic-matched twins, and the guard missed most harmful requests it had not been trained on
+    (``bench/guard_external.py``). The labels that refuse a call keep a budget on each source."""
+    pooled = budget_cut(score, {"pooled": np.any(list(sources.values()), axis=0)}, others, floor, step)
+    capped = budget_cut(score, sources, others, floor, step, target=SOURCE_CAP)
+    return None if pooled is None or capped is None else max(pooled, capped)
+
+
+def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str, float]:
+    """Thresholds from out-of-fold scores on ordinary benign rows.
+
+    Jailbreak and domain: the lowest whose own false-positive rate is on target on each source apart. Harmful:
+    :func:`harmful_cut`, with the other two labels' flags counted against it (per-head budgets would add up past
+    the issue's 2 %).
     """
     sources = benign_sources(examples)
     out = {label: _cut(scores[head], sources, FPR_TARGET[label])
            for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain"))}
     others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
-    cut = budget_cut(scores["harmful"], sources, others)
+    cut = harmful_cut(scores["harmful"], sources, others)
     out["harmful"] = round(min(0.99, 0.99 if cut is None else cut), ROUND)
     return out
 
@@ -260,7 +279,8 @@ def fit(examples: Sequence[Example], c: float, cut: dict[str, float]) -> dict[st
         "bias": [round(float(b), ROUND) for b in biases],
         "thresholds": cut,
         "hyperparameters": {"C": c, "solver": "liblinear", "class_weight": "balanced", "min_df": MIN_DF,
-                            "folds": FOLDS, "fpr_target": FPR_TARGET},
+                            "folds": FOLDS, "fpr_target": FPR_TARGET,
+                            "harmful_budget": {"pooled": FPR_TARGET["any"], "source_cap": SOURCE_CAP}},
     }
 
 
