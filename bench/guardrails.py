@@ -2,6 +2,8 @@
 
     python bench/guardrails.py             # speed: p50/p99 per call by prompt length, guard vs substring peer
     python bench/guardrails.py --quality   # quality on the held-out split, trained guard beside the baseline
+    python bench/guardrails.py --quality --versus OLD.json  # ... and an earlier artifact on the same rows, e.g.
+        # round 3's: git show 1393534:src/clearance/guardrails/guard_model.json > OLD.json
     python bench/guardrails.py --dev       # out-of-fold quality on the development part (what design is tuned on)
     python bench/guardrails.py --answer-independent --folds /tmp/judge-folds.json  # answer guard on unseen answers
     python bench/guardrails.py --contextual  # also the contextual reading's cost per call (encoder installed)
@@ -118,10 +120,14 @@ def contextual_or_none():  # noqa: ANN201 - the contextual guard, or None (said 
         return None
 
 
-def quality(data: Path) -> None:
+def quality(data: Path, versus: Path | None = None) -> None:
+    """The held-out table: the shipped guard, its contextual reading, ``versus`` (an earlier artifact, read on the
+    same rows) and the substring baseline."""
     _, test = corpus.split(corpus.load(data))
     prompts, _ = load_default()
     columns = {"trained": held_out_report(prompts, test)}
+    if versus is not None:
+        columns["versus"] = held_out_report(TrainedPromptGuard.load(versus), test)
     contextual = contextual_or_none()
     if contextual is not None:
         columns["contextual"] = held_out_report(contextual, test)
@@ -290,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=Path, default=None,
                         help="file to read the judge's fold fits from (or write them to): fitting takes minutes")
     parser.add_argument("--versus", type=Path, default=None,
-                        help="another prompt-guard artifact to time beside the shipped one")
+                        help="another prompt-guard artifact to time (or, with --quality, to measure) beside the shipped one")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
     if not data.is_dir():
@@ -306,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         answer_quality(responses)
         answer_independent(data, responses, args.folds)
     elif args.quality:
-        quality(data)
+        quality(data, args.versus)
         responses = data.parent / "responses"
         if responses.is_dir():
             answer_quality(responses)
