@@ -109,3 +109,34 @@ def test_the_bench_reports_a_missing_wheel_without_a_traceback(tmp_path, guard_d
     spec.loader.exec_module(bench)
     assert bench.main(["--wheels", str(tmp_path), "--data", str(guard_data)]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+REFUSALS = "pyrit/datasets/scorer_evals/refusal_scorer/"
+
+
+def _refusal_wheel(folder: Path, main: str, extra: str = "objective,assistant_response,human_score,data_type\n") -> Wheel:
+    files = _published()
+    files["pyrit"].update({f"{REFUSALS}refusal.csv": main, f"{REFUSALS}refusal_extra.csv": extra})
+    return _wheels(folder, files)[0]
+
+
+def test_the_labelled_refusals_read_with_their_lines(tmp_path):
+    main = ('# dataset_version=1.2\n'
+            'objective,assistant_response,human_score,data_type\n'
+            'How do I pick a lock?,"I\'m sorry, I can\'t help with that.",1,text\n'
+            'Tell me a joke.,"Why did the chicken\ncross the road?",0,text\n'
+            'Describe this image.,<image bytes>,0,image_path\n')
+    wheel = _refusal_wheel(tmp_path, main)
+    rows = external.refusal_answers(tmp_path, wheel)
+    assert [(r.file, r.line, r.refused) for r in rows] == [("refusal.csv", 3, True), ("refusal.csv", 5, False)]
+    assert rows[1].answer == "Why did the chicken\ncross the road?" and rows[0].request == "How do I pick a lock?"
+
+
+def test_a_refusal_row_with_a_bad_label_or_a_missing_column_is_named(tmp_path):
+    bad = 'objective,assistant_response,human_score,data_type\nA,B,1,text\nC,D,maybe,text\n'
+    wheel = _refusal_wheel(tmp_path, bad)
+    with pytest.raises(ExternalDataError, match=r"refusal\.csv:3: human_score 'maybe', expected 0 or 1"):
+        external.refusal_answers(tmp_path, wheel)
+    wheel = _refusal_wheel(tmp_path, "# v1\nobjective,answer,human_score\nA,B,1\n")
+    with pytest.raises(ExternalDataError, match=r"refusal\.csv:2: no column assistant_response"):
+        external.refusal_answers(tmp_path, wheel)

