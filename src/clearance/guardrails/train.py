@@ -29,7 +29,7 @@ import orjson
 from ..evals.prompts import SETS, file_sha256
 from . import corpus, domains, features, user_prompts
 from .corpus import Example
-from .model import OUTPUTS, TrainedPromptGuard
+from .model import OUTPUTS, TrainedPromptGuard, other_readings
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
@@ -54,6 +54,19 @@ Found = tuple[set[str], set[str]]
 
 def featurize(texts: Sequence[str]) -> list[Found]:
     return [features.extract(features.read(t).text) for t in texts]
+
+
+def restatements(texts: Sequence[str]) -> list[list[Found]]:
+    """Each text's other readings (:func:`.model.other_readings`: restated, decoded, deciphered), as features:
+    the guard reads them beside the text and keeps the worst verdict, so out-of-fold scores do too."""
+    return [[features.extract(other) for other, _ in other_readings(t, features.read(t))] for t in texts]
+
+
+def _worst_of_readings(score: Any, x_views: Any, owners: Any, coef: Any, bias: Any) -> Any:
+    """``score`` raised, row by row, to the highest score of that row's restated readings."""
+    if len(owners):
+        np.maximum.at(score, owners, _head_scores(x_views, coef, bias))
+    return score
 
 
 def vocabulary(found: Sequence[Found]) -> list[str]:
@@ -113,27 +126,35 @@ def folds(examples: Sequence[Example]) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(strata, strata))
 
 
-def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float,
-                extra: Sequence[Found] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Each head's score for every development row from a model that never saw the row.
+def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float, extra: Sequence[Found] = (),
+                extra_views: Sequence[list[Found]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each head's score for every development row from a model that never saw the row, the worst of the
+    row and its restated readings (as the guard reads it).
 
     ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
-    second dictionary.
+    second dictionary; with ``extra_views`` (their :func:`restatements`), each fold's score is the worst
+    of a row's readings too.
     """
     heads = ("harmful", "jailbreak", *domains.DOMAINS)
     scores = {h: np.zeros(len(examples)) for h in heads}
     outside = {h: np.zeros(len(extra)) for h in heads}
+    views = restatements([e.text for e in examples])
     for train_idx, test_idx in folds(examples):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
         x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
+        owners = np.array([k for k, i in enumerate(test_idx) for _ in views[i]], dtype=np.intp)
+        x_views = matrix([v for i in test_idx for v in views[i]], vocab)
         x_extra = matrix(extra, vocab) if extra else None
+        extra_owners = np.array([k for k, vs in enumerate(extra_views or ()) for _ in vs], dtype=np.intp)
+        x_extra_views = matrix([v for vs in extra_views or () for v in vs], vocab)
         targets = _targets([examples[i] for i in train_idx])
         for head, (rows, y) in targets.items():
             coef, bias = _fit(x_train[rows], y[rows], c)
-            scores[head][test_idx] = _head_scores(x_test, coef, bias)
+            scores[head][test_idx] = _worst_of_readings(_head_scores(x_test, coef, bias), x_views, owners, coef, bias)
             if x_extra is not None:
-                outside[head] += _head_scores(x_extra, coef, bias) / FOLDS
+                outside[head] += _worst_of_readings(_head_scores(x_extra, coef, bias), x_extra_views, extra_owners,
+                                                    coef, bias) / FOLDS
     for s in (scores, outside):
         s["domain"] = np.max([s.pop(d) for d in domains.DOMAINS], axis=0) if len(s[heads[0]]) else np.zeros(0)
     return scores, outside
@@ -247,7 +268,8 @@ def development_figures(dev: Sequence[Example], grid: Sequence[float] = GRID) ->
     c, cut, _ = select(trained, grid)
     found = featurize([e.text for e in trained])
     alpaca = [e for e in dev if e.cls == "alpaca"]
-    scores, outside = out_of_fold(trained, found, c, featurize([e.text for e in alpaca]))
+    alpaca_texts = [e.text for e in alpaca]
+    scores, outside = out_of_fold(trained, found, c, featurize(alpaca_texts), restatements(alpaca_texts))
 
     def flags(s: dict[str, Any]) -> Any:
         return (s["harmful"] >= cut["harmful"]) | (s["jailbreak"] >= cut["jailbreak"]) | (
