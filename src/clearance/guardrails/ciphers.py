@@ -67,8 +67,9 @@ for _word in COMMON:
     _SIGNATURES.setdefault(_word[::-1].encode(), []).append("reversed")
 _SIGNED = frozenset(_SIGNATURES)
 _COMMON = frozenset(w.encode() for w in COMMON)
-_SINGLE = frozenset(bytes([b]) for b in range(97, 123))
-MIN_SINGLE = 5  # distinct one-letter words before spaced-out letters are looked for ("a", "i", "s", "t" are common)
+# Every letter as "a", everything else as a space: four letters standing alone in a row read " a a a a ",
+# found by one substring search before the spaced-letters regex runs.
+_ONE_LETTER = bytes(97 if 97 <= b <= 122 else 32 for b in range(256))
 
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
 _TAG_BYTES = ("\U000e0020".encode()[:3], "\U000e0040".encode()[:3])  # the UTF-8 lead of U+E0020-E003F, E0040-E007F
@@ -87,7 +88,8 @@ def deciphered(text: str) -> list[Payload]:
     """What ``text`` (a prompt, or the window of one the guard reads) says under each disguise it shows."""
     out: list[Payload] = []
     lowered = text.lower()
-    distinct = set(lowered.encode("ascii", "ignore")[:SCAN_BYTES].translate(_LETTERS_ONLY).split())
+    head = lowered.encode("ascii", "ignore")[:SCAN_BYTES]
+    distinct = set(head.translate(_LETTERS_ONLY).split())
     out.extend(_substitutions(text, distinct))
     if not text.isascii():
         raw = text.encode("utf-8", "replace")
@@ -109,7 +111,7 @@ def deciphered(text: str) -> list[Payload]:
             decoded = _binary(run)
             if decoded is not None:
                 out.append(Payload("binary", decoded))
-    if len(distinct & _SINGLE) >= MIN_SINGLE:
+    if b" a a a a " in b" " + head.translate(_ONE_LETTER) + b" ":
         spaced = _SPACED.search(lowered)
         if spaced:
             out.append(Payload("spaced letters", _unspaced(lowered, spaced["sep"])))
