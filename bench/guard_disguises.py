@@ -27,11 +27,10 @@ from pathlib import Path
 import orjson
 
 from clearance.evals.prompts import data_dir
-from clearance.guardrails import corpus, load_default
-from clearance.guardrails.baseline import SubstringGuard
+from clearance.guardrails import corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guardrails import contextual_or_none  # noqa: E402
+from guardrails import compared_guards  # noqa: E402
 
 SEED = 20261201
 LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
@@ -85,10 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     _, test = corpus.split(corpus.load(data))
     harmful = [e.text for e in test if e.cls == "harmful"]
     benign = [e.text for e in test if e.cls == "clean" and e.set != "xstest" and e.category != "scary"]
-    guards = {"substrings": SubstringGuard(), "lexical": load_default()[0]}
-    contextual = contextual_or_none()
-    if contextual is not None:
-        guards["contextual"] = contextual
+    guards = compared_guards()
     print(f"held-out rows: {len(harmful)} harmful requests, {len(benign)} ordinary benign prompts "
           f"({' vs '.join(g.version for g in guards.values())})")
     print("harmful detected / benign flagged\n")

@@ -20,11 +20,10 @@ from pathlib import Path
 import orjson
 
 from clearance.evals.prompts import data_dir
-from clearance.guardrails import corpus, external, load_default
-from clearance.guardrails.baseline import SubstringGuard
+from clearance.guardrails import corpus, external
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guardrails import contextual_or_none  # noqa: E402
+from guardrails import compared_guards  # noqa: E402
 
 
 def rows_and_groups(rows: list[external.ExternalPrompt]) -> dict[str, list[int]]:
@@ -58,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except external.ExternalDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    guards = {"substrings": SubstringGuard(), "lexical": load_default()[0]}
-    contextual = contextual_or_none()
-    if contextual is not None:
-        guards["contextual"] = contextual
+    guards = compared_guards()
     labels = {name: [g.check_prompt(r.text).label for r in rows] for name, g in guards.items()}
     print(f"external prompts never trained on: {len(rows)} ({' vs '.join(g.version for g in guards.values())})")
     print("detected (any label but clean) / right label\n")

@@ -120,6 +120,16 @@ def contextual_or_none():  # noqa: ANN201 - the contextual guard, or None (said 
         return None
 
 
+def compared_guards() -> dict:  # noqa: ANN201 - name -> PromptGuard
+    """The guards a quality bench sets side by side: the substring baseline, the shipped lexical guard and, where
+    the encoder is installed, the contextual reading."""
+    guards = {"substrings": SubstringGuard(), "lexical": load_default()[0]}
+    contextual = contextual_or_none()
+    if contextual is not None:
+        guards["contextual"] = contextual
+    return guards
+
+
 def quality(data: Path, versus: Path | None = None) -> None:
     """The held-out table: the shipped guard, its contextual reading, ``versus`` (an earlier artifact, read on the
     same rows) and the substring baseline."""

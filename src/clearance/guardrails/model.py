@@ -7,9 +7,10 @@ and five sigmoids. The label follows
 the thresholds stored with the weights: a prohibited domain first (it is denied whatever
 else holds), then jailbreak, then harmful, else clean.
 
-Base64, hex and Morse runs are decoded and checked too, and a short request is read again restated in the
-present tense and the imperative (:mod:`.restate`); the worst verdict wins, and its features say which
-reading it was.
+Base64, hex and Morse runs are decoded and checked too, and so are the ciphers and spellings red-teaming
+tools wrap requests in (:mod:`.ciphers`); a short request is read again restated in the present tense and
+the imperative (:mod:`.restate`). The worst verdict wins, and its features say which reading it was
+(:func:`other_readings`).
 """
 
 from __future__ import annotations

@@ -56,14 +56,15 @@ def featurize(texts: Sequence[str]) -> list[Found]:
     return [features.extract(features.read(t).text) for t in texts]
 
 
-def restatements(texts: Sequence[str]) -> list[list[Found]]:
+def readings(texts: Sequence[str]) -> list[list[Found]]:
     """Each text's other readings (:func:`.model.other_readings`: restated, decoded, deciphered), as features:
     the guard reads them beside the text and keeps the worst verdict, so out-of-fold scores do too."""
     return [[features.extract(other) for other, _ in other_readings(t, features.read(t))] for t in texts]
 
 
 def _worst_of_readings(score: Any, x_views: Any, owners: Any, coef: Any, bias: Any) -> Any:
-    """``score`` raised, row by row, to the highest score of that row's restated readings."""
+    """``score`` raised, row by row, to the highest score of that row's other readings (``owners`` maps each
+    reading's row of ``x_views`` to its prompt's row of ``score``)."""
     if len(owners):
         np.maximum.at(score, owners, _head_scores(x_views, coef, bias))
     return score
@@ -127,18 +128,21 @@ def folds(examples: Sequence[Example]) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float, extra: Sequence[Found] = (),
-                extra_views: Sequence[list[Found]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                extra_views: Sequence[list[Found]] | None = None,
+                views: Sequence[list[Found]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each head's score for every development row from a model that never saw the row, the worst of the
-    row and its restated readings (as the guard reads it).
+    row and its other readings (as the guard reads it; ``views``, the rows' :func:`readings`, computed
+    here unless given).
 
     ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
-    second dictionary; with ``extra_views`` (their :func:`restatements`), each fold's score is the worst
+    second dictionary; with ``extra_views`` (their :func:`readings`), each fold's score is the worst
     of a row's readings too.
     """
     heads = ("harmful", "jailbreak", *domains.DOMAINS)
     scores = {h: np.zeros(len(examples)) for h in heads}
     outside = {h: np.zeros(len(extra)) for h in heads}
-    views = restatements([e.text for e in examples])
+    if views is None:
+        views = readings([e.text for e in examples])
     for train_idx, test_idx in folds(examples):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
@@ -246,8 +250,9 @@ def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str
 def select(examples: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[float, dict[str, float], float]:
     best: tuple[float, float, dict[str, float]] | None = None
     found = featurize([e.text for e in examples])
+    views = readings([e.text for e in examples])  # the same for every C
     for c in grid:
-        scores, _ = out_of_fold(examples, found, c)
+        scores, _ = out_of_fold(examples, found, c, views=views)
         cut = thresholds(examples, scores)
         recall = recall_at(examples, scores, cut)
         if best is None or recall > best[0]:
@@ -269,7 +274,7 @@ def development_figures(dev: Sequence[Example], grid: Sequence[float] = GRID) ->
     found = featurize([e.text for e in trained])
     alpaca = [e for e in dev if e.cls == "alpaca"]
     alpaca_texts = [e.text for e in alpaca]
-    scores, outside = out_of_fold(trained, found, c, featurize(alpaca_texts), restatements(alpaca_texts))
+    scores, outside = out_of_fold(trained, found, c, featurize(alpaca_texts), readings(alpaca_texts))
 
     def flags(s: dict[str, Any]) -> Any:
         return (s["harmful"] >= cut["harmful"]) | (s["jailbreak"] >= cut["jailbreak"]) | (
