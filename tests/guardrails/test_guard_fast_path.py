@@ -121,6 +121,9 @@ def plain_check(guard, text: str) -> PromptVerdict:
     verdict = plain_verdict(guard, norm.text, norm.disguises)
     for view in restated(norm.text):  # part of what the guard reads, not of the hot path: taken as it is
         verdict = _worse(verdict, plain_verdict(guard, view, (f"restated: {view}", *norm.disguises)))
+    whole = normalize.unleeted(norm.text) if "obfuscation: leetspeak" in norm.disguises else None
+    if whole is not None:  # also taken as it is: it runs only on prompts that show leetspeak
+        verdict = _worse(verdict, plain_verdict(guard, whole, ("obfuscation: leetspeak throughout", *norm.disguises)))
     # Ciphers are read after the encoded runs, taken as they are (not part of the hot path).
     for found in (*plain_payloads(text), *deciphered(features.window(text))):
         inner = plain_normalize(features.window(found.text))

