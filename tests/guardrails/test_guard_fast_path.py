@@ -51,8 +51,7 @@ def plain_normalize(text: str) -> normalize.Normalized:
         changed = normalize._LEET_WORD.sub(normalize._fold_leet, lowered)
         if changed != lowered:
             found.append("obfuscation: leetspeak")
-            words = lowered.split()
-            share = sum(a != b for a, b in zip(words, changed.split(), strict=True)) / len(words)
+            share = len(normalize._LEET_WORD.findall(lowered)) / (len(re.findall(r"[ \n]", lowered)) + 1)
             lowered = changed
     return normalize.Normalized(lowered, tuple(found), share)
 

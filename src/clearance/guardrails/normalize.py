@@ -101,7 +101,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 class Normalized:
     text: str
     disguises: tuple[str, ...]
-    leet_share: float = 0.0  # the share of the words that the leetspeak fold changed
+    leet_share: float = 0.0  # the leetspeak fold's candidate words (folded, or numbers it kept) per word
 
 
 # A prompt written in leetspeak has most of its words folded; a prompt holding ids, variables or versions
@@ -140,18 +140,18 @@ def normalize(text: str) -> Normalized:
                 found.append("obfuscation: lookalike letters")
             lowered = lowered.translate(_TABLE)
     if _LEET_PAIR.search(lowered) or _LEET_SHORT.search(lowered):
-        changed = _LEET_WORD.sub(_fold_leet, lowered)
+        changed, candidates = _LEET_WORD.subn(_fold_leet, lowered)
         if changed != lowered:
             found.append("obfuscation: leetspeak")
-            share = folded_share(lowered, changed)
+            share = candidates / words_in(lowered)
             lowered = changed
     return Normalized(lowered, tuple(found), share)
 
 
-def folded_share(before: str, after: str) -> float:
-    """The share of ``before``'s words that folding changed (folding keeps the spaces where they were)."""
-    words = before.split()
-    return sum(map(str.__ne__, words, after.split())) / len(words)
+def words_in(text: str) -> int:
+    """Spaces and line breaks, plus one: a count of words by two C-speed scans (splitting a long window
+    into words, to count them exactly, cost a long prompt with an id in it 3 % of a call)."""
+    return text.count(" ") + text.count("\n") + 1
 
 
 def _fold_leet(match: re.Match[str]) -> str:
