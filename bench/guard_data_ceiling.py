@@ -44,8 +44,9 @@ def ceiling(rows: list[corpus.Example], alpaca: list[corpus.Example], c: float, 
     started = time.process_time()
     fitted = rows + alpaca if train_on_alpaca else rows
     found = train.featurize([e.text for e in fitted])
-    extra = [] if train_on_alpaca else train.featurize([e.text for e in alpaca])
-    scores, outside = train.out_of_fold(fitted, found, c, extra)
+    texts = [] if train_on_alpaca else [e.text for e in alpaca]
+    # the Alpaca rows scored as the guard reads them: the worst of each row's readings, as the trained rows are
+    scores, outside = train.out_of_fold(fitted, found, c, train.featurize(texts), train.readings(texts))
     harmful = scores["harmful"][:len(rows)]
     alpaca_scores = scores["harmful"][len(rows):] if train_on_alpaca else outside["harmful"]
     cls = np.array([e.cls for e in rows])

@@ -345,8 +345,10 @@ def alpaca() -> None:
     rows, extra = _rows(), _rows(alpaca=True)
     x, xa = cached(rows), cached(extra, "alpaca-dev.npz")
     artifact = json.loads(default_artifact().read_bytes())
+    texts = [e.text for e in extra]
     _, outside = lexical.out_of_fold(rows, lexical.featurize([e.text for e in rows]),
-                                     float(artifact["hyperparameters"]["C"]), lexical.featurize([e.text for e in extra]))
+                                     float(artifact["hyperparameters"]["C"]), lexical.featurize(texts),
+                                     lexical.readings(texts))
     cut = load_prompt_guard().thresholds
     others = (outside["jailbreak"] >= cut["jailbreak"]) | (outside["domain"] >= cut["prohibited-domain"])
     print(f"development Alpaca rows: {len(extra)}; the lexical jailbreak and domain labels alone flag {others.mean():.4f}")

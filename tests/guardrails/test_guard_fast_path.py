@@ -46,12 +46,14 @@ def plain_normalize(text: str) -> normalize.Normalized:
         if normalize._LOOKALIKE.search(lowered):
             found.append("obfuscation: lookalike letters")
         lowered = lowered.translate(normalize._TABLE)
+    share = 0.0
     if normalize._LEET_PAIR.search(lowered) or normalize._LEET_SHORT.search(lowered):
         changed = normalize._LEET_WORD.sub(normalize._fold_leet, lowered)
         if changed != lowered:
             found.append("obfuscation: leetspeak")
+            share = len(normalize._LEET_WORD.findall(lowered)) / (len(re.findall(r"[ \n]", lowered)) + 1)
             lowered = changed
-    return normalize.Normalized(lowered, tuple(found))
+    return normalize.Normalized(lowered, tuple(found), share)
 
 
 def plain_runs(mapped: bytes) -> list[tuple[int, int]]:
@@ -121,6 +123,9 @@ def plain_check(guard, text: str) -> PromptVerdict:
     verdict = plain_verdict(guard, norm.text, norm.disguises)
     for view in restated(norm.text):  # part of what the guard reads, not of the hot path: taken as it is
         verdict = _worse(verdict, plain_verdict(guard, view, (f"restated: {view}", *norm.disguises)))
+    whole = normalize.unleeted(norm.text) if norm.leet_share >= normalize.LEET_THROUGHOUT else None
+    if whole is not None:  # also taken as it is: it runs only on prompts that show leetspeak
+        verdict = _worse(verdict, plain_verdict(guard, whole, ("obfuscation: leetspeak throughout", *norm.disguises)))
     # Ciphers are read after the encoded runs, taken as they are (not part of the hot path).
     for found in (*plain_payloads(text), *deciphered(features.window(text))):
         inner = plain_normalize(features.window(found.text))

@@ -31,7 +31,7 @@ from ..core.errors import ClearanceError
 from . import features
 from .ciphers import deciphered
 from .lookup import VocabularyLookup
-from .normalize import Normalized, payloads
+from .normalize import LEET_THROUGHOUT, Normalized, payloads, unleeted
 from .restate import restated
 from .verdict import PromptLabel, PromptVerdict
 
@@ -167,6 +167,10 @@ def other_readings(text: str, norm: Normalized) -> Iterator[tuple[str, tuple[str
     Morse) and its ciphers and spellings (:mod:`.ciphers`) decode to. Training scores them the same way."""
     for view in restated(norm.text):
         yield view, (f"restated: {view}", *norm.disguises)
+    if norm.leet_share >= LEET_THROUGHOUT:
+        whole = unleeted(norm.text)
+        if whole is not None:
+            yield whole, ("obfuscation: leetspeak throughout", *norm.disguises)
     for found in (*payloads(text), *deciphered(features.window(text))):
         inner = features.read(found.text)
         yield inner.text, (f"obfuscation: {found.encoding} payload", *inner.disguises)

@@ -101,6 +101,14 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 class Normalized:
     text: str
     disguises: tuple[str, ...]
+    leet_share: float = 0.0  # the leetspeak fold's candidate words (folded, or numbers it kept) per word
+
+
+# A prompt written in leetspeak has most of its words folded; a prompt holding ids, variables or versions
+# ("t1", "$this", "h1") has few. Only the first is read again with every stand-in folded (``unleeted``):
+# every development request so written had a share above this, and none of the speed benchmark's
+# 4,000-token prompts did, while a quarter of them showed some leetspeak.
+LEET_THROUGHOUT = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,7 @@ class Payload:
 def normalize(text: str) -> Normalized:
     """NFKC, lowercased, lookalikes and invisibles removed, leetspeak folded; and what was undone."""
     found: list[str] = []
+    share = 0.0
     if text.isascii():
         lowered = text.lower()
     else:
@@ -131,11 +140,18 @@ def normalize(text: str) -> Normalized:
                 found.append("obfuscation: lookalike letters")
             lowered = lowered.translate(_TABLE)
     if _LEET_PAIR.search(lowered) or _LEET_SHORT.search(lowered):
-        changed = _LEET_WORD.sub(_fold_leet, lowered)
+        changed, candidates = _LEET_WORD.subn(_fold_leet, lowered)
         if changed != lowered:
             found.append("obfuscation: leetspeak")
+            share = candidates / words_in(lowered)
             lowered = changed
-    return Normalized(lowered, tuple(found))
+    return Normalized(lowered, tuple(found), share)
+
+
+def words_in(text: str) -> int:
+    """Spaces and line breaks, plus one: a count of words by two C-speed scans (splitting a long window
+    into words, to count them exactly, cost a long prompt with an id in it 3 % of a call)."""
+    return text.count(" ") + text.count("\n") + 1
 
 
 def _fold_leet(match: re.Match[str]) -> str:
@@ -143,6 +159,34 @@ def _fold_leet(match: re.Match[str]) -> str:
     # A word of letters with a trailing "!" or "+" is punctuation, not a disguise ("c++", "hello!").
     core = word.rstrip("!+")
     if _NUMBER_WORD.fullmatch(core) or not any(c in LEET for c in core):
+        return word
+    return core.translate(_LEET_TABLE) + word[len(core):]
+
+
+# A prompt written in leetspeak throughout also spells its short words in stand-ins alone ("70" for "to",
+# "15" for "is", "4" for "a") and ends words in them ("wr173", "wh47", "4nd"), which ``normalize`` leaves as
+# they are so that numbers, ordinals and names ending in a digit stay intact. Where ``normalize`` folded at
+# least ``LEET_THROUGHOUT`` of a prompt's words, ``unleeted`` reads it a second time with every such word
+# folded; the guards keep the worse verdict of the two readings, so a number misread as a word can add a flag,
+# never remove one.
+_LEET_ANY = re.compile(r"[a-z0-9@$!|+]*[0134578@$!|+9][a-z0-9@$!|+]*")
+MAX_STANDINS = 6  # a longer run of stand-ins alone is a number, not a word
+_OTHER_DIGIT = re.compile("[26]")  # no letter's stand-in: "2024" is a year in any spelling
+_MONEY = re.compile(r"\$[0-9]+")  # "$8" is a price, "$7" no word
+
+
+def unleeted(folded: str) -> str | None:
+    """``folded`` (a ``normalize`` text in which leetspeak was found) with every word that holds a stand-in
+    folded too, or None where that changes nothing."""
+    changed = _LEET_ANY.sub(_fold_any, folded)
+    return None if changed == folded else changed
+
+
+def _fold_any(match: re.Match[str]) -> str:
+    word = match.group(0)
+    core = word.rstrip("!+")
+    if not any("a" <= c <= "z" for c in core) and (
+            len(core) > MAX_STANDINS or _OTHER_DIGIT.search(core) or _MONEY.fullmatch(core)):
         return word
     return core.translate(_LEET_TABLE) + word[len(core):]
 

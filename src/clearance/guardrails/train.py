@@ -135,9 +135,12 @@ def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float, e
     here unless given).
 
     ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
-    second dictionary; with ``extra_views`` (their :func:`readings`), each fold's score is the worst
-    of a row's readings too.
+    second dictionary; each fold's score is the worst of a row's readings, ``extra_views`` (their
+    :func:`readings`), which must come with them: scored on their text alone, they would be read more
+    leniently than the guard reads them.
     """
+    if len(extra) and (extra_views is None or len(extra_views) != len(extra)):
+        raise ValueError("out_of_fold: extra rows need their readings (extra_views), one list per row")
     heads = ("harmful", "jailbreak", *domains.DOMAINS)
     scores = {h: np.zeros(len(examples)) for h in heads}
     outside = {h: np.zeros(len(extra)) for h in heads}
