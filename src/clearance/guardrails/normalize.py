@@ -65,6 +65,11 @@ _LEET_WORD = re.compile(r"(?<![a-z0-9@$!|+])[a-z0-9@$!|+]*[0134578@$|+9][a-z][a-
 # a stand-in before a letter, or a digit ending a word of one or two letters.
 _LEET_PAIR = re.compile(r"[0134578@$|+9][a-z]")
 _LEET_SHORT = re.compile(r"[0134578](?:(?<=\b[a-z][0134578])|(?<=\b[a-z]{2}[0134578]))\b")
+# A prompt written in leetspeak has most of its words folded; a prompt holding ids, variables or versions
+# ("t1", "$this", "h1") has few. Only the first is read again with every stand-in folded (``unleeted``):
+# every development request so written had a share above this, and 2 of the speed benchmark's 1,000
+# 4,000-token prompts did, while a quarter of them showed some leetspeak.
+LEET_THROUGHOUT = 0.1
 # Numbers with a unit or ordinal ("1st", "3d", "4k", "10am") are not disguised words.
 _NUMBER_WORD = re.compile(r"[0-9]+(?:st|nd|rd|th|d|k|g|x|s|m|am|pm|km|kg|gb|mb|tb|mm|cm|ml|hz|mhz|ghz|v|w|kw|p|px|b|bn)")
 
@@ -103,12 +108,6 @@ class Normalized:
     disguises: tuple[str, ...]
     leet_share: float = 0.0  # the leetspeak fold's candidate words (folded, or numbers it kept) per word
 
-
-# A prompt written in leetspeak has most of its words folded; a prompt holding ids, variables or versions
-# ("t1", "$this", "h1") has few. Only the first is read again with every stand-in folded (``unleeted``):
-# every development request so written had a share above this, and none of the speed benchmark's
-# 4,000-token prompts did, while a quarter of them showed some leetspeak.
-LEET_THROUGHOUT = 0.1
 
 
 @dataclass(frozen=True, slots=True)

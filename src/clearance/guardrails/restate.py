@@ -138,14 +138,15 @@ def _gerund(text: str) -> str | None:
     return f"{verb_of_gerund(m['act'])}{m['what']}{m['rest']}"
 
 
-def verb_of_gerund(gerund: str) -> str:
-    """The verb of a gerund by the participle's spelling rules ("cheating" -> "cheat", "making" -> "make")."""
-    return base_form(gerund[:-3] + "ed") if gerund not in _GERUND_IRREGULAR else _GERUND_IRREGULAR[gerund]
-
-
+# Gerunds whose verb the participle's spelling rules would miss ("making" is not "mak" + "ed").
 _GERUND_IRREGULAR = {"lying": "lie", "dying": "die", "tying": "tie", "being": "be", "doing": "do", "going": "go",
                      "making": "make", "taking": "take", "writing": "write", "giving": "give", "having": "have",
                      "hiding": "hide", "driving": "drive", "using": "use", "baking": "bake", "faking": "fake"}
+
+
+def verb_of_gerund(gerund: str) -> str:
+    """The verb of a gerund by the participle's spelling rules ("cheating" -> "cheat", "making" -> "make")."""
+    return _GERUND_IRREGULAR.get(gerund) or base_form(gerund[:-3] + "ed")
 
 
 def base_form(participle: str) -> str:
