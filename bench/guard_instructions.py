@@ -26,8 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clearance.evals.prompts import data_dir  # noqa: E402
-from guardrails import _prompts, _texts  # noqa: E402
+from guardrails import _prompts, _texts, data_option, prompt_data  # noqa: E402
 
 LENGTHS = (16, 64, 4000)
 CALLS = 200
@@ -60,16 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versus", type=Path, default=None, help="another checkout's src folder to count beside")
     parser.add_argument("--calls", type=int, default=CALLS, help=f"prompts per length (at most {MAX_CALLS})")
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= MAX_CALLS:
         parser.error(f"--calls must be between 1 and {MAX_CALLS}")
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind): no instruction counts", file=sys.stderr)
         return 2
-    data = data_dir(args.data)
-    if not data.is_dir():
-        parser.error(f"no prompt data at {data}")
+    data = prompt_data(parser, args)
     if args.versus is not None and not (args.versus / "clearance").is_dir():
         parser.error(f"{args.versus} holds no clearance package")
     here = Path(__file__).resolve().parent.parent / "src"
