@@ -3,7 +3,8 @@
 A shared two-core host moves a p50 by half between two processes running the same code, and a slower host
 moves every figure; instruction counts (``valgrind --tool=callgrind``) do neither. Each length's prompts are
 built as ``bench/guardrails.py`` builds them (held-out text joined and cut, seed 15); a child process loads the
-guard and checks them under callgrind, and a child that only loads the guard is subtracted. With ``--versus
+guard and checks them under callgrind, and the mean of two children that only load the guard is subtracted
+(their difference is printed: it bounds what a comparison can tell apart). With ``--versus
 SRC`` the same prompts are counted for another checkout's ``src`` (say the previous round's, from ``git
 worktree add``; copy the compiled term table into it) in the same run.
 
@@ -44,7 +45,9 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 def instructions(src: Path, prompts: Path | None, out: Path) -> int:
     """Instructions a child with ``src`` first on its path executes: load the guard, check ``prompts``."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # A fixed hash seed keeps set and dict layouts the same from child to child; what still varies (addresses,
+    # the collector's timing) is measured as the spread of two load-only children and printed.
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"}
     args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", CHILD]
     if prompts is not None:
         args.append(str(prompts))
@@ -79,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             files[tokens] = folder / f"prompts-{tokens}.json"
             files[tokens].write_text(json.dumps(_prompts(pool, tokens, args.calls, random.Random(15))))
         per_call: dict[str, dict[int, float]] = {}
+        spread = 0
         for name, src in sources.items():
-            base = instructions(src, None, folder / "load.out")
+            loads = [instructions(src, None, folder / f"load-{i}.out") for i in range(2)]
+            spread = max(spread, abs(loads[0] - loads[1]))
+            base = sum(loads) / 2
             per_call[name] = {t: (instructions(src, files[t], folder / f"{t}.out") - base) / args.calls
                               for t in LENGTHS}
     names = list(sources)
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = [f"{per_call[n][t]:,.0f}" for n in names]
         change = f" | {per_call[names[0]][t] / per_call[names[1]][t] - 1:+.1%}" if len(names) > 1 else ""
         print(f"| {t:,} | " + " | ".join(cells) + change + " |")
+    print(f"\nnoise: two load-only children differed by {spread:,} instructions, about {spread / args.calls:,.0f} "
+          "per call; a change smaller than that is not measured")
     return 0
 
 
