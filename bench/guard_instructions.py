@@ -3,7 +3,8 @@
 A shared two-core host moves a p50 by half between two processes running the same code, and a slower host
 moves every figure; instruction counts (``valgrind --tool=callgrind``) do neither. Each length's prompts are
 built as ``bench/guardrails.py`` builds them (held-out text joined and cut, seed 15); a child process loads the
-guard and checks them under callgrind, and a child that only loads the guard is subtracted. With ``--versus
+guard and checks them under callgrind, and the mean of two children that only load the guard is subtracted
+(their difference is printed: it bounds what a comparison can tell apart). With ``--versus
 SRC`` the same prompts are counted for another checkout's ``src`` (say the previous round's, from ``git
 worktree add``; copy the compiled term table into it) in the same run.
 
@@ -26,8 +27,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clearance.evals.prompts import data_dir  # noqa: E402
-from guardrails import _prompts, _texts  # noqa: E402
+from guardrails import _prompts, _texts, data_option, prompt_data  # noqa: E402
 
 LENGTHS = (16, 64, 4000)
 CALLS = 200
@@ -45,7 +45,9 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 def instructions(src: Path, prompts: Path | None, out: Path) -> int:
     """Instructions a child with ``src`` first on its path executes: load the guard, check ``prompts``."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # A fixed hash seed keeps set and dict layouts the same from child to child; what still varies (addresses,
+    # the collector's timing) is measured as the spread of two load-only children and printed.
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"}
     args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", CHILD]
     if prompts is not None:
         args.append(str(prompts))
@@ -60,16 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versus", type=Path, default=None, help="another checkout's src folder to count beside")
     parser.add_argument("--calls", type=int, default=CALLS, help=f"prompts per length (at most {MAX_CALLS})")
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= MAX_CALLS:
         parser.error(f"--calls must be between 1 and {MAX_CALLS}")
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind): no instruction counts", file=sys.stderr)
         return 2
-    data = data_dir(args.data)
-    if not data.is_dir():
-        parser.error(f"no prompt data at {data}")
+    data = prompt_data(parser, args)
     if args.versus is not None and not (args.versus / "clearance").is_dir():
         parser.error(f"{args.versus} holds no clearance package")
     here = Path(__file__).resolve().parent.parent / "src"
@@ -82,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             files[tokens] = folder / f"prompts-{tokens}.json"
             files[tokens].write_text(json.dumps(_prompts(pool, tokens, args.calls, random.Random(15))))
         per_call: dict[str, dict[int, float]] = {}
+        spread = 0
         for name, src in sources.items():
-            base = instructions(src, None, folder / "load.out")
+            loads = [instructions(src, None, folder / f"load-{i}.out") for i in range(2)]
+            spread = max(spread, abs(loads[0] - loads[1]))
+            base = sum(loads) / 2
             per_call[name] = {t: (instructions(src, files[t], folder / f"{t}.out") - base) / args.calls
                               for t in LENGTHS}
     names = list(sources)
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = [f"{per_call[n][t]:,.0f}" for n in names]
         change = f" | {per_call[names[0]][t] / per_call[names[1]][t] - 1:+.1%}" if len(names) > 1 else ""
         print(f"| {t:,} | " + " | ".join(cells) + change + " |")
+    print(f"\nnoise: two load-only children differed by {spread:,} instructions, about {spread / args.calls:,.0f} "
+          "per call; a change smaller than that is not measured")
     return 0
 
 

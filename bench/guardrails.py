@@ -39,6 +39,19 @@ CHARS_PER_TOKEN = 4
 CALLS = 1000
 
 
+def data_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--data`` option every guard benchmark takes."""
+    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+
+
+def prompt_data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
+    """The prompt sets ``--data`` names (or the default), or a parser error naming the folder that is missing."""
+    data = data_dir(args.data)
+    if not data.is_dir():
+        parser.error(f"no prompt data at {data}")
+    return data
+
+
 def _texts(data: Path) -> list[str]:
     _, test = corpus.split(corpus.load(data))
     return [e.text for e in test]
@@ -297,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="held-out quality instead of speed")
     parser.add_argument("--dev", action="store_true", help="out-of-fold quality on the development part")
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     parser.add_argument("--calls", type=int, default=CALLS)
     parser.add_argument("--contextual", action="store_true",
                         help="also time the contextual reading (needs the sentence encoder installed)")

@@ -45,15 +45,22 @@ _TENSE = re.compile(r"\b(was|were|did|will|would|used to)\b")
 _PRESENT = {"was": "is", "were": "are", "did": "do", "will": "can", "would": "can", "used to": ""}
 _ACTOR = (r"(?:people|individuals|someone|somebody|criminals|hackers|scammers|terrorists|attackers|they|one|you|i"
           r"|a person|an individual|companies|users|others|[a-z]+(?:ists|ers))")
-_HOW_DO = re.compile(
-    r"^(?:how|in what ways?|what (?:methods|techniques|steps|strategies|tactics)(?: (?:do|can|could|might))?)\s+"
-    rf"(?:(?:do|does|can|could|might|should|is it possible for|is it possible to)\s+)?(?:{_ACTOR}\s+)?(?:to\s+)?"
-    r"(?P<rest>[a-z].*?)[?.!]*$")
+
+
+def _how_do(actor: str) -> re.Pattern[str]:
+    """"how do <actor> X?" and its kin, X as ``rest``."""
+    return re.compile(
+        r"^(?:how|in what ways?|what (?:methods|techniques|steps|strategies|tactics)(?: (?:do|can|could|might))?)\s+"
+        rf"(?:(?:do|does|can|could|might|should|is it possible for|is it possible to)\s+)?(?:{actor}\s+)?(?:to\s+)?"
+        r"(?P<rest>[a-z].*?)[?.!]*$")
+
+
+_HOW_DO = _how_do(_ACTOR)
 # Asked of the past or future, a question names its actors freely ("how did an app track ...", "how will fake
 # charities use ..."): a determiner and a word, or one or two words ending in a plural, are read as the actor.
 _ANY_ACTOR = (rf"(?:{_ACTOR}|(?:a|an|the|some|many|most|certain) [a-z]+"
               r"|(?:[a-z]+ )?(?!(?:this|was|has|does|his|its|us|yes|less|unless)\b)[a-z]{2,}s)")
-_HOW_DO_ANY = re.compile(_HOW_DO.pattern.replace(_ACTOR, _ANY_ACTOR, 1))
+_HOW_DO_ANY = _how_do(_ANY_ACTOR)
 # "how was cheating in online exams done?": an act named by its gerund, then a verb that only says it happened.
 _GERUND = re.compile(
     r"^how\s+(?:is|are)\s+(?P<act>[a-z]+ing)\b(?P<what>.*?)\s+(?:done|carried out|conducted|performed|achieved"
