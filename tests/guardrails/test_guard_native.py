@@ -128,6 +128,7 @@ def test_a_malformed_lexicon_is_refused_naming_the_part():
         "phrases run past": ([("pipe", 0, 0, 0, 5, len(phrases) - 1)], stems, phrases, acts, concept_rows,
                              harm_person),
         "an empty stem": (words, [("", 1)], phrases, acts, concept_rows, harm_person),
+        "a stem of one letter": (words, [("k", 1)], phrases, acts, concept_rows, harm_person),
         "a stem is": (words, [("kill",)], phrases, acts, concept_rows, harm_person),
         "a concept row": (words, stems, phrases, acts, [0, 5, *concept_rows[2:]], harm_person),
         "harm_person": (words, stems, phrases, acts, concept_rows, 0),

@@ -30,8 +30,8 @@
 /* A slot is 8 bytes, so the table of a 43,000-feature vocabulary (65,536 slots, 512 KB) stays in
  * a server core's L2 cache: most of a lookup's cost is memory, not hashing. */
 typedef struct {
-    uint32_t tag; /* the hash's high half */
-    uint32_t row; /* 0: empty slot */
+    uint32_t tag;   /* the hash's high half */
+    uint32_t entry; /* 0: empty slot */
 } Slot;
 
 static uint64_t fnv(uint64_t h, const char *s, Py_ssize_t n) {
@@ -44,14 +44,21 @@ static uint64_t fnv(uint64_t h, const char *s, Py_ssize_t n) {
 
 #define FNV_START 14695981039346656037ULL
 
+/* A key: where its bytes start, how many, and the number it maps to. One struct, so that a lookup that
+ * finds its key touches one more cache line, not three: on a long prompt most of the lookups' time is
+ * memory, the term table being larger than a core's L1 and L2 caches hold beside everything else. */
+typedef struct {
+    uint32_t offset;
+    uint32_t length;
+    uint32_t value;
+} Entry;
+
 /* Strings to numbers (1 and up; 0 is "not found"), by FNV-1a hash with linear probing. */
 typedef struct {
-    Slot *slots;
+    Slot *slots;      /* the hash's high half and the entry (from 1; 0: an empty slot) */
     uint64_t mask;
     char *bytes;      /* every key's bytes, one after another */
-    uint32_t *offset; /* per entry: where its key's bytes start */
-    uint32_t *length; /* per entry: how many */
-    uint32_t *value;  /* per entry */
+    Entry *entry;     /* entry[0] maps to 0 */
     uint32_t entries;
     uint32_t used;    /* bytes taken */
 } Map;
@@ -59,9 +66,7 @@ typedef struct {
 static void map_release(Map *m) {
     PyMem_Free(m->slots);
     PyMem_Free(m->bytes);
-    PyMem_Free(m->offset);
-    PyMem_Free(m->length);
-    PyMem_Free(m->value);
+    PyMem_Free(m->entry);
     memset(m, 0, sizeof(Map));
 }
 
@@ -72,10 +77,8 @@ static int map_alloc(Map *m, Py_ssize_t n, Py_ssize_t total) {
     map_release(m);
     m->slots = PyMem_Calloc(capacity, sizeof(Slot));
     m->bytes = PyMem_Malloc(total + 1);
-    m->offset = PyMem_Calloc(n + 1, sizeof(uint32_t));
-    m->length = PyMem_Calloc(n + 1, sizeof(uint32_t));
-    m->value = PyMem_Calloc(n + 1, sizeof(uint32_t));
-    if (m->slots == NULL || m->bytes == NULL || m->offset == NULL || m->length == NULL || m->value == NULL) {
+    m->entry = PyMem_Calloc(n + 1, sizeof(Entry));
+    if (m->slots == NULL || m->bytes == NULL || m->entry == NULL) {
         map_release(m);
         PyErr_NoMemory();
         return -1;
@@ -88,10 +91,10 @@ static int map_alloc(Map *m, Py_ssize_t n, Py_ssize_t total) {
 static uint32_t map_entry(const Map *m, uint64_t h, const char *a, Py_ssize_t na, const char *b, Py_ssize_t nb) {
     Py_ssize_t length = b == NULL ? na : na + 1 + nb;
     uint32_t tag = (uint32_t)(h >> 32);
-    for (uint64_t j = h & m->mask; m->slots[j].row; j = (j + 1) & m->mask) {
-        uint32_t e = m->slots[j].row;
-        if (m->slots[j].tag != tag || m->length[e] != length) continue;
-        const char *t = m->bytes + m->offset[e];
+    for (uint64_t j = h & m->mask; m->slots[j].entry; j = (j + 1) & m->mask) {
+        uint32_t e = m->slots[j].entry;
+        if (m->slots[j].tag != tag || m->entry[e].length != length) continue;
+        const char *t = m->bytes + m->entry[e].offset;
         if (memcmp(t, a, na) == 0 && (b == NULL || (t[na] == ' ' && memcmp(t + na + 1, b, nb) == 0))) return e;
     }
     return 0;
@@ -99,7 +102,7 @@ static uint32_t map_entry(const Map *m, uint64_t h, const char *a, Py_ssize_t na
 
 static inline uint32_t map_get(const Map *m, uint64_t h, const char *a, Py_ssize_t na, const char *b,
                                Py_ssize_t nb) {
-    return m->value[map_entry(m, h, a, na, b, nb)]; /* value[0] stays 0 */
+    return m->entry[map_entry(m, h, a, na, b, nb)].value; /* entry[0] maps to 0 */
 }
 
 /* Maps the key to value; a key put twice keeps its last value, or its first with keep_first. */
@@ -107,16 +110,14 @@ static void map_put(Map *m, const char *key, Py_ssize_t n, uint32_t value, int k
     uint64_t h = fnv(FNV_START, key, n);
     uint32_t e = map_entry(m, h, key, n, NULL, 0);
     if (e) {
-        if (!keep_first) m->value[e] = value;
+        if (!keep_first) m->entry[e].value = value;
         return;
     }
     uint64_t j = h & m->mask;
-    while (m->slots[j].row) j = (j + 1) & m->mask;
+    while (m->slots[j].entry) j = (j + 1) & m->mask;
     e = ++m->entries;
     memcpy(m->bytes + m->used, key, n);
-    m->offset[e] = m->used;
-    m->length[e] = (uint32_t)n;
-    m->value[e] = value;
+    m->entry[e] = (Entry){m->used, (uint32_t)n, value};
     m->slots[j] = (Slot){(uint32_t)(h >> 32), e};
     m->used += (uint32_t)n;
 }
@@ -153,6 +154,7 @@ typedef struct {
     uint8_t *stem_family; /* per rank */
     uint32_t stem_lengths[32];
     int n_lengths;
+    uint64_t stem_starts[1024]; /* a bit per first two bytes of some stem: most words are turned away by it */
     Phrase *phrase;
     char *phrase_bytes;
     uint64_t acts;    /* the families of a harmful act (lexicon.ACTS), as bits */
@@ -333,6 +335,7 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
     }
     if (map_alloc(&self->stems, ns, total) < 0) return -1;
     self->n_lengths = 0;
+    memset(self->stem_starts, 0, sizeof(self->stem_starts));
     for (Py_ssize_t i = 0; i < ns; i++) {
         PyObject *item = PyList_GET_ITEM(stems, i);
         const char *text = ascii(PyTuple_GET_ITEM(item, 0), &n, "a stem");
@@ -344,6 +347,12 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
         }
         self->stem_family[i + 1] = (uint8_t)family;
         map_put(&self->stems, text, n, (uint32_t)(i + 1), 1);
+        if (n == 1) {
+            PyErr_SetString(PyExc_ValueError, "lexicon: a stem of one letter");
+            return -1;
+        }
+        unsigned start = (unsigned char)text[0] << 8 | (unsigned char)text[1];
+        self->stem_starts[start / 64] |= 1ULL << (start % 64);
         int k = 0; /* the stem's length among the distinct lengths, kept ascending */
         while (k < self->n_lengths && self->stem_lengths[k] < (uint32_t)n) k++;
         if (k == self->n_lengths || self->stem_lengths[k] != (uint32_t)n) {
@@ -578,6 +587,9 @@ fail:
  * else that of the first stem in the lexicon's order that it starts with (lexicon._word). */
 static uint8_t family_of(const Table *self, const char *word, Py_ssize_t n, uint32_t entry) {
     if (entry && self->word[entry].family) return self->word[entry].family;
+    if (n < 2) return 0; /* every stem has two letters or more */
+    unsigned start = (unsigned char)word[0] << 8 | (unsigned char)word[1];
+    if (!(self->stem_starts[start / 64] & (1ULL << (start % 64)))) return 0;
     uint32_t best = 0;
     uint64_t h = FNV_START;
     Py_ssize_t hashed = 0;
