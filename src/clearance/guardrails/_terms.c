@@ -45,8 +45,7 @@ static uint64_t fnv(uint64_t h, const char *s, Py_ssize_t n) {
 #define FNV_START 14695981039346656037ULL
 
 /* A key: where its bytes start, how many, and the number it maps to. One struct, so that a lookup that
- * finds its key touches one more cache line, not three: on a long prompt most of the lookups' time is
- * memory, the term table being larger than a core's L1 and L2 caches hold beside everything else. */
+ * finds its key reads one cache line for the three, not one per array. */
 typedef struct {
     uint32_t offset;
     uint32_t length;
@@ -483,7 +482,7 @@ static void cut_release(Cut *c) {
     PyMem_Free(c->found);
 }
 
-/* Cuts a text's words (its UTF-8 bytes s, n) and marks the rows of its terms: 0, or -1 with an error set. */
+/* Cuts a text's words (its n UTF-8 bytes) and marks the rows of its terms: 0, or -1 with an error set. */
 static int cut_terms(Table *self, const char *text, Py_ssize_t n, Cut *c) {
     const unsigned char *s = (const unsigned char *)text;
     memset(c, 0, sizeof(Cut));
