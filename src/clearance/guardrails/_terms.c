@@ -255,6 +255,21 @@ static const char *ascii(PyObject *o, Py_ssize_t *n, const char *what) {
     return (const char *)PyUnicode_1BYTE_DATA(o);
 }
 
+/* The bytes of the keys of a list of tuples of size items, each starting with an ASCII str (the key): their
+ * total, or -1 with an error saying what an item must be. */
+static Py_ssize_t key_bytes(PyObject *list, Py_ssize_t size, const char *what, const char *shape) {
+    Py_ssize_t total = 0, n;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *item = PyList_GET_ITEM(list, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != size || ascii(PyTuple_GET_ITEM(item, 0), &n, what) == NULL) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "lexicon: %s is %s", what, shape);
+            return -1;
+        }
+        total += n;
+    }
+    return total;
+}
+
 /* The lexicon from lookup.native_lexicon: (words, stems, phrases, acts, concept_rows, harm_person) with
  *   words: [(word, family, person, stopword, first phrase, phrase count)],
  *   stems: [(stem, family)] in the lexicon's order, phrases: [(second word, prefix, family)],
@@ -285,16 +300,9 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
         if (f < 0) return -1;
         self->acts |= 1ULL << f;
     }
-    Py_ssize_t total = 0, n;
-    for (Py_ssize_t i = 0; i < nw; i++) {
-        PyObject *item = PyList_GET_ITEM(words, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 6 || ascii(PyTuple_GET_ITEM(item, 0), &n, "a word") == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "lexicon: a word is (word, family, person, "
-                                                   "stopword, first phrase, phrase count)");
-            return -1;
-        }
-        total += n;
-    }
+    Py_ssize_t n, total = key_bytes(words, 6, "a word", "(word, family, person, stopword, first phrase, "
+                                                           "phrase count)");
+    if (total < 0) return -1;
     self->word = PyMem_Calloc(nw + 1, sizeof(Word));
     if (self->word == NULL) {
         PyErr_NoMemory();
@@ -318,15 +326,8 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
                                    (uint16_t)count};
         map_put(&self->words, text, n, (uint32_t)(i + 1), 0);
     }
-    total = 0;
-    for (Py_ssize_t i = 0; i < ns; i++) {
-        PyObject *item = PyList_GET_ITEM(stems, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || ascii(PyTuple_GET_ITEM(item, 0), &n, "a stem") == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "lexicon: a stem is (stem, family)");
-            return -1;
-        }
-        total += n;
-    }
+    total = key_bytes(stems, 2, "a stem", "(stem, family)");
+    if (total < 0) return -1;
     self->stem_family = PyMem_Calloc(ns + 1, 1);
     if (self->stem_family == NULL) {
         PyErr_NoMemory();
@@ -364,15 +365,8 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
             self->n_lengths++;
         }
     }
-    total = 0;
-    for (Py_ssize_t i = 0; i < np; i++) {
-        PyObject *item = PyList_GET_ITEM(phrases, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3 || ascii(PyTuple_GET_ITEM(item, 0), &n, "a phrase") == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "lexicon: a phrase is (second word, prefix, family)");
-            return -1;
-        }
-        total += n;
-    }
+    total = key_bytes(phrases, 3, "a phrase", "(second word, prefix, family)");
+    if (total < 0) return -1;
     self->phrase = PyMem_Calloc(np + 1, sizeof(Phrase));
     self->phrase_bytes = PyMem_Malloc(total + 1);
     if (self->phrase == NULL || self->phrase_bytes == NULL) {
