@@ -243,6 +243,16 @@ def test_normalizing_is_unchanged(text):
     assert normalize.normalize(text) == plain_normalize(text)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab t0134578@$!|+9\n\t_-.'", max_size=120))
+def test_leetspeak_is_folded_as_the_word_regex_folds_the_whole_text(text):
+    """The fold reads only the stretches between spaces and line breaks that hold a trigger: the same words
+    folded, and the same count of candidates (the share that gates the second reading), as the word regex
+    run over the whole text."""
+    assert normalize._leet_folded(text) == normalize._LEET_WORD.subn(normalize._fold_leet, text)
+    assert normalize.normalize(text) == plain_normalize(text)
+
+
 @pytest.mark.parametrize("lead", range(8))
 def test_runs_of_every_length_near_the_minimum_at_every_alignment(lead):
     for n in (*range(14, 27), 40):

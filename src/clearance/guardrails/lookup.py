@@ -7,12 +7,12 @@ set of strings iterates (which Python's hash seed changes from one process to th
 weights are summed in one order and a prompt gets the same score to the last bit in every
 process, as a replayed decision must.
 
-The terms (words and word pairs) of an ASCII text are found by the compiled ``_terms`` table,
-which hashes each word pair from its words' bytes instead of making a string of it; a text with
-a letter or digit beyond ASCII, or a machine where ``_terms.c`` did not compile, takes the Python
-path, which gives the same rows. Families (concepts) are found in Python over the words.
-Everything is derived from the lexicon and the vocabulary when a guard loads, never copied from
-them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one and
+A text's features are found by the compiled ``_terms`` table: its terms (words and word pairs),
+each hashed from the text's UTF-8 bytes instead of made into a string, and its concepts, from the
+lexicon's tables as :func:`native_lexicon` hands them over. A machine where ``_terms.c`` did not
+compile, or a text with no UTF-8 form (a lone surrogate), takes the Python path, which gives the
+same rows. Everything is derived from the lexicon and the vocabulary when a guard
+loads, never copied from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one and
 ``tests/guardrails/test_guard_native.py`` the C path to the Python one.
 """
 
@@ -119,18 +119,20 @@ class VocabularyLookup:
         self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
         self._family = _Families(f for f in self.row if " " not in f and not f.startswith(CONCEPT))
         self._phrase_firsts = frozenset(lexicon._PHRASES)  # a phrase can match only where its first word occurs
-        self._table = None if Table is None else Table(vocabulary)
+        self._table = None if Table is None else Table(vocabulary, native_lexicon(self.row))
 
     def rows(self, text: str) -> tuple[list[int], int]:
         """(rows of the text's terms then its concepts, each part ascending, how many are terms)."""
+        if self._table is not None and features._WORD.pattern == _SPLIT_PATTERN:  # the pattern _terms.c cuts
+            try:
+                return self._table.features(text)
+            except ValueError:  # no UTF-8 form (a lone surrogate): the Python path reads it
+                pass
         plain = ascii_form(text)
-        if plain is not None and self._table is not None:
-            found, tokens = self._table.rows(plain)
-        else:
-            tokens = features.words(text) if plain is None else ascii_words(plain)
-            terms = set(tokens)
-            terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
-            found = sorted(filter(None, map(self.row.get, terms)))
+        tokens = features.words(text) if plain is None else ascii_words(plain)
+        terms = set(tokens)
+        terms.update(map(" ".join, zip(tokens, tokens[1:], strict=False)))
+        found = sorted(filter(None, map(self.row.get, terms)))
         counted = len(found)
         concepts = map(str.__add__, repeat(CONCEPT), self.families(tokens))
         found += sorted(filter(None, map(self.row.get, concepts)))
@@ -154,6 +156,27 @@ class VocabularyLookup:
                    for at in _places(tokens, act)):
                 found.add(HARM_PERSON)
         return found
+
+
+def native_lexicon(row: dict[str, int]) -> tuple[list, list, list, list, list, int]:
+    """The lexicon as the compiled table reads it (``_terms.c``, ``read_lexicon``), families numbered from 1 in
+    the order of :data:`.lexicon.FAMILIES` with ``harm_person`` last, each concept's row in ``row`` (0: not in
+    the vocabulary): every word the lexicon names (with its family, whether it is a person or a stopword,
+    and the phrases it starts), the stems in the lexicon's order, the phrases' second words, the families
+    of a harmful act."""
+    names = [*lexicon.FAMILIES, HARM_PERSON]
+    number = {name: i for i, name in enumerate(names, 1)}
+    phrases: list[tuple[str, bool, int]] = []
+    starts: dict[str, tuple[int, int]] = {}
+    for first, entries in lexicon._PHRASES.items():
+        starts[first] = (len(phrases), len(entries))
+        phrases.extend((second.rstrip("*"), second.endswith("*"), number[family]) for second, family in entries)
+    named = sorted({*lexicon._EXACT, *lexicon.PEOPLE, *lexicon.STOPWORDS, *starts})
+    words = [(w, number.get(lexicon._EXACT.get(w, ""), 0), int(w in lexicon.PEOPLE), int(w in lexicon.STOPWORDS),
+              *starts.get(w, (0, 0))) for w in named]
+    stems = [(stem, number[family]) for stem, family in lexicon._STEMS]
+    concept_rows = [0, *(row.get(CONCEPT + name, 0) for name in names)]
+    return words, stems, phrases, sorted(number[f] for f in lexicon.ACTS), concept_rows, number[HARM_PERSON]
 
 
 def _person_after(tokens: list[str], at: int) -> bool:
