@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import orjson
@@ -129,12 +129,17 @@ class TrainedPromptGuard:
             return "harmful", s["harmful"], None, 0
         return "clean", max(s["harmful"], s["jailbreak"], s[best]), None, -1
 
-    def _verdict(self, text: str, extra: tuple[str, ...]) -> PromptVerdict:
+    def _reading(self, text: str, extra: tuple[str, ...]) -> _Reading:
+        """One reading's scores and label, its explanation not yet built."""
         s, found, rows = self._scores(text)
         label, score, domain, column = self.label_of(s)
+        return _Reading(label, round(score, 6), domain, column, s, found, rows, extra)
+
+    def _verdict(self, r: _Reading) -> PromptVerdict:
+        s, found, rows, column = r.s, r.found, r.rows, r.column
         if column < 0:  # clean: explain the strongest pull towards any label (the first on a tie)
             column = 1 if s["jailbreak"] > s["harmful"] else 0
-        reasons: list[str] = list(extra)
+        reasons: list[str] = list(r.extra)
         if found:
             # The strongest positive pulls; ties go to the feature first in the vocabulary.
             pull = rows[:, column]
@@ -146,19 +151,33 @@ class TrainedPromptGuard:
         domains = [round(s[d], 6) for d in DOMAIN_IDS]  # rounding keeps order: max of rounded = rounded max
         ranked = (("prohibited-domain", max(domains)), ("harmful", round(s["harmful"], 6)),
                   ("jailbreak", round(s["jailbreak"], 6)), *zip(_DOMAIN_KEYS, domains, strict=True))
-        return PromptVerdict(label, round(score, 6), domain, tuple(reasons), ranked)
+        return PromptVerdict(r.label, r.score, r.domain, tuple(reasons), ranked)
 
     def check_prompt(self, text: str) -> PromptVerdict:
+        # Every reading is scored; only the one kept is explained (ranking the reasons is a fifth of a reading).
         norm = features.read(text)
-        verdict = self._verdict(norm.text, norm.disguises)
+        kept = self._reading(norm.text, norm.disguises)
         for other, reasons in other_readings(text, norm):
-            verdict = _worse(verdict, self._verdict(other, reasons))
+            kept = _worse(kept, self._reading(other, reasons))
         if self.full_scan:
             for start, part in features.spans(text):
                 inner = features.read(part)
-                verdict = _worse(verdict, self._verdict(inner.text, (f"in the part from character {start}",
-                                                                     *inner.disguises)))
-        return verdict
+                kept = _worse(kept, self._reading(inner.text, (f"in the part from character {start}",
+                                                               *inner.disguises)))
+        return self._verdict(kept)
+
+
+class _Reading(NamedTuple):
+    """A reading scored and labelled (``score`` rounded as the verdict gives it), with what its explanation needs."""
+
+    label: PromptLabel
+    score: float
+    domain: str | None
+    column: int  # the output whose pulls explain it (-1: clean)
+    s: dict[str, float]
+    found: list[int]
+    rows: np.ndarray
+    extra: tuple[str, ...]
 
 
 def other_readings(text: str, norm: Normalized) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -192,8 +211,11 @@ def built_from(where: Path, what: str, build: Callable[[dict[str, Any], str], T]
         raise GuardModelError(f"{where}: {what} is malformed: {exc!r}") from None
 
 
-def _worse(verdict: PromptVerdict, found: PromptVerdict) -> PromptVerdict:
-    """The verdict to keep of two readings of one prompt: the graver label, then the higher score."""
+_Graded = TypeVar("_Graded", PromptVerdict, _Reading)
+
+
+def _worse(verdict: _Graded, found: _Graded) -> _Graded:
+    """The verdict (or reading) to keep of two readings of one prompt: the graver label, then the higher score."""
     if SEVERITY[found.label] > SEVERITY[verdict.label] or (found.label == verdict.label and found.score > verdict.score):
         return found
     return verdict
