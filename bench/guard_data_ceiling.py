@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus, train
 from clearance.guardrails.model import default_artifact
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guardrails import data_option, prompt_data  # noqa: E402
 
 RATES = (0.02, 0.05, 0.10, 0.20, 0.30)
 
@@ -72,12 +74,9 @@ def ceiling(rows: list[corpus.Example], alpaca: list[corpus.Example], c: float, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     args = parser.parse_args(argv)
-    data = data_dir(args.data)
-    if not data.is_dir():
-        print(f"no prompt data at {data}", file=sys.stderr)
-        return 1
+    data = prompt_data(parser, args)
     dev, _ = corpus.split(corpus.load(data))
     c = float(orjson.loads(default_artifact().read_bytes())["hyperparameters"]["C"])
     shipped = corpus.trainable(dev)

@@ -119,6 +119,9 @@ import orjson
 
 from clearance.guardrails.torch_encoder import TorchEncoder
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guardrails import data_option, prompt_data  # noqa: E402
+
 CACHE = Path("/tmp/guard-finetune")
 RATES = (0.02, 0.05, 0.10)
 SOURCES = ("advbench", "harmbench", "jbb-harmful", "strongreject", "forbidden-questions", "donotanswer", "xstest",
@@ -271,7 +274,7 @@ def speed(torch: Any, bert: TorchEncoder, encoder: Any) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=None, help="prompt sets (default: ../shared/data/prompts)")
+    data_option(parser)
     parser.add_argument("--variants", default="top2,all6", help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--folds", default="0,1,2,3,4", help="folds to train (a partial run is labelled so)")
     parser.add_argument("--max-tokens", type=int, default=128)
@@ -283,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alpha-per-rank", type=float, default=2.0, help="LoRA alpha / rank (the update's scale)")
     parser.add_argument("--speed", action="store_true", help="only time one prompt at 16/64/128 tokens")
     args = parser.parse_args(argv)
+    data = None if args.speed else prompt_data(parser, args)  # before torch loads: a wrong folder is said at once
     try:
         import torch
     except ImportError:
@@ -291,7 +295,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from threadpoolctl import threadpool_limits
 
-    from clearance.evals.prompts import data_dir
     from clearance.guardrails import contextual_train, corpus, features, train
     from clearance.guardrails.contextual import default_head
     from clearance.guardrails.encoder import EncoderUnavailable, SentenceEncoder
@@ -319,10 +322,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one layer: {layer:,} parameters, {2 * layer / 1e6:.1f} MB in float16; head 385 numbers")
         return 0
 
-    data = data_dir(args.data)
-    if not data.is_dir():
-        print(f"no prompt data at {data}", file=sys.stderr)
-        return 1
     dev, _ = corpus.split(corpus.load(data))  # the held-out part is dropped here, unread
     rows = corpus.trainable(dev)  # no Alpaca
     texts = [features.read(e.text).text for e in rows]

@@ -321,17 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versus", type=Path, default=None,
                         help="another prompt-guard artifact to time (or, with --quality, to measure) beside the shipped one")
     args = parser.parse_args(argv)
-    data = data_dir(args.data)
-    if not data.is_dir():
-        print(f"no prompt data at {data}", file=sys.stderr)
-        return 1
+    data = prompt_data(parser, args)
     if args.dev:
         development(data)
     elif args.answer_independent:
         responses = data.parent / "responses"
         if not responses.is_dir():
-            print(f"no labelled answers at {responses}", file=sys.stderr)
-            return 1
+            parser.error(f"no labelled answers at {responses}")
         answer_quality(responses)
         answer_independent(data, responses, args.folds)
     elif args.quality:
