@@ -132,7 +132,7 @@ typedef struct {
 } Word;
 
 typedef struct {
-    uint32_t offset; /* the second word (without its "*") in the lexicon's bytes */
+    uint32_t offset; /* the second word (without its "*") in Table.phrase_bytes */
     uint32_t length;
     uint8_t prefix;  /* the second word may go on ("password*") */
     uint8_t family;
@@ -261,7 +261,8 @@ static Py_ssize_t key_bytes(PyObject *list, Py_ssize_t size, const char *what, c
     Py_ssize_t total = 0, n;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
         PyObject *item = PyList_GET_ITEM(list, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != size || ascii(PyTuple_GET_ITEM(item, 0), &n, what) == NULL) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != size
+            || ascii(PyTuple_GET_ITEM(item, 0), &n, what) == NULL) {
             if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "lexicon: %s is %s", what, shape);
             return -1;
         }
@@ -345,12 +346,12 @@ static int read_lexicon(Table *self, PyObject *lexicon) {
             PyErr_SetString(PyExc_ValueError, "lexicon: an empty stem");
             return -1;
         }
-        self->stem_family[i + 1] = (uint8_t)family;
-        map_put(&self->stems, text, n, (uint32_t)(i + 1), 1);
-        if (n == 1) {
+        if (n == 1) { /* the filter below reads a stem's first two bytes */
             PyErr_SetString(PyExc_ValueError, "lexicon: a stem of one letter");
             return -1;
         }
+        self->stem_family[i + 1] = (uint8_t)family;
+        map_put(&self->stems, text, n, (uint32_t)(i + 1), 1);
         unsigned start = (unsigned char)text[0] << 8 | (unsigned char)text[1];
         self->stem_starts[start / 64] |= 1ULL << (start % 64);
         int k = 0; /* the stem's length among the distinct lengths, kept ascending */
@@ -466,6 +467,8 @@ typedef struct {
     Py_ssize_t *starts;
     Py_ssize_t *lengths;
     uint64_t *hashes;  /* each word's hash */
+    uint32_t *entry;   /* each word's entry in the lexicon's words (0: none), filled by families() */
+    uint8_t *family;   /* each word's family (0: none), filled by families() */
     uint32_t *found;   /* room for the rows: at most a word and a pair per word, and the concepts */
     Py_ssize_t count;  /* rows marked */
 } Cut;
@@ -473,6 +476,8 @@ typedef struct {
 static void cut_release(Cut *c) {
     PyMem_Free(c->starts);
     PyMem_Free(c->hashes);
+    PyMem_Free(c->entry);
+    PyMem_Free(c->family);
     PyMem_Free(c->found);
 }
 
@@ -488,8 +493,10 @@ static int cut_terms(Table *self, const char *text, Py_ssize_t n, Cut *c) {
     Py_ssize_t most = n / 2 + 1;
     c->starts = PyMem_Malloc(sizeof(Py_ssize_t) * most * 2);
     c->hashes = PyMem_Malloc(sizeof(uint64_t) * most);
+    c->entry = PyMem_Malloc(sizeof(uint32_t) * most);
+    c->family = PyMem_Malloc(most);
     c->found = PyMem_Malloc(sizeof(uint32_t) * (most * 2 + MAX_FAMILIES + 1));
-    if (c->starts == NULL || c->hashes == NULL || c->found == NULL) {
+    if (c->starts == NULL || c->hashes == NULL || c->entry == NULL || c->family == NULL || c->found == NULL) {
         cut_release(c);
         PyErr_NoMemory();
         return -1;
@@ -597,7 +604,9 @@ static uint8_t family_of(const Table *self, const char *word, Py_ssize_t n, uint
 }
 
 /* The families of a cut text's words (lexicon.families): a bit per family. */
-static uint64_t families(const Table *self, const char *s, const Cut *c, uint32_t *entry, uint8_t *family) {
+static uint64_t families(const Table *self, const char *s, Cut *c) {
+    uint32_t *entry = c->entry;
+    uint8_t *family = c->family;
     uint64_t found = 0;
     for (Py_ssize_t w = 0; w < c->words; w++) {
         entry[w] = map_get(&self->words, c->hashes[w], s + c->starts[w], c->lengths[w], NULL, 0);
@@ -608,7 +617,7 @@ static uint64_t families(const Table *self, const char *s, const Cut *c, uint32_
         const Word *first = &self->word[entry[w]];
         const char *second = s + c->starts[w + 1];
         Py_ssize_t n = c->lengths[w + 1];
-        for (uint16_t p = first->start; entry[w] && p < first->start + first->count; p++) {
+        for (uint16_t p = first->start; p < first->start + first->count; p++) { /* entry 0 starts none */
             const Phrase *ph = &self->phrase[p];
             if ((ph->prefix ? n >= (Py_ssize_t)ph->length : n == (Py_ssize_t)ph->length)
                 && memcmp(second, self->phrase_bytes + ph->offset, ph->length) == 0) {
@@ -646,17 +655,7 @@ static PyObject *Table_features(Table *self, PyObject *text) {
     Cut c;
     if (s == NULL || cut_terms(self, s, n, &c) < 0) return NULL;
     take_rows(self, &c);
-    uint32_t *entry = PyMem_Malloc(sizeof(uint32_t) * (c.words + 1));
-    uint8_t *family = PyMem_Malloc(c.words + 1);
-    if (entry == NULL || family == NULL) {
-        PyMem_Free(entry);
-        PyMem_Free(family);
-        cut_release(&c);
-        return PyErr_NoMemory();
-    }
-    uint64_t found = families(self, s, &c, entry, family);
-    PyMem_Free(entry);
-    PyMem_Free(family);
+    uint64_t found = families(self, s, &c);
     Py_ssize_t terms = c.count, k = c.count;
     for (int f = 1; f <= MAX_FAMILIES; f++) {
         uint32_t row = (found >> f) & 1 ? self->concept_row[f] : 0;
@@ -698,7 +697,7 @@ static PyTypeObject TableType = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_terms", "The prompt guard's term lookup in C (see lookup.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_terms", "The prompt guard's feature lookup in C (see lookup.py).", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__terms(void) {

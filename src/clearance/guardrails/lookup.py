@@ -11,9 +11,9 @@ A text's features are found by the compiled ``_terms`` table: its terms (words a
 each hashed from the text's UTF-8 bytes instead of made into a string, and its concepts, from the
 lexicon's tables as :func:`native_lexicon` hands them over. A machine where ``_terms.c`` did not
 compile, or a text with no UTF-8 form (a lone surrogate), takes the Python path, which gives the
-same rows. Everything is derived from the lexicon and the vocabulary when a guard
-loads, never copied from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one and
-``tests/guardrails/test_guard_native.py`` the C path to the Python one.
+same rows. Everything is derived from the lexicon and the vocabulary when a guard loads, never
+copied from them; ``tests/guardrails/test_guard_fast_path.py`` pins this path to the plain one
+and ``tests/guardrails/test_guard_native.py`` the C path to the Python one.
 """
 
 from __future__ import annotations
@@ -117,13 +117,16 @@ class VocabularyLookup:
         # Row i + 1 is feature i: row 0 stands for "not in the vocabulary", so a C-level
         # filter(None, ...) drops misses without a Python step per term.
         self.row = dict(zip(vocabulary, range(1, len(vocabulary) + 1), strict=True))
-        self._family = _Families(f for f in self.row if " " not in f and not f.startswith(CONCEPT))
+        native = Table is not None and features._WORD.pattern == _SPLIT_PATTERN  # the word pattern _terms.c cuts
+        self._table = Table(vocabulary, native_lexicon(self.row)) if native else None
+        # The Python path's family cache gets the vocabulary's words up front only where it reads every text;
+        # beside the compiled table it reads only a text with no UTF-8 form, and entering them cost start-up 15 ms.
+        self._family = _Families(() if native else (f for f in self.row if " " not in f and not f.startswith(CONCEPT)))
         self._phrase_firsts = frozenset(lexicon._PHRASES)  # a phrase can match only where its first word occurs
-        self._table = None if Table is None else Table(vocabulary, native_lexicon(self.row))
 
     def rows(self, text: str) -> tuple[list[int], int]:
         """(rows of the text's terms then its concepts, each part ascending, how many are terms)."""
-        if self._table is not None and features._WORD.pattern == _SPLIT_PATTERN:  # the pattern _terms.c cuts
+        if self._table is not None:
             try:
                 return self._table.features(text)
             except ValueError:  # no UTF-8 form (a lone surrogate): the Python path reads it

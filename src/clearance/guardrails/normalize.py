@@ -109,7 +109,6 @@ class Normalized:
     leet_share: float = 0.0  # the leetspeak fold's candidate words (folded, or numbers it kept) per word
 
 
-
 @dataclass(frozen=True, slots=True)
 class Payload:
     """Text found encoded inside a prompt, and the encoding it was found in."""
