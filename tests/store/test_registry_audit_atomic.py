@@ -19,7 +19,7 @@ def test_a_kill_between_a_registry_commit_and_its_record_loses_neither(backend, 
     url = f"sqlite:///{tmp_path / 'crash.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
     keys = str(tmp_path / "keys")
     acks, stderr = acks_then_kill([sys.executable, str(WORKER), url, keys], wanted=60)
-    assert len(acks) == 60, stderr
+    assert len(acks) >= 60, stderr
     with build_app(Settings(database_url=url, audit_keys=keys)) as app:
         rows = {r.seq for r in app.service.store.changes_since(0)}
         assert app.audit is not None
