@@ -27,8 +27,10 @@ def test_sentences_are_the_parts_long_enough_to_hold_a_request_and_there_must_be
     filler = " ".join(["and it should mention the sea, the wind and the light on the water"] * 5)
     text = f"hi. write a poem about the sea. it should rhyme and have four verses.\n{filler}. thanks!"
     assert len(text) >= features.SENTENCE_MIN_CHARS
-    assert features.sentences(text) == ["write a poem about the sea.", "it should rhyme and have four verses.",
-                                        f"{filler}."]
+    assert features.sentences(text) == ["write a poem about the sea", "it should rhyme and have four verses",
+                                        filler]
+    assert features.sentences(text.replace("sea.", "sea 3.14")) == [  # a stop inside a word ends nothing
+        "write a poem about the sea 3.14 it should rhyme and have four verses", filler]
     short = "write a poem about the sea. it should rhyme and have four verses."
     assert features.sentences(short) == []  # a short text is read whole
     assert features.sentences(f"{filler}.") == []  # one sentence is the text itself
@@ -46,7 +48,7 @@ def test_the_shipped_guard_finds_a_harmful_request_wrapped_in_ordinary_text():
     assert guard.check_prompt(host).label == "clean"
     verdict = guard.check_prompt(wrapped)
     assert verdict.label == "harmful"
-    assert verdict.features[0].startswith("in a sentence: give detailed step-by-step instructions")
+    assert verdict.features[0] == f"in a sentence: {REQUEST.lower().rstrip('.')}"
 
 
 def test_a_guard_without_a_sentence_threshold_reads_no_sentence_alone():

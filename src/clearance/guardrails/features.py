@@ -62,8 +62,11 @@ def spans(text: str) -> list[tuple[int, str]]:
     return [(start, text[start:start + size]) for start in range(0, len(text) - 200, step)]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
-SENTENCE_WORDS = (4, 80)  # shorter says too little to be read alone; longer is a paragraph, read whole
+# A sentence ends at a stop followed by a space, or at a line break. One character class first, so the regex
+# engine skips ahead to the next candidate (a lookbehind or an alternation first made splitting a 1,300-character
+# window cost 60 microseconds).
+_SENTENCE_END = re.compile(r"[.!?:;\n](?:(?<=\n)|(?=\s|$))\s*")
+SENTENCE_WORDS = (4, 80)  # whitespace-separated words: fewer say too little alone; more are a paragraph, read whole
 MAX_SENTENCES = 32
 # A shorter text is a request read whole (and restated, restate.MAX_CHARS); its sentences read alone flagged
 # ordinary two-line questions ("My sink is leaking. What should I check?") and cost the budget more.
@@ -71,15 +74,15 @@ SENTENCE_MIN_CHARS = 400
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences and lines of a normalized text that are read on their own for a hidden request: those of
-    ``SENTENCE_WORDS`` words, at most ``MAX_SENTENCES``, in a text of at least ``SENTENCE_MIN_CHARS``, and none
-    unless there are two."""
+    """The sentences and lines of a normalized text that are read on their own for a hidden request (without
+    the stop that ends them): those of ``SENTENCE_WORDS`` words, at most ``MAX_SENTENCES``, in a text of at
+    least ``SENTENCE_MIN_CHARS``, and none unless there are two."""
     if len(text) < SENTENCE_MIN_CHARS:
         return []
     low, high = SENTENCE_WORDS
     found = []
     for part in _SENTENCE_END.split(text):
-        if low <= len(_WORD.findall(part)) <= high:
+        if low <= len(part.split()) <= high:
             found.append(part)
             if len(found) == MAX_SENTENCES:
                 break

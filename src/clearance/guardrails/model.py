@@ -48,6 +48,12 @@ EXPLAIN = 5
 # most prompts skip the sentence readings' cost. Chosen on development out-of-fold figures (round 8 in the
 # README: 0.1 and 0.2 gave the same detection, 0.2 reads the sentences of fewer prompts).
 SENTENCE_GATE = 0.2
+SENTENCE_REASON = "in a sentence: "  # how a verdict from a sentence read alone opens its reasons
+
+
+def from_sentence(verdict: PromptVerdict) -> bool:
+    """Whether a harmful verdict came from one sentence of the prompt read alone."""
+    return verdict.label == "harmful" and bool(verdict.features) and verdict.features[0].startswith(SENTENCE_REASON)
 _NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
 _DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
 _SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
@@ -89,6 +95,7 @@ class TrainedPromptGuard:
         self._rows = np.vstack([np.zeros((1, len(OUTPUTS))), weights])
         self.weights = self._rows[1:]
         self._reasons = ["", *map(readable, self.names)]
+        self._harm: list[float] = self._rows[:, 0].tolist()  # the harmful output's weight per row
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self._bias: list[float] = self.bias.tolist()
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
@@ -145,11 +152,20 @@ class TrainedPromptGuard:
     def _sentence_reading(self, sentence: str, disguises: tuple[str, ...]) -> _Reading | None:
         """A sentence read alone for the harmful request it may be, at the sentence threshold; None below it.
         Only the harmful head: a template's lines, read one by one, read like ordinary users' role prompts."""
+        # Most sentences are far below the threshold: a plain sum of the harmful weights turns them away before
+        # numpy is called. The margin covers the sums' rounding, so no sentence at the threshold is missed.
+        found, counted = self._lookup.rows(sentence)
+        harm = self._harm
+        z = self._bias[0] + sum(map(harm.__getitem__, found[counted:]))
+        if counted:
+            z += sum(map(harm.__getitem__, found[:counted])) / math.sqrt(counted)
+        if _sigmoid(z) < self._sentence_cut - 1e-9:
+            return None
         s, found, rows = self._scores(sentence)
         if s["harmful"] < self._sentence_cut:
             return None
         shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
-        return _Reading("harmful", round(s["harmful"], 6), None, 0, s, found, rows, (f"in a sentence: {shown}",
+        return _Reading("harmful", round(s["harmful"], 6), None, 0, s, found, rows, (SENTENCE_REASON + shown,
                                                                                   *disguises))
 
     def _verdict(self, r: _Reading) -> PromptVerdict:
