@@ -141,7 +141,7 @@ def plain_check(guard, text: str) -> PromptVerdict:
         verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"obfuscation: {found.encoding} payload",
                                                                     *inner.disguises)))
     # A sentence read alone: only the harmful head, at the sentence threshold, where the whole reached the gate.
-    if plain_scores(guard, norm.text)[0]["harmful"] >= SENTENCE_GATE:
+    if verdict.label == "clean" and plain_scores(guard, norm.text)[0]["harmful"] >= SENTENCE_GATE:
         for sentence in features.sentences(norm.text):
             if plain_scores(guard, sentence)[0]["harmful"] >= guard.thresholds.get("sentence", 2.0):
                 shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."

@@ -192,7 +192,9 @@ class TrainedPromptGuard:
         kept = whole = self._reading(norm.text, norm.disguises)
         for other, reasons in other_readings(text, norm):
             kept = _worse(kept, self._reading(other, reasons))
-        if whole.s["harmful"] >= SENTENCE_GATE and self._sentence_cut <= 1.0:
+        # A sentence read alone can only make a prompt harmful: a prompt already flagged skips them (most prompts
+        # that reach the gate are).
+        if kept.label == "clean" and whole.s["harmful"] >= SENTENCE_GATE and self._sentence_cut <= 1.0:
             for sentence in features.sentences(norm.text):
                 found = self._sentence_reading(sentence, norm.disguises)
                 if found is not None:
