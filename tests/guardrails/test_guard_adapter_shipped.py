@@ -16,7 +16,7 @@ from clearance.guardrails.adapter import Adapter, to_bytes
 from clearance.guardrails.contextual import ADAPTER, ContextualPromptGuard, default_head, load_contextual_guard
 from clearance.guardrails.contextual_finetune import inputs_digest
 from clearance.guardrails.contextual_train import harmful_rows
-from clearance.guardrails.model import GuardModelError, load_prompt_guard
+from clearance.guardrails.model import GuardModelError, from_sentence, load_prompt_guard
 
 # Plain harmful requests of the development part that round 3's lexical guard let pass and its contextual
 # reading flagged, and an everyday ask the words flag (none is in the held-out part: checked below).
@@ -116,6 +116,16 @@ def test_the_shipped_reading_keeps_plain_requests_harmful_and_clears_an_everyday
         assert guard.base.check_prompt(text).label == "harmful", text
         assert guard.check_prompt(text).label == "clean", text
     assert guard.check_prompt("How do I kill a Python process?").label == "clean"
+
+
+def test_the_reading_in_context_keeps_a_request_found_in_one_sentence(encoder):
+    """The encoder reads the whole prompt; a sentence the words flag read alone is not overruled by it (round 8)."""
+    from test_guard_sentences import HOST, REQUEST
+
+    guard = load_contextual_guard()
+    verdict = guard.check_prompt(HOST.format(REQUEST))
+    assert verdict.label == "harmful" and from_sentence(verdict), verdict
+    assert guard.check_prompt(HOST.format("")).label == "clean"
 
 
 def test_training_without_torch_says_how_to_install_it(monkeypatch, tmp_path):

@@ -25,7 +25,16 @@ from hypothesis import strategies as st
 from clearance.guardrails import corpus, features, lexicon, normalize
 from clearance.guardrails.ciphers import deciphered
 from clearance.guardrails.lookup import _ASCII_WORD, VocabularyLookup, ascii_form, ascii_words, family_finder
-from clearance.guardrails.model import DOMAIN_IDS, EXPLAIN, OUTPUTS, _sigmoid, _worse, load_prompt_guard, readable
+from clearance.guardrails.model import (
+    DOMAIN_IDS,
+    EXPLAIN,
+    OUTPUTS,
+    SENTENCE_GATE,
+    _sigmoid,
+    _worse,
+    load_prompt_guard,
+    readable,
+)
 from clearance.guardrails.restate import restated
 from clearance.guardrails.verdict import PromptVerdict
 
@@ -103,9 +112,9 @@ def plain_scores(guard, text: str) -> tuple[dict[str, float], list[int], np.ndar
     return {name: _sigmoid(float(v)) for name, v in zip((*OUTPUTS[:2], *DOMAIN_IDS), z, strict=True)}, ids, rows
 
 
-def plain_verdict(guard, text: str, extra: tuple[str, ...]) -> PromptVerdict:
+def plain_verdict(guard, text: str, extra: tuple[str, ...], harmful_only: bool = False) -> PromptVerdict:
     s, ids, rows = plain_scores(guard, text)
-    label, score, domain, column = guard.label_of(s)
+    label, score, domain, column = ("harmful", s["harmful"], None, 0) if harmful_only else guard.label_of(s)
     if column < 0:
         column = int(np.argmax([s["harmful"], s["jailbreak"]]))
     reasons = list(extra)
@@ -131,6 +140,13 @@ def plain_check(guard, text: str) -> PromptVerdict:
         inner = plain_normalize(features.window(found.text))
         verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"obfuscation: {found.encoding} payload",
                                                                     *inner.disguises)))
+    # A sentence read alone: only the harmful head, at the sentence threshold, where the whole reached the gate.
+    if verdict.label == "clean" and plain_scores(guard, norm.text)[0]["harmful"] >= SENTENCE_GATE:
+        for sentence in features.sentences(norm.text):
+            if plain_scores(guard, sentence)[0]["harmful"] >= guard.thresholds.get("sentence", 2.0):
+                shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
+                verdict = _worse(verdict, plain_verdict(guard, sentence, (f"in a sentence: {shown}", *norm.disguises),
+                                                        harmful_only=True))
     if guard.full_scan:
         for start, part in features.spans(text):
             inner = plain_normalize(features.window(part))

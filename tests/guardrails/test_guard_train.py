@@ -98,11 +98,9 @@ def test_the_harmful_threshold_keeps_the_union_of_heads_on_target():
     rng = np.random.default_rng(0)
     n = 400
     examples = [Example("t", str(i), "x", "clean", None, "") for i in range(n)]
-    scores = {h: 0.5 + 0.45 * rng.random(n) for h in ("harmful", "jailbreak", "domain")}  # under the 0.99 cap
+    scores = {h: 0.5 + 0.45 * rng.random(n) for h in ("harmful", "jailbreak", "domain", "sentence")}  # under 0.99
     cut = train.thresholds(examples, scores)
-    flagged = ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
-               | (scores["domain"] >= cut["prohibited-domain"]))
-    assert flagged.mean() <= train.FPR_TARGET["any"]
+    assert train.flags(scores, cut).mean() <= train.FPR_TARGET["any"]  # the sentences' flags count too
     assert (scores["jailbreak"] >= cut["jailbreak"]).mean() <= train.FPR_TARGET["jailbreak"]
     assert min(cut.values()) >= train.FLOOR
 

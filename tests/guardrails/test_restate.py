@@ -76,7 +76,7 @@ def test_out_of_fold_scores_are_the_worst_of_the_readings():
     """The thresholds are set on what the guard reads: a row's score is never below its own text's score."""
     texts = ["how were pipe bombs made in the 1970s?", "write a haiku.", "how did people bake bread in the past?"]
     found = train.featurize(texts)
-    views = train.readings(texts)
+    views = [v.others for v in train.readings(texts)]
     assert [len(v) for v in views] == [len(restated(features.read(t).text)) for t in texts]
     every = sorted({f for terms, concepts in found + [v for vs in views for v in vs] for f in (*terms, *concepts)})
     vocab = {f: i for i, f in enumerate(every)}

@@ -43,7 +43,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import features
-from .model import GuardModelError, TrainedPromptGuard, built_from, load_prompt_guard
+from .model import GuardModelError, TrainedPromptGuard, built_from, from_sentence, load_prompt_guard
 from .verdict import PromptVerdict
 
 HEAD = "guard_contextual.json"
@@ -150,8 +150,8 @@ class ContextualPromptGuard:
 
     def check_prompt(self, text: str) -> PromptVerdict:
         verdict = self.base.check_prompt(text)
-        if verdict.label in ("prohibited-domain", "jailbreak"):
-            return verdict
+        if verdict.label in ("prohibited-domain", "jailbreak") or from_sentence(verdict):
+            return verdict  # a sentence read alone stands: the encoder reads the whole prompt, not that sentence
         vectors = self.vectors([text])
         jailbreak = None if self.jailbreak is None else float(self.jailbreak.logits(vectors)[0])
         return self.decide(verdict, float(self.harmful_logits(vectors)[0]), jailbreak)

@@ -163,11 +163,15 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
     sources = lexical.benign_sources(rows)
     bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in rows])
     # The lexical domain label stands in the contextual reading, and the jailbreak label is the lexical one or the
-    # contextual one; the harmful label is the contextual score's, so the budget left by the other two is its own
+    # contextual one; the harmful label is the contextual score's, so the budget left by the others is its own
     # (as in lexical.thresholds).
     if jailbreak is None:
         jailbreak = lexical_scores["jailbreak"] >= cut["jailbreak"]
-    others = jailbreak | (lexical_scores["domain"] >= cut["prohibited-domain"])
+    # A sentence read alone stands too (round 8: the encoder reads the whole prompt), where it is what flags the
+    # prompt: the lexical guard reads sentences only when no other reading flagged it.
+    sentence = (lexical_scores.get("sentence", np.zeros(len(rows))) >= cut.get("sentence", 1.0)) & (
+        lexical_scores["harmful"] < cut["harmful"])
+    others = jailbreak | (lexical_scores["domain"] >= cut["prohibited-domain"]) | sentence
     best: tuple[float, float, float, float] | None = None
     for setting, enc in encoded.items():
         for weight in WEIGHTS:

@@ -14,6 +14,10 @@ request buried in a long document is still sampled while the work per call stays
 normalizing costs the same for any length. A request buried in padding between the slices
 is not read by that window; a guard set to scan in full (``CLEARANCE_GUARD_SCAN=full``)
 also reads every :func:`spans` slice, at a cost linear in the prompt's length.
+
+A request can also hide *inside* a prompt: a jailbreak template or a page of ordinary text wrapped around
+one harmful sentence, whose words the rest outweighs. Where the whole reads at all harmful, each of its
+:func:`sentences` is read on its own too, for the request it may be (see ``model.SENTENCE_GATE``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,33 @@ def spans(text: str) -> list[tuple[int, str]]:
         return []
     step = size - 200  # overlap, so a request cut by one slice's edge is whole in the next
     return [(start, text[start:start + size]) for start in range(0, len(text) - 200, step)]
+
+
+# A sentence ends at a stop followed by a space, or at a line break. One character class first, so the regex
+# engine skips ahead to the next candidate (a lookbehind or an alternation first made splitting a 1,300-character
+# window cost 60 microseconds).
+_SENTENCE_END = re.compile(r"[.!?:;\n](?:(?<=\n)|(?=\s|$))\s*")
+SENTENCE_WORDS = (4, 80)  # whitespace-separated words: fewer say too little alone; more are a paragraph, read whole
+MAX_SENTENCES = 32
+# A shorter text is a request read whole (and restated, restate.MAX_CHARS); its sentences read alone flagged
+# ordinary two-line questions ("My sink is leaking. What should I check?") and cost the budget more.
+SENTENCE_MIN_CHARS = 400
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences and lines of a normalized text that are read on their own for a hidden request (without
+    the stop that ends them): those of ``SENTENCE_WORDS`` words, at most ``MAX_SENTENCES``, in a text of at
+    least ``SENTENCE_MIN_CHARS``, and none unless there are two."""
+    if len(text) < SENTENCE_MIN_CHARS:
+        return []
+    low, high = SENTENCE_WORDS
+    found = []
+    for part in _SENTENCE_END.split(text):
+        if low <= len(part.split()) <= high:
+            found.append(part)
+            if len(found) == MAX_SENTENCES:
+                break
+    return found if len(found) >= 2 else []
 
 
 def read(text: str) -> Normalized:

@@ -43,6 +43,17 @@ OUTPUTS = ("harmful", "jailbreak", "domain:military-command-control", "domain:sy
 DOMAIN_IDS = tuple(o.removeprefix("domain:") for o in OUTPUTS[2:])
 SEVERITY = {"prohibited-domain": 3, "jailbreak": 2, "harmful": 1, "clean": 0}
 EXPLAIN = 5
+# A prompt whose whole reads at least this harmful also has each sentence read alone (features.sentences):
+# a request wrapped in other text raises the whole's score a little, an ordinary prompt seldom does, and
+# most prompts skip the sentence readings' cost. Chosen on development out-of-fold figures (round 8 in the
+# README: 0.1 and 0.2 gave the same detection, 0.2 reads the sentences of fewer prompts).
+SENTENCE_GATE = 0.2
+SENTENCE_REASON = "in a sentence: "  # how a verdict from a sentence read alone opens its reasons
+
+
+def from_sentence(verdict: PromptVerdict) -> bool:
+    """Whether a harmful verdict came from one sentence of the prompt read alone."""
+    return verdict.label == "harmful" and bool(verdict.features) and verdict.features[0].startswith(SENTENCE_REASON)
 _NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
 _DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
 _SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
@@ -84,9 +95,12 @@ class TrainedPromptGuard:
         self._rows = np.vstack([np.zeros((1, len(OUTPUTS))), weights])
         self.weights = self._rows[1:]
         self._reasons = ["", *map(readable, self.names)]
+        self._harm: list[float] = self._rows[:, 0].tolist()  # the harmful output's weight per row
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self._bias: list[float] = self.bias.tolist()
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
+        # An artifact from before round 8 has no sentence threshold: its sentences are not read alone.
+        self._sentence_cut = float(self.thresholds.get("sentence", 2.0))
         self.digest = digest
         self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
         self.version = f"guard-1:{digest[:12]}"
@@ -135,6 +149,25 @@ class TrainedPromptGuard:
         label, score, domain, column = self.label_of(s)
         return _Reading(label, round(score, 6), domain, column, s, found, rows, extra)
 
+    def _sentence_reading(self, sentence: str, disguises: tuple[str, ...]) -> _Reading | None:
+        """A sentence read alone for the harmful request it may be, at the sentence threshold; None below it.
+        Only the harmful head: a template's lines, read one by one, read like ordinary users' role prompts."""
+        # Most sentences are far below the threshold: a plain sum of the harmful weights turns them away before
+        # numpy is called. The margin covers the sums' rounding, so no sentence at the threshold is missed.
+        found, counted = self._lookup.rows(sentence)
+        harm = self._harm
+        z = self._bias[0] + sum(map(harm.__getitem__, found[counted:]))
+        if counted:
+            z += sum(map(harm.__getitem__, found[:counted])) / math.sqrt(counted)
+        if _sigmoid(z) < self._sentence_cut - 1e-9:
+            return None
+        s, found, rows = self._scores(sentence)
+        if s["harmful"] < self._sentence_cut:
+            return None
+        shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
+        return _Reading("harmful", round(s["harmful"], 6), None, 0, s, found, rows, (SENTENCE_REASON + shown,
+                                                                                  *disguises))
+
     def _verdict(self, r: _Reading) -> PromptVerdict:
         s, found, rows, column = r.s, r.found, r.rows, r.column
         if column < 0:  # clean: explain the strongest pull towards any label (the first on a tie)
@@ -156,9 +189,16 @@ class TrainedPromptGuard:
     def check_prompt(self, text: str) -> PromptVerdict:
         # Every reading is scored; only the one kept is explained (ranking the reasons is a fifth of a reading).
         norm = features.read(text)
-        kept = self._reading(norm.text, norm.disguises)
+        kept = whole = self._reading(norm.text, norm.disguises)
         for other, reasons in other_readings(text, norm):
             kept = _worse(kept, self._reading(other, reasons))
+        # A sentence read alone can only make a prompt harmful: a prompt already flagged skips them (most prompts
+        # that reach the gate are).
+        if kept.label == "clean" and whole.s["harmful"] >= SENTENCE_GATE and self._sentence_cut <= 1.0:
+            for sentence in features.sentences(norm.text):
+                found = self._sentence_reading(sentence, norm.disguises)
+                if found is not None:
+                    kept = _worse(kept, found)
         if self.full_scan:
             for start, part in features.spans(text):
                 inner = features.read(part)

@@ -21,7 +21,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -29,7 +29,7 @@ import orjson
 from ..evals.prompts import SETS, file_sha256
 from . import corpus, domains, features, user_prompts
 from .corpus import Example
-from .model import OUTPUTS, TrainedPromptGuard, other_readings
+from .model import OUTPUTS, SENTENCE_GATE, TrainedPromptGuard, other_readings
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
@@ -42,6 +42,11 @@ FOLDS = 5
 FPR_TARGET = {"any": 0.02, "jailbreak": 0.01, "prohibited-domain": 0.005}
 # The most a harmful flag may cost any one source of ordinary benign prompts, pooled budget or not.
 SOURCE_CAP = 0.10
+# Round 8: a sentence read alone (model.SENTENCE_GATE) is flagged harmful at its own threshold, from this grid,
+# spending the harmful budget; it may cost development harmful detection at most this much (a request hidden
+# in a longer text has no row of its own in the training sets to be weighed against).
+SENTENCE_GRID = tuple(round(0.70 + 0.01 * i, 2) for i in range(30))
+SENTENCE_COST = 0.005
 MIN_DF = 2
 # A jailbreak or domain budget of 0.5 % is two rows of the ~470 ordinary benign development
 # prompts: too few to carry a threshold below even odds.
@@ -56,18 +61,61 @@ def featurize(texts: Sequence[str]) -> list[Found]:
     return [features.extract(features.read(t).text) for t in texts]
 
 
-def readings(texts: Sequence[str]) -> list[list[Found]]:
-    """Each text's other readings (:func:`.model.other_readings`: restated, decoded, deciphered), as features:
-    the guard reads them beside the text and keeps the worst verdict, so out-of-fold scores do too."""
-    return [[features.extract(other) for other, _ in other_readings(t, features.read(t))] for t in texts]
+class Views(NamedTuple):
+    """A text's readings besides itself, as features."""
+
+    others: list[Found]  # restated, decoded, deciphered (model.other_readings): read by every head
+    sentences: list[Found]  # features.sentences, read for a hidden request where the whole reads harmful enough
 
 
-def _worst_of_readings(score: Any, x_views: Any, owners: Any, coef: Any, bias: Any) -> Any:
+def readings(texts: Sequence[str]) -> list[Views]:
+    """Each text's other readings, as features: the guard reads them beside the text and keeps the worst
+    verdict, so out-of-fold scores do too."""
+    out = []
+    for t in texts:
+        norm = features.read(t)
+        out.append(Views([features.extract(other) for other, _ in other_readings(t, norm)],
+                         [features.extract(s) for s in features.sentences(norm.text)]))
+    return out
+
+
+def _worst_of_readings(score: Any, x_views: Any, owners: Any, coef: Any, bias: Any, keep: Any = None) -> Any:
     """``score`` raised, row by row, to the highest score of that row's other readings (``owners`` maps each
-    reading's row of ``x_views`` to its prompt's row of ``score``)."""
+    reading's row of ``x_views`` to its prompt's row of ``score``), only for rows that ``keep`` (if given)."""
     if len(owners):
-        np.maximum.at(score, owners, _head_scores(x_views, coef, bias))
+        found = _head_scores(x_views, coef, bias)
+        if keep is not None:
+            read = keep[owners]
+            owners, found = owners[read], found[read]
+        np.maximum.at(score, owners, found)
     return score
+
+
+class _Stacked(NamedTuple):
+    """Some rows' readings as two matrices, each reading's row mapped to its text's (``owners``)."""
+
+    others: Any
+    other_owners: Any
+    sentences: Any
+    sentence_owners: Any
+
+    @classmethod
+    def of(cls, views: Sequence[Views], vocab: dict[str, int]) -> _Stacked:
+        def owners(part: str) -> Any:
+            return np.array([k for k, v in enumerate(views) for _ in getattr(v, part)], dtype=np.intp)
+
+        return cls(matrix([f for v in views for f in v.others], vocab), owners("others"),
+                   matrix([f for v in views for f in v.sentences], vocab), owners("sentences"))
+
+    def worst(self, plain: Any, coef: Any, bias: Any) -> Any:
+        """The head's score of each row as the guard reads it: the worst of the row and its other readings."""
+        return _worst_of_readings(plain.copy(), self.others, self.other_owners, coef, bias)
+
+    def sentence(self, plain: Any, coef: Any, bias: Any) -> Any:
+        """The harmful head's highest score over each row's sentences, where the row's own score reached
+        ``SENTENCE_GATE`` (the guard reads them only there); 0 for the other rows."""
+        return _worst_of_readings(np.zeros(len(plain)), self.sentences, self.sentence_owners, coef, bias,
+                                  plain >= SENTENCE_GATE)
 
 
 def vocabulary(found: Sequence[Found]) -> list[str]:
@@ -128,11 +176,11 @@ def folds(examples: Sequence[Example]) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float, extra: Sequence[Found] = (),
-                extra_views: Sequence[list[Found]] | None = None,
-                views: Sequence[list[Found]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                extra_views: Sequence[Views] | None = None,
+                views: Sequence[Views] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each head's score for every development row from a model that never saw the row, the worst of the
     row and its other readings (as the guard reads it; ``views``, the rows' :func:`readings`, computed
-    here unless given).
+    here unless given), and under ``sentence`` the harmful head's highest score of a sentence read alone.
 
     ``extra`` rows (never trained on) are scored by every fold's model, averaged: the
     second dictionary; each fold's score is the worst of a row's readings, ``extra_views`` (their
@@ -142,26 +190,28 @@ def out_of_fold(examples: Sequence[Example], found: Sequence[Found], c: float, e
     if len(extra) and (extra_views is None or len(extra_views) != len(extra)):
         raise ValueError("out_of_fold: extra rows need their readings (extra_views), one list per row")
     heads = ("harmful", "jailbreak", *domains.DOMAINS)
-    scores = {h: np.zeros(len(examples)) for h in heads}
-    outside = {h: np.zeros(len(extra)) for h in heads}
+    scores = {h: np.zeros(len(examples)) for h in (*heads, "sentence")}
+    outside = {h: np.zeros(len(extra)) for h in (*heads, "sentence")}
     if views is None:
         views = readings([e.text for e in examples])
     for train_idx, test_idx in folds(examples):
         part = [found[i] for i in train_idx]
         vocab = {f: i for i, f in enumerate(vocabulary(part))}
         x_train, x_test = matrix(part, vocab), matrix([found[i] for i in test_idx], vocab)
-        owners = np.array([k for k, i in enumerate(test_idx) for _ in views[i]], dtype=np.intp)
-        x_views = matrix([v for i in test_idx for v in views[i]], vocab)
+        test_views = _Stacked.of([views[i] for i in test_idx], vocab)
         x_extra = matrix(extra, vocab) if extra else None
-        extra_owners = np.array([k for k, vs in enumerate(extra_views or ()) for _ in vs], dtype=np.intp)
-        x_extra_views = matrix([v for vs in extra_views or () for v in vs], vocab)
-        targets = _targets([examples[i] for i in train_idx])
-        for head, (rows, y) in targets.items():
+        extra_stacked = _Stacked.of(extra_views or (), vocab)
+        for head, (rows, y) in _targets([examples[i] for i in train_idx]).items():
             coef, bias = _fit(x_train[rows], y[rows], c)
-            scores[head][test_idx] = _worst_of_readings(_head_scores(x_test, coef, bias), x_views, owners, coef, bias)
+            plain = _head_scores(x_test, coef, bias)
+            scores[head][test_idx] = test_views.worst(plain, coef, bias)
+            if head == "harmful":
+                scores["sentence"][test_idx] = test_views.sentence(plain, coef, bias)
             if x_extra is not None:
-                outside[head] += _worst_of_readings(_head_scores(x_extra, coef, bias), x_extra_views, extra_owners,
-                                                    coef, bias) / FOLDS
+                plain = _head_scores(x_extra, coef, bias)
+                outside[head] += extra_stacked.worst(plain, coef, bias) / FOLDS
+                if head == "harmful":
+                    outside["sentence"] += extra_stacked.sentence(plain, coef, bias) / FOLDS
     for s in (scores, outside):
         s["domain"] = np.max([s.pop(d) for d in domains.DOMAINS], axis=0) if len(s[heads[0]]) else np.zeros(0)
     return scores, outside
@@ -231,23 +281,48 @@ def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str,
 
     Jailbreak and domain: the lowest whose own false-positive rate is on target on each source apart. Harmful:
     :func:`harmful_cut`, with the other two labels' flags counted against it (per-head budgets would add up past
-    the issue's 2 %).
+    the issue's 2 %). Sentence: the lowest of ``SENTENCE_GRID`` at which the harmful threshold, re-set with the
+    sentences' flags counted against the same budget, detects at most ``SENTENCE_COST`` fewer harmful and
+    prohibited-domain rows than without sentence readings (1.0, never, if none does).
     """
     sources = benign_sources(examples)
     out = {label: _cut(scores[head], sources, FPR_TARGET[label])
            for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain"))}
     others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
-    cut = harmful_cut(scores["harmful"], sources, others)
-    out["harmful"] = round(min(0.99, 0.99 if cut is None else cut), ROUND)
+    bad = np.array([e.cls in ("harmful", "prohibited-domain") for e in examples])
+    sentences = scores.get("sentence", np.zeros(len(examples)))  # none: scores of a guard that reads no sentence
+
+    def harmful(sentence: float) -> tuple[float | None, float]:
+        """The harmful threshold with the sentences flagged at ``sentence`` (None: they alone spend the budget)
+        and the share of harmful rows then flagged."""
+        flagged = others | (sentences >= sentence)
+        cut = harmful_cut(scores["harmful"], sources, flagged)
+        if cut is None:
+            return None, 0.0
+        cut = round(min(0.99, cut), ROUND)
+        return cut, float(((scores["harmful"] >= cut) | flagged)[bad].mean()) if bad.any() else 0.0
+
+    cut, without = harmful(1.0)
+    out["harmful"], out["sentence"] = 0.99 if cut is None else cut, 1.0
+    for sentence in SENTENCE_GRID:
+        cut, recall = harmful(sentence)
+        if cut is not None and recall >= without - SENTENCE_COST:
+            out["harmful"], out["sentence"] = cut, sentence
+            break
     return out
+
+
+def flags(scores: dict[str, Any], cut: dict[str, float]) -> Any:
+    """Which rows some label flags, from out-of-fold scores and the thresholds."""
+    return ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
+            | (scores["domain"] >= cut["prohibited-domain"])
+            | (scores.get("sentence", 0.0) >= cut.get("sentence", 1.0)))
 
 
 def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str, float]) -> float:
     """Out-of-fold share of harmful and jailbreak rows that some head flags: what the grid maximises."""
-    flagged = (scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"]) | (
-        scores["domain"] >= cut["prohibited-domain"])
     bad = np.array([e.cls in ("harmful", "prohibited-domain", "jailbreak") for e in examples])
-    return float(flagged[bad].mean())
+    return float(flags(scores, cut)[bad].mean())
 
 
 def select(examples: Sequence[Example], grid: Sequence[float] = GRID) -> tuple[float, dict[str, float], float]:
@@ -279,12 +354,8 @@ def development_figures(dev: Sequence[Example], grid: Sequence[float] = GRID) ->
     alpaca_texts = [e.text for e in alpaca]
     scores, outside = out_of_fold(trained, found, c, featurize(alpaca_texts), readings(alpaca_texts))
 
-    def flags(s: dict[str, Any]) -> Any:
-        return (s["harmful"] >= cut["harmful"]) | (s["jailbreak"] >= cut["jailbreak"]) | (
-            s["domain"] >= cut["prohibited-domain"])
-
     rows = [*trained, *alpaca]
-    flagged = [bool(f) for f in (*flags(scores), *flags(outside))]
+    flagged = [bool(f) for f in (*flags(scores, cut), *flags(outside, cut))]
     return c, cut, development_report(rows, flagged)
 
 
