@@ -33,7 +33,7 @@ from .ciphers import deciphered
 from .lookup import VocabularyLookup
 from .normalize import LEET_THROUGHOUT, Normalized, payloads, unleeted
 from .restate import restated
-from .verdict import PromptLabel, PromptVerdict
+from .verdict import RESTATED_REASON, SENTENCE_REASON, PromptLabel, PromptVerdict
 
 T = TypeVar("T")
 
@@ -48,7 +48,6 @@ EXPLAIN = 5
 # most prompts skip the sentence readings' cost. Chosen on development out-of-fold figures (round 8 in the
 # README: 0.1 and 0.2 gave the same detection, 0.2 reads the sentences of fewer prompts).
 SENTENCE_GATE = 0.2
-SENTENCE_REASON = "in a sentence: "  # how a verdict from a sentence read alone opens its reasons
 
 
 def from_sentence(verdict: PromptVerdict) -> bool:
@@ -231,7 +230,7 @@ def other_readings(text: str, norm: Normalized) -> Iterator[tuple[str, tuple[str
     that say which it is: the request restated (:mod:`.restate`), then what its encoded runs (base64, hex,
     Morse) and its ciphers and spellings (:mod:`.ciphers`) decode to. Training scores them the same way."""
     for view in restated(norm.text):
-        yield view, (f"restated: {view}", *norm.disguises)
+        yield view, (RESTATED_REASON + view, *norm.disguises)
     if norm.leet_share >= LEET_THROUGHOUT:
         whole = unleeted(norm.text)
         if whole is not None:
