@@ -127,6 +127,19 @@ def plain_verdict(guard, text: str, extra: tuple[str, ...], harmful_only: bool =
     return PromptVerdict(label, round(score, 6), domain, tuple(reasons), tuple((k, round(v, 6)) for k, v in ranked))
 
 
+def plain_sentences(guard, verdict: PromptVerdict, text: str, extra: tuple[str, ...]) -> PromptVerdict:
+    """A sentence read alone: only the harmful head, at the sentence threshold, where nothing flagged the prompt
+    and the text read whole reached the gate."""
+    if verdict.label != "clean" or plain_scores(guard, text)[0]["harmful"] < SENTENCE_GATE:
+        return verdict
+    for sentence in features.sentences(text):
+        if plain_scores(guard, sentence)[0]["harmful"] >= guard.thresholds.get("sentence", 2.0):
+            shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
+            verdict = _worse(verdict, plain_verdict(guard, sentence, (f"in a sentence: {shown}", *extra),
+                                                    harmful_only=True))
+    return verdict
+
+
 def plain_check(guard, text: str) -> PromptVerdict:
     norm = plain_normalize(features.window(text))
     verdict = plain_verdict(guard, norm.text, norm.disguises)
@@ -140,18 +153,13 @@ def plain_check(guard, text: str) -> PromptVerdict:
         inner = plain_normalize(features.window(found.text))
         verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"obfuscation: {found.encoding} payload",
                                                                     *inner.disguises)))
-    # A sentence read alone: only the harmful head, at the sentence threshold, where the whole reached the gate.
-    if verdict.label == "clean" and plain_scores(guard, norm.text)[0]["harmful"] >= SENTENCE_GATE:
-        for sentence in features.sentences(norm.text):
-            if plain_scores(guard, sentence)[0]["harmful"] >= guard.thresholds.get("sentence", 2.0):
-                shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
-                verdict = _worse(verdict, plain_verdict(guard, sentence, (f"in a sentence: {shown}", *norm.disguises),
-                                                        harmful_only=True))
+    verdict = plain_sentences(guard, verdict, norm.text, norm.disguises)
     if guard.full_scan:
         for start, part in features.spans(text):
             inner = plain_normalize(features.window(part))
-            verdict = _worse(verdict, plain_verdict(guard, inner.text, (f"in the part from character {start}",
-                                                                       *inner.disguises)))
+            where = (f"in the part from character {start}", *inner.disguises)
+            found = plain_verdict(guard, inner.text, where)
+            verdict = plain_sentences(guard, _worse(verdict, found), inner.text, where)
     return verdict
 
 

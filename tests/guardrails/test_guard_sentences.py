@@ -55,6 +55,17 @@ def test_the_shipped_guard_finds_a_harmful_request_wrapped_in_ordinary_text():
     assert verdict.features[0] == f"in a sentence: {REQUEST.lower().rstrip('.')}"
 
 
+def test_a_full_scan_reads_the_sentences_of_every_part():
+    """A request in the middle of a long page, where the sampled window does not read it whole."""
+    filler = HOST.format("")
+    page = " ".join([filler] * 3 + [HOST.format(REQUEST)] + [filler] * 3)
+    assert load_prompt_guard().check_prompt(page).label == "clean"
+    verdict = load_prompt_guard(None, True).check_prompt(page)
+    assert verdict.label == "harmful"
+    assert verdict.features[0] == f"in a sentence: {REQUEST.lower().rstrip('.')}"
+    assert verdict.features[1].startswith("in the part from character ")
+
+
 def test_a_guard_without_a_sentence_threshold_reads_no_sentence_alone():
     """An artifact from before round 8 keeps its verdicts."""
     artifact = orjson.loads(default_artifact().read_bytes())

@@ -33,7 +33,7 @@ from .ciphers import deciphered
 from .lookup import VocabularyLookup
 from .normalize import LEET_THROUGHOUT, Normalized, payloads, unleeted
 from .restate import restated
-from .verdict import PromptLabel, PromptVerdict
+from .verdict import RESTATED_REASON, SENTENCE_REASON, PromptLabel, PromptVerdict
 
 T = TypeVar("T")
 
@@ -48,7 +48,6 @@ EXPLAIN = 5
 # most prompts skip the sentence readings' cost. Chosen on development out-of-fold figures (round 8 in the
 # README: 0.1 and 0.2 gave the same detection, 0.2 reads the sentences of fewer prompts).
 SENTENCE_GATE = 0.2
-SENTENCE_REASON = "in a sentence: "  # how a verdict from a sentence read alone opens its reasons
 
 
 def from_sentence(verdict: PromptVerdict) -> bool:
@@ -149,6 +148,17 @@ class TrainedPromptGuard:
         label, score, domain, column = self.label_of(s)
         return _Reading(label, round(score, 6), domain, column, s, found, rows, extra)
 
+    def _sentences(self, kept: _Reading, whole: _Reading, text: str, extra: tuple[str, ...]) -> _Reading:
+        """``kept``, or the worst of ``text``'s sentences read alone where one is harmful. A sentence can only make
+        a prompt harmful, so a prompt already flagged skips them (most prompts that reach the gate are)."""
+        if kept.label != "clean" or whole.s["harmful"] < SENTENCE_GATE or self._sentence_cut > 1.0:
+            return kept
+        for sentence in features.sentences(text):
+            found = self._sentence_reading(sentence, extra)
+            if found is not None:
+                kept = _worse(kept, found)
+        return kept
+
     def _sentence_reading(self, sentence: str, disguises: tuple[str, ...]) -> _Reading | None:
         """A sentence read alone for the harmful request it may be, at the sentence threshold; None below it.
         Only the harmful head: a template's lines, read one by one, read like ordinary users' role prompts."""
@@ -192,18 +202,13 @@ class TrainedPromptGuard:
         kept = whole = self._reading(norm.text, norm.disguises)
         for other, reasons in other_readings(text, norm):
             kept = _worse(kept, self._reading(other, reasons))
-        # A sentence read alone can only make a prompt harmful: a prompt already flagged skips them (most prompts
-        # that reach the gate are).
-        if kept.label == "clean" and whole.s["harmful"] >= SENTENCE_GATE and self._sentence_cut <= 1.0:
-            for sentence in features.sentences(norm.text):
-                found = self._sentence_reading(sentence, norm.disguises)
-                if found is not None:
-                    kept = _worse(kept, found)
-        if self.full_scan:
+        kept = self._sentences(kept, whole, norm.text, norm.disguises)
+        if self.full_scan:  # every slice is read as the window is, its sentences included
             for start, part in features.spans(text):
                 inner = features.read(part)
-                kept = _worse(kept, self._reading(inner.text, (f"in the part from character {start}",
-                                                               *inner.disguises)))
+                where = (f"in the part from character {start}", *inner.disguises)
+                found = self._reading(inner.text, where)
+                kept = self._sentences(_worse(kept, found), found, inner.text, where)
         return self._verdict(kept)
 
 
@@ -225,7 +230,7 @@ def other_readings(text: str, norm: Normalized) -> Iterator[tuple[str, tuple[str
     that say which it is: the request restated (:mod:`.restate`), then what its encoded runs (base64, hex,
     Morse) and its ciphers and spellings (:mod:`.ciphers`) decode to. Training scores them the same way."""
     for view in restated(norm.text):
-        yield view, (f"restated: {view}", *norm.disguises)
+        yield view, (RESTATED_REASON + view, *norm.disguises)
     if norm.leet_share >= LEET_THROUGHOUT:
         whole = unleeted(norm.text)
         if whole is not None:

@@ -81,9 +81,10 @@ def model_card(artifact: dict[str, Any], digest: str, size: int) -> str:
   tense moved, as "how to" do the act ("How were bombs made in the 1970s?" as "how to make bombs",
   `restate.py`); a prompt that shows leetspeak is read again with every word holding a stand-in folded; the
   worst verdict wins, and the out-of-fold scores the thresholds are set on are the worst of each prompt's
-  readings too (rounds 5 and 6). A prompt of at least 400 characters whose window reads at least 0.2 harmful
-  also has each sentence of 4 to 80 words read alone by the harmful head, flagged at the `sentence` threshold:
-  a request hidden in a template or in ordinary text (round 8). That threshold is the lowest that costs at most
+  readings too (rounds 5 and 6). A prompt of at least 400 characters that no reading flagged and whose window
+  reads at least 0.2 harmful also has each sentence of 4 to 80 words read alone by the harmful head, flagged at
+  the `sentence` threshold: a request hidden in a template or in ordinary text (round 8; under a full scan, each
+  slice's sentences too). That threshold is the lowest that costs at most
   half a point of out-of-fold harmful detection with the harmful threshold re-set beside it, the sentences'
   flags spending the same budget. Checking needs only the JSON and numpy.
 - **Training rows** (development part only): {rows}.

@@ -13,6 +13,19 @@ PromptLabel = Literal["prohibited-domain", "harmful", "jailbreak", "clean"]
 PROMPT_LABELS: tuple[PromptLabel, ...] = ("prohibited-domain", "harmful", "jailbreak", "clean")
 
 
+# Reasons that quote the prompt's own words at length: a reading restated, or a sentence read alone. An audit
+# record that does not keep the content keeps their kind, not the quote.
+RESTATED_REASON = "restated: "
+SENTENCE_REASON = "in a sentence: "
+QUOTING_REASONS = (RESTATED_REASON, SENTENCE_REASON)
+WITHHELD = "(withheld: content not recorded)"
+
+
+def without_quotes(features: tuple[str, ...] | list[str]) -> list[str]:
+    """``features`` with every quote of the prompt replaced by ``WITHHELD``."""
+    return [next((p + WITHHELD for p in QUOTING_REASONS if f.startswith(p)), f) for f in features]
+
+
 @dataclass(frozen=True, slots=True)
 class PromptVerdict:
     """A prompt's label, the score behind it (0..1, higher is worse), and why.

@@ -22,6 +22,7 @@ import hashlib
 from typing import Any
 
 from ..core.decision import Decision
+from ..guardrails.verdict import without_quotes
 from ..ports import Record
 
 REDACTED_KINDS = frozenset({"credential"})
@@ -52,7 +53,8 @@ def guardrail_body(hit: Any, call: dict[str, Any], text: str, record_content: bo
     body: dict[str, Any] = {
         **call, "event": f"{hit.stage}-{'blocked' if hit.blocks else 'flagged'}", "stage": hit.stage,
         "label": hit.label, "score": round(hit.score, 6), "threshold": hit.threshold, "action": hit.action,
-        "rule": hit.rule, "domain": hit.domain, "features": list(hit.features),
+        "rule": hit.rule, "domain": hit.domain,
+        "features": list(hit.features) if record_content else without_quotes(hit.features),
         "guard": {"name": getattr(guard, "name", None), "version": getattr(guard, "version", None)},
         "content_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
