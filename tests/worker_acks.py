@@ -6,6 +6,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -37,16 +38,10 @@ class _Acks:
             self.seen.append(int(line))
 
     def drain(self, seconds: float = 10) -> None:
-        """After the process died: the acknowledgements it printed that were not read yet."""
+        """After the process died: the acknowledgements it printed that were not read yet (its output has ended,
+        so reading stops at the end of it)."""
         self._pump.join(timeout=seconds)
-        while True:
-            try:
-                line = self._lines.get_nowait()
-            except queue.Empty:
-                return
-            if line is None:
-                return
-            self.seen.append(int(line))
+        self.wait_for(sys.maxsize, seconds)
 
 
 def acks_then_kill(command: list[str], wanted: int, seconds: float = 40) -> tuple[list[int], str]:

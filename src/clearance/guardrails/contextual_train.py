@@ -169,7 +169,7 @@ def choose(rows: Sequence[Example], lexical_scores: dict[str, Any], cut: dict[st
         jailbreak = lexical_scores["jailbreak"] >= cut["jailbreak"]
     # A sentence read alone stands too (round 8: the encoder reads the whole prompt), where it is what flags the
     # prompt: the lexical guard reads sentences only when no other reading flagged it.
-    sentence = (lexical_scores.get("sentence", np.zeros(len(rows))) >= cut.get("sentence", 1.0)) & (
+    sentence = lexical.sentence_flags(lexical_scores, cut.get("sentence", lexical.SENTENCE_OFF)) & (
         lexical_scores["harmful"] < cut["harmful"])
     others = jailbreak | (lexical_scores["domain"] >= cut["prohibited-domain"]) | sentence
     best: tuple[float, float, float, float] | None = None

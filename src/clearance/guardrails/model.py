@@ -48,14 +48,17 @@ EXPLAIN = 5
 # most prompts skip the sentence readings' cost. Chosen on development out-of-fold figures (round 8 in the
 # README: 0.1 and 0.2 gave the same detection, 0.2 reads the sentences of fewer prompts).
 SENTENCE_GATE = 0.2
+# A sentence threshold this high reads no sentence: what training writes when no threshold keeps within its cost,
+# and what an artifact from before round 8, which has none, is read with.
+SENTENCE_OFF = 1.0
+_NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
+_DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
+_SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
 
 
 def from_sentence(verdict: PromptVerdict) -> bool:
     """Whether a harmful verdict came from one sentence of the prompt read alone."""
     return verdict.label == "harmful" and bool(verdict.features) and verdict.features[0].startswith(SENTENCE_REASON)
-_NAMES = (*OUTPUTS[:2], *DOMAIN_IDS)  # the keys of a scores dictionary, in the outputs' order
-_DOMAIN_KEYS = tuple(f"domain:{d}" for d in DOMAIN_IDS)  # a verdict's per-domain score names
-_SUM = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
 
 
 class GuardModelError(ClearanceError):
@@ -98,8 +101,7 @@ class TrainedPromptGuard:
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self._bias: list[float] = self.bias.tolist()
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
-        # An artifact from before round 8 has no sentence threshold: its sentences are not read alone.
-        self._sentence_cut = float(self.thresholds.get("sentence", 2.0))
+        self._sentence_cut = float(self.thresholds.get("sentence", SENTENCE_OFF))
         self.digest = digest
         self.full_scan = False  # read every slice of a long prompt, not only its head, tail and samples
         self.version = f"guard-1:{digest[:12]}"
@@ -119,10 +121,12 @@ class TrainedPromptGuard:
         return self._scores(text)[0]
 
     def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
+        return self._scored(*self._lookup.rows(text))
+
+    def _scored(self, found: list[int], counted: int) -> tuple[dict[str, float], list[int], np.ndarray]:
         # The weights are summed as the plain path (features.extract, then a lookup per feature)
         # sums them, rows in ascending order (lookup.VocabularyLookup) and the same numpy
         # reductions, so the floats agree to the last bit, in every process.
-        found, counted = self._lookup.rows(text)
         rows = self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)  # cheaper than indexing by a list
         # bias + concepts, then + terms / sqrt(count): numpy's sums over the rows, then the same
         # double-precision arithmetic per output in Python, cheaper than three more numpy calls
@@ -151,7 +155,7 @@ class TrainedPromptGuard:
     def _sentences(self, kept: _Reading, whole: _Reading, text: str, extra: tuple[str, ...]) -> _Reading:
         """``kept``, or the worst of ``text``'s sentences read alone where one is harmful. A sentence can only make
         a prompt harmful, so a prompt already flagged skips them (most prompts that reach the gate are)."""
-        if kept.label != "clean" or whole.s["harmful"] < SENTENCE_GATE or self._sentence_cut > 1.0:
+        if kept.label != "clean" or whole.s["harmful"] < SENTENCE_GATE or self._sentence_cut >= SENTENCE_OFF:
             return kept
         for sentence in features.sentences(text):
             found = self._sentence_reading(sentence, extra)
@@ -171,7 +175,7 @@ class TrainedPromptGuard:
             z += sum(map(harm.__getitem__, found[:counted])) / math.sqrt(counted)
         if _sigmoid(z) < self._sentence_cut - 1e-9:
             return None
-        s, found, rows = self._scores(sentence)
+        s, found, rows = self._scored(found, counted)
         if s["harmful"] < self._sentence_cut:
             return None
         shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."

@@ -29,7 +29,7 @@ import orjson
 from ..evals.prompts import SETS, file_sha256
 from . import corpus, domains, features, user_prompts
 from .corpus import Example
-from .model import OUTPUTS, SENTENCE_GATE, TrainedPromptGuard, other_readings
+from .model import OUTPUTS, SENTENCE_GATE, SENTENCE_OFF, TrainedPromptGuard, other_readings
 
 GRID = (2.0, 8.0, 32.0)
 FOLDS = 5
@@ -283,27 +283,26 @@ def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str,
     :func:`harmful_cut`, with the other two labels' flags counted against it (per-head budgets would add up past
     the issue's 2 %). Sentence: the lowest of ``SENTENCE_GRID`` at which the harmful threshold, re-set with the
     sentences' flags counted against the same budget, detects at most ``SENTENCE_COST`` fewer harmful and
-    prohibited-domain rows than without sentence readings (1.0, never, if none does).
+    prohibited-domain rows than without sentence readings (``SENTENCE_OFF`` if none does).
     """
     sources = benign_sources(examples)
     out = {label: _cut(scores[head], sources, FPR_TARGET[label])
            for head, label in (("jailbreak", "jailbreak"), ("domain", "prohibited-domain"))}
     others = (scores["jailbreak"] >= out["jailbreak"]) | (scores["domain"] >= out["prohibited-domain"])
     bad = np.array([e.cls in ("harmful", "prohibited-domain") for e in examples])
-    sentences = scores.get("sentence", np.zeros(len(examples)))  # none: scores of a guard that reads no sentence
 
     def harmful(sentence: float) -> tuple[float | None, float]:
         """The harmful threshold with the sentences flagged at ``sentence`` (None: they alone spend the budget)
         and the share of harmful rows then flagged."""
-        flagged = others | (sentences >= sentence)
+        flagged = others | sentence_flags(scores, sentence)
         cut = harmful_cut(scores["harmful"], sources, flagged)
         if cut is None:
             return None, 0.0
         cut = round(min(0.99, cut), ROUND)
         return cut, float(((scores["harmful"] >= cut) | flagged)[bad].mean()) if bad.any() else 0.0
 
-    cut, without = harmful(1.0)
-    out["harmful"], out["sentence"] = 0.99 if cut is None else cut, 1.0
+    cut, without = harmful(SENTENCE_OFF)
+    out["harmful"], out["sentence"] = 0.99 if cut is None else cut, SENTENCE_OFF
     for sentence in SENTENCE_GRID:
         cut, recall = harmful(sentence)
         if cut is not None and recall >= without - SENTENCE_COST:
@@ -312,11 +311,19 @@ def thresholds(examples: Sequence[Example], scores: dict[str, Any]) -> dict[str,
     return out
 
 
+def sentence_flags(scores: dict[str, Any], cut: float) -> Any:
+    """Which rows a sentence read alone flags at ``cut``: none at ``SENTENCE_OFF``, or where the scores are of a
+    guard that reads no sentence (no ``sentence`` key)."""
+    sentence = scores.get("sentence")
+    if sentence is None or cut >= SENTENCE_OFF:
+        return np.zeros(len(scores["harmful"]), dtype=bool)
+    return sentence >= cut
+
+
 def flags(scores: dict[str, Any], cut: dict[str, float]) -> Any:
     """Which rows some label flags, from out-of-fold scores and the thresholds."""
     return ((scores["harmful"] >= cut["harmful"]) | (scores["jailbreak"] >= cut["jailbreak"])
-            | (scores["domain"] >= cut["prohibited-domain"])
-            | (scores.get("sentence", 0.0) >= cut.get("sentence", 1.0)))
+            | (scores["domain"] >= cut["prohibited-domain"]) | sentence_flags(scores, cut.get("sentence", SENTENCE_OFF)))
 
 
 def recall_at(examples: Sequence[Example], scores: dict[str, Any], cut: dict[str, float]) -> float:
