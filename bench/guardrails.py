@@ -13,6 +13,9 @@ joined and cut to each length; a token is taken as 4 characters, so 4,000 tokens
 characters. Each call is timed alone on one core (time.perf_counter_ns), after a warm-up.
 The answer guard is timed on 512-character windows of an answer, as a stream checker calls it.
 Target (issue 15): the prompt guard adds <= 0.3 ms at p50 and <= 1 ms at p99 up to 4,000 tokens.
+
+The quality table also splits the held-out jailbreak rows by a person's review (``data/inthewild_heldout_audit.tsv``):
+the in-the-wild set labels a prompt by where it was posted, and some are plain role-play briefs.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from clearance.evals.prompts import data_dir
 from clearance.guardrails import corpus, load_default
 from clearance.guardrails.baseline import SubstringGuard
 from clearance.guardrails.model import TrainedPromptGuard
-from clearance.guardrails.quality import held_out_report
+from clearance.guardrails.quality import held_out_report, reviewed
 from clearance.guardrails.report import confusion_table, quality_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,6 +40,9 @@ from machine import pace_line  # noqa: E402
 LENGTHS = (16, 64, 256, 1000, 4000)  # tokens
 CHARS_PER_TOKEN = 4
 CALLS = 1000
+# A person's reading of the held-out in-the-wild and Giskard jailbreak rows, blind to every guard's verdict:
+# attack or not (README "Quality"); the quality table splits the jailbreak rows by it.
+REVIEW = Path(__file__).resolve().parent / "data" / "inthewild_heldout_audit.tsv"
 
 
 def data_option(parser: argparse.ArgumentParser) -> None:
@@ -147,14 +153,15 @@ def quality(data: Path, versus: Path | None = None) -> None:
     """The held-out table: the shipped guard, its contextual reading, ``versus`` (an earlier artifact, read on the
     same rows) and the substring baseline."""
     _, test = corpus.split(corpus.load(data))
+    review = reviewed(REVIEW)
     prompts, _ = load_default()
-    columns = {"trained": held_out_report(prompts, test)}
+    columns = {"trained": held_out_report(prompts, test, review)}
     if versus is not None:
-        columns["versus"] = held_out_report(TrainedPromptGuard.load(versus), test)
+        columns["versus"] = held_out_report(TrainedPromptGuard.load(versus), test, review)
     contextual = contextual_or_none()
     if contextual is not None:
-        columns["contextual"] = held_out_report(contextual, test)
-    columns["substrings"] = held_out_report(SubstringGuard(), test)
+        columns["contextual"] = held_out_report(contextual, test, review)
+    columns["substrings"] = held_out_report(SubstringGuard(), test, review)
     names = " vs ".join(c["guard"] for c in columns.values())
     print(f"held-out split (seed {corpus.SEED}, {corpus.TEST_SHARE:.0%}): {names}\n")
     print(quality_table({name: c["figures"] for name, c in columns.items()}))

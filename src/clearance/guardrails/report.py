@@ -12,6 +12,8 @@ ROWS = (
                                                       "forbidden-questions", "donotanswer", "xstest")),
     ("jailbreak", "jailbreak/injection prompts detected"),
     ("jailbreak-exact", "  labelled `jailbreak`"),
+    ("jailbreak:attack", "  of which a reviewer read as attacks"),
+    ("jailbreak:no-attack", "  of which a reviewer read as no attack (flagged)"),
     ("prohibited-domain", "prohibited-domain requests detected (any label)"),
     *((f"domain-exact:{d}", f"  {d}: labelled with that domain") for d in domains.DOMAINS),
     ("benign", "benign flagged (JBB benign + hand-written): FPR"),
@@ -23,6 +25,7 @@ ROWS = (
     ("scary", "hand-written safe-but-scary prompts flagged"),
     ("care", "questions to answer with care flagged"),
 )
+REVIEWED = ("jailbreak:attack", "jailbreak:no-attack")  # rows only a review (quality.reviewed) gives
 
 
 
@@ -41,6 +44,8 @@ def quality_table(columns: dict[str, dict[str, Any]]) -> str:
     first = next(iter(columns.values()))
     lines = [f"| held-out rows | n | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
     for key, title in ROWS:
+        if key in REVIEWED and not any(key in c for c in columns.values()):
+            continue  # no review was given
         n = first.get(key, {}).get("n", 0)
         lines.append(f"| {title} | {n} | " + " | ".join(_cell(columns[c].get(key)) for c in names) + " |")
     return "\n".join(lines)
