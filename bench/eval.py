@@ -8,7 +8,8 @@
    type) and the held-out model's answers to a fold are judged by a judge (prompt-risk model
    included) tuned and trained only on the other two models' answers to the other folds'
    prompts, so the judge has seen neither the model nor the prompt. Then plain leave one model
-   out of the answer-only judge (the previous protocol). Agreement with the human
+   out of the answer-only judge (the previous protocol), and models seen but prompts not (what a suite of new
+   prompts run against one of these models gets). Agreement with the human
    ``final_label`` is binary (compliance vs any refusal). Beside it, on the same rows: our
    string-match baseline and the two published judges' labels from the source
    (``gpt4_judge_label``, ``strmatch_judge_label``).
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
 from clearance.evals.judges.encoder_train import HELD_OUT  # noqa: E402
-from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped  # noqa: E402
+from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped, evaluate_new_prompts  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
 from clearance.evals.runs import Runs, open_store  # noqa: E402
 from machine import pace_line  # noqa: E402
@@ -81,6 +82,13 @@ def judge_table(answers: list) -> None:
               f"{'floor, ' if c['floor'] else ''}cut-off {c['threshold']}")
     print("   * the optional encoder judge (LoRA-fine-tuned MiniLM + the trained features), same protocol, as recorded by "
           "`python bench/judge_finetune.py --held-out` (recomputing needs torch and ~10 min of fine-tuning)")
+    print(f"   c. Models seen, prompts not ({K_OUTER} prompt folds): each fold's answers of all three models judged by a "
+          "judge built as the shipped one is from all three models' answers to the other folds' prompts")
+    print(f"   {'model':<18}{'answers':>8}{'prompt-aware':>14}{'answer-only':>13}{'strmatch':>10}{'pub. GPT-4':>12}"
+          f"{'pub. strmatch':>15}")
+    for r in evaluate_new_prompts(answers):
+        print(f"   {r['model']:<18}{r['n']:>8}{r['prompt_aware']:>14.3f}{r['answer_only']:>13.3f}{r['strmatch']:>10.3f}"
+              f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}")
     print()
 
 

@@ -340,6 +340,37 @@ def evaluate(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRI
     return out
 
 
+def evaluate_new_prompts(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRID,
+                         modes: Sequence[str] = MODES) -> list[dict[str, Any]]:
+    """Models seen, prompts not: the prompts are split into ``K_OUTER`` folds (stratified by type) and each fold's
+    answers, of every model, are judged by a judge built as the shipped one is (:func:`fit`: settings by nested
+    selection, then every training row) from all three models' answers to the other folds' prompts. One row per
+    model: what judging new prompts answered by a model the judge was trained on gives, as a run of a suite of
+    other prompts against one of these models would."""
+    from .trained import TrainedJudge
+
+    folds = prompt_folds([a.prompt for a in answers], {a.prompt: a.type for a in answers}, K_OUTER, salt="new-prompts")
+    judged: dict[int, tuple[str, str]] = {}
+    for k in range(K_OUTER):
+        train = [a for a in answers if folds[a.prompt] != k]
+        test = [i for i, a in enumerate(answers) if folds[a.prompt] == k]
+        judge = TrainedJudge(fit(train, grid, modes), f"new-prompts-fold-{k}")
+        for i in test:
+            a = answers[i]
+            judged[i] = (judge.one(a.completion, a.prompt).label, judge.one(a.completion).label)
+    out = []
+    for model in MODELS:
+        idx = [i for i, a in enumerate(answers) if a.model == model]
+        test = [answers[i] for i in idx]
+        out.append({
+            "model": model, "n": len(idx), "folds": K_OUTER,
+            "prompt_aware": round(agreement([judged[i][0] for i in idx], test), 4),
+            "answer_only": round(agreement([judged[i][1] for i in idx], test), 4),
+            **_published(test),
+        })
+    return out
+
+
 def _grouped_folds(rows: _Rows, held_out: Sequence[str], modes: Sequence[str],
                    grid: Sequence[tuple[float, bool]]) -> Iterator[tuple[str, int, Any, Any, dict[str, Setting],
                                                                          dict[str, float]]]:
