@@ -1,6 +1,6 @@
 """Safety evaluation: the judges' held-out agreement, judge throughput, and harness throughput.
 
-    python bench/eval.py [--items N] [--concurrency C] [--skip-table]
+    python bench/eval.py [--items N] [--concurrency C] [--skip-table] [--encoder]
 
 1. The judge table. ``../shared/data/responses`` holds XSTest v2 answers of GPT-4,
    Llama-2-70b-chat and Mistral-7B-Instruct to the same 360 prompts, human-labelled. Headline:
@@ -8,7 +8,8 @@
    type) and the held-out model's answers to a fold are judged by a judge (prompt-risk model
    included) tuned and trained only on the other two models' answers to the other folds'
    prompts, so the judge has seen neither the model nor the prompt. Then plain leave one model
-   out of the answer-only judge (the previous protocol). Agreement with the human
+   out of the answer-only judge (the previous protocol), and models seen but prompts not (what a suite of new
+   prompts run against one of these models gets). Agreement with the human
    ``final_label`` is binary (compliance vs any refusal). Beside it, on the same rows: our
    string-match baseline and the two published judges' labels from the source
    (``gpt4_judge_label``, ``strmatch_judge_label``).
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from clearance.evals.harness import HarnessSettings  # noqa: E402
 from clearance.evals.judges import get_judge  # noqa: E402
 from clearance.evals.judges.encoder_train import HELD_OUT  # noqa: E402
-from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped  # noqa: E402
+from clearance.evals.judges.train import K_OUTER, evaluate, evaluate_grouped, evaluate_new_prompts  # noqa: E402
 from clearance.evals.responses import load_answers  # noqa: E402
 from clearance.evals.runs import Runs, open_store  # noqa: E402
 from machine import pace_line  # noqa: E402
@@ -53,7 +54,7 @@ def verdict(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
 
 
-def judge_table(answers: list) -> None:
+def judge_table(answers: list, encoder_too: bool = False) -> None:
     print("1. Judge agreement with the human labels (binary: compliance vs any refusal)")
     print(f"   a. HEADLINE: leave one model out AND prompt-grouped ({K_OUTER} prompt folds, stratified by type): the "
           "held-out model's answers to a fold are judged by a judge trained on the other two models' answers to "
@@ -81,6 +82,21 @@ def judge_table(answers: list) -> None:
               f"{'floor, ' if c['floor'] else ''}cut-off {c['threshold']}")
     print("   * the optional encoder judge (LoRA-fine-tuned MiniLM + the trained features), same protocol, as recorded by "
           "`python bench/judge_finetune.py --held-out` (recomputing needs torch and ~10 min of fine-tuning)")
+    print(f"   c. Models seen, prompts not ({K_OUTER} prompt folds): each fold's answers of all three models judged by a "
+          "judge built as the shipped one is from all three models' answers to the other folds' prompts")
+    print(f"   {'model':<18}{'answers':>8}{'prompt-aware':>14}{'answer-only':>13}{'strmatch':>10}{'pub. GPT-4':>12}"
+          f"{'pub. strmatch':>15}" + (f"{'encoder':>10}" if encoder_too else ""))
+    encoder = {}
+    if encoder_too:  # five fine-tuning fits of the encoder judge (torch, minutes)
+        from clearance.evals.judges.encoder_train import evaluate_new_prompts as encoder_new_prompts
+
+        encoder = {r["model"]: r["encoder"] for r in encoder_new_prompts(answers)}
+    for r in evaluate_new_prompts(answers):
+        extra = f"{encoder[r['model']]:>10.3f}" if encoder else ""
+        print(f"   {r['model']:<18}{r['n']:>8}{r['prompt_aware']:>14.3f}{r['answer_only']:>13.3f}{r['strmatch']:>10.3f}"
+              f"{r['published_gpt4_judge']:>12.3f}{r['published_strmatch_judge']:>15.3f}{extra}")
+    if encoder:
+        print("   (last column: the optional encoder judge, answer only, fitted the same way, `--encoder`)")
     print()
 
 
@@ -161,13 +177,15 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--skip-table", action="store_true", help="skip the judge tables (a few minutes)")
+    ap.add_argument("--encoder", action="store_true",
+                    help="also the encoder judge on new prompts (part 1c; needs torch, ~10 minutes of fine-tuning)")
     args = ap.parse_args()
     if not RESPONSES.is_dir():
         print(f"the labelled answers are absent ({RESPONSES}); parts 1 and 2 need ../shared/data/responses")
     else:
         answers = load_answers(RESPONSES)
         if not args.skip_table:
-            judge_table(answers)
+            judge_table(answers, args.encoder)
         judge_speed(answers)
     harness_speed(min(args.items, 100_000), args.concurrency)
 

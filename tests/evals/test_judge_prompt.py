@@ -12,8 +12,16 @@ from typer.testing import CliRunner
 
 from clearance.cli.main import app
 from clearance.evals.judges import get_judge, is_refusal
+from clearance.evals.judges import train as judge_train
 from clearance.evals.judges.base import COMPLIANCE, REFUSAL
-from clearance.evals.judges.train import artifact_bytes, build, evaluate_grouped, grouped_artifacts, train
+from clearance.evals.judges.train import (
+    artifact_bytes,
+    build,
+    evaluate_grouped,
+    evaluate_new_prompts,
+    grouped_artifacts,
+    train,
+)
 from clearance.evals.judges.trained import TrainedJudge, default_artifact
 from clearance.evals.responses import data_hashes, load_answers
 from float_rounding import assert_reproduces
@@ -105,6 +113,29 @@ def test_the_fold_judges_read_back_judge_as_the_prompt_grouped_evaluation_did(re
         hits = sum(is_refusal(by_prompt[a.prompt].one(a.completion, prompt_of(a)).label) == is_refusal(a.label)
                    for a in held)
         assert hits / len(held) == pytest.approx(expected[column], abs=1e-4)
+
+
+def test_judging_new_prompts_never_trains_on_the_prompts_it_judges(responses_dir, monkeypatch):
+    # Each fold's judge is built from the answers to the other folds' prompts, all three models'; every prompt is
+    # judged by exactly one of them, and the figures are the share of each model's answers judged as the humans did.
+    answers = load_answers(responses_dir)
+    trained_on = []
+    real_fit = judge_train.fit
+
+    def recording_fit(rows, *args, **kwargs):
+        trained_on.append({a.prompt for a in rows})
+        assert {a.model for a in rows} == {"gpt4", "llama2orig", "mistralinstruct"}
+        return real_fit(rows, *args, **kwargs)
+
+    monkeypatch.setattr(judge_train, "fit", recording_fit)
+    rows = evaluate_new_prompts(answers, grid=[(1.0, False)], modes=("answer",))
+    every = {a.prompt for a in answers}
+    judged = [every - seen for seen in trained_on]
+    assert len(judged) == judge_train.K_OUTER and all(judged)
+    assert sum(len(j) for j in judged) == len(every) and set().union(*judged) == every
+    assert [r["model"] for r in rows] == ["gpt4", "llama2orig", "mistralinstruct"]
+    for r in rows:
+        assert r["n"] == 360 and 0.8 < r["prompt_aware"] <= 1.0 and r["answer_only"] == r["prompt_aware"]
 
 
 def _csv(tmp_path, header: str) -> str:

@@ -79,12 +79,16 @@ class EncoderJudge:
 
     @classmethod
     def load(cls, path: str | Path | None = None, encoder_path: str | None = None) -> EncoderJudge:
-        from ...guardrails.encoder import EncoderFormatError, parse_safetensors
-
         where = Path(path) if path else default_artifact()
         if not where.is_file():
             raise EvalError(f"{where}: no encoder judge artifact; train one with `clearance eval train-judge --encoder`")
-        raw = where.read_bytes()
+        return cls.of(where.read_bytes(), where, encoder_path)
+
+    @classmethod
+    def of(cls, raw: bytes, where: Path = Path("(artifact bytes)"), encoder_path: str | None = None) -> EncoderJudge:
+        """The judge an artifact's bytes hold (``where`` names them in errors)."""
+        from ...guardrails.encoder import EncoderFormatError, parse_safetensors
+
         try:
             tensors, meta = parse_safetensors(raw, where)
         except EncoderFormatError as exc:

@@ -186,6 +186,20 @@ def fit(answers: Sequence[Answer], settings: dict[str, Any] = SETTINGS, encoder_
     return write_safetensors(tensors(layers, head), meta)
 
 
+def evaluate_new_prompts(answers: Sequence[Answer], settings: dict[str, Any] = SETTINGS) -> list[dict[str, Any]]:
+    """The encoder judge, models seen and prompts not: the trained judge's protocol (``train.evaluate_new_prompts``,
+    the same folds), each fold's judge fitted as the shipped one (:func:`fit`). Five fine-tuning fits: minutes."""
+    from . import train as T
+    from .encoder import EncoderJudge
+
+    labels: dict[int, str] = {}
+    for _, train_rows, test in T.new_prompt_folds(answers):
+        judge = EncoderJudge.of(fit(train_rows, settings))
+        for i, judged in zip(test, judge.judge([""] * len(test), [answers[i].completion for i in test]), strict=True):
+            labels[i] = judged.label
+    return T.per_model(answers, {"encoder": labels})
+
+
 def train(responses: Path, out: Path, settings: dict[str, Any] = SETTINGS) -> str:
     """Train on every labelled answer, write the artifact; return its sha256."""
     answers = load_answers(responses)

@@ -340,6 +340,48 @@ def evaluate(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRI
     return out
 
 
+def evaluate_new_prompts(answers: Sequence[Answer], grid: Sequence[tuple[float, bool]] = GRID,
+                         modes: Sequence[str] = MODES) -> list[dict[str, Any]]:
+    """Models seen, prompts not: the prompts are split into ``K_OUTER`` folds (stratified by type) and each fold's
+    answers, of every model, are judged by a judge built as the shipped one is (:func:`fit`: settings by nested
+    selection, then every training row) from all three models' answers to the other folds' prompts. One row per
+    model: what judging new prompts answered by a model the judge was trained on gives, as a run of a suite of
+    other prompts against one of these models would."""
+    from .trained import TrainedJudge
+
+    judged: dict[int, tuple[str, str]] = {}
+    for k, train, test in new_prompt_folds(answers):
+        judge = TrainedJudge(fit(train, grid, modes), f"new-prompts-fold-{k}")
+        for i in test:
+            a = answers[i]
+            judged[i] = (judge.one(a.completion, a.prompt).label, judge.one(a.completion).label)
+    return per_model(answers, {"prompt_aware": {i: v[0] for i, v in judged.items()},
+                               "answer_only": {i: v[1] for i, v in judged.items()}})
+
+
+def new_prompt_folds(answers: Sequence[Answer]) -> Iterator[tuple[int, list[Answer], list[int]]]:
+    """(fold, the answers to the other folds' prompts, the indices of this fold's answers) for each of ``K_OUTER``
+    prompt folds, stratified by type: the folds of :func:`evaluate_new_prompts`, and of any other judge measured
+    the same way (``encoder_train.evaluate_new_prompts``)."""
+    folds = prompt_folds([a.prompt for a in answers], {a.prompt: a.type for a in answers}, K_OUTER, salt="new-prompts")
+    for k in range(K_OUTER):
+        yield (k, [a for a in answers if folds[a.prompt] != k],
+               [i for i, a in enumerate(answers) if folds[a.prompt] == k])
+
+
+def per_model(answers: Sequence[Answer], columns: dict[str, dict[int, str]]) -> list[dict[str, Any]]:
+    """One row per model: each column's agreement with the humans over that model's answers (labels by answer
+    index), beside our string-match baseline and the published judges."""
+    out = []
+    for model in MODELS:
+        idx = [i for i, a in enumerate(answers) if a.model == model]
+        test = [answers[i] for i in idx]
+        out.append({"model": model, "n": len(idx), "folds": K_OUTER,
+                    **{name: round(agreement([labels[i] for i in idx], test), 4) for name, labels in columns.items()},
+                    **_published(test)})
+    return out
+
+
 def _grouped_folds(rows: _Rows, held_out: Sequence[str], modes: Sequence[str],
                    grid: Sequence[tuple[float, bool]]) -> Iterator[tuple[str, int, Any, Any, dict[str, Setting],
                                                                          dict[str, float]]]:
