@@ -57,7 +57,9 @@ POOLED = {"benign+alpaca": ("benign", "alpaca"), "benign+alpaca+users": ("benign
 
 
 REVIEW_HEADER = ("sha256", "verdict", "note")
-REVIEW_VERDICTS = ("attack", "no-attack")
+#: A review's verdicts, each with the figure its jailbreak rows make (``jailbreak:unreviewed`` for rows it lacks).
+REVIEWED = {"attack": "jailbreak:attack", "no-attack": "jailbreak:no-attack"}
+REVIEW_VERDICTS = tuple(REVIEWED)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -106,7 +108,7 @@ def _groups(rows: Sequence[Example], review: Mapping[str, str] | None = None) ->
             groups[f"harmful:{e.set}"].append(i)
         if e.cls == "jailbreak" and review is not None:
             verdict = review.get(hashlib.sha256(e.text.encode()).hexdigest())
-            groups[f"jailbreak:{verdict or 'unreviewed'}"].append(i)
+            groups[REVIEWED.get(verdict, "jailbreak:unreviewed")].append(i)
     return groups
 
 

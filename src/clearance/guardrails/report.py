@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import domains
+from .quality import REVIEWED
 
 ROWS = (
     ("harmful", "harmful requests detected"),
@@ -12,8 +13,8 @@ ROWS = (
                                                       "forbidden-questions", "donotanswer", "xstest")),
     ("jailbreak", "jailbreak/injection prompts detected"),
     ("jailbreak-exact", "  labelled `jailbreak`"),
-    ("jailbreak:attack", "  of which a reviewer read as attacks"),
-    ("jailbreak:no-attack", "  of which a reviewer read as no attack (flagged)"),
+    (REVIEWED["attack"], "  of which a reviewer read as attacks"),
+    (REVIEWED["no-attack"], "  of which a reviewer read as no attack (flagged)"),
     ("prohibited-domain", "prohibited-domain requests detected (any label)"),
     *((f"domain-exact:{d}", f"  {d}: labelled with that domain") for d in domains.DOMAINS),
     ("benign", "benign flagged (JBB benign + hand-written): FPR"),
@@ -25,8 +26,6 @@ ROWS = (
     ("scary", "hand-written safe-but-scary prompts flagged"),
     ("care", "questions to answer with care flagged"),
 )
-REVIEWED = ("jailbreak:attack", "jailbreak:no-attack")  # rows only a review (quality.reviewed) gives
-
 
 
 def _cap(hp: dict[str, Any]) -> str:
@@ -44,7 +43,7 @@ def quality_table(columns: dict[str, dict[str, Any]]) -> str:
     first = next(iter(columns.values()))
     lines = [f"| held-out rows | n | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
     for key, title in ROWS:
-        if key in REVIEWED and not any(key in c for c in columns.values()):
+        if key in REVIEWED.values() and not any(key in c for c in columns.values()):
             continue  # no review was given
         n = first.get(key, {}).get("n", 0)
         lines.append(f"| {title} | {n} | " + " | ".join(_cell(columns[c].get(key)) for c in names) + " |")
