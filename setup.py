@@ -8,4 +8,4 @@ path, which gives the same verdicts (tests/guardrails/test_guard_native.py), onl
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("clearance.guardrails._terms", ["src/clearance/guardrails/_terms.c"],
-                             extra_compile_args=["-O2"], optional=True)])
+                             extra_compile_args=["-O2", "-ffp-contract=off"], optional=True)])

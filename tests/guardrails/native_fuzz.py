@@ -1,4 +1,4 @@
-"""Random texts through a sanitized build of the guard's C feature table (run by test_guard_native_sanitized.py).
+"""Random texts through a sanitized build of the guard's C feature table, its sums and its run search (run by test_guard_native_sanitized.py).
 
     python native_fuzz.py SANITIZED_SO SEED SECONDS MAX_TEXTS
 
@@ -19,7 +19,7 @@ import random
 import sys
 import time
 
-from clearance.guardrails import lexicon, lookup
+from clearance.guardrails import lexicon, lookup, normalize
 from clearance.guardrails.model import load_prompt_guard
 
 
@@ -45,9 +45,12 @@ def main(path: str, seed: int, seconds: float, most: int) -> int:
     python = copy.copy(native)
     python._table = None
     table = terms.Table(list(native.row), lookup.native_lexicon(native.row))
+    guard = load_prompt_guard()
+    table.weigh(guard._rows, guard._bias)
     pieces = sorted({*lexicon._EXACT, *lexicon.PEOPLE, *lexicon.STOPWORDS, *(s for s, _ in lexicon._STEMS),
                      *lexicon._PHRASES, " ", "'", "''", "\n", "-", "é", "ß", "İ", "\u0301", "🙂", "𝐀", "٢", "\x00",
-                     "\ud800", "ﬁ", "ⅷ"})
+                     "\ud800", "ﬁ", "ⅷ", "aGVsbG8gd29y", "QUJD+/", ".-", "/", "|", "... --- ...", "4", "7", "@", "_",
+                     "\u200b", "а"})
     good = lookup.native_lexicon({"x:weapons": 1})
     words, stems, phrases, acts, rows, harm_person = good
     broken = [(words, [("k", 1)], phrases, acts, rows, harm_person), (words, stems, [("x", 2, 1)], acts, rows, harm_person),
@@ -64,7 +67,22 @@ def main(path: str, seed: int, seconds: float, most: int) -> int:
             differences += 1
             print(f"different rows for {text[:80]!r}", file=sys.stderr)
         with contextlib.suppress(ValueError):  # no UTF-8 form
-            table.rows(text)
+            if table.terms(text) != table.rows(text)[0]:
+                differences += 1
+                print(f"terms() and rows() differ for {text[:80]!r}", file=sys.stderr)
+            if table.scores(text)[:2] != got:
+                differences += 1
+                print(f"scores() found other rows for {text[:80]!r}", file=sys.stderr)
+        runs = terms.encoded_runs(text, normalize.MIN_RUN, normalize.MIN_MORSE, normalize.MIN_MORSE // 2,
+                                  normalize.MIN_DASHES, normalize.MAX_TRIES)
+        if terms.leet_starts(text) != normalize._leet_starts(text) or terms.any_of(
+                text, normalize._REPLACED) != bool(normalize._DISGUISED.search(text)):
+            differences += 1
+            print(f"other leetspeak triggers or replaced characters for {text[:80]!r}", file=sys.stderr)
+        short = terms.encoded_runs(text, 2, 2, 1, 0, 3)  # short runs: every edge of the search is met often
+        if not all(isinstance(r, str) for kind in (*runs, *short) for r in kind) or len(short[0]) > 3:
+            differences += 1
+            print(f"bad runs for {text[:80]!r}", file=sys.stderr)
         if n % 1000 == 0:  # tables made, remade and refused, so the error paths free what they took
             spare = terms.Table(["x:weapons", "bomb"], good)
             spare.__init__(["y"], good)

@@ -8,7 +8,7 @@ import orjson
 
 from clearance.guardrails import corpus, train
 from clearance.guardrails.corpus import Example
-from clearance.guardrails.model import default_artifact
+from clearance.guardrails.model import TrainedPromptGuard, default_artifact
 from float_rounding import assert_reproduces
 
 TINY = [Example("t", str(i), text, cls, dom, "")
@@ -65,7 +65,8 @@ def _without_digests(text: str) -> str:
 
 
 def test_the_shipped_artifact_is_what_training_writes(guard_data, tmp_path):
-    """Byte for byte on the machine that trained it; elsewhere up to float rounding (see float_rounding)."""
+    """Byte for byte on the machine that trained it; elsewhere up to float rounding and the solver's tolerance
+    (see float_rounding), with the same label for every prompt of the corpus."""
     shipped_bytes = default_artifact().read_bytes()
     shipped = orjson.loads(shipped_bytes)
     out = tmp_path / "guard_model.json"
@@ -79,8 +80,13 @@ def test_the_shipped_artifact_is_what_training_writes(guard_data, tmp_path):
     for held in (again, shipped):  # the held-out report names the guard by its own digest
         for report in held["held_out"].values():
             report.pop("guard", None)
-    assert_reproduces(again, shipped, unit=10.0 ** -train.ROUND, most=len(shipped["weights"]) // 200)
+    assert_reproduces(again, shipped, unit=10.0 ** -train.ROUND, most=len(shipped["weights"]) // 20, units=5)
     assert _without_digests(card) == _without_digests(shipped_card)
+    retrained, shipped_guard = TrainedPromptGuard.load(out), TrainedPromptGuard.load(default_artifact())
+    for e in corpus.load(guard_data):
+        got, want = retrained.check_prompt(e.text), shipped_guard.check_prompt(e.text)
+        assert (got.label, got.domain) == (want.label, want.domain), e.text[:200]
+        assert abs(got.score - want.score) < 1e-3, e.text[:200]
 
 
 def test_rows_added_later_move_no_earlier_row_between_the_parts(guard_data):

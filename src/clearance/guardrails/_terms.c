@@ -25,6 +25,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 /* A slot is 8 bytes, so the table of a 43,000-feature vocabulary (65,536 slots, 512 KB) stays in
@@ -139,6 +140,7 @@ typedef struct {
 } Phrase;
 
 #define MAX_FAMILIES 63 /* families are bits of a uint64_t */
+#define MAX_OUTPUTS 8   /* a guard's logistic outputs (five today) */
 
 typedef struct {
     PyObject_HEAD
@@ -159,11 +161,19 @@ typedef struct {
     uint64_t acts;    /* the families of a harmful act (lexicon.ACTS), as bits */
     uint8_t harm_person;
     uint32_t concept_row[MAX_FAMILIES + 1]; /* per family: the row of its concept feature, 0 if none */
+    /* The guard's weights, when given (weigh()): outputs numbers per row, row 0 all zeros, and the biases. */
+    double *weights;
+    int outputs;
+    double bias[MAX_OUTPUTS];
 } Table;
 
 static int is_alnum(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
+
+/* is_alnum for every byte, filled when the module loads: one load per character where the tests above are
+ * up to six branches, on the path every byte of every text takes. */
+static uint8_t alnum_byte[256];
 
 /* Whether the character that starts at s[i] (valid UTF-8, as Python makes it) is a word character,
  * and its length in bytes. */
@@ -171,7 +181,7 @@ static inline int word_char(const unsigned char *s, Py_ssize_t i, Py_ssize_t *le
     unsigned char c = s[i];
     if (c < 0x80) {
         *length = 1;
-        return is_alnum(c);
+        return alnum_byte[c];
     }
     Py_UCS4 ch;
     if (c < 0xE0) {
@@ -224,6 +234,9 @@ static void release(Table *self) {
     map_release(&self->terms);
     PyMem_Free(self->seen);
     self->seen = NULL;
+    PyMem_Free(self->weights);
+    self->weights = NULL;
+    self->outputs = 0;
     release_lexicon(self);
 }
 
@@ -583,6 +596,20 @@ fail:
     return NULL;
 }
 
+/* terms(text) -> rows: rows() without the words, for a caller that only asks which of its words a text holds
+ * (ciphers.py: the cipher signatures among a prompt's first words), which would pay more for the word strings
+ * than for the search. */
+static PyObject *Table_terms(Table *self, PyObject *text) {
+    Py_ssize_t n;
+    const char *s = utf8(text, &n);
+    Cut c;
+    if (s == NULL || cut_terms(self, s, n, &c) < 0) return NULL;
+    take_rows(self, &c);
+    PyObject *rows = row_list(c.found, c.count);
+    cut_release(&c);
+    return rows;
+}
+
 /* The family of word w (1 and up, 0 for none), given the lexicon's entry for it (0 for none): its own,
  * else that of the first stem in the lexicon's order that it starts with (lexicon._word). */
 static uint8_t family_of(const Table *self, const char *word, Py_ssize_t n, uint32_t entry) {
@@ -642,35 +669,135 @@ static uint64_t families(const Table *self, const char *s, Cut *c) {
     return found;
 }
 
-/* features(text) -> (rows, terms): the rows of a text's features in the vocabulary, its distinct
- * words and word pairs ascending, then its concepts ascending, and how many of the rows are terms
- * (lookup.VocabularyLookup.rows). Needs the lexicon. */
-static PyObject *Table_features(Table *self, PyObject *text) {
+/* The rows of a text's features (its n UTF-8 bytes at s) into c->found, terms then concepts, each part
+ * ascending; *terms says how many are terms. The count of rows, or -1 with an error set. */
+static Py_ssize_t feature_rows(Table *self, const char *s, Py_ssize_t n, Cut *c, Py_ssize_t *terms) {
     if (!self->lexicon) {
         PyErr_SetString(PyExc_RuntimeError, "features() needs a Table made with the lexicon");
-        return NULL;
+        return -1;
     }
-    Py_ssize_t n;
-    const char *s = utf8(text, &n);
-    Cut c;
-    if (s == NULL || cut_terms(self, s, n, &c) < 0) return NULL;
-    take_rows(self, &c);
-    uint64_t found = families(self, s, &c);
-    Py_ssize_t terms = c.count, k = c.count;
+    if (cut_terms(self, s, n, c) < 0) return -1;
+    take_rows(self, c);
+    uint64_t found = families(self, s, c);
+    Py_ssize_t k = *terms = c->count;
     for (int f = 1; f <= MAX_FAMILIES; f++) {
         uint32_t row = (found >> f) & 1 ? self->concept_row[f] : 0;
         if (!row) continue;
         Py_ssize_t at = k++; /* insertion into the concepts' ascending rows (a handful) */
-        while (at > terms && c.found[at - 1] > row) {
-            c.found[at] = c.found[at - 1];
+        while (at > *terms && c->found[at - 1] > row) {
+            c->found[at] = c->found[at - 1];
             at--;
         }
-        c.found[at] = row;
+        c->found[at] = row;
     }
+    return k;
+}
+
+/* features(text) -> (rows, terms): the rows of a text's features in the vocabulary, its distinct
+ * words and word pairs ascending, then its concepts ascending, and how many of the rows are terms
+ * (lookup.VocabularyLookup.rows). Needs the lexicon. */
+static PyObject *Table_features(Table *self, PyObject *text) {
+    Py_ssize_t n, terms;
+    const char *s = utf8(text, &n);
+    Cut c;
+    if (s == NULL) return NULL;
+    Py_ssize_t k = feature_rows(self, s, n, &c, &terms);
+    if (k < 0) return NULL;
     PyObject *rows = row_list(c.found, k);
     cut_release(&c);
     if (rows == NULL) return NULL;
     return Py_BuildValue("(Nn)", rows, terms);
+}
+
+/* weigh(weights, bias): the guard's weight rows (a C-contiguous float64 array, one row more than the
+ * vocabulary, row 0 all zeros) and biases, copied, for scores(). */
+static PyObject *Table_weigh(Table *self, PyObject *args) {
+    PyObject *array, *bias;
+    if (!PyArg_ParseTuple(args, "OO", &array, &bias)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(array, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    int ok = view.ndim == 2 && view.itemsize == 8 && view.format != NULL && strcmp(view.format, "d") == 0
+             && view.shape[0] == (Py_ssize_t)self->rows + 1 && view.shape[1] >= 1 && view.shape[1] <= MAX_OUTPUTS;
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "weigh() needs float64 weights of shape (%u, 1 to %d)", self->rows + 1,
+                     MAX_OUTPUTS);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int outputs = (int)view.shape[1];
+    PyObject *seq = PySequence_Fast(bias, "weigh() needs a sequence of biases");
+    if (seq == NULL || PySequence_Fast_GET_SIZE(seq) != outputs) {
+        if (seq != NULL) PyErr_Format(PyExc_ValueError, "weigh() needs %d biases, one per output", outputs);
+        Py_XDECREF(seq);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    double given[MAX_OUTPUTS];
+    for (int j = 0; j < outputs; j++) {
+        given[j] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, j));
+        if (given[j] == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    double *copy = PyMem_Malloc((size_t)view.len);
+    if (copy == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    memcpy(copy, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    PyMem_Free(self->weights);
+    self->weights = copy;
+    self->outputs = outputs;
+    memcpy(self->bias, given, sizeof(double) * outputs);
+    Py_RETURN_NONE;
+}
+
+/* scores(text) -> (rows, terms, logits): features() and each output's logit, bias + the concepts' weights +
+ * the terms' weights / sqrt(terms). Each sum runs over the rows in ascending order, as numpy's sum over the
+ * rows of a C-contiguous array does, and the rest is the same double arithmetic as the Python path's, so the
+ * logits agree to the last bit (tests/guardrails/test_guard_fast_path.py). Needs weigh(). */
+static PyObject *Table_scores(Table *self, PyObject *text) {
+    if (self->weights == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "scores() needs the weights (weigh())");
+        return NULL;
+    }
+    Py_ssize_t n, terms;
+    const char *s = utf8(text, &n);
+    Cut c;
+    if (s == NULL) return NULL;
+    Py_ssize_t k = feature_rows(self, s, n, &c, &terms);
+    if (k < 0) return NULL;
+    int outputs = self->outputs;
+    double concept_sum[MAX_OUTPUTS] = {0}, term_sum[MAX_OUTPUTS] = {0};
+    for (Py_ssize_t i = 0; i < k; i++) {
+        const double *w = self->weights + (size_t)c.found[i] * outputs;
+        double *sum = i < terms ? term_sum : concept_sum;
+        for (int j = 0; j < outputs; j++) sum[j] += w[j];
+    }
+    PyObject *rows = row_list(c.found, k);
+    cut_release(&c);
+    PyObject *logits = rows == NULL ? NULL : PyTuple_New(outputs);
+    if (logits == NULL) {
+        Py_XDECREF(rows);
+        return NULL;
+    }
+    double scale = sqrt((double)terms);
+    for (int j = 0; j < outputs; j++) {
+        double z = self->bias[j] + concept_sum[j];
+        if (terms) z = z + term_sum[j] / scale;
+        PyObject *v = PyFloat_FromDouble(z);
+        if (v == NULL) {
+            Py_DECREF(rows);
+            Py_DECREF(logits);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(logits, j, v);
+    }
+    return Py_BuildValue("(NnN)", rows, terms, logits);
 }
 
 static PyMethodDef Table_methods[] = {
@@ -680,6 +807,12 @@ static PyMethodDef Table_methods[] = {
     {"features", (PyCFunction)Table_features, METH_O,
      "features(text) -> (rows, terms): ascending vocabulary rows of a text's distinct words and word pairs, "
      "then of its concepts, and how many are terms (needs the lexicon)"},
+    {"terms", (PyCFunction)Table_terms, METH_O,
+     "terms(text) -> rows: ascending vocabulary rows of a text's distinct words and word pairs"},
+    {"weigh", (PyCFunction)Table_weigh, METH_VARARGS,
+     "weigh(weights, bias): the guard's float64 weight rows (row 0 zeros) and biases, for scores()"},
+    {"scores", (PyCFunction)Table_scores, METH_O,
+     "scores(text) -> (rows, terms, logits): features() and each output's logit (needs weigh())"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -696,11 +829,198 @@ static PyTypeObject TableType = {
     .tp_methods = Table_methods,
 };
 
+/* The classes of the characters encoded_runs looks for, all ASCII: a base64 character (letters, digits,
+ * "+", "/"; normalize._BASE64_BYTES) and a Morse character (".", "-", the word gaps "/" and "|", and the
+ * space; normalize._MORSE_BYTES). "/" is both, so the two kinds of run are searched for one after the other. */
+enum { BASE64 = 1, MORSE = 2 };
+static uint8_t ascii_class[128];
+
+static void fill_ascii_classes(void) {
+    for (int c = 0; c < 256; c++) alnum_byte[c] = (uint8_t)is_alnum((unsigned char)c);
+    for (int c = 0; c < 128; c++) {
+        ascii_class[c] = (uint8_t)((is_alnum((unsigned char)c) || c == '+' || c == '/' ? BASE64 : 0)
+                                   | (c == '.' || c == '-' || c == '/' || c == '|' || c == ' ' ? MORSE : 0));
+    }
+}
+
+/* A str's characters as its own storage holds them (one, two or four bytes each): no UTF-8 copy is made, and
+ * a lone surrogate is a character like another, outside every class, as its "?" is in the UTF-8 search. */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+} Chars;
+
+static inline int in_class(const Chars *t, Py_ssize_t i, int cls) {
+    Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+    return c < 128 && (ascii_class[c] & cls);
+}
+
+/* The start and end of the next maximal run of at least least characters of cls that starts at from or
+ * later: 1, or 0 where there is none. Only about one character in least is read where runs are short: the
+ * character least - 1 after where a run could start is read first, and where it is outside the class no run
+ * of least can hold it, so the search moves past it (on prose that skips most of a long prompt). */
+static int next_run(const Chars *t, Py_ssize_t from, Py_ssize_t least, int cls, Py_ssize_t *start, Py_ssize_t *end) {
+    Py_ssize_t lo = from; /* no run of least starts before lo */
+    while (lo + least <= t->n) {
+        Py_ssize_t p = lo + least - 1, q = p;
+        if (!in_class(t, p, cls)) {
+            lo = p + 1;
+            continue;
+        }
+        while (q > lo && in_class(t, q - 1, cls)) q--;
+        if (q > lo) { /* q - 1 is outside the class: a run of least must start after it */
+            lo = q;
+            continue;
+        }
+        Py_ssize_t e = p + 1;
+        while (e < t->n && in_class(t, e, cls)) e++;
+        *start = lo;
+        *end = e;
+        return 1;
+    }
+    return 0;
+}
+
+/* Appends text[start:end] to a list: 0, or -1 with an error set. */
+static int append_run(PyObject *list, PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *run = PyUnicode_Substring(text, start, end);
+    if (run == NULL) return -1;
+    int failed = PyList_Append(list, run);
+    Py_DECREF(run);
+    return failed;
+}
+
+/* encoded_runs(text, min_run, min_morse, min_marks, min_dashes, most) -> (base64 runs, Morse runs): the
+ * candidates normalize.payloads decodes, in the text's order. Base64: every maximal run of at least min_run
+ * base64 characters, the first most of them. Morse, only where the text holds at least min_dashes dashes:
+ * every maximal run of at least min_morse Morse characters holding at least min_marks dots and dashes, the
+ * first most of them. The same runs as the byte-map search of normalize._payloads, which on a
+ * 16,000-character prompt cost a fifth of the guard's call (encoding the text, mapping every byte twice). */
+static PyObject *encoded_runs(PyObject *module, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t min_run, min_morse, min_marks, min_dashes, most;
+    if (!PyArg_ParseTuple(args, "Unnnnn", &text, &min_run, &min_morse, &min_marks, &min_dashes, &most)) return NULL;
+    if (min_run < 1 || min_morse < 1 || most < 0) {
+        PyErr_SetString(PyExc_ValueError, "encoded_runs() needs positive run lengths and a non-negative most");
+        return NULL;
+    }
+    Chars t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *base = PyList_New(0), *morse = PyList_New(0);
+    if (base == NULL || morse == NULL) goto fail;
+    Py_ssize_t start, end = 0;
+    while (PyList_GET_SIZE(base) < most && next_run(&t, end, min_run, BASE64, &start, &end)) {
+        if (append_run(base, text, start, end) < 0) goto fail;
+    }
+    Py_ssize_t dashes = -1; /* counted once a run needs it: most prompts have no Morse run to check */
+    end = 0;
+    while (PyList_GET_SIZE(morse) < most && next_run(&t, end, min_morse, MORSE, &start, &end)) {
+        if (dashes < 0) {
+            dashes = 0;
+            for (Py_ssize_t i = 0; i < t.n && dashes < min_dashes; i++) {
+                dashes += PyUnicode_READ(t.kind, t.data, i) == '-';
+            }
+            if (dashes < min_dashes) break;
+        }
+        Py_ssize_t marks = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 c = PyUnicode_READ(t.kind, t.data, i);
+            marks += c == '.' || c == '-';
+        }
+        if (marks >= min_marks && append_run(morse, text, start, end) < 0) goto fail;
+    }
+    return Py_BuildValue("(NN)", base, morse);
+fail:
+    Py_XDECREF(base);
+    Py_XDECREF(morse);
+    return NULL;
+}
+
+/* any_of(text, chars) -> bool: whether text holds any character of chars (normalize's test for the characters
+ * its table replaces, which a regex class of a hundred characters tested at 60 instructions a character). */
+static PyObject *any_of(PyObject *module, PyObject *args) {
+    PyObject *text, *chars;
+    if (!PyArg_ParseTuple(args, "UU", &text, &chars)) return NULL;
+    Chars t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    Chars c = {PyUnicode_KIND(chars), PyUnicode_DATA(chars), PyUnicode_GET_LENGTH(chars)};
+    Py_UCS4 least = 0x10FFFF, most = 0;
+    for (Py_ssize_t j = 0; j < c.n; j++) {
+        Py_UCS4 ch = PyUnicode_READ(c.kind, c.data, j);
+        least = ch < least ? ch : least;
+        most = ch > most ? ch : most;
+    }
+    for (Py_ssize_t i = 0; i < t.n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(t.kind, t.data, i);
+        if (ch < least || ch > most) continue; /* most characters: one test */
+        for (Py_ssize_t j = 0; j < c.n; j++) {
+            if (PyUnicode_READ(c.kind, c.data, j) == ch) Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
+/* A word character as the re module's \w reads one in a str pattern. */
+static inline int re_word(const Chars *t, Py_ssize_t i) {
+    if (i < 0 || i >= t->n) return 0;
+    Py_UCS4 ch = PyUnicode_READ(t->kind, t->data, i);
+    return ch == '_' || Py_UNICODE_ISALNUM(ch);
+}
+
+static inline int lower_letter(const Chars *t, Py_ssize_t i) {
+    if (i < 0 || i >= t->n) return 0;
+    Py_UCS4 ch = PyUnicode_READ(t->kind, t->data, i);
+    return ch >= 'a' && ch <= 'z';
+}
+
+/* leet_starts(text) -> list: where normalize's two leetspeak triggers match, ascending: a stand-in before a
+ * letter (_LEET_PAIR, [0134578@$|+9][a-z]) and a digit ending a word of one or two letters (_LEET_SHORT:
+ * [0134578] after \b[a-z] or \b[a-z]{2}, then \b). The two regexes, run over a long window that nearly never
+ * holds a trigger, were a sixth of the guard's call. */
+static PyObject *leet_starts(PyObject *module, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "the text must be a str");
+        return NULL;
+    }
+    Chars t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < t.n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(t.kind, t.data, i);
+        int digit = ch == '0' || ch == '1' || ch == '3' || ch == '4' || ch == '5' || ch == '7' || ch == '8';
+        int stand_in = digit || ch == '@' || ch == '$' || ch == '|' || ch == '+' || ch == '9';
+        if (!stand_in) continue;
+        int found = lower_letter(&t, i + 1);
+        if (!found && digit && !re_word(&t, i + 1) && lower_letter(&t, i - 1)) {
+            found = !re_word(&t, i - 2) || (lower_letter(&t, i - 2) && !re_word(&t, i - 3));
+        }
+        if (found) {
+            PyObject *at = PyLong_FromSsize_t(i);
+            if (at == NULL || PyList_Append(out, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(at);
+        }
+    }
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"any_of", any_of, METH_VARARGS, "any_of(text, chars) -> bool: whether text holds any character of chars"},
+    {"leet_starts", leet_starts, METH_O, "leet_starts(text) -> list: where normalize's leetspeak triggers match"},
+    {"encoded_runs", encoded_runs, METH_VARARGS,
+     "encoded_runs(text, min_run, min_morse, min_marks, min_dashes, most) -> (base64 runs, Morse runs)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_terms", "The prompt guard's feature lookup in C (see lookup.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_terms", "The prompt guard's hot loops in C (see lookup.py and normalize.py).", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__terms(void) {
+    fill_ascii_classes();
     if (PyType_Ready(&TableType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

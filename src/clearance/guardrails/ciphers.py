@@ -25,6 +25,11 @@ from collections import Counter
 
 from .normalize import Payload
 
+try:
+    from ._terms import Table
+except ImportError:  # not compiled here: sets of the words stand in, with the same counts
+    Table = None
+
 # The commonest words of English requests, two letters or more (a single letter decodes to "a" or "i"
 # under some shift whatever it was).
 COMMON = ("the", "and", "to", "of", "how", "is", "in", "for", "you", "what", "with", "on", "that", "this",
@@ -67,6 +72,13 @@ for _word in COMMON:
     _SIGNATURES.setdefault(_word[::-1].encode(), []).append("reversed")
 _SIGNED = frozenset(_SIGNATURES)
 _COMMON = frozenset(w.encode() for w in COMMON)
+# The signatures and common words as one vocabulary of the compiled term table, which finds which of them a
+# prompt's first words hold without a bytes object and a set entry per word (a set of a long prompt's first
+# 1,024 bytes' words was a tenth of the guard's call); row i + 1 is word i.
+_KNOWN = sorted(_SIGNED | _COMMON)
+_KNOWN_TABLE = Table([w.decode() for w in _KNOWN]) if Table is not None else None
+_KNOWN_SIGNED = [False, *(w in _SIGNED for w in _KNOWN)]
+_KNOWN_COMMON = [False, *(w in _COMMON for w in _KNOWN)]
 # Every letter as "a", everything else as a space: four letters standing alone in a row read " a a a a ",
 # found by one substring search before the spaced-letters regex runs.
 _ONE_LETTER = bytes(97 if 97 <= b <= 122 else 32 for b in range(256))
@@ -89,8 +101,7 @@ def deciphered(text: str) -> list[Payload]:
     out: list[Payload] = []
     lowered = text.lower()
     head = lowered.encode("ascii", "ignore")[:SCAN_BYTES]
-    distinct = set(head.translate(_LETTERS_ONLY).split())
-    out.extend(_substitutions(text, distinct))
+    out.extend(_substitutions(text, head.translate(_LETTERS_ONLY)))
     if not text.isascii():
         raw = text.encode("utf-8", "replace")
         if _TAG_BYTES[0] in raw or _TAG_BYTES[1] in raw:
@@ -118,12 +129,22 @@ def deciphered(text: str) -> list[Payload]:
     return out
 
 
-def _substitutions(text: str, distinct: set[bytes]) -> list[Payload]:
-    """Shifted alphabets, Atbash and reversal: the decoding that turns the most words into common ones."""
-    signed = distinct & _SIGNED
-    plain = len(distinct & _COMMON)
+def _substitutions(text: str, letters: bytes) -> list[Payload]:
+    """Shifted alphabets, Atbash and reversal: the decoding that turns the most words into common ones.
+    ``letters`` is the head of the lowered prompt, every byte but a-z a space."""
+    distinct: set[bytes] | None = None
+    if _KNOWN_TABLE is not None:
+        rows = _KNOWN_TABLE.terms(letters.decode("ascii"))
+        signed = {_KNOWN[r - 1] for r in rows if _KNOWN_SIGNED[r]}
+        plain = sum(map(_KNOWN_COMMON.__getitem__, rows))
+    else:
+        distinct = set(letters.split())
+        signed = distinct & _SIGNED
+        plain = len(distinct & _COMMON)
     if len(signed) < MIN_HITS or len(signed) <= plain:  # no cipher can turn more words into common ones
         return []
+    if distinct is None:
+        distinct = set(letters.split())
     hits: Counter[str] = Counter()
     for w in signed:
         hits.update(_SIGNATURES[w])

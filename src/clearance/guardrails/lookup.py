@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, islice, repeat
 
+import numpy as np
+
 from . import features, lexicon
 
 try:
@@ -140,6 +142,22 @@ class VocabularyLookup:
         concepts = map(str.__add__, repeat(CONCEPT), self.families(tokens))
         found += sorted(filter(None, map(self.row.get, concepts)))
         return found, counted
+
+    def weigh(self, rows: np.ndarray, bias: Sequence[float]) -> None:
+        """Hands a guard's weight rows (row 0 zeros, then one per feature) and biases to the compiled table,
+        so that :meth:`logits` sums them in C. Without the table, :meth:`logits` gives None."""
+        if self._table is not None:
+            self._table.weigh(np.ascontiguousarray(rows, dtype=np.float64), list(bias))
+
+    def logits(self, text: str) -> tuple[list[int], int, tuple[float, ...]] | None:
+        """:meth:`rows` and each output's logit, summed in C as the guard sums them in numpy (the same bits);
+        None where the compiled table, its weights or the text's UTF-8 form is missing."""
+        if self._table is None:
+            return None
+        try:
+            return self._table.scores(text)
+        except ValueError:  # no UTF-8 form (a lone surrogate): the Python path reads it
+            return None
 
     def families(self, tokens: list[str]) -> set[str]:
         """:func:`.lexicon.families` of ``tokens``."""

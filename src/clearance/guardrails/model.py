@@ -96,10 +96,12 @@ class TrainedPromptGuard:
         self._lookup = VocabularyLookup(self.names)
         self._rows = np.vstack([np.zeros((1, len(OUTPUTS))), weights])
         self.weights = self._rows[1:]
+        self._columns = [np.ascontiguousarray(self._rows[:, j]) for j in range(len(OUTPUTS))]  # pulls, by output
         self._reasons = ["", *map(readable, self.names)]
         self._harm: list[float] = self._rows[:, 0].tolist()  # the harmful output's weight per row
         self.bias = np.asarray(artifact["bias"], dtype=np.float64)
         self._bias: list[float] = self.bias.tolist()
+        self._lookup.weigh(self._rows, self._bias)  # where the table is compiled, the sums are taken in C too
         self.thresholds: dict[str, float] = dict(artifact["thresholds"])
         self._sentence_cut = float(self.thresholds.get("sentence", SENTENCE_OFF))
         self.digest = digest
@@ -113,17 +115,23 @@ class TrainedPromptGuard:
     def scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
         """Every output's probability for one normalized text, with the features (vocabulary
         indices) and weight rows behind them."""
-        s, found, rows = self._scores(text)
-        return s, [i - 1 for i in found], rows
+        s, found = self._scores(text)
+        return s, [i - 1 for i in found], self._rows.take(np.fromiter(found, np.intp, len(found)), axis=0)
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Every output's probability for one normalized text (``scores`` without the features)."""
         return self._scores(text)[0]
 
-    def _scores(self, text: str) -> tuple[dict[str, float], list[int], np.ndarray]:
-        return self._scored(*self._lookup.rows(text))
+    def _scores(self, text: str) -> tuple[dict[str, float], list[int]]:
+        """(each output's probability, the rows of the text's features): the logits from the compiled table
+        where it reads the text, else summed here in numpy, to the same bits."""
+        summed = self._lookup.logits(text)
+        if summed is None:
+            found, counted = self._lookup.rows(text)
+            return self._scored(found, counted), found
+        return dict(zip(_NAMES, map(_sigmoid, summed[2]), strict=True)), summed[0]
 
-    def _scored(self, found: list[int], counted: int) -> tuple[dict[str, float], list[int], np.ndarray]:
+    def _scored(self, found: list[int], counted: int) -> dict[str, float]:
         # The weights are summed as the plain path (features.extract, then a lookup per feature)
         # sums them, rows in ascending order (lookup.VocabularyLookup) and the same numpy
         # reductions, so the floats agree to the last bit, in every process.
@@ -134,7 +142,7 @@ class TrainedPromptGuard:
         if counted:
             scale = math.sqrt(counted)
             z = [a + t / scale for a, t in zip(z, _SUM(rows[:counted], axis=0).tolist(), strict=True)]
-        return dict(zip(_NAMES, map(_sigmoid, z), strict=True)), found, rows
+        return dict(zip(_NAMES, map(_sigmoid, z), strict=True))
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
@@ -148,9 +156,9 @@ class TrainedPromptGuard:
 
     def _reading(self, text: str, extra: tuple[str, ...]) -> _Reading:
         """One reading's scores and label, its explanation not yet built."""
-        s, found, rows = self._scores(text)
+        s, found = self._scores(text)
         label, score, domain, column = self.label_of(s)
-        return _Reading(label, round(score, 6), domain, column, s, found, rows, extra)
+        return _Reading(label, round(score, 6), domain, column, s, found, extra)
 
     def _sentences(self, kept: _Reading, whole: _Reading, text: str, extra: tuple[str, ...]) -> _Reading:
         """``kept``, or the worst of ``text``'s sentences read alone where one is harmful. A sentence can only make
@@ -166,35 +174,43 @@ class TrainedPromptGuard:
     def _sentence_reading(self, sentence: str, disguises: tuple[str, ...]) -> _Reading | None:
         """A sentence read alone for the harmful request it may be, at the sentence threshold; None below it.
         Only the harmful head: a template's lines, read one by one, read like ordinary users' role prompts."""
-        # Most sentences are far below the threshold: a plain sum of the harmful weights turns them away before
-        # numpy is called. The margin covers the sums' rounding, so no sentence at the threshold is missed.
-        found, counted = self._lookup.rows(sentence)
-        harm = self._harm
-        z = self._bias[0] + sum(map(harm.__getitem__, found[counted:]))
-        if counted:
-            z += sum(map(harm.__getitem__, found[:counted])) / math.sqrt(counted)
-        if _sigmoid(z) < self._sentence_cut - 1e-9:
-            return None
-        s, found, rows = self._scored(found, counted)
-        if s["harmful"] < self._sentence_cut:
-            return None
+        summed = self._lookup.logits(sentence)
+        if summed is not None:
+            found, _, z = summed
+            if _sigmoid(z[0]) < self._sentence_cut:
+                return None
+            s = dict(zip(_NAMES, map(_sigmoid, z), strict=True))
+        else:
+            # Most sentences are far below the threshold: a plain sum of the harmful weights turns them away
+            # before numpy is called. The margin covers the sums' rounding, so no sentence at the threshold is
+            # missed.
+            found, counted = self._lookup.rows(sentence)
+            harm = self._harm
+            z0 = self._bias[0] + sum(map(harm.__getitem__, found[counted:]))
+            if counted:
+                z0 += sum(map(harm.__getitem__, found[:counted])) / math.sqrt(counted)
+            if _sigmoid(z0) < self._sentence_cut - 1e-9:
+                return None
+            s = self._scored(found, counted)
+            if s["harmful"] < self._sentence_cut:
+                return None
         shown = sentence if len(sentence) <= 120 else sentence[:117] + "..."
-        return _Reading("harmful", round(s["harmful"], 6), None, 0, s, found, rows, (SENTENCE_REASON + shown,
-                                                                                  *disguises))
+        return _Reading("harmful", round(s["harmful"], 6), None, 0, s, found, (SENTENCE_REASON + shown, *disguises))
 
     def _verdict(self, r: _Reading) -> PromptVerdict:
-        s, found, rows, column = r.s, r.found, r.rows, r.column
+        s, found, column = r.s, r.found, r.column
         if column < 0:  # clean: explain the strongest pull towards any label (the first on a tie)
             column = 1 if s["jailbreak"] > s["harmful"] else 0
         reasons: list[str] = list(r.extra)
         if found:
             # The strongest positive pulls; ties go to the feature first in the vocabulary.
-            pull = rows[:, column]
-            positive = (pull > 0).nonzero()[0]
-            if len(positive):
-                ids = np.fromiter((found[j] for j in positive.tolist()), np.intp, len(positive))
-                top = np.lexsort((ids, -pull[positive]))[:EXPLAIN].tolist()
-                reasons.extend(self._reasons[ids[j]] for j in top)
+            ids = np.fromiter(found, np.intp, len(found))
+            pull = self._columns[column].take(ids)
+            positive = pull > 0
+            ids, pull = ids[positive], pull[positive]
+            if len(ids):
+                top = ids[np.lexsort((ids, -pull))[:EXPLAIN]].tolist()
+                reasons.extend(map(self._reasons.__getitem__, top))
         domains = [round(s[d], 6) for d in DOMAIN_IDS]  # rounding keeps order: max of rounded = rounded max
         ranked = (("prohibited-domain", max(domains)), ("harmful", round(s["harmful"], 6)),
                   ("jailbreak", round(s["jailbreak"], 6)), *zip(_DOMAIN_KEYS, domains, strict=True))
@@ -224,8 +240,7 @@ class _Reading(NamedTuple):
     domain: str | None
     column: int  # the output whose pulls explain it (-1: clean)
     s: dict[str, float]
-    found: list[int]
-    rows: np.ndarray
+    found: list[int]  # the rows of its features (feature i is row i + 1)
     extra: tuple[str, ...]
 
 

@@ -18,10 +18,16 @@ import base64
 import binascii
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
+
+try:
+    from ._terms import any_of, encoded_runs, leet_starts
+except ImportError:  # not compiled here: the regexes and byte maps below stand in, with the same results
+    any_of = encoded_runs = leet_starts = None
 
 # Characters that render as nothing: zero-width space/joiners, word joiner, BOM, soft
 # hyphen, Mongolian vowel separator, invisible operators, bidi controls.
@@ -48,7 +54,8 @@ _LOWER = {k: v for k, v in CONFUSABLES.items() if k.islower()}
 _TABLE = str.maketrans({**dict.fromkeys(INVISIBLE, None), **_LOWER})
 _INVISIBLE = re.compile("[" + INVISIBLE + "]")
 _LOOKALIKE = re.compile("[" + "".join(_LOWER) + "]")
-_DISGUISED = re.compile("[" + "".join(re.escape(chr(c)) for c in _TABLE) + "]")  # any character _TABLE changes
+_REPLACED = "".join(map(chr, _TABLE))  # every character _TABLE changes
+_DISGUISED = re.compile("[" + re.escape(_REPLACED) + "]")
 
 # Leetspeak: a digit or symbol standing for a letter inside a word. Folded only in words
 # where a stand-in precedes a letter, or ends a word of one or two letters ("d0", "t0"), so
@@ -131,14 +138,15 @@ def normalize(text: str) -> Normalized:
         # str.translate looks every character up in a dict, the dearest step here on a long
         # prompt: it runs only where one of the characters it replaces is present (one scan for
         # both kinds; most non-ASCII prompts hold only curly quotes and dashes).
-        if _DISGUISED.search(lowered):
+        if any_of(lowered, _REPLACED) if any_of is not None else _DISGUISED.search(lowered):
             if _INVISIBLE.search(lowered):
                 found.append("obfuscation: invisible characters")
             if _LOOKALIKE.search(lowered):
                 found.append("obfuscation: lookalike letters")
             lowered = lowered.translate(_TABLE)
-    if _LEET_PAIR.search(lowered) or _LEET_SHORT.search(lowered):
-        changed, candidates = _leet_folded(lowered)
+    starts = leet_starts(lowered) if leet_starts is not None else _leet_starts(lowered)
+    if starts:
+        changed, candidates = _leet_folded(lowered, starts)
         if changed != lowered:
             found.append("obfuscation: leetspeak")
             share = candidates / words_in(lowered)
@@ -146,18 +154,23 @@ def normalize(text: str) -> Normalized:
     return Normalized(lowered, tuple(found), share)
 
 
-def _leet_folded(lowered: str) -> tuple[str, int]:
+def _leet_starts(lowered: str) -> list[int]:
+    """Where the leetspeak triggers (``_LEET_PAIR``, ``_LEET_SHORT``) match, ascending (``leet_starts`` in C)."""
+    return sorted({*(m.start() for m in _LEET_PAIR.finditer(lowered)), *(m.start() for m in _LEET_SHORT.finditer(lowered))})
+
+
+def _leet_folded(lowered: str, starts: list[int] | None = None) -> tuple[str, int]:
     """``_LEET_WORD.subn(_fold_leet, lowered)``, with the word regex run only over the stretches between spaces
-    and line breaks that hold a trigger (``_LEET_PAIR``, ``_LEET_SHORT``).
+    and line breaks that hold a trigger (at ``starts``, found if not given).
 
     Every match of ``_LEET_WORD`` holds a trigger, and none holds a space or a line break, which are neither in
     its classes nor word characters: so a stretch read alone gives the matches it gives in the whole text, and
     the stretches without a trigger hold none. The word regex, a lookbehind tried at every position, cost a
     long prompt that holds one id such as "t1" a quarter of its call; the triggers are found by scans that
-    begin with a character class, which the regex engine searches for directly.
+    begin with a character class, which the regex engine searches for directly (or by one pass in C).
     """
-    starts = sorted({*(m.start() for m in _LEET_PAIR.finditer(lowered)),
-                     *(m.start() for m in _LEET_SHORT.finditer(lowered))})
+    if starts is None:
+        starts = _leet_starts(lowered)
     pieces: list[str] = []
     candidates = done = 0
     for at in starts:
@@ -218,31 +231,47 @@ def _fold_any(match: re.Match[str]) -> str:
 
 def payloads(text: str) -> list[Payload]:
     """The decoded text of encoded runs (base64, hex, Morse) that decode to mostly printable text."""
+    if encoded_runs is None:
+        return _payloads(text)
+    try:
+        base, morse = encoded_runs(text, MIN_RUN, MIN_MORSE, MIN_MORSE // 2, MIN_DASHES, MAX_TRIES)
+    except ValueError:  # no UTF-8 form (a lone surrogate): the Python search reads it
+        return _payloads(text)
+    return _decoded(base, morse)
+
+
+def _decoded(base: Iterable[str], morse: Iterable[str]) -> list[Payload]:
+    """The payloads of candidate runs, in order, the base64 runs first; at most MAX_PAYLOADS, and at most
+    MAX_TRIES runs of each kind tried (the searches hand over no more)."""
     out: list[Payload] = []
+    for run in base:
+        if len(out) >= MAX_PAYLOADS:
+            return out
+        decoded = _decode(run)
+        if decoded is not None:
+            out.append(decoded)
+    for run in morse:
+        if len(out) >= MAX_PAYLOADS:
+            return out
+        decoded = _morse(run)
+        if decoded is not None:
+            out.append(Payload("morse", decoded))
+    return out
+
+
+def _payloads(text: str) -> list[Payload]:
+    """``payloads`` where the compiled search cannot read the text: the same runs, found on byte maps."""
     # Map every byte to "is a base64 character" and search the map for runs: C-speed passes,
     # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
     raw = text.encode("utf-8", "replace")
-    mapped = raw.translate(_BASE64_BYTES)
-    for tries, (at, end) in enumerate(_runs(mapped)):
-        if len(out) >= MAX_PAYLOADS or tries >= MAX_TRIES:
-            break
-        decoded = _decode(raw[at:end].decode("ascii"))
-        if decoded is not None:
-            out.append(decoded)
+    base = [raw[at:end].decode("ascii") for at, end in islice(_runs(raw.translate(_BASE64_BYTES)), MAX_TRIES)]
     # Morse text has dashes (only e, i, s, h and 5 have none): most prompts have too few to hold
     # a message, and counting one byte is far cheaper than mapping them all.
     mapped = raw.translate(_MORSE_BYTES) if raw.count(b"-") >= MIN_DASHES else b""
-    tries = 0
-    for at, end in _found(mapped, _MORSE_RUN):
-        if len(out) >= MAX_PAYLOADS or tries >= MAX_TRIES:
-            break
-        run = raw[at:end]
-        if run.count(b".") + run.count(b"-") >= MIN_MORSE // 2:  # not indentation or a row of slashes
-            tries += 1
-            decoded = _morse(run.decode("ascii"))
-            if decoded is not None:
-                out.append(Payload("morse", decoded))
-    return out
+    morse = (raw[at:end] for at, end in _found(mapped, _MORSE_RUN))
+    # not indentation or a row of slashes
+    marked = (run.decode("ascii") for run in morse if run.count(b".") + run.count(b"-") >= MIN_MORSE // 2)
+    return _decoded(base, islice(marked, MAX_TRIES))
 
 
 def _found(mapped: bytes, marker: bytes) -> Iterator[tuple[int, int]]:
