@@ -1,4 +1,4 @@
-/* The prompt guard's feature lookup in C: a text's words, and the vocabulary rows of its distinct
+/* The prompt guard's hot loops in C: a text's words, and the vocabulary rows of its distinct
  * words and word pairs, in one pass with no Python string made per word or word pair.
  *
  * Why C: on a 4,000-token prompt the guard reads a 1,300-character window, about 220 words and
@@ -21,6 +21,12 @@
  * and the person a harmful act is done to), and it needs nothing the word cut here has not
  * already hashed: a stem ("kill*") is looked up by the hash of the word's first bytes, which FNV
  * gives on the way to the whole word's. The lexicon is ASCII, so a byte prefix is a prefix.
+ *
+ * Given the guard's weights (weigh()), scores() also sums each label's logit, so a reading crosses into Python
+ * once. And the module's functions are the scans a long prompt pays for besides its words (round 9 in
+ * docs/guardrails.md): the encoded runs of normalize.payloads over the whole prompt, normalize's leetspeak
+ * triggers and replaced characters. Each has a Python path that gives the same answer, held to it by
+ * tests/guardrails/test_guard_native.py.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -571,14 +577,21 @@ static PyObject *row_list(const uint32_t *rows, Py_ssize_t n) {
     return out;
 }
 
+/* Cuts a str and takes its terms' rows into c (ascending), *s its UTF-8 form: 0, or -1 with an error set. */
+static int cut_text(Table *self, PyObject *text, const char **s, Cut *c) {
+    Py_ssize_t n;
+    *s = utf8(text, &n);
+    if (*s == NULL || cut_terms(self, *s, n, c) < 0) return -1;
+    take_rows(self, c);
+    return 0;
+}
+
 /* rows(text) -> (rows, words): the rows of the text's distinct words and word pairs that are in
  * the vocabulary, ascending, and the text's words in order. */
 static PyObject *Table_rows(Table *self, PyObject *text) {
-    Py_ssize_t n;
-    const char *s = utf8(text, &n);
+    const char *s;
     Cut c;
-    if (s == NULL || cut_terms(self, s, n, &c) < 0) return NULL;
-    take_rows(self, &c);
+    if (cut_text(self, text, &s, &c) < 0) return NULL;
     PyObject *rows = row_list(c.found, c.count);
     PyObject *tokens = PyList_New(c.words);
     if (rows == NULL || tokens == NULL) goto fail;
@@ -600,11 +613,9 @@ fail:
  * (ciphers.py: the cipher signatures among a prompt's first words), which would pay more for the word strings
  * than for the search. */
 static PyObject *Table_terms(Table *self, PyObject *text) {
-    Py_ssize_t n;
-    const char *s = utf8(text, &n);
+    const char *s;
     Cut c;
-    if (s == NULL || cut_terms(self, s, n, &c) < 0) return NULL;
-    take_rows(self, &c);
+    if (cut_text(self, text, &s, &c) < 0) return NULL;
     PyObject *rows = row_list(c.found, c.count);
     cut_release(&c);
     return rows;
@@ -669,14 +680,16 @@ static uint64_t families(const Table *self, const char *s, Cut *c) {
     return found;
 }
 
-/* The rows of a text's features (its n UTF-8 bytes at s) into c->found, terms then concepts, each part
- * ascending; *terms says how many are terms. The count of rows, or -1 with an error set. */
-static Py_ssize_t feature_rows(Table *self, const char *s, Py_ssize_t n, Cut *c, Py_ssize_t *terms) {
+/* The rows of a str's features into c->found, terms then concepts, each part ascending; *terms says how many
+ * are terms. The count of rows, or -1 with an error set (and nothing left to release). */
+static Py_ssize_t feature_rows(Table *self, PyObject *text, Cut *c, Py_ssize_t *terms) {
     if (!self->lexicon) {
         PyErr_SetString(PyExc_RuntimeError, "features() needs a Table made with the lexicon");
         return -1;
     }
-    if (cut_terms(self, s, n, c) < 0) return -1;
+    Py_ssize_t n;
+    const char *s = utf8(text, &n);
+    if (s == NULL || cut_terms(self, s, n, c) < 0) return -1;
     take_rows(self, c);
     uint64_t found = families(self, s, c);
     Py_ssize_t k = *terms = c->count;
@@ -697,11 +710,9 @@ static Py_ssize_t feature_rows(Table *self, const char *s, Py_ssize_t n, Cut *c,
  * words and word pairs ascending, then its concepts ascending, and how many of the rows are terms
  * (lookup.VocabularyLookup.rows). Needs the lexicon. */
 static PyObject *Table_features(Table *self, PyObject *text) {
-    Py_ssize_t n, terms;
-    const char *s = utf8(text, &n);
+    Py_ssize_t terms;
     Cut c;
-    if (s == NULL) return NULL;
-    Py_ssize_t k = feature_rows(self, s, n, &c, &terms);
+    Py_ssize_t k = feature_rows(self, text, &c, &terms);
     if (k < 0) return NULL;
     PyObject *rows = row_list(c.found, k);
     cut_release(&c);
@@ -765,11 +776,9 @@ static PyObject *Table_scores(Table *self, PyObject *text) {
         PyErr_SetString(PyExc_RuntimeError, "scores() needs the weights (weigh())");
         return NULL;
     }
-    Py_ssize_t n, terms;
-    const char *s = utf8(text, &n);
+    Py_ssize_t terms;
     Cut c;
-    if (s == NULL) return NULL;
-    Py_ssize_t k = feature_rows(self, s, n, &c, &terms);
+    Py_ssize_t k = feature_rows(self, text, &c, &terms);
     if (k < 0) return NULL;
     int outputs = self->outputs;
     double concept_sum[MAX_OUTPUTS] = {0}, term_sum[MAX_OUTPUTS] = {0};
