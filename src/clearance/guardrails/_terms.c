@@ -844,10 +844,10 @@ static PyTypeObject TableType = {
 enum { BASE64 = 1, MORSE = 2 };
 static uint8_t ascii_class[128];
 
-static void fill_ascii_classes(void) {
+static void fill_byte_tables(void) {
     for (int c = 0; c < 256; c++) alnum_byte[c] = (uint8_t)is_alnum((unsigned char)c);
     for (int c = 0; c < 128; c++) {
-        ascii_class[c] = (uint8_t)((is_alnum((unsigned char)c) || c == '+' || c == '/' ? BASE64 : 0)
+        ascii_class[c] = (uint8_t)((alnum_byte[c] || c == '+' || c == '/' ? BASE64 : 0)
                                    | (c == '.' || c == '-' || c == '/' || c == '|' || c == ' ' ? MORSE : 0));
     }
 }
@@ -1029,7 +1029,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__terms(void) {
-    fill_ascii_classes();
+    fill_byte_tables();
     if (PyType_Ready(&TableType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -129,22 +129,22 @@ def deciphered(text: str) -> list[Payload]:
     return out
 
 
+def _known_words(letters: bytes) -> tuple[set[bytes], int]:
+    """(the cipher signatures among the distinct words of ``letters``, how many of them are common words)."""
+    if _KNOWN_TABLE is None:
+        distinct = set(letters.split())
+        return distinct & _SIGNED, len(distinct & _COMMON)
+    rows = _KNOWN_TABLE.terms(letters.decode("ascii"))
+    return {_KNOWN[r - 1] for r in rows if _KNOWN_SIGNED[r]}, sum(map(_KNOWN_COMMON.__getitem__, rows))
+
+
 def _substitutions(text: str, letters: bytes) -> list[Payload]:
     """Shifted alphabets, Atbash and reversal: the decoding that turns the most words into common ones.
     ``letters`` is the head of the lowered prompt, every byte but a-z a space."""
-    distinct: set[bytes] | None = None
-    if _KNOWN_TABLE is not None:
-        rows = _KNOWN_TABLE.terms(letters.decode("ascii"))
-        signed = {_KNOWN[r - 1] for r in rows if _KNOWN_SIGNED[r]}
-        plain = sum(map(_KNOWN_COMMON.__getitem__, rows))
-    else:
-        distinct = set(letters.split())
-        signed = distinct & _SIGNED
-        plain = len(distinct & _COMMON)
+    signed, plain = _known_words(letters)
     if len(signed) < MIN_HITS or len(signed) <= plain:  # no cipher can turn more words into common ones
         return []
-    if distinct is None:
-        distinct = set(letters.split())
+    distinct = set(letters.split())  # only for a prompt that may hold a cipher
     hits: Counter[str] = Counter()
     for w in signed:
         hits.update(_SIGNATURES[w])

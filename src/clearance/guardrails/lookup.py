@@ -151,7 +151,7 @@ class VocabularyLookup:
 
     def logits(self, text: str) -> tuple[list[int], int, tuple[float, ...]] | None:
         """:meth:`rows` and each output's logit, summed in C as the guard sums them in numpy (the same bits);
-        None where the compiled table, its weights or the text's UTF-8 form is missing."""
+        None where the compiled table or the text's UTF-8 form is missing. Needs :meth:`weigh` first."""
         if self._table is None:
             return None
         try:

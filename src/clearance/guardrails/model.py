@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -71,6 +71,11 @@ def default_artifact() -> Path:
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def _probabilities(logits: Iterable[float]) -> dict[str, float]:
+    """The scores dictionary of the outputs' logits, in the outputs' order."""
+    return dict(zip(_NAMES, map(_sigmoid, logits), strict=True))
 
 
 def readable(feature: str) -> str:
@@ -129,7 +134,7 @@ class TrainedPromptGuard:
         if summed is None:
             found, counted = self._lookup.rows(text)
             return self._scored(found, counted), found
-        return dict(zip(_NAMES, map(_sigmoid, summed[2]), strict=True)), summed[0]
+        return _probabilities(summed[2]), summed[0]
 
     def _scored(self, found: list[int], counted: int) -> dict[str, float]:
         # The weights are summed as the plain path (features.extract, then a lookup per feature)
@@ -142,7 +147,7 @@ class TrainedPromptGuard:
         if counted:
             scale = math.sqrt(counted)
             z = [a + t / scale for a, t in zip(z, _SUM(rows[:counted], axis=0).tolist(), strict=True)]
-        return dict(zip(_NAMES, map(_sigmoid, z), strict=True))
+        return _probabilities(z)
 
     def label_of(self, s: dict[str, float]) -> tuple[PromptLabel, float, str | None, int]:
         best = max(DOMAIN_IDS, key=lambda d: s[d])
@@ -179,7 +184,7 @@ class TrainedPromptGuard:
             found, _, z = summed
             if _sigmoid(z[0]) < self._sentence_cut:
                 return None
-            s = dict(zip(_NAMES, map(_sigmoid, z), strict=True))
+            s = _probabilities(z)
         else:
             # Most sentences are far below the threshold: a plain sum of the harmful weights turns them away
             # before numpy is called. The margin covers the sums' rounding, so no sentence at the threshold is

@@ -233,11 +233,8 @@ def payloads(text: str) -> list[Payload]:
     """The decoded text of encoded runs (base64, hex, Morse) that decode to mostly printable text."""
     if encoded_runs is None:
         return _payloads(text)
-    try:
-        base, morse = encoded_runs(text, MIN_RUN, MIN_MORSE, MIN_MORSE // 2, MIN_DASHES, MAX_TRIES)
-    except ValueError:  # no UTF-8 form (a lone surrogate): the Python search reads it
-        return _payloads(text)
-    return _decoded(base, morse)
+    # The compiled search reads the str's own storage, so it reads any str, a lone surrogate included.
+    return _decoded(*encoded_runs(text, MIN_RUN, MIN_MORSE, MIN_MORSE // 2, MIN_DASHES, MAX_TRIES))
 
 
 def _decoded(base: Iterable[str], morse: Iterable[str]) -> list[Payload]:
@@ -260,7 +257,7 @@ def _decoded(base: Iterable[str], morse: Iterable[str]) -> list[Payload]:
 
 
 def _payloads(text: str) -> list[Payload]:
-    """``payloads`` where the compiled search cannot read the text: the same runs, found on byte maps."""
+    """``payloads`` where the compiled search is not built: the same runs, found on byte maps."""
     # Map every byte to "is a base64 character" and search the map for runs: C-speed passes,
     # far cheaper than a regex scan over a long prompt, which usually holds no run at all.
     raw = text.encode("utf-8", "replace")
